@@ -1,0 +1,315 @@
+"""The backend contract: domain operations every storage engine provides.
+
+A backend subclasses `Backend` and implements the abstract primitives
+(`_write_memories`, `_page_memories`, …). The public operations that carry
+policy (duplicate skipping, write reports, endpoint checks, streaming) are
+written once here, on top of those primitives, so every engine behaves the
+same and the contract test suite (tests/contract/) can hold them all to it.
+
+Rules every implementation keeps:
+
+* Records go in and come out as `Memory` / `Relationship`; any encoding the
+  engine needs (JSON text for nested values, text timestamps) stays inside
+  the backend's own module.
+* Writes are batched: one engine round trip per batch, never per record.
+* Iteration is streaming and in ascending id order (the engine's own string
+  order), page by page, so memory use does not grow with the graph.
+* `since` selects records whose `changed_at` is at or after the timestamp.
+* A backend opened with `config.read_only` refuses every write.
+* Engine failures surface as `BackendConnectionError` / `BackendOperationError`
+  (from `memorygraph.errors`), with the location but never the password.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from memorygraph.config import BackendConfig
+from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
+from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+
+
+class Direction(StrEnum):
+    OUTGOING = "outgoing"
+    INCOMING = "incoming"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A memory next to the one asked about, and the edge that joins them."""
+
+    relationship: Relationship
+    memory: Memory
+
+
+@dataclass
+class Health:
+    """What `Backend.health()` reports. On failure `connected` is False and `error` says why."""
+
+    backend: str
+    location: str
+    connected: bool
+    engine_version: str | None = None
+    memory_count: int | None = None
+    relationship_count: int | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class WriteResult:
+    """Which ids a batched write inserted (new), updated (replaced) or skipped (already present)."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: WriteResult) -> Self:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.skipped += other.skipped
+        return self
+
+
+def _unique_ids(records: Sequence[Memory] | Sequence[Relationship]) -> list[str]:
+    ids = [r.id for r in records]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        raise InvalidRecordError(f"id {dup!r} appears twice in one batch; give each record its own id")
+    return ids
+
+
+class Backend(ABC):
+    """One storage engine behind the memorygraph contract. Use as `async with`."""
+
+    name: ClassVar[str]
+    #: Writes of one batch are all-or-nothing.
+    supports_transactions: ClassVar[bool] = False
+    #: Maps and nested lists can be stored as native properties (else JSON-encoded inside).
+    supports_nested_properties: ClassVar[bool] = False
+    #: `search` uses a real full-text index (else substring matching).
+    supports_fulltext: ClassVar[bool] = False
+    #: Records per engine round trip for bulk work (export, import, verification).
+    batch_size: ClassVar[int] = 1000
+
+    def __init__(self, config: BackendConfig) -> None:
+        self.config = config.validate()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the connection and create schema/indexes (unless read-only). Idempotent."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release every resource. Safe to call twice or after a failed connect."""
+
+    @abstractmethod
+    async def engine_version(self) -> str:
+        """The engine's own version string."""
+
+    async def health(self) -> Health:
+        """Connection state, version and counts; never raises for an engine failure."""
+        try:
+            return Health(
+                backend=self.name,
+                location=self.describe(),
+                connected=True,
+                engine_version=await self.engine_version(),
+                memory_count=await self.count_memories(),
+                relationship_count=await self.count_relationships(),
+            )
+        except MemoryGraphError as e:
+            return Health(self.name, self.describe(), connected=False, error=str(e))
+
+    # --- writes ----------------------------------------------------------------
+
+    def _require_writable(self) -> None:
+        if self.config.read_only:
+            raise UsageError(f"{self.describe()} is opened read-only; nothing was written")
+
+    async def upsert_memories(
+        self, memories: Sequence[Memory], *, skip_existing: bool = False
+    ) -> WriteResult:
+        """Write a batch of memories. Existing ids are replaced, or skipped with `skip_existing`."""
+        self._require_writable()
+        ids = _unique_ids(memories)
+        existing = await self.existing_memory_ids(ids) if ids else set()
+        todo = [m for m in memories if not (skip_existing and m.id in existing)]
+        if todo:
+            await self._write_memories(todo)
+        return _report(ids, existing, skip_existing)
+
+    async def upsert_relationships(
+        self, relationships: Sequence[Relationship], *, skip_existing: bool = False
+    ) -> WriteResult:
+        """Write a batch of relationships; both ends must exist (else `IntegrityError`)."""
+        self._require_writable()
+        ids = _unique_ids(relationships)
+        existing = await self.existing_relationship_ids(ids) if ids else set()
+        todo = [r for r in relationships if not (skip_existing and r.id in existing)]
+        if todo:
+            ends = {r.from_id for r in todo} | {r.to_id for r in todo}
+            missing = ends - await self.existing_memory_ids(sorted(ends))
+            if missing:
+                sample = ", ".join(repr(i) for i in sorted(missing)[:3])
+                raise IntegrityError(
+                    f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
+                    "write those memories first"
+                )
+            await self._write_relationships(todo)
+        return _report(ids, existing, skip_existing)
+
+    @abstractmethod
+    async def _write_memories(self, memories: Sequence[Memory]) -> None:
+        """Insert or wholly replace each memory (ids are unique within the batch)."""
+
+    @abstractmethod
+    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
+        """Insert or wholly replace each relationship, ends included; ends exist."""
+
+    @abstractmethod
+    async def delete_memories(self, ids: Sequence[str]) -> int:
+        """Delete these memories and every relationship touching them; return memories deleted."""
+
+    @abstractmethod
+    async def delete_relationships(self, ids: Sequence[str]) -> int:
+        """Delete these relationships; return how many existed."""
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Delete every memory and relationship (schema stays)."""
+
+    # --- reads -----------------------------------------------------------------
+
+    @abstractmethod
+    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories with these ids that exist, in any order."""
+
+    @abstractmethod
+    async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
+        """The relationships with these ids that exist, in any order."""
+
+    async def get_memory(self, memory_id: str) -> Memory | None:
+        found = await self.get_memories([memory_id])
+        return found[0] if found else None
+
+    async def get_relationship(self, relationship_id: str) -> Relationship | None:
+        found = await self.get_relationships([relationship_id])
+        return found[0] if found else None
+
+    @abstractmethod
+    async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
+        """The subset of `ids` stored as memories."""
+
+    @abstractmethod
+    async def existing_relationship_ids(self, ids: Sequence[str]) -> set[str]:
+        """The subset of `ids` stored as relationships."""
+
+    @abstractmethod
+    async def _page_memories(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Memory]:
+        """Up to `limit` memories with id > `after` (all if None), ascending id."""
+
+    @abstractmethod
+    async def _page_relationships(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Relationship]:
+        """Up to `limit` relationships with id > `after`, ascending id."""
+
+    async def iter_memories(
+        self, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[Memory]:
+        """Every memory (changed at or after `since`), ascending id, streamed page by page."""
+        after: str | None = None
+        size = batch_size or self.batch_size
+        while page := await self._page_memories(after, size, since):
+            for memory in page:
+                yield memory
+            after = page[-1].id
+            if len(page) < size:
+                return
+
+    async def iter_relationships(
+        self, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[Relationship]:
+        """Every relationship (changed at or after `since`), ascending id, streamed."""
+        after: str | None = None
+        size = batch_size or self.batch_size
+        while page := await self._page_relationships(after, size, since):
+            for relationship in page:
+                yield relationship
+            after = page[-1].id
+            if len(page) < size:
+                return
+
+    @abstractmethod
+    async def count_memories(self) -> int: ...
+
+    @abstractmethod
+    async def count_relationships(self) -> int: ...
+
+    @abstractmethod
+    async def count_memories_by_type(self) -> dict[MemoryType, int]:
+        """Memory count per type; types with no memories are left out."""
+
+    @abstractmethod
+    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
+        """Relationship count per type; types with none are left out."""
+
+    @abstractmethod
+    async def search(
+        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
+    ) -> list[Memory]:
+        """Memories whose title, content, summary or tags match every word of `query`."""
+
+    @abstractmethod
+    async def neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        """Memories one edge away, with the edge, ordered by relationship id. No truncation
+        unless `limit` is given."""
+
+
+def _report(ids: list[str], existing: set[str], skip_existing: bool) -> WriteResult:
+    result = WriteResult()
+    for i in ids:
+        if i not in existing:
+            result.inserted.append(i)
+        elif skip_existing:
+            result.skipped.append(i)
+        else:
+            result.updated.append(i)
+    return result

@@ -1,0 +1,94 @@
+"""The one exception tree of memorygraph.
+
+Every error the library raises on purpose derives from `MemoryGraphError`, and
+carries an `exit_code` the CLI uses (the CLI catches the root exactly once).
+Messages are one line: they name the problem and say what to do next. They
+never contain a password.
+
+    MemoryGraphError                exit 1 unless a subclass says otherwise
+    ├── UsageError                  exit 2: the input or configuration is wrong
+    │   ├── ConfigurationError      a backend config is incomplete or contradictory
+    │   │   ├── UnknownBackendError     no backend of that name
+    │   │   └── MissingDependencyError  the backend's optional package is absent
+    │   ├── InvalidRecordError      a Memory/Relationship failed validation
+    │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
+    │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
+    └── OperationError              exit 1: a valid request failed while running
+        ├── BackendConnectionError  the engine could not be reached or refused us
+        ├── BackendOperationError   the engine failed a read or write
+        ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
+        ├── NotFoundError           no record with that id
+        └── MigrationError          a migration failed (see `.result`; rolled back or not)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MemoryGraphError(Exception):
+    """Root of every error memorygraph raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(MemoryGraphError):
+    """The caller's input or configuration is wrong; retrying will not help."""
+
+    exit_code = 2
+
+
+class ConfigurationError(UsageError):
+    """A backend configuration is incomplete or contradictory."""
+
+
+class UnknownBackendError(ConfigurationError):
+    """No backend is registered under the requested name."""
+
+
+class MissingDependencyError(ConfigurationError):
+    """The backend needs an optional package that is not installed."""
+
+
+class InvalidRecordError(UsageError):
+    """A record failed validation."""
+
+
+class DatabaseFileError(UsageError):
+    """A database file cannot be used: not ours, corrupt, read-only or missing."""
+
+
+class InvalidExportError(UsageError):
+    """An exchange file failed validation; `problems` lists them with line numbers."""
+
+    def __init__(self, message: str, problems: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class OperationError(MemoryGraphError):
+    """A valid request failed while it ran."""
+
+
+class BackendConnectionError(OperationError):
+    """The engine could not be reached, or refused the connection."""
+
+
+class BackendOperationError(OperationError):
+    """The engine failed a read or a write."""
+
+
+class IntegrityError(OperationError):
+    """The write would break the graph, for example an edge to a missing memory."""
+
+
+class NotFoundError(OperationError):
+    """No record has the requested id."""
+
+
+class MigrationError(OperationError):
+    """A migration failed. `result` holds the report, including whether it rolled back."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
