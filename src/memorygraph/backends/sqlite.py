@@ -1,0 +1,400 @@
+"""The embedded default: one SQLite file, zero set-up.
+
+Each record is stored as its canonical JSON (`doc`) beside the few columns that
+are indexed (id, type, ends, changed_at), so what comes back is exactly what
+went in. Full-text search uses an FTS5 table kept in step by triggers. The
+file runs in WAL mode with foreign keys on; every batch is one transaction.
+
+The calls are synchronous under `async def`: SQLite work is local and short,
+and a thread hop per call would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.errors import BackendOperationError, DatabaseFileError
+from memorygraph.models import (
+    Memory,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    format_timestamp,
+)
+
+SCHEMA_NAME = "memorygraph"
+SCHEMA_VERSION = "1"
+# Stays under SQLITE_MAX_VARIABLE_NUMBER on every SQLite still in use.
+_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE mg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE memories (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX memories_type ON memories(type);
+CREATE INDEX memories_changed_at ON memories(changed_at);
+CREATE TABLE relationships (
+    id TEXT PRIMARY KEY,
+    from_id TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+    to_id TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX relationships_from ON relationships(from_id);
+CREATE INDEX relationships_to ON relationships(to_id);
+CREATE INDEX relationships_type ON relationships(type);
+CREATE INDEX relationships_changed_at ON relationships(changed_at);
+CREATE VIRTUAL TABLE memories_fts USING fts5(title, content, summary, tags);
+CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts(rowid, title, content, summary, tags) VALUES (
+        new.rowid, json_extract(new.doc, '$.title'), json_extract(new.doc, '$.content'),
+        json_extract(new.doc, '$.summary'), json_extract(new.doc, '$.tags'));
+END;
+CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER memories_fts_update AFTER UPDATE OF doc ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = old.rowid;
+    INSERT INTO memories_fts(rowid, title, content, summary, tags) VALUES (
+        new.rowid, json_extract(new.doc, '$.title'), json_extract(new.doc, '$.content'),
+        json_extract(new.doc, '$.summary'), json_extract(new.doc, '$.tags'));
+END;
+"""
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _fts_query(text: str) -> str:
+    # Each word becomes a quoted FTS5 string: the words are ANDed and no user
+    # text is ever parsed as FTS5 syntax.
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+class SQLiteBackend(Backend):
+    """Memories in one SQLite file at `config.path`."""
+
+    name: ClassVar[str] = "sqlite"
+    supports_transactions: ClassVar[bool] = True
+    supports_nested_properties: ClassVar[bool] = True
+    supports_fulltext: ClassVar[bool] = True
+    batch_size: ClassVar[int] = 2000
+
+    _conn: sqlite3.Connection | None = None
+
+    @property
+    def path(self) -> Path:
+        assert self.config.path is not None
+        return self.config.path.expanduser()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._conn is not None:
+            return
+        path = self.path
+        exists = path.exists()
+        if not path.parent.is_dir():
+            raise DatabaseFileError(
+                f"directory {path.parent} does not exist; create it or choose another path"
+            )
+        if path.is_dir():
+            raise DatabaseFileError(f"{path} is a directory; give the path of a database file")
+        if self.config.read_only:
+            if not exists:
+                raise DatabaseFileError(f"no database at {path}; check the path")
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        else:
+            if exists and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+                raise DatabaseFileError(
+                    f"database file {path} is read-only; make it writable "
+                    "(chmod u+w) or open it read-only"
+                )
+            conn = sqlite3.connect(path)
+        conn.isolation_level = None
+        try:
+            self._check_or_create_schema(conn, fresh=not exists or path.stat().st_size == 0)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _check_or_create_schema(self, conn: sqlite3.Connection, *, fresh: bool) -> None:
+        where = self.path
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if not tables and fresh and not self.config.read_only:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+                conn.executemany(
+                    "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
+                    [("schema", SCHEMA_NAME), ("schema_version", SCHEMA_VERSION)],
+                )
+                return
+            if "mg_meta" not in tables:
+                raise DatabaseFileError(
+                    f"{where} is an SQLite database but not a memorygraph one; "
+                    "choose another path"
+                )
+            meta = dict(conn.execute("SELECT key, value FROM mg_meta").fetchall())
+            if meta.get("schema") != SCHEMA_NAME or meta.get("schema_version") != SCHEMA_VERSION:
+                raise DatabaseFileError(
+                    f"{where} has schema {meta.get('schema')!r} version "
+                    f"{meta.get('schema_version')!r}; this memorygraph reads version "
+                    f"{SCHEMA_VERSION}"
+                )
+            if not self.config.read_only:
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as e:
+            raise DatabaseFileError(
+                f"{where} is not a usable memorygraph database ({e}); check the path "
+                "or restore it from an export"
+            ) from e
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise BackendOperationError(f"{self.describe()} is not connected; call connect()")
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.IntegrityError | sqlite3.OperationalError):
+                raise BackendOperationError(f"{self.describe()}: {e}") from e
+            raise DatabaseFileError(
+                f"{self.describe()} is damaged ({e}); restore it from an export"
+            ) from e
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        with self._errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._errors():
+            return self.conn.execute(sql, tuple(params)).fetchall()
+
+    async def engine_version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    # --- writes ----------------------------------------------------------------
+
+    async def _write_memories(self, memories: Sequence[Memory]) -> None:
+        rows = [
+            (m.id, m.type.value, format_timestamp(m.changed_at), m.canonical_bytes().decode())
+            for m in memories
+        ]
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO memories(id, type, changed_at, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
+                "changed_at = excluded.changed_at, doc = excluded.doc",
+                rows,
+            )
+
+    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
+        rows = [
+            (
+                r.id,
+                r.from_id,
+                r.to_id,
+                r.type.value,
+                format_timestamp(r.changed_at),
+                r.canonical_bytes().decode(),
+            )
+            for r in relationships
+        ]
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO relationships(id, from_id, to_id, type, changed_at, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def delete_memories(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        deleted = 0
+        with self._transaction() as conn:
+            for chunk in _chunks(ids):
+                deleted += conn.execute(
+                    f"DELETE FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                ).rowcount
+        return deleted
+
+    async def delete_relationships(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        deleted = 0
+        with self._transaction() as conn:
+            for chunk in _chunks(ids):
+                deleted += conn.execute(
+                    f"DELETE FROM relationships WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                ).rowcount
+        return deleted
+
+    async def clear(self) -> None:
+        self._require_writable()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM relationships")
+            conn.execute("DELETE FROM memories")
+
+    # --- reads -----------------------------------------------------------------
+
+    def _select_docs(self, table: str, ids: Sequence[str]) -> list[str]:
+        docs: list[str] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            docs += [
+                r[0]
+                for r in self._query(
+                    f"SELECT doc FROM {table} WHERE id IN ({_marks(len(chunk))})", chunk
+                )
+            ]
+        return docs
+
+    def _existing(self, table: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(ids)):
+            found.update(
+                r[0]
+                for r in self._query(
+                    f"SELECT id FROM {table} WHERE id IN ({_marks(len(chunk))})", chunk
+                )
+            )
+        return found
+
+    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+        return [Memory.parse_json(d) for d in self._select_docs("memories", ids)]
+
+    async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
+        return [Relationship.parse_json(d) for d in self._select_docs("relationships", ids)]
+
+    async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
+        return self._existing("memories", ids)
+
+    async def existing_relationship_ids(self, ids: Sequence[str]) -> set[str]:
+        return self._existing("relationships", ids)
+
+    def _page(self, table: str, after: str | None, limit: int, since: datetime | None) -> list[str]:
+        where, params = [], []
+        if after is not None:
+            where.append("id > ?")
+            params.append(after)
+        if since is not None:
+            where.append("changed_at >= ?")
+            params.append(format_timestamp(since))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return [
+            r[0]
+            for r in self._query(
+                f"SELECT doc FROM {table} {clause} ORDER BY id LIMIT ?", [*params, limit]
+            )
+        ]
+
+    async def _page_memories(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Memory]:
+        return [Memory.parse_json(d) for d in self._page("memories", after, limit, since)]
+
+    async def _page_relationships(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Relationship]:
+        return [
+            Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
+        ]
+
+    async def count_memories(self) -> int:
+        return int(self._query("SELECT count(*) FROM memories")[0][0])
+
+    async def count_relationships(self) -> int:
+        return int(self._query("SELECT count(*) FROM relationships")[0][0])
+
+    async def count_memories_by_type(self) -> dict[MemoryType, int]:
+        rows = self._query("SELECT type, count(*) FROM memories GROUP BY type")
+        return {MemoryType(t): n for t, n in rows}
+
+    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
+        rows = self._query("SELECT type, count(*) FROM relationships GROUP BY type")
+        return {RelationshipType(t): n for t, n in rows}
+
+    async def search(
+        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
+    ) -> list[Memory]:
+        match = _fts_query(query)
+        if not match:
+            return []
+        sql = (
+            "SELECT m.doc FROM memories_fts f JOIN memories m ON m.rowid = f.rowid "
+            "WHERE memories_fts MATCH ?"
+        )
+        params: list[Any] = [match]
+        if memory_type is not None:
+            sql += " AND m.type = ?"
+            params.append(memory_type.value)
+        sql += " ORDER BY f.rank, m.id LIMIT ?"
+        return [Memory.parse_json(r[0]) for r in self._query(sql, [*params, limit])]
+
+    async def neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        legs = []
+        if direction in (Direction.OUTGOING, Direction.BOTH):
+            legs.append("SELECT r.id, r.doc, m.doc FROM relationships r "
+                        "JOIN memories m ON m.id = r.to_id WHERE r.from_id = ?")
+        if direction in (Direction.INCOMING, Direction.BOTH):
+            legs.append("SELECT r.id, r.doc, m.doc FROM relationships r "
+                        "JOIN memories m ON m.id = r.from_id WHERE r.to_id = ?")
+        wanted = [t.value for t in types] if types is not None else None
+        if wanted is not None:
+            legs = [f"{leg} AND r.type IN ({_marks(len(wanted))})" for leg in legs]
+        params: list[Any] = []
+        for _ in legs:
+            params += [memory_id, *(wanted or [])]
+        # UNION (not UNION ALL) folds a self-loop's two legs into one row.
+        sql = f"SELECT * FROM ({' UNION '.join(legs)}) ORDER BY 1"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            Neighbour(Relationship.parse_json(rel), Memory.parse_json(mem))
+            for _, rel, mem in self._query(sql, params)
+        ]

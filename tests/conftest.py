@@ -1,0 +1,1 @@
+"""Test-wide settings. Engine fixtures live in tests/_servers/fixtures.py."""

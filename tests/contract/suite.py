@@ -1,0 +1,320 @@
+"""The backend contract suite: one set of tests every backend must pass, unchanged.
+
+A backend's test module subclasses `BackendContractSuite` and supplies one
+fixture, `backend_config`: a `BackendConfig` for an *empty* store. The suite
+opens backends itself (several times where persistence matters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from memorygraph.backends.base import Backend, Direction
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
+from memorygraph.errors import IntegrityError, InvalidRecordError, UsageError
+from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from tests.contract import strategies as rs
+
+T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def mem(i: int | str, **kw: object) -> Memory:
+    fields: dict[str, object] = {
+        "id": f"m{i:04d}" if isinstance(i, int) else i,
+        "type": MemoryType.SOLUTION,
+        "title": f"memory {i}",
+        "content": f"content of memory {i}",
+        "created_at": T0,
+    }
+    fields.update(kw)
+    return Memory(**fields)
+
+
+def rel(i: int | str, a: str, b: str, **kw: object) -> Relationship:
+    fields: dict[str, object] = {
+        "id": f"r{i:04d}" if isinstance(i, int) else i,
+        "from_id": a,
+        "to_id": b,
+        "type": RelationshipType.SOLVES,
+        "created_at": T0,
+    }
+    fields.update(kw)
+    return Relationship(**fields)
+
+
+async def collect(it: AsyncIterator[Memory] | AsyncIterator[Relationship]) -> list[str]:
+    return [r.id async for r in it]
+
+
+class BackendContractSuite:
+    """Subclass and provide a `backend_config` fixture for an empty store."""
+
+    @pytest.fixture
+    async def backend(self, backend_config: BackendConfig) -> AsyncIterator[Backend]:
+        async with create_backend(backend_config) as b:
+            yield b
+
+    # --- lifecycle and health ----------------------------------------------------
+
+    async def test_health_of_empty_store(self, backend: Backend) -> None:
+        health = await backend.health()
+        assert health.connected, health.error
+        assert health.engine_version
+        assert (health.memory_count, health.relationship_count) == (0, 0)
+        assert health.backend == backend.name
+
+    async def test_records_survive_close_and_reopen(self, backend_config: BackendConfig) -> None:
+        async with create_backend(backend_config) as b:
+            await b.upsert_memories([mem(1), mem(2)])
+            await b.upsert_relationships([rel(1, "m0001", "m0002")])
+        async with create_backend(backend_config) as b:
+            assert (await b.get_memory("m0001")) == mem(1)
+            assert (await b.get_relationship("r0001")) == rel(1, "m0001", "m0002")
+
+    async def test_read_only_refuses_every_write(self, backend_config: BackendConfig) -> None:
+        async with create_backend(backend_config) as b:
+            await b.upsert_memories([mem(1)])
+        async with create_backend(backend_config.read_only_copy()) as ro:
+            assert await ro.get_memory("m0001") == mem(1)
+            with pytest.raises(UsageError, match="read-only"):
+                await ro.upsert_memories([mem(2)])
+            with pytest.raises(UsageError, match="read-only"):
+                await ro.delete_memories(["m0001"])
+            with pytest.raises(UsageError, match="read-only"):
+                await ro.clear()
+            assert await ro.count_memories() == 1
+
+    # --- writes ------------------------------------------------------------------
+
+    async def test_upsert_reports_inserted_updated_skipped(self, backend: Backend) -> None:
+        first = await backend.upsert_memories([mem(1), mem(2)])
+        assert (first.inserted, first.updated, first.skipped) == (["m0001", "m0002"], [], [])
+        changed = mem(2, title="changed")
+        again = await backend.upsert_memories([changed, mem(3)], skip_existing=True)
+        assert (again.inserted, again.skipped) == (["m0003"], ["m0002"])
+        assert (await backend.get_memory("m0002")) == mem(2), "a skipped record was written"
+        replaced = await backend.upsert_memories([changed])
+        assert replaced.updated == ["m0002"]
+        assert (await backend.get_memory("m0002")) == changed
+        assert await backend.count_memories() == 3
+
+    async def test_duplicate_ids_in_one_batch_write_nothing(self, backend: Backend) -> None:
+        with pytest.raises(InvalidRecordError, match="twice"):
+            await backend.upsert_memories([mem(1), mem(2), mem(1, title="again")])
+        assert await backend.count_memories() == 0
+
+    async def test_relationship_to_missing_memory_writes_nothing(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1)])
+        with pytest.raises(IntegrityError, match="nowhere"):
+            await backend.upsert_relationships(
+                [rel(1, "m0001", "m0001"), rel(2, "m0001", "nowhere")]
+            )
+        assert await backend.count_relationships() == 0
+
+    async def test_relationship_upsert_moves_changed_ends(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1), mem(2), mem(3)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        moved = rel(1, "m0001", "m0003", strength=0.9)
+        result = await backend.upsert_relationships([moved])
+        assert result.updated == ["r0001"]
+        assert await backend.get_relationship("r0001") == moved
+        assert await backend.count_relationships() == 1
+        assert [n.memory.id for n in await backend.neighbours("m0002")] == []
+
+    async def test_relationship_skip_existing(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        result = await backend.upsert_relationships(
+            [rel(1, "m0002", "m0001"), rel(2, "m0002", "m0001")], skip_existing=True
+        )
+        assert (result.inserted, result.skipped) == (["r0002"], ["r0001"])
+        assert (await backend.get_relationship("r0001")) == rel(1, "m0001", "m0002")
+
+    async def test_delete_memory_removes_its_relationships(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1), mem(2), mem(3)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002"), rel(2, "m0002", "m0003")])
+        assert await backend.delete_memories(["m0001", "absent"]) == 1
+        assert await backend.get_memory("m0001") is None
+        assert await collect(backend.iter_relationships()) == ["r0002"]
+        assert await backend.delete_relationships(["r0002", "r0001"]) == 1
+        assert await backend.count_relationships() == 0
+        assert await backend.count_memories() == 2
+
+    async def test_clear_removes_everything(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        await backend.clear()
+        assert (await backend.count_memories(), await backend.count_relationships()) == (0, 0)
+        await backend.upsert_memories([mem(1)])
+        assert await backend.count_memories() == 1
+
+    # --- reads -------------------------------------------------------------------
+
+    async def test_get_many_returns_only_existing(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(i) for i in range(5)])
+        found = await backend.get_memories(["m0001", "m0003", "nope"])
+        assert sorted(m.id for m in found) == ["m0001", "m0003"]
+        assert await backend.existing_memory_ids(["m0004", "nope"]) == {"m0004"}
+        assert await backend.get_memory("nope") is None
+
+    async def test_iteration_streams_everything_in_id_order(self, backend: Backend) -> None:
+        ids = [f"id-{i:05d}" for i in range(257)]
+        memories = [mem(i) for i in reversed(ids)]
+        for start in range(0, len(memories), 100):
+            await backend.upsert_memories(memories[start : start + 100])
+        assert await collect(backend.iter_memories(batch_size=10)) == ids
+        assert await backend.count_memories() == 257
+
+    async def test_no_relationship_is_truncated(self, backend: Backend) -> None:
+        # The product users are leaving capped edge listing at 20 per memory.
+        await backend.upsert_memories([mem(i) for i in range(61)])
+        hub = "m0000"
+        rels = [rel(i, hub, f"m{i:04d}", type=RelationshipType.RELATED_TO) for i in range(1, 61)]
+        await backend.upsert_relationships(rels)
+        assert len(await backend.neighbours(hub)) == 60
+        assert await collect(backend.iter_relationships(batch_size=7)) == [r.id for r in rels]
+        assert await backend.count_relationships() == 60
+
+    async def test_since_selects_changed_records(self, backend: Backend) -> None:
+        old = mem(1, created_at=T0 - timedelta(days=10))
+        edited = mem(2, created_at=T0 - timedelta(days=10), updated_at=T0 + timedelta(days=1))
+        new = mem(3, created_at=T0 + timedelta(seconds=1))
+        await backend.upsert_memories([old, edited, new])
+        await backend.upsert_relationships(
+            [
+                rel(1, "m0001", "m0002", created_at=T0 - timedelta(days=5)),
+                rel(2, "m0001", "m0003", created_at=T0 - timedelta(days=5), last_validated=T0),
+                rel(3, "m0002", "m0003", created_at=T0 + timedelta(hours=1)),
+            ]
+        )
+        assert await collect(backend.iter_memories(since=T0)) == ["m0002", "m0003"]
+        assert await collect(backend.iter_relationships(since=T0)) == ["r0002", "r0003"]
+
+    async def test_counts_by_type(self, backend: Backend) -> None:
+        await backend.upsert_memories(
+            [mem(1), mem(2, type=MemoryType.PROBLEM), mem(3, type=MemoryType.PROBLEM)]
+        )
+        await backend.upsert_relationships(
+            [rel(1, "m0001", "m0002"), rel(2, "m0001", "m0003", type=RelationshipType.CAUSES)]
+        )
+        assert await backend.count_memories_by_type() == {
+            MemoryType.SOLUTION: 1,
+            MemoryType.PROBLEM: 2,
+        }
+        assert await backend.count_relationships_by_type() == {
+            RelationshipType.SOLVES: 1,
+            RelationshipType.CAUSES: 1,
+        }
+
+    async def test_search_matches_words_and_filters_type(self, backend: Backend) -> None:
+        await backend.upsert_memories(
+            [
+                mem(1, title="Fix flaky redis timeout", content="raise the pool size"),
+                mem(2, title="Redis cluster", type=MemoryType.PROBLEM, tags=["cache"]),
+                mem(3, title="Unrelated", content="nothing to see"),
+                mem(4, title="'); MATCH (n) DETACH DELETE n; --", content='say "hi" \\'),
+            ]
+        )
+        assert {m.id for m in await backend.search("redis")} == {"m0001", "m0002"}
+        assert [m.id for m in await backend.search("redis pool")] == ["m0001"]
+        assert [m.id for m in await backend.search("redis", memory_type=MemoryType.PROBLEM)] == [
+            "m0002"
+        ]
+        assert await backend.search("absent-word") == []
+        assert await backend.search("") == []
+        await backend.search("'); MATCH (n) DETACH DELETE n; --")
+        await backend.search('" OR 1=1 --')
+        assert await backend.count_memories() == 4
+
+    async def test_neighbours_by_direction_and_type(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(i) for i in range(4)])
+        await backend.upsert_relationships(
+            [
+                rel(1, "m0000", "m0001"),
+                rel(2, "m0002", "m0000", type=RelationshipType.CAUSES),
+                rel(3, "m0000", "m0003", type=RelationshipType.CAUSES),
+                rel(4, "m0000", "m0000", type=RelationshipType.SIMILAR_TO),
+            ]
+        )
+        out = await backend.neighbours("m0000", direction=Direction.OUTGOING)
+        assert [(n.relationship.id, n.memory.id) for n in out] == [
+            ("r0001", "m0001"),
+            ("r0003", "m0003"),
+            ("r0004", "m0000"),
+        ]
+        inc = await backend.neighbours("m0000", direction=Direction.INCOMING)
+        assert [n.relationship.id for n in inc] == ["r0002", "r0004"]
+        both = await backend.neighbours("m0000", types=[RelationshipType.CAUSES])
+        assert [(n.relationship.id, n.memory.id) for n in both] == [
+            ("r0002", "m0002"),
+            ("r0003", "m0003"),
+        ]
+        assert len(await backend.neighbours("m0000")) == 4
+        assert len(await backend.neighbours("m0000", limit=2)) == 2
+        assert await backend.neighbours("absent") == []
+
+    # --- exact round trip (property-based) ------------------------------------------
+
+    def test_any_memory_round_trips_exactly(self, backend_config: BackendConfig) -> None:
+        async def open_() -> Backend:
+            b = create_backend(backend_config)
+            await b.connect()
+            return b
+
+        loop = asyncio.new_event_loop()
+        backend = loop.run_until_complete(open_())
+        try:
+
+            @settings(
+                max_examples=200,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )
+            @given(rs.memories())
+            def check(memory: Memory) -> None:
+                loop.run_until_complete(backend.upsert_memories([memory]))
+                back = loop.run_until_complete(backend.get_memory(memory.id))
+                assert back is not None
+                assert back.digest() == memory.digest()
+                assert back == memory
+
+            check()
+        finally:
+            loop.run_until_complete(backend.close())
+            loop.close()
+
+    def test_any_relationship_round_trips_exactly(self, backend_config: BackendConfig) -> None:
+        ends = [mem("end-a"), mem("end-b")]
+
+        async def open_() -> Backend:
+            b = create_backend(backend_config)
+            await b.connect()
+            await b.upsert_memories(ends)
+            return b
+
+        loop = asyncio.new_event_loop()
+        backend = loop.run_until_complete(open_())
+        try:
+
+            @settings(
+                max_examples=200,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )
+            @given(rs.relationships(ends=["end-a", "end-b"]))
+            def check(relationship: Relationship) -> None:
+                loop.run_until_complete(backend.upsert_relationships([relationship]))
+                back = loop.run_until_complete(backend.get_relationship(relationship.id))
+                assert back is not None
+                assert back.digest() == relationship.digest()
+
+            check()
+        finally:
+            loop.run_until_complete(backend.close())
+            loop.close()
