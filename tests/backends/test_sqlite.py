@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from memorygraph.backends.sqlite import SQLiteBackend
 from memorygraph.config import BackendConfig, BackendType
-from tests.contract.suite import BackendContractSuite
+from memorygraph.errors import DatabaseFileError
+from tests.contract.suite import BackendContractSuite, mem
 
 
 @pytest.fixture
@@ -17,3 +20,72 @@ def backend_config(tmp_path: Path) -> BackendConfig:
 
 class TestSQLiteContract(BackendContractSuite):
     pass
+
+
+async def _write_two(path: Path) -> None:
+    async with SQLiteBackend(BackendConfig(BackendType.SQLITE, path=path)) as b:
+        await b.upsert_memories([mem(1), mem(2)])
+
+
+def _open(path: Path, read_only: bool = False) -> SQLiteBackend:
+    return SQLiteBackend(BackendConfig(BackendType.SQLITE, path=path, read_only=read_only))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"this is a text file, not a database\n" * 200, "not a usable memorygraph database"),
+        (b"SQLite format 3\x00" + b"\xff" * 4000, "not a usable memorygraph database"),
+    ],
+)
+async def test_non_database_file_is_refused_unchanged(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(content)
+    with pytest.raises(DatabaseFileError, match=message):
+        await _open(path).connect()
+    assert path.read_bytes() == content
+
+
+async def test_foreign_sqlite_database_is_refused_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users(name TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(DatabaseFileError, match="not a memorygraph one"):
+        await _open(path).connect()
+    assert path.read_bytes() == before
+
+
+async def test_corrupt_database_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    await _write_two(path)
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\x13" * (4096 - 100)  # smash the schema page after the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseFileError):
+        backend = _open(path)
+        await backend.connect()
+        await backend.count_memories()
+
+
+async def test_missing_directory_is_named_and_nothing_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "absent" / "memory.db"
+    with pytest.raises(DatabaseFileError, match="does not exist"):
+        await _open(path).connect()
+    assert not path.parent.exists()
+
+
+async def test_read_only_file_is_refused_for_writing_but_readable(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    await _write_two(path)
+    path.chmod(0o444)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseFileError, match="read-only"):
+        await _open(path).connect()
+    backend = _open(path, read_only=True)
+    await backend.connect()
+    assert await backend.count_memories() == 2
+    await backend.close()
+    assert path.read_bytes() == before

@@ -27,7 +27,7 @@ TRICKY = [
     "MATCH (n) DETACH DELETE n",
     '"}) RETURN 1 //',
     "back\\slash \\\\ and \\n not a newline",
-    "quote's \"double\" `back`",
+    'quote\'s "double" `back`',
     "emoji 🧠🔥👩🏽‍💻 and flags 🇳🇿",
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 plane 1, 𠀀 plane 2, 󠀁 plane 14",
     "line\nbreak\r\nand\ttab",
@@ -74,9 +74,7 @@ json_scalars = st.one_of(
 )
 json_values: st.SearchStrategy[Any] = st.recursive(
     json_scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
     max_leaves=12,
 )
 

@@ -21,6 +21,9 @@ from memorygraph.errors import IntegrityError, InvalidRecordError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from tests.contract import strategies as rs
 
+#: The issue asks for at least this many property examples per record type.
+MIN_EXAMPLES = 200
+
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
@@ -269,10 +272,11 @@ class BackendContractSuite:
 
         loop = asyncio.new_event_loop()
         backend = loop.run_until_complete(open_())
+        seen: list[str] = []
         try:
 
             @settings(
-                max_examples=200,
+                max_examples=MIN_EXAMPLES,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             )
@@ -283,8 +287,10 @@ class BackendContractSuite:
                 assert back is not None
                 assert back.digest() == memory.digest()
                 assert back == memory
+                seen.append(memory.id)
 
             check()
+            assert len(seen) >= MIN_EXAMPLES
         finally:
             loop.run_until_complete(backend.close())
             loop.close()
@@ -300,10 +306,11 @@ class BackendContractSuite:
 
         loop = asyncio.new_event_loop()
         backend = loop.run_until_complete(open_())
+        seen: list[str] = []
         try:
 
             @settings(
-                max_examples=200,
+                max_examples=MIN_EXAMPLES,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             )
@@ -313,8 +320,10 @@ class BackendContractSuite:
                 back = loop.run_until_complete(backend.get_relationship(relationship.id))
                 assert back is not None
                 assert back.digest() == relationship.digest()
+                seen.append(relationship.id)
 
             check()
+            assert len(seen) >= MIN_EXAMPLES
         finally:
             loop.run_until_complete(backend.close())
             loop.close()

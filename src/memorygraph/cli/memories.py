@@ -1,0 +1,241 @@
+"""Commands on single memories: add, get, search, relate, related, forget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from memorygraph.backends.base import Direction
+from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
+from memorygraph.models import Memory, MemoryType, RelationshipType
+from memorygraph.store import MemoryStore
+
+MEMORY_TYPES = [t.value for t in MemoryType]
+RELATIONSHIP_TYPES = [t.value for t in RelationshipType]
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _memory_table(memories: list[Memory]) -> Table:
+    table = Table("id", "type", "title", "tags", header_style="bold")
+    for m in memories:
+        table.add_row(m.id, m.type.value, m.title, ", ".join(m.tags))
+    return table
+
+
+@click.command()
+@click.option("--type", "memory_type", type=click.Choice(MEMORY_TYPES), required=True)
+@click.option("--title", required=True, help="One line that says what this memory is.")
+@click.option("--content", default="", help="The full text.")
+@click.option("--summary", help="A short summary.")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--importance", type=float, default=0.5, show_default=True, help="0..1")
+@click.option("--id", "memory_id", help="An id of your own (default: a new UUID).")
+@backend_options()
+@json_option
+def add(
+    memory_type: str,
+    title: str,
+    content: str,
+    summary: str | None,
+    tags: tuple[str, ...],
+    importance: float,
+    memory_id: str | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Remember something.
+
+    \b
+    Examples:
+      memorygraph add --type solution --title "Pin redis to 7.2" --tag redis
+      memorygraph add --type problem --title "Idle clients dropped" --content "…" --json
+    """
+    fields: dict[str, Any] = {
+        "type": memory_type,
+        "title": title,
+        "content": content,
+        "summary": summary,
+        "tags": list(tags),
+        "importance": importance,
+    }
+    if memory_id:
+        fields["id"] = memory_id
+    record = Memory(**fields)
+
+    async def go() -> Memory:
+        async with MemoryStore.open(config_from_options(options)) as store:
+            return await store.remember(record)
+
+    stored = run(go())
+    if as_json:
+        emit_json(stored.to_dict())
+    else:
+        console.print(f"remembered {stored.type.value} [bold]{stored.id}[/]", highlight=False)
+
+
+@click.command()
+@click.argument("memory_id")
+@backend_options()
+@json_option
+def get(memory_id: str, as_json: bool, **options: Any) -> None:
+    """Show one memory.
+
+    \b
+    Example:
+      memorygraph get 3f2c…  --json
+    """
+
+    async def go() -> Memory:
+        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
+            return await store.get(memory_id)
+
+    memory = run(go())
+    if as_json:
+        emit_json(memory.to_dict())
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in memory.to_dict().items():
+        if value not in (None, [], {}):
+            table.add_row(f"[bold]{key}[/]", str(value))
+    console.print(table)
+
+
+@click.command()
+@click.argument("query")
+@click.option("--type", "memory_type", type=click.Choice(MEMORY_TYPES), help="Only this type.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@backend_options()
+@json_option
+def search(query: str, memory_type: str | None, limit: int, as_json: bool, **options: Any) -> None:
+    """Find memories matching every word of QUERY.
+
+    \b
+    Examples:
+      memorygraph search "redis timeout"
+      memorygraph search redis --type solution --limit 5 --json
+    """
+
+    async def go() -> list[Memory]:
+        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
+            kind = MemoryType(memory_type) if memory_type else None
+            return await store.search(query, limit=limit, memory_type=kind)
+
+    found = run(go())
+    if as_json:
+        emit_json([m.to_dict() for m in found])
+    elif found:
+        console.print(_memory_table(found))
+    else:
+        console.print("no memory matches")
+
+
+@click.command()
+@click.argument("from_id")
+@click.argument("to_id")
+@click.argument("relationship_type", type=click.Choice(RELATIONSHIP_TYPES, case_sensitive=False))
+@click.option("--strength", type=float, default=0.5, show_default=True, help="0..1")
+@click.option("--description", help="Why these two are related.")
+@backend_options()
+@json_option
+def relate(
+    from_id: str,
+    to_id: str,
+    relationship_type: str,
+    strength: float,
+    description: str | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Join two memories: FROM_ID —TYPE→ TO_ID.
+
+    \b
+    Example:
+      memorygraph relate FIX_ID BUG_ID SOLVES --strength 0.9
+    """
+
+    async def go() -> Any:
+        async with MemoryStore.open(config_from_options(options)) as store:
+            return await store.relate(
+                from_id,
+                to_id,
+                relationship_type.upper(),
+                strength=strength,
+                description=description,
+            )
+
+    rel = run(go())
+    if as_json:
+        emit_json(rel.to_dict())
+    else:
+        console.print(f"related {from_id} -{rel.type.value}-> {to_id} as [bold]{rel.id}[/]")
+
+
+@click.command()
+@click.argument("memory_id")
+@click.option(
+    "--direction",
+    type=click.Choice([d.value for d in Direction]),
+    default="both",
+    show_default=True,
+)
+@click.option("--type", "types", multiple=True, type=click.Choice(RELATIONSHIP_TYPES))
+@backend_options()
+@json_option
+def related(
+    memory_id: str, direction: str, types: tuple[str, ...], as_json: bool, **options: Any
+) -> None:
+    """List every memory one relationship away from MEMORY_ID (no cap).
+
+    \b
+    Example:
+      memorygraph related BUG_ID --direction incoming --type SOLVES
+    """
+
+    async def go() -> Any:
+        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
+            return await store.related(
+                memory_id,
+                direction=Direction(direction),
+                types=[RelationshipType(t) for t in types] or None,
+            )
+
+    neighbours = run(go())
+    if as_json:
+        emit_json(
+            [
+                {"relationship": n.relationship.to_dict(), "memory": n.memory.to_dict()}
+                for n in neighbours
+            ]
+        )
+        return
+    table = Table("relationship", "type", "from", "to", "title", header_style="bold")
+    for n in neighbours:
+        r = n.relationship
+        table.add_row(r.id, r.type.value, r.from_id, r.to_id, n.memory.title)
+    console.print(table)
+
+
+@click.command()
+@click.argument("memory_id")
+@backend_options()
+def forget(memory_id: str, **options: Any) -> None:
+    """Delete a memory and its relationships.
+
+    \b
+    Example:
+      memorygraph forget 3f2c…
+    """
+
+    async def go() -> None:
+        async with MemoryStore.open(config_from_options(options)) as store:
+            await store.forget(memory_id)
+
+    run(go())
+    console.print(f"forgot {memory_id}")
+
+
+def register(group: click.Group) -> None:
+    for command in (add, get, search, relate, related, forget):
+        group.add_command(command)

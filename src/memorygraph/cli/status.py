@@ -1,0 +1,85 @@
+"""Commands about a whole store: stats and health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from memorygraph.backends.base import Health
+from memorygraph.backends.registry import create_backend
+from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
+from memorygraph.store import MemoryStore, StoreStats
+
+
+@click.command()
+@backend_options()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def stats(as_json: bool, **options: Any) -> None:
+    """Count memories and relationships, overall and per type.
+
+    \b
+    Examples:
+      memorygraph stats
+      memorygraph stats --backend neo4j --uri bolt://127.0.0.1:7687 --json
+    """
+
+    async def go() -> StoreStats:
+        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
+            return await store.stats()
+
+    result = run(go())
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    console.print(
+        f"[bold]{result.location}[/] ({result.engine_version}): "
+        f"{result.memories} memories, {result.relationships} relationships",
+        highlight=False,
+    )
+    table = Table("kind", "type", "count", header_style="bold")
+    for kind, counts in (
+        ("memory", result.memories_by_type),
+        ("relationship", result.relationships_by_type),
+    ):
+        for name, n in sorted(counts.items()):
+            table.add_row(kind, name, str(n))
+    if table.row_count:
+        console.print(table)
+
+
+@click.command()
+@backend_options()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def health(as_json: bool, **options: Any) -> None:
+    """Check that a backend answers; exit 1 if it does not.
+
+    \b
+    Examples:
+      memorygraph health --backend falkordb --uri redis://127.0.0.1:6379
+      memorygraph health --json
+    """
+
+    async def go() -> Health:
+        async with create_backend(config_from_options(options, read_only=True)) as backend:
+            return await backend.health()
+
+    result = run(go())
+    if as_json:
+        emit_json(result.to_dict())
+    elif result.connected:
+        console.print(
+            f"[green]ok[/] {result.location}: {result.engine_version}, "
+            f"{result.memory_count} memories, {result.relationship_count} relationships",
+            highlight=False,
+        )
+    else:
+        console.print(f"[red]unhealthy[/] {result.location}: {result.error}", highlight=False)
+    if not result.connected:
+        raise click.exceptions.Exit(1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(stats)
+    group.add_command(health)

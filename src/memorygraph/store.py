@@ -1,0 +1,125 @@
+"""`MemoryStore`: the user-facing API over any backend.
+
+async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path="memory.db")) as store:
+    fix = await store.remember(type="solution", title="Pin redis to 7.2")
+    bug = await store.remember(type="problem", title="Redis 7.4 drops idle clients")
+    await store.relate(fix.id, bug.id, "SOLVES")
+    print(await store.search("redis"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
+from memorygraph.errors import NotFoundError
+from memorygraph.models import (
+    Memory,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    utc_now,
+)
+
+
+@dataclass
+class StoreStats:
+    """Counts of a store, overall and per type."""
+
+    backend: str
+    location: str
+    engine_version: str
+    memories: int
+    relationships: int
+    memories_by_type: dict[str, int] = field(default_factory=dict)
+    relationships_by_type: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+class MemoryStore:
+    """Remember, relate, find and forget memories on one backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, config: BackendConfig) -> AsyncIterator[MemoryStore]:
+        """Connect to the backend `config` names; close it on exit."""
+        async with create_backend(config) as backend:
+            yield cls(backend)
+
+    async def remember(self, memory: Memory | None = None, **fields: Any) -> Memory:
+        """Store `memory` (or one built from `fields`) and return it as stored."""
+        record = memory if memory is not None else Memory(**fields)
+        await self.backend.upsert_memories([record])
+        return record
+
+    async def get(self, memory_id: str) -> Memory:
+        """The memory with this id, or `NotFoundError`."""
+        found = await self.backend.get_memory(memory_id)
+        if found is None:
+            raise NotFoundError(f"no memory with id {memory_id!r}; search for it with `search`")
+        return found
+
+    async def update(self, memory_id: str, **changes: Any) -> Memory:
+        """Apply `changes` to a stored memory, stamping `updated_at`; return the new version."""
+        current = await self.get(memory_id)
+        updated = current.changed(**{"updated_at": utc_now(), **changes, "id": memory_id})
+        await self.backend.upsert_memories([updated])
+        return updated
+
+    async def forget(self, memory_id: str) -> None:
+        """Delete a memory and its relationships, or `NotFoundError` if there is none."""
+        if not await self.backend.delete_memories([memory_id]):
+            raise NotFoundError(f"no memory with id {memory_id!r}; nothing was deleted")
+
+    async def relate(
+        self, from_id: str, to_id: str, type: RelationshipType | str, **fields: Any
+    ) -> Relationship:
+        """Join two stored memories with a typed relationship and return it."""
+        relationship = Relationship(from_id=from_id, to_id=to_id, type=type, **fields)
+        await self.backend.upsert_relationships([relationship])
+        return relationship
+
+    async def related(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        """Every memory one relationship away (no cap unless `limit`)."""
+        await self.get(memory_id)
+        return await self.backend.neighbours(
+            memory_id, direction=direction, types=types, limit=limit
+        )
+
+    async def search(
+        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
+    ) -> list[Memory]:
+        """Memories matching every word of `query`, best first."""
+        return await self.backend.search(query, limit=limit, memory_type=memory_type)
+
+    async def stats(self) -> StoreStats:
+        """Counts, overall and per type, and the engine's version."""
+        b = self.backend
+        return StoreStats(
+            backend=b.name,
+            location=b.describe(),
+            engine_version=await b.engine_version(),
+            memories=await b.count_memories(),
+            relationships=await b.count_relationships(),
+            memories_by_type={t.value: n for t, n in (await b.count_memories_by_type()).items()},
+            relationships_by_type={
+                t.value: n for t, n in (await b.count_relationships_by_type()).items()
+            },
+        )

@@ -1,0 +1,140 @@
+"""The CLI: help with examples, output formats, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from memorygraph.cli.main import main
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "memory.db"
+    monkeypatch.setenv("MEMORY_BACKEND", "sqlite")
+    monkeypatch.setenv("MEMORY_SQLITE_PATH", str(path))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "command", ["add", "get", "search", "relate", "related", "forget", "stats", "health", "demo"]
+)
+def test_every_command_has_help_with_an_example(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    assert "Example" in out
+    assert "memorygraph " + command in out
+
+
+def test_add_get_search_relate_related_forget(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "add", "--type", "solution", "--title", "Pin redis", "--id", "fix", "--json"
+    )
+    assert code == 0 and json.loads(out)["id"] == "fix"
+    assert run(capsys, "add", "--type", "problem", "--title", "Redis drops", "--id", "bug")[0] == 0
+    code, out, _ = run(capsys, "relate", "fix", "bug", "solves", "--json")
+    assert code == 0 and json.loads(out)["type"] == "SOLVES"
+    code, out, _ = run(capsys, "search", "redis", "--json")
+    assert {m["id"] for m in json.loads(out)} == {"fix", "bug"}
+    code, out, _ = run(capsys, "related", "bug", "--json")
+    assert [n["memory"]["id"] for n in json.loads(out)] == ["fix"]
+    code, out, _ = run(capsys, "get", "bug", "--json")
+    assert json.loads(out)["title"] == "Redis drops"
+    code, out, _ = run(capsys, "stats", "--json")
+    stats = json.loads(out)
+    assert (stats["memories"], stats["relationships"]) == (2, 1)
+    assert run(capsys, "forget", "fix")[0] == 0
+    code, out, _ = run(capsys, "stats", "--json")
+    assert (json.loads(out)["memories"], json.loads(out)["relationships"]) == (1, 0)
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["stats", "--backend", "mongodb"], 2, "'mongodb' is not one of"),
+        (["stats", "--backend", "neo4j"], 2, "neo4j needs a uri"),
+        (["add", "--type", "solution"], 2, "Missing option '--title'"),
+        (["add", "--type", "task", "--title", "t", "--importance", "3"], 2, "importance"),
+        (["get", "absent"], 1, "no memory with id 'absent'"),
+        (["relate", "a", "b", "SOLVES"], 1, "not stored memories"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code(
+    db: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, needle: str
+) -> None:
+    if args[0] in ("get", "relate"):
+        assert run(capsys, "add", "--type", "task", "--title", "t", "--id", "a")[0] == 0
+    got, _, err = run(capsys, *args)
+    assert got == code
+    assert needle in one_line_error(err)
+
+
+def test_no_partial_write_on_failed_relate(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "add", "--type", "task", "--title", "t", "--id", "a")
+    before = db.read_bytes()
+    assert run(capsys, "relate", "a", "missing", "SOLVES")[0] == 1
+    _, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["relationships"] == 0
+    assert len(db.read_bytes()) == len(before)
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ("text", "not a usable memorygraph database"),
+        ("missing-dir", "does not exist"),
+        ("read-only", "read-only"),
+    ],
+)
+def test_unusable_database_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str, needle: str
+) -> None:
+    path = tmp_path / "memory.db"
+    if setup == "text":
+        path.write_text("hello\n" * 100)
+    elif setup == "missing-dir":
+        path = tmp_path / "nowhere" / "memory.db"
+    else:
+        assert main(["add", "--type", "task", "--title", "t", "--path", str(path)]) == 0
+        path.chmod(0o444)
+    before = path.read_bytes() if path.exists() else None
+    code, _, err = run(capsys, "add", "--type", "task", "--title", "x", "--path", str(path))
+    assert code == 2
+    assert needle in one_line_error(err)
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_password_never_printed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_PASSWORD", "hunter2-secret")
+    code, out, err = run(
+        capsys, "stats", "--backend", "neo4j", "--uri", "bolt://u:pw-in-uri@127.0.0.1:1"
+    )
+    assert code in (1, 2)
+    assert "hunter2-secret" not in out + err and "pw-in-uri" not in out + err
+
+
+def test_demo_builds_and_shows_a_sample_graph(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "demo", "--dir", str(tmp_path), "--memories", "30")
+    assert code == 0
+    assert "30 memories, 60 relationships" in out
