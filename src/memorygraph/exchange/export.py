@@ -1,0 +1,257 @@
+"""Streaming export of a whole graph (or the part changed since a time) to one file."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import memorygraph
+from memorygraph.backends.base import Backend
+from memorygraph.errors import OperationError, UsageError
+from memorygraph.exchange._ids import IdIndex
+from memorygraph.exchange.format import (
+    DIGEST_ALGORITHM,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    KIND_MEMORY,
+    KIND_RELATIONSHIP,
+    DigestSum,
+    encode_header,
+    encode_record,
+    encode_trailer,
+    is_gzip_name,
+    open_for_write,
+)
+from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote. `external_relationships` counts lines with declared external ends."""
+
+    path: Path
+    memories: int
+    relationships: int
+    external_relationships: int
+    digest: str
+    bytes: int
+    incremental: bool
+    since: datetime | None
+    duration_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "counts": {KIND_MEMORY: self.memories, KIND_RELATIONSHIP: self.relationships},
+            "external_relationships": self.external_relationships,
+            "digest": self.digest,
+            "digest_algorithm": DIGEST_ALGORITHM,
+            "bytes": self.bytes,
+            "incremental": self.incremental,
+            "since": format_timestamp(self.since) if self.since else None,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+def _check_since(since: datetime | None) -> None:
+    if since is not None and (since.tzinfo is None or since.utcoffset() is None):
+        raise UsageError("since must be timezone-aware, e.g. 2025-01-31T00:00:00+00:00")
+
+
+class ExportWriter:
+    """Writes one export file: memories, then relationships, then `finish()` adds the trailer.
+
+    The file appears at `path` only when `finish()` succeeds (it is written
+    beside it under a temporary name and renamed); if the block is left by an
+    exception the partial file is removed. Relationship ends that are not
+    memories of this file are declared external on their line.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        source: dict[str, Any],
+        since: datetime | None = None,
+        incremental: bool | None = None,
+    ) -> None:
+        _check_since(since)
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise UsageError(
+                f"directory {self.path.parent} does not exist; create it or choose another path"
+            )
+        self._partial = self.path.with_name(f".{self.path.name}.partial")
+        self._since = since
+        self._incremental = since is not None if incremental is None else incremental
+        self._digest = DigestSum()
+        self._counts = {KIND_MEMORY: 0, KIND_RELATIONSHIP: 0}
+        self._external = 0
+        self._line = 1
+        self._started = time.perf_counter()
+        self._ids = IdIndex()
+        compress = is_gzip_name(self.path)  # decided by the final name, not the partial one
+        self._out: IO[bytes] | None = open_for_write(self._partial, compress=compress)
+        header = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "tool_version": memorygraph.__version__,
+            "source": source,
+            "created_at": format_timestamp(utc_now()),
+            "incremental": self._incremental,
+            "since": format_timestamp(since) if since else None,
+        }
+        self._write(encode_header(header))
+
+    def __enter__(self) -> ExportWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._out is not None:
+            self.abort()
+
+    def _write(self, data: bytes) -> None:
+        assert self._out is not None, "the export is already finished"
+        self._out.write(data)
+
+    def _add_ids(self, kind: str, ids: list[tuple[str, int]]) -> None:
+        duplicates = self._ids.add(kind, ids)
+        if duplicates:
+            record_id, _, _ = duplicates[0]
+            raise OperationError(
+                f"the source yielded {kind} id {record_id!r} twice; "
+                "check the source backend's integrity and export again"
+            )
+
+    def write_memories(self, memories: Sequence[Memory]) -> None:
+        """Append a batch of memories (all memories come before any relationship)."""
+        if self._counts[KIND_RELATIONSHIP]:
+            raise OperationError("memories must be written before relationships")
+        ids = []
+        for memory in memories:
+            canonical = memory.canonical_bytes()
+            self._write(encode_record(memory, canonical))
+            self._digest.add_canonical(canonical)
+            ids.append((memory.id, self._line + 1))
+            self._line += 1
+        self._add_ids(KIND_MEMORY, ids)
+        self._counts[KIND_MEMORY] += len(memories)
+
+    def write_relationships(self, relationships: Sequence[Relationship]) -> None:
+        """Append a batch of relationships, declaring ends not in this file as external."""
+        missing = self._ids.missing(
+            KIND_MEMORY, [end for r in relationships for end in (r.from_id, r.to_id)]
+        )
+        ids = []
+        for rel in relationships:
+            external = [
+                name
+                for name, end in (("from_id", rel.from_id), ("to_id", rel.to_id))
+                if end in missing
+            ]
+            canonical = rel.canonical_bytes()
+            self._write(encode_record(rel, canonical, external))
+            self._digest.add_canonical(canonical)
+            self._external += bool(external)
+            ids.append((rel.id, self._line + 1))
+            self._line += 1
+        self._add_ids(KIND_RELATIONSHIP, ids)
+        self._counts[KIND_RELATIONSHIP] += len(relationships)
+
+    def finish(self) -> ExportSummary:
+        """Write the trailer, close, and move the file into place."""
+        self._write(
+            encode_trailer(
+                {
+                    "counts": dict(self._counts),
+                    "digest": self._digest.hexdigest(),
+                    "digest_algorithm": DIGEST_ALGORITHM,
+                    "external_relationships": self._external,
+                }
+            )
+        )
+        assert self._out is not None
+        self._out.close()
+        self._out = None
+        self._ids.close()
+        os.replace(self._partial, self.path)
+        return ExportSummary(
+            path=self.path,
+            memories=self._counts[KIND_MEMORY],
+            relationships=self._counts[KIND_RELATIONSHIP],
+            external_relationships=self._external,
+            digest=self._digest.hexdigest(),
+            bytes=self.path.stat().st_size,
+            incremental=self._incremental,
+            since=self._since,
+            duration_seconds=time.perf_counter() - self._started,
+        )
+
+    def abort(self) -> None:
+        """Close and delete the partial file; `path` is left as it was."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        self._ids.close()
+        self._partial.unlink(missing_ok=True)
+
+
+async def export_graph(
+    backend: Backend,
+    path: Path | str,
+    *,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Stream every memory and relationship of `backend` (changed at or after `since`) to `path`.
+
+    Memory use is constant: records are read page by page in ascending id
+    order and written as they arrive. `progress(kind, done)` is called after
+    each batch with kind "memory" or "relationship". `path` appears only once
+    the export is complete. An incremental export declares relationship ends
+    that are not in the file as external (see docs/FORMAT.md).
+    """
+    _check_since(since)
+    source = {"backend": backend.name, "engine_version": await backend.engine_version()}
+    size = backend.batch_size
+    with ExportWriter(path, source=source, since=since) as writer:
+        memories: list[Memory] = []
+        done = 0
+        async for memory in backend.iter_memories(since=since):
+            memories.append(memory)
+            if len(memories) >= size:
+                writer.write_memories(memories)
+                done += len(memories)
+                memories = []
+                if progress:
+                    progress(KIND_MEMORY, done)
+        writer.write_memories(memories)
+        if progress:
+            progress(KIND_MEMORY, done + len(memories))
+        relationships: list[Relationship] = []
+        done = 0
+        async for relationship in backend.iter_relationships(since=since):
+            relationships.append(relationship)
+            if len(relationships) >= size:
+                writer.write_relationships(relationships)
+                done += len(relationships)
+                relationships = []
+                if progress:
+                    progress(KIND_RELATIONSHIP, done)
+        writer.write_relationships(relationships)
+        if progress:
+            progress(KIND_RELATIONSHIP, done + len(relationships))
+        return writer.finish()

@@ -1,0 +1,302 @@
+"""Import of an export file into a backend, and its dry run (`plan_import`).
+
+Both start with `validate_export`. The import writes nothing unless the whole
+file is valid and every relationship end it declares external is already in
+the target; then it streams the file in batches through the backend's upserts,
+memories first, reporting each written batch to `on_batch` (the migration
+journal). The dry run walks the same records and asks the target which ids it
+already holds, writing nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.errors import IntegrityError, InvalidExportError
+from memorygraph.exchange._ids import IdIndex
+from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
+from memorygraph.exchange.reader import RecordLine, iter_records, require_file
+from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
+from memorygraph.models import Memory, Relationship
+
+Progress = Callable[[str, int], None]
+OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
+
+
+@dataclass
+class KindCounts:
+    """Records of one kind an import inserted (new), updated (replaced) or skipped (present)."""
+
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.skipped
+
+    def add(self, result: WriteResult) -> None:
+        self.inserted += len(result.inserted)
+        self.updated += len(result.updated)
+        self.skipped += len(result.skipped)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "skipped": self.skipped}
+
+
+@dataclass
+class ImportSummary:
+    """What `import_graph` wrote. `conversion` is set when the file was converted first."""
+
+    path: Path
+    skip_duplicates: bool
+    memories: KindCounts = field(default_factory=KindCounts)
+    relationships: KindCounts = field(default_factory=KindCounts)
+    digest: str = ""
+    duration_seconds: float = 0.0
+    conversion: dict[str, Any] | None = None
+
+    @property
+    def records_per_second(self) -> float:
+        total = self.memories.total + self.relationships.total
+        return total / self.duration_seconds if self.duration_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": str(self.path),
+            "skip_duplicates": self.skip_duplicates,
+            KIND_MEMORY: self.memories.to_dict(),
+            KIND_RELATIONSHIP: self.relationships.to_dict(),
+            "digest": self.digest,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "records_per_second": round(self.records_per_second, 1),
+        }
+        if self.conversion is not None:
+            data["conversion"] = self.conversion
+        return data
+
+
+@dataclass
+class PlanCounts:
+    """What an import would do with the records of one kind."""
+
+    insert: int = 0
+    update: int = 0
+    skip: int = 0
+    reject: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "insert": self.insert,
+            "update": self.update,
+            "skip": self.skip,
+            "reject": self.reject,
+        }
+
+
+@dataclass
+class ImportPlan:
+    """The dry run of an import: counts per kind, and whether the import would go ahead.
+
+    `reject` counts records the import refuses: lines that fail their schema
+    or repeat an id, and relationships with an end that neither the file nor
+    the target holds. The import is all-or-nothing: with any problem or
+    rejection, `would_write` is False and it writes nothing.
+    """
+
+    path: Path
+    skip_duplicates: bool
+    validation: ValidationReport
+    memories: PlanCounts = field(default_factory=PlanCounts)
+    relationships: PlanCounts = field(default_factory=PlanCounts)
+    unreadable_lines: int = 0
+    rejections: list[Problem] = field(default_factory=list)
+
+    def counts(self, kind: str) -> dict[str, int]:
+        """The counts for "memory" or "relationship" as insert/update/skip/reject."""
+        return (self.memories if kind == KIND_MEMORY else self.relationships).to_dict()
+
+    @property
+    def would_write(self) -> bool:
+        return self.validation.valid and not (self.memories.reject or self.relationships.reject)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "skip_duplicates": self.skip_duplicates,
+            "would_write": self.would_write,
+            KIND_MEMORY: self.memories.to_dict(),
+            KIND_RELATIONSHIP: self.relationships.to_dict(),
+            "unreadable_lines": self.unreadable_lines,
+            "rejections": [p.to_dict() for p in self.rejections],
+            "validation": self.validation.to_dict(),
+        }
+
+
+def _batches(path: Path, size: int) -> Iterator[tuple[str, list[RecordLine]]]:
+    """Consecutive runs of same-kind record lines, at most `size` long."""
+    kind, batch = KIND_MEMORY, list[RecordLine]()
+    for rl in iter_records(path):
+        if rl.kind != kind or len(batch) >= size:
+            if batch:
+                yield kind, batch
+            kind, batch = rl.kind, []
+        batch.append(rl)
+    if batch:
+        yield kind, batch
+
+
+def _invalid(path: Path, report: ValidationReport) -> InvalidExportError:
+    first = report.problems[0] if report.problems else "?"
+    return InvalidExportError(
+        f"{path} is not a valid export ({report.problem_count} problem(s); first: {first}); "
+        f"nothing was written. Run `memorygraph validate {path}` to list them",
+        list(report.problems),
+    )
+
+
+async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
+    """Raise `IntegrityError` (before any write) if a declared-external end is in neither
+    the file nor the target."""
+    missing_total, sample = 0, list[str]()
+    with IdIndex() as in_file:
+        for kind, batch in _batches(path, size):
+            if kind == KIND_MEMORY:
+                in_file.add(KIND_MEMORY, [(rl.record.id, rl.line) for rl in batch])
+                continue
+            ends = {getattr(rl.record, name) for rl in batch for name in rl.external}
+            absent = in_file.missing(KIND_MEMORY, ends)
+            absent -= await backend.existing_memory_ids(sorted(absent)) if absent else set()
+            missing_total += len(absent)
+            sample += sorted(absent)[: 3 - len(sample)]
+    if missing_total:
+        raise IntegrityError(
+            f"{missing_total} relationship end(s) the export declares external are not in "
+            f"{backend.describe()} ({', '.join(map(repr, sample))}); nothing was written. "
+            "Import the export those memories are in first, or a full export"
+        )
+
+
+async def _call(on_batch: OnBatch | None, kind: str, result: WriteResult) -> None:
+    if on_batch is None:
+        return
+    outcome = on_batch(kind, result)
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+async def import_graph(
+    path: Path | str,
+    backend: Backend,
+    *,
+    skip_duplicates: bool = True,
+    progress: Progress | None = None,
+    on_batch: OnBatch | None = None,
+    batch_size: int | None = None,
+) -> ImportSummary:
+    """Import the export at `path` into `backend`, all memories first, in batches.
+
+    Validates first: an invalid file raises `InvalidExportError` (with
+    `.problems`) and a declared-external end missing from the target raises
+    `IntegrityError`, both before anything is written. Records whose id the
+    target already holds are skipped (`skip_duplicates`) or replaced.
+    `on_batch(kind, write_result)` runs after each batch is written, with the
+    ids inserted/updated/skipped; `progress(kind, done)` after each batch.
+    """
+    started = time.perf_counter()
+    path = require_file(path)
+    report = validate_export(path)
+    if not report.valid:
+        raise _invalid(path, report)
+    size = batch_size or backend.batch_size
+    if report.external_relationships:
+        await _check_external_ends(path, backend, size)
+    summary = ImportSummary(path=path, skip_duplicates=skip_duplicates, digest=report.digest)
+    for kind, batch in _batches(path, size):
+        if kind == KIND_MEMORY:
+            memories = [rl.record for rl in batch if isinstance(rl.record, Memory)]
+            result = await backend.upsert_memories(memories, skip_existing=skip_duplicates)
+            summary.memories.add(result)
+            done = summary.memories.total
+        else:
+            rels = [rl.record for rl in batch if isinstance(rl.record, Relationship)]
+            result = await backend.upsert_relationships(rels, skip_existing=skip_duplicates)
+            summary.relationships.add(result)
+            done = summary.relationships.total
+        await _call(on_batch, kind, result)
+        if progress:
+            progress(kind, done)
+    summary.duration_seconds = time.perf_counter() - started
+    return summary
+
+
+async def plan_import(
+    path: Path | str, backend: Backend, *, skip_duplicates: bool = True
+) -> ImportPlan:
+    """The dry run of `import_graph`: what would be inserted, updated, skipped or rejected.
+
+    Runs the same validation, then asks `backend` which ids it already holds
+    and whether each relationship end is in the file or the target. Writes
+    nothing, and reports an invalid file instead of raising.
+    """
+    path = require_file(path)
+    report = validate_export(path)
+    plan = ImportPlan(
+        path=path,
+        skip_duplicates=skip_duplicates,
+        validation=report,
+        unreadable_lines=report.unreadable_lines,
+    )
+    counts = {KIND_MEMORY: plan.memories, KIND_RELATIONSHIP: plan.relationships}
+    for kind in RECORD_KINDS:
+        counts[kind].reject = report.invalid_records[kind]
+    with IdIndex() as in_file:
+        for kind, batch in _batches(path, backend.batch_size):
+            duplicates = {
+                line for _, line, _ in in_file.add(kind, [(rl.record.id, rl.line) for rl in batch])
+            }
+            batch = [rl for rl in batch if rl.line not in duplicates]  # counted as invalid
+            ids = [rl.record.id for rl in batch]
+            if kind == KIND_MEMORY:
+                present = await backend.existing_memory_ids(ids)
+            else:
+                present = await backend.existing_relationship_ids(ids)
+                ends = {e for rl in batch for e in _ends(rl.record)}
+                absent = in_file.missing(KIND_MEMORY, ends)
+                absent -= await backend.existing_memory_ids(sorted(absent)) if absent else set()
+                kept = []
+                for rl in batch:
+                    lost = [e for e in _ends(rl.record) if e in absent]
+                    if lost:
+                        counts[kind].reject += 1
+                        if len(plan.rejections) < 100:
+                            plan.rejections.append(
+                                Problem(
+                                    rl.line,
+                                    f"relationship {rl.record.id!r}: end {lost[0]!r} is neither in "
+                                    "the file nor in the target",
+                                )
+                            )
+                    else:
+                        kept.append(rl)
+                batch = kept
+            for rl in batch:
+                if rl.record.id not in present:
+                    counts[kind].insert += 1
+                elif skip_duplicates:
+                    counts[kind].skip += 1
+                else:
+                    counts[kind].update += 1
+    return plan
+
+
+def _ends(record: Memory | Relationship) -> tuple[str, ...]:
+    if isinstance(record, Relationship):
+        return (record.from_id, record.to_id)
+    return ()
