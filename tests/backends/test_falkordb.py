@@ -1,0 +1,217 @@
+"""FalkorDB passes the contract suite on a real server, plus its own failure modes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from memorygraph.backends.falkordb import FalkorDBBackend
+from memorygraph.backends.falkordb_process import FalkorDBProcess, free_port
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import BackendConnectionError
+from memorygraph.models import Memory, MemoryType
+from tests._servers.falkordb_server import running_falkordb
+from tests.contract.suite import BackendContractSuite, mem, rel
+
+pytestmark = pytest.mark.falkordb
+
+SECRET = "s3cret-never-printed"
+
+
+@pytest.fixture
+def backend_config(falkordb_config: BackendConfig) -> BackendConfig:
+    return falkordb_config
+
+
+class TestFalkorDBContract(BackendContractSuite):
+    pass
+
+
+# --- connection failures: one line, fast, no password -------------------------------
+
+
+async def _refused(config: BackendConfig) -> str:
+    """Connect with `config`; return the error message, checking it came fast and clean."""
+    start = time.monotonic()
+    backend = create_backend(config)
+    with pytest.raises(BackendConnectionError) as info:
+        await backend.connect()
+    elapsed = time.monotonic() - start
+    await backend.close()  # safe after a failed connect
+    message = str(info.value)
+    assert elapsed < config.timeout_seconds + 1, f"took {elapsed:.1f}s"
+    assert "\n" not in message
+    assert SECRET not in message
+    assert message.startswith("cannot connect to falkordb at redis://127.0.0.1:")
+    return message
+
+
+async def test_wrong_port_fails_fast() -> None:
+    port = free_port()
+    message = await _refused(
+        BackendConfig(BackendType.FALKORDB, uri=f"redis://127.0.0.1:{port}", password=SECRET)
+    )
+    assert str(port) in message
+
+
+async def test_wrong_password_is_refused(falkordb_server: FalkorDBProcess) -> None:
+    message = await _refused(
+        BackendConfig(BackendType.FALKORDB, uri=falkordb_server.uri, password=SECRET)
+    )
+    assert "password" in message
+
+
+async def test_password_in_uri_is_not_printed(falkordb_server: FalkorDBProcess) -> None:
+    uri = falkordb_server.uri.replace("redis://", f"redis://:{SECRET}@")
+    message = await _refused(BackendConfig(BackendType.FALKORDB, uri=uri))
+    assert "password" in message
+
+
+async def test_missing_password_is_refused(falkordb_server: FalkorDBProcess) -> None:
+    message = await _refused(BackendConfig(BackendType.FALKORDB, uri=falkordb_server.uri))
+    assert "password" in message
+
+
+async def test_server_down_fails_fast() -> None:
+    with running_falkordb() as server:
+        uri = server.uri
+    await _refused(BackendConfig(BackendType.FALKORDB, uri=uri))
+
+
+@pytest.fixture
+def mute_server() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+async def test_server_that_never_answers_times_out(mute_server: int) -> None:
+    config = BackendConfig(
+        BackendType.FALKORDB, uri=f"redis://127.0.0.1:{mute_server}", timeout_seconds=2
+    )
+    message = await _refused(config)
+    assert "no answer within 2s" in message
+
+
+async def test_redis_without_falkordb_is_refused() -> None:
+    with running_falkordb(module=False) as server:
+        message = await _refused(BackendConfig(BackendType.FALKORDB, uri=server.uri))
+    assert "without the FalkorDB module" in message
+
+
+async def test_unparseable_uri_is_a_connection_error() -> None:
+    backend = create_backend(BackendConfig(BackendType.FALKORDB, uri="bolt://127.0.0.1:1"))
+    with pytest.raises(BackendConnectionError, match="falkordb at bolt://"):
+        await backend.connect()
+
+
+# --- engine specifics ----------------------------------------------------------------
+
+
+async def test_id_lookups_use_indexes_and_unique_constraints(
+    falkordb_config: BackendConfig,
+) -> None:
+    # The product users are leaving scanned the graph for every edge lookup.
+    async with FalkorDBBackend(falkordb_config) as backend:
+        assert backend._graph is not None
+        edge_plan = str(
+            await backend._graph.explain(
+                "UNWIND $ks AS k MATCH ()-[r:RELATIONSHIP {_key: k}]->() RETURN r.id", {"ks": []}
+            )
+        )
+        node_plan = str(
+            await backend._graph.explain(
+                "UNWIND $ks AS k MATCH (m:Memory {_key: k}) RETURN m.id", {"ks": []}
+            )
+        )
+        assert "Edge By Index Scan" in edge_plan
+        assert "Node By Index Scan" in node_plan
+        rows = await backend._run(
+            "CALL db.constraints() YIELD type, label, properties, status "
+            "RETURN type, label, properties, status"
+        )
+        assert sorted(map(tuple, ([*r[:2], tuple(r[2]), r[3]] for r in rows))) == [
+            ("UNIQUE", "Memory", ("_key",), "OPERATIONAL"),
+            ("UNIQUE", "RELATIONSHIP", ("_key",), "OPERATIONAL"),
+        ]
+
+
+async def test_doubles_come_back_exactly(falkordb_config: BackendConfig) -> None:
+    # FalkorDB prints doubles with 15 significant digits; the backend must not.
+    tricky = Memory(
+        id="floats",
+        type=MemoryType.GENERAL,
+        title="t",
+        importance=0.1 + 0.2,
+        confidence=5e-324,
+        effectiveness=1 - 2**-53,
+    )
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([tricky, mem(1)])
+        await backend.upsert_relationships([rel(1, "floats", "m0001", strength=2 / 3)])
+        back = await backend.get_memory("floats")
+        edge = await backend.get_relationship("r0001")
+    assert back is not None and back.digest() == tricky.digest()
+    assert edge is not None and edge.strength == 2 / 3
+
+
+async def test_read_only_on_a_graph_that_does_not_exist(falkordb_config: BackendConfig) -> None:
+    async with create_backend(falkordb_config.read_only_copy()) as backend:
+        assert await backend.count_memories() == 0
+        assert await backend.count_relationships_by_type() == {}
+        assert [m async for m in backend.iter_memories()] == []
+        health = await backend.health()
+    assert health.connected and health.engine_version
+    assert health.engine_version.startswith("FalkorDB ")
+
+
+async def test_concurrent_use_from_one_backend(falkordb_config: BackendConfig) -> None:
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([mem(i) for i in range(50)])
+        counts = await asyncio.gather(*(backend.count_memories() for _ in range(10)))
+    assert counts == [50] * 10
+
+
+async def test_ids_differing_only_in_edge_whitespace_stay_apart(
+    falkordb_config: BackendConfig,
+) -> None:
+    # FalkorDB's own index confuses 'a' with 'a ' / ' a' / 'a\t', and a unique
+    # constraint on 'a ' crashes the server; the backend must not be fooled.
+    ids = ["a", " a", "a ", "a\t", "a\n", "\u3000a"]
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([mem(i, title=repr(i)) for i in ids])
+        await backend.upsert_relationships([rel(f"{i}>", i, "a") for i in ids])
+        for i in ids:
+            found = await backend.get_memories([i])
+            assert [(m.id, m.title) for m in found] == [(i, repr(i))]
+            assert await backend.existing_relationship_ids([f"{i}>"]) == {f"{i}>"}
+        assert [m.id async for m in backend.iter_memories(batch_size=2)] == sorted(ids)
+        assert await backend.delete_memories(["a "]) == 1
+        assert await backend.count_memories() == len(ids) - 1
+        assert (await backend.health()).connected
