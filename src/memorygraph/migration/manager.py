@@ -1,0 +1,546 @@
+"""`MigrationManager`: move a whole memory graph from one backend to another.
+
+Phases, in order (each timed in the report):
+
+    validate_source → validate_target → compatibility → export → validate_export
+    → [dry run stops here: plan] → snapshot → import → verify → commit | rollback
+
+* The source is opened read-only: it is never written.
+* A dry run opens the target read-only too and reports what would be inserted,
+  skipped as duplicate or rejected.
+* The import journals every id it inserts (and the before-image of anything it
+  overwrites) in a journal file; rollback undoes exactly that, so whatever the
+  target held before survives. A crash leaves the journal for `rollback()` or
+  `resume()`.
+* Temporary files are removed in every outcome, except the journal and export
+  a crashed or un-rolled-back migration still needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import DEFAULT_HOME, BackendConfig
+from memorygraph.errors import MemoryGraphError, MigrationError, UsageError
+from memorygraph.exchange import export_graph, import_graph, plan_import
+from memorygraph.exchange import validate_export as validate_export_file
+from memorygraph.exchange.reader import iter_records
+from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
+from memorygraph.migration.models import (
+    MigrationOptions,
+    MigrationResult,
+    PhaseReport,
+    ValidationResult,
+    VerifyMode,
+)
+from memorygraph.migration.verify import verify
+from memorygraph.models import Memory
+
+#: progress(phase, records done, records expected or None)
+Progress = Callable[[str, int, int | None], None]
+BackendFactory = Callable[[BackendConfig], Backend]
+
+_SNAPSHOT_BATCH = 1000
+
+
+@dataclass
+class _Run:
+    """The mutable state of one migration while it runs."""
+
+    result: MigrationResult
+    started: float
+    workdir: Path
+    export_path: Path
+    journal: Journal | None = None
+    target_was_empty: bool = True
+    wrote: bool = False
+
+    @property
+    def journal_path(self) -> Path:
+        return self.workdir / "journal.jsonl"
+
+
+class MigrationManager:
+    """Runs migrations. `backend_factory` builds backends from configs (the registry's
+    `create_backend` by default); `progress` receives (phase, done, expected)."""
+
+    def __init__(
+        self,
+        *,
+        backend_factory: BackendFactory = create_backend,
+        progress: Progress | None = None,
+    ) -> None:
+        self._factory = backend_factory
+        self._progress = progress
+
+    def _tick(self, phase: str, done: int, total: int | None = None) -> None:
+        if self._progress is not None:
+            self._progress(phase, done, total)
+
+    @asynccontextmanager
+    async def _open(self, config: BackendConfig) -> AsyncIterator[Backend]:
+        backend = self._factory(config)
+        try:
+            await backend.connect()
+            yield backend
+        finally:
+            await backend.close()
+
+    @asynccontextmanager
+    async def _phase(self, run: _Run, name: str) -> AsyncIterator[PhaseReport]:
+        report = PhaseReport(name)
+        run.result.phases.append(report)
+        began = time.perf_counter()
+        try:
+            yield report
+        except BaseException as e:
+            report.status = "failed"
+            report.detail = str(e) or type(e).__name__
+            raise
+        finally:
+            report.seconds = round(time.perf_counter() - began, 4)
+
+    # --- the pipeline ---------------------------------------------------------------
+
+    async def migrate(
+        self, source: BackendConfig, target: BackendConfig, options: MigrationOptions
+    ) -> MigrationResult:
+        """Move every record (or those changed since `options.since`) from source to target.
+
+        Returns the report on success. Raises `UsageError` for a bad request made
+        before anything ran, and `MigrationError` (with `.result`, which says whether
+        the target was rolled back) when a phase fails.
+        """
+        source = source.read_only_copy()
+        if source.same_location(target):
+            raise UsageError(
+                f"source and target are the same store ({target.describe()}); choose another target"
+            )
+        migration_id = uuid.uuid4().hex[:12]
+        workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
+        run = _Run(
+            result=MigrationResult(
+                dry_run=options.dry_run, source=source.describe(), target=target.describe()
+            ),
+            started=time.perf_counter(),
+            workdir=workdir,
+            export_path=workdir / "export.jsonl",
+        )
+        try:
+            workdir.mkdir(parents=True)
+        except OSError as e:
+            raise UsageError(
+                f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"
+            ) from e
+        try:
+            await self._pipeline(run, source, target, options)
+            run.result.success = True
+            return run.result
+        except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
+            await self._fail(run, target, options, e)
+            if isinstance(e, UsageError) and run.journal is None:
+                raise  # bad configuration found before any write: exit code 2, as is
+            raise MigrationError(self._failure_message(run, e), run.result) from e
+        finally:
+            run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
+            if run.journal is not None:
+                run.journal.close()
+            self._cleanup(run)
+
+    async def _pipeline(
+        self,
+        run: _Run,
+        source_config: BackendConfig,
+        target_config: BackendConfig,
+        options: MigrationOptions,
+    ) -> None:
+        result = run.result
+        async with self._open(source_config) as source:
+            async with self._phase(run, "validate_source") as phase:
+                health = await source.health()
+                result.source_stats = health.to_dict()
+                if not health.connected:
+                    raise MigrationError(f"source {source.describe()} is unhealthy: {health.error}")
+                phase.records = (health.memory_count or 0) + (health.relationship_count or 0)
+
+            target_cfg = target_config.read_only_copy() if options.dry_run else target_config
+            target_exists = not (
+                options.dry_run
+                and target_cfg.backend_type.uses_path
+                and target_cfg.path is not None
+                and not target_cfg.path.expanduser().exists()
+            )
+            async with self._open_target(target_cfg, target_exists) as target:
+                await self._validate_target(run, target)
+                await self._compatibility(run, source, target)
+                async with self._phase(run, "export") as phase:
+                    stats = result.source_stats or {}
+                    memories = stats.get("memory_count") or 0
+                    expected = (
+                        None if options.since else memories + (stats.get("relationship_count") or 0)
+                    )
+
+                    def exported(kind: str, done: int) -> None:
+                        offset = 0 if kind == "memory" else memories
+                        self._tick("export", offset + done, expected)
+
+                    summary = await export_graph(
+                        source, run.export_path, since=options.since, progress=exported
+                    )
+                    result.memories.read = summary.memories
+                    result.relationships.read = summary.relationships
+                    phase.records = summary.memories + summary.relationships
+                async with self._phase(run, "validate_export") as phase:
+                    report = validate_export_file(run.export_path)
+                    phase.records = result.memories.read + result.relationships.read
+                    if not report.valid:
+                        raise MigrationError(f"the export failed validation: {report.problems[0]}")
+                if options.dry_run:
+                    await self._plan(run, target, options)
+                    return
+                assert target is not None, "a real run always opens its target"
+                await self._import(run, source_config, target_config, target, options)
+                await self._verify(run, source, target, options)
+                if run.journal is not None:
+                    run.journal.set_state("committed")
+                result.target_stats = (await target.health()).to_dict()
+
+    @asynccontextmanager
+    async def _open_target(
+        self, config: BackendConfig, exists: bool
+    ) -> AsyncIterator[Backend | None]:
+        if not exists:
+            yield None
+            return
+        async with self._open(config) as target:
+            yield target
+
+    async def _validate_target(self, run: _Run, target: Backend | None) -> None:
+        async with self._phase(run, "validate_target") as phase:
+            if target is None:
+                run.result.warnings.append("the target does not exist yet; it would be created")
+                return
+            health = await target.health()
+            run.result.target_stats = health.to_dict()
+            if not health.connected:
+                raise MigrationError(f"target {target.describe()} is unhealthy: {health.error}")
+            held = (health.memory_count or 0) + (health.relationship_count or 0)
+            phase.records = held
+            run.target_was_empty = held == 0
+            if held:
+                run.result.warnings.append(
+                    f"the target already holds {health.memory_count} memories and "
+                    f"{health.relationship_count} relationships; they are kept, and a "
+                    "rollback removes only what this migration writes"
+                )
+
+    async def _compatibility(self, run: _Run, source: Backend, target: Backend | None) -> None:
+        async with self._phase(run, "compatibility") as phase:
+            check = ValidationResult()
+            if target is not None and target.config.read_only and not run.result.dry_run:
+                check.fail(f"target {target.describe()} is read-only")
+            # Every backend stores every field exactly (the contract suite proves it), so
+            # what remains is room for the export file: about 1 KiB per record is ample.
+            stats = run.result.source_stats or {}
+            records = (stats.get("memory_count") or 0) + (stats.get("relationship_count") or 0)
+            free = shutil.disk_usage(run.workdir).free
+            if records * 1024 > free:
+                check.fail(
+                    f"about {records * 1024 // 2**20} MiB are needed in {run.workdir} for the "
+                    f"export and only {free // 2**20} MiB are free; pass another workdir"
+                )
+            phase.detail = f"{source.name} → {target.name if target else run.result.target}"
+            run.result.warnings += check.warnings
+            if not check.valid:
+                raise MigrationError("; ".join(check.errors))
+
+    async def _plan(self, run: _Run, target: Backend | None, options: MigrationOptions) -> None:
+        async with self._phase(run, "plan") as phase:
+            if target is None:
+                run.result.memories.inserted = run.result.memories.read
+                run.result.relationships.inserted = run.result.relationships.read
+                return
+            plan = await plan_import(
+                run.export_path, target, skip_duplicates=options.skip_duplicates
+            )
+            for counts, report in (
+                (plan.memories, run.result.memories),
+                (plan.relationships, run.result.relationships),
+            ):
+                report.inserted = counts.insert
+                report.updated = counts.update
+                report.skipped = counts.skip
+                report.rejected = counts.reject
+            phase.records = run.result.memories.read + run.result.relationships.read
+
+    async def _import(
+        self,
+        run: _Run,
+        source_config: BackendConfig,
+        target_config: BackendConfig,
+        target: Backend,
+        options: MigrationOptions,
+    ) -> None:
+        run.journal = Journal.create(
+            run.journal_path,
+            migration_id=run.workdir.name,
+            source=source_config,
+            target=target_config,
+            export_path=run.export_path,
+            options=options.to_dict(),
+        )
+        run.result.journal_path = str(run.journal_path)
+        if not options.skip_duplicates:
+            async with self._phase(run, "snapshot") as phase:
+                phase.records = await self._snapshot(run.journal, run.export_path, target)
+        await self._run_import(run, target, run.journal, options.skip_duplicates, options)
+
+    async def _run_import(
+        self,
+        run: _Run,
+        target: Backend,
+        journal: Journal,
+        skip_duplicates: bool,
+        options: MigrationOptions,
+    ) -> None:
+        result = run.result
+        written = {"memory": result.memories, "relationship": result.relationships}
+        total = result.memories.read + result.relationships.read
+        done = 0
+
+        def on_batch(kind: str, batch: WriteResult) -> None:
+            nonlocal done
+            journal.record_write(kind, batch)
+            run.wrote = run.wrote or bool(batch.inserted or batch.updated)
+            report = written[kind]
+            report.inserted += len(batch.inserted)
+            report.updated += len(batch.updated)
+            report.skipped += len(batch.skipped)
+            done += len(batch.inserted) + len(batch.updated) + len(batch.skipped)
+            self._tick("import", done, total or None)
+
+        async with self._phase(run, "import") as phase:
+            await import_graph(
+                run.export_path,
+                target,
+                skip_duplicates=skip_duplicates,
+                on_batch=on_batch,
+                batch_size=options.batch_size,
+            )
+            phase.records = done
+        journal.set_state("imported")
+
+    async def _snapshot(self, journal: Journal, export_path: Path, target: Backend) -> int:
+        """Journal the current version of every export id already in the target."""
+        journal.snapshot_begin()
+        saved = 0
+        memories: list[str] = []
+        relationships: list[str] = []
+
+        async def flush() -> None:
+            nonlocal saved
+            if memories:
+                found_m = await target.get_memories(memories)
+                journal.snapshot("memory", found_m)
+                saved += len(found_m)
+                memories.clear()
+            if relationships:
+                found_r = await target.get_relationships(relationships)
+                journal.snapshot("relationship", found_r)
+                saved += len(found_r)
+                relationships.clear()
+
+        for line in iter_records(export_path):
+            record = line.record
+            (memories if isinstance(record, Memory) else relationships).append(record.id)
+            if len(memories) + len(relationships) >= _SNAPSHOT_BATCH:
+                await flush()
+        await flush()
+        journal.snapshot_complete()
+        return saved
+
+    async def _verify(
+        self, run: _Run, source: Backend, target: Backend, options: MigrationOptions
+    ) -> None:
+        if options.verify is VerifyMode.NONE:
+            run.result.phases.append(PhaseReport("verify", status="skipped"))
+            return
+        async with self._phase(run, "verify") as phase:
+            outcome, verified = await verify(
+                source,
+                target,
+                mode=options.verify,
+                since=options.since,
+                compare_type_counts=run.target_was_empty,
+                sample_every=options.sample_every,
+                progress=self._tick,
+            )
+            run.result.verification = outcome
+            run.result.memories.verified = verified["memory"]
+            run.result.relationships.verified = verified["relationship"]
+            phase.records = outcome.checked
+            if not outcome.valid:
+                raise MigrationError("verification failed: " + "; ".join(outcome.errors))
+
+    # --- failure, rollback, resume ------------------------------------------------------
+
+    async def _fail(
+        self, run: _Run, target: BackendConfig, options: MigrationOptions, error: BaseException
+    ) -> None:
+        run.result.success = False
+        run.result.errors.append(str(error) or type(error).__name__)
+        if run.journal is None:
+            return  # nothing was written
+        run.journal.set_state("failed")
+        if not options.rollback_on_failure:
+            run.result.rolled_back = False
+            return
+        began = time.perf_counter()
+        phase = PhaseReport("rollback")
+        run.result.phases.append(phase)
+        try:
+            async with self._open(target) as fresh:
+                report = await undo(run.journal_path, fresh)
+            run.journal.set_state("rolled_back")
+            run.result.rolled_back = True
+            phase.records = report.deleted_memories + report.deleted_relationships
+            phase.detail = (
+                f"deleted {report.deleted_memories} memories and "
+                f"{report.deleted_relationships} relationships; restored "
+                f"{report.restored_memories + report.restored_relationships} records"
+            )
+        except MemoryGraphError as e:
+            run.result.rolled_back = False
+            phase.status = "failed"
+            phase.detail = str(e)
+            run.result.errors.append(f"rollback failed: {e}")
+        finally:
+            phase.seconds = round(time.perf_counter() - began, 4)
+
+    @staticmethod
+    def _failure_message(run: _Run, error: BaseException) -> str:
+        what = str(error) or type(error).__name__
+        if run.result.rolled_back is True:
+            return f"migration failed and the target was rolled back: {what}"
+        if run.result.rolled_back is False:
+            return (
+                f"migration failed and the target was NOT rolled back: {what}; undo it with "
+                f"`memorygraph migrate --rollback {run.journal_path}`"
+            )
+        return f"migration failed before anything was written: {what}"
+
+    def _cleanup(self, run: _Run) -> None:
+        keep = run.journal is not None and run.result.rolled_back is False
+        if keep:
+            return  # the journal and export are what `--rollback` / `--resume` need
+        with suppress(OSError):
+            shutil.rmtree(run.workdir)
+
+    async def rollback(
+        self, journal_path: Path, target: BackendConfig | None = None, password: str | None = None
+    ) -> RollbackReport:
+        """Undo a migration recorded in `journal_path`: delete what it inserted, restore
+        what it overwrote. The target comes from the journal unless given."""
+        state = read_state(journal_path)
+        config = target or state.target_config(password)
+        async with self._open(config) as backend:
+            report = await undo(journal_path, backend)
+        journal = Journal.reopen(journal_path)
+        try:
+            journal.set_state("rolled_back")
+        finally:
+            journal.close()
+        with suppress(OSError):
+            state.export_path.unlink()
+        return report
+
+    async def resume(
+        self,
+        journal_path: Path,
+        *,
+        source: BackendConfig | None = None,
+        target: BackendConfig | None = None,
+        password: str | None = None,
+    ) -> MigrationResult:
+        """Continue an interrupted migration from its journal without duplicating anything."""
+        state = read_state(journal_path)
+        if state.state in ("committed", "rolled_back"):
+            raise UsageError(
+                f"the migration in {journal_path} is already {state.state.replace('_', ' ')}; "
+                "nothing to resume"
+            )
+        if not state.export_path.exists():
+            raise UsageError(
+                f"the export {state.export_path} of this migration is gone; roll it back with "
+                f"`memorygraph migrate --rollback {journal_path}` and migrate again"
+            )
+        options = _options_from_journal(state)
+        target_config = target or state.target_config(password)
+        source_config = (source or state.source_config()).read_only_copy()
+        run = _Run(
+            result=MigrationResult(
+                source=source_config.describe(),
+                target=target_config.describe(),
+                journal_path=str(journal_path),
+            ),
+            started=time.perf_counter(),
+            workdir=journal_path.parent,
+            export_path=state.export_path,
+            journal=Journal.reopen(journal_path),
+        )
+        try:
+            async with self._open(target_config) as target_backend:
+                async with self._phase(run, "validate_export") as phase:
+                    report = validate_export_file(run.export_path)
+                    if not report.valid:
+                        raise MigrationError(f"the export failed validation: {report.problems[0]}")
+                    run.result.memories.read = report.counts.get("memory", 0)
+                    run.result.relationships.read = report.counts.get("relationship", 0)
+                    phase.records = run.result.memories.read + run.result.relationships.read
+                assert run.journal is not None
+                if not options.skip_duplicates and not state.snapshot_complete:
+                    async with self._phase(run, "snapshot") as phase:
+                        phase.records = await self._snapshot(
+                            run.journal, run.export_path, target_backend
+                        )
+                # Records written before the interruption exist now: skipping them is what
+                # makes resume idempotent, in either duplicate mode.
+                await self._run_import(run, target_backend, run.journal, True, options)
+                async with self._open(source_config) as source_backend:
+                    await self._verify(run, source_backend, target_backend, options)
+                run.journal.set_state("committed")
+                run.result.target_stats = (await target_backend.health()).to_dict()
+            run.result.success = True
+            return run.result
+        except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
+            await self._fail(run, target_config, options, e)
+            raise MigrationError(self._failure_message(run, e), run.result) from e
+        finally:
+            run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
+            if run.journal is not None:
+                run.journal.close()
+            self._cleanup(run)
+
+
+def _options_from_journal(state: JournalState) -> MigrationOptions:
+    saved: dict[str, Any] = state.header.get("options", {})
+    since = saved.get("since")
+    return MigrationOptions(
+        skip_duplicates=bool(saved.get("skip_duplicates", True)),
+        verify=VerifyMode(saved.get("verify", "full")),
+        rollback_on_failure=bool(saved.get("rollback_on_failure", True)),
+        since=datetime.fromisoformat(since) if since else None,
+        sample_every=int(saved.get("sample_every", 100)),
+        batch_size=saved.get("batch_size"),
+    )

@@ -1,0 +1,156 @@
+"""What a migration is asked to do and what it reports, all serialisable to JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.models import format_timestamp
+
+__all__ = [
+    "BackendConfig",
+    "BackendType",
+    "KindReport",
+    "MigrationOptions",
+    "MigrationResult",
+    "Mismatch",
+    "PhaseReport",
+    "ValidationResult",
+    "VerificationResult",
+    "VerifyMode",
+]
+
+
+class VerifyMode(StrEnum):
+    #: Every record's digest on both sides, by id, plus counts per type.
+    FULL = "full"
+    #: Every record counted, but digests compared for a deterministic sample only.
+    SAMPLE = "sample"
+    #: No verification (faster, and less safe).
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class MigrationOptions:
+    """How to migrate. The defaults are the safe choice."""
+
+    dry_run: bool = False
+    verbose: bool = False
+    skip_duplicates: bool = True
+    verify: VerifyMode = VerifyMode.FULL
+    rollback_on_failure: bool = True
+    since: datetime | None = None
+    #: With VerifyMode.SAMPLE, compare the digest of one record in this many.
+    sample_every: int = 100
+    #: Records per import batch (default: the target backend's own batch size).
+    batch_size: int | None = None
+    #: Where exports and journals go (default: ~/.memorygraph/migrations).
+    workdir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"] = format_timestamp(self.since) if self.since else None
+        data["workdir"] = str(self.workdir) if self.workdir else None
+        return data
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of a pre-flight check: errors stop the migration, warnings do not."""
+
+    valid: bool = True
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.valid = False
+        self.errors.append(message)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One record that differs between source and target."""
+
+    kind: str  # "memory" | "relationship"
+    id: str
+    problem: str  # "missing" | "changed" | "count"
+    detail: str = ""
+
+
+@dataclass
+class VerificationResult:
+    """Source versus target after the import."""
+
+    valid: bool = True
+    mode: VerifyMode = VerifyMode.FULL
+    source_count: int = 0
+    target_count: int = 0
+    checked: int = 0
+    passed: int = 0
+    mismatch_total: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KindReport:
+    """Per record kind: how many were read from the source and what happened to them."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    verified: int = 0
+
+
+@dataclass
+class PhaseReport:
+    name: str
+    status: str = "ok"  # ok | failed | skipped
+    records: int = 0
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class MigrationResult:
+    """Everything a user (or script, via `to_dict`) needs to know about one migration."""
+
+    success: bool = False
+    dry_run: bool = False
+    source: str = ""
+    target: str = ""
+    source_stats: dict[str, Any] | None = None
+    target_stats: dict[str, Any] | None = None
+    memories: KindReport = field(default_factory=KindReport)
+    relationships: KindReport = field(default_factory=KindReport)
+    verification: VerificationResult | None = None
+    phases: list[PhaseReport] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    journal_path: str | None = None
+    #: None: nothing needed undoing; True: the target was rolled back; False: rollback failed
+    #: or was not asked for (the journal then lets `--rollback` finish it).
+    rolled_back: bool | None = None
+
+    # Aliases the workplan's callers expect.
+    @property
+    def imported_memories(self) -> int:
+        return self.memories.inserted + self.memories.updated
+
+    @property
+    def imported_relationships(self) -> int:
+        return self.relationships.inserted + self.relationships.updated
+
+    @property
+    def skipped_memories(self) -> int:
+        return self.memories.skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

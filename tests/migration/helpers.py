@@ -1,0 +1,89 @@
+"""Shared helpers for the migration tests: filling stores, snapshotting them, and a
+target whose connection really drops after N write batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from memorygraph.backends.base import Backend
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
+from memorygraph.errors import BackendConnectionError
+from memorygraph.models import Memory, Relationship
+from memorygraph.sample import EPOCH, sample_memories, sample_relationships
+from tests.contract.strategies import ONE_MB, TRICKY
+
+
+def tricky_records() -> tuple[list[Memory], list[Relationship]]:
+    """Records that lossy migrations get wrong: odd text, big content, 60 edges on one node."""
+    memories = [
+        Memory(
+            id=f"tricky-{i:02d}",
+            type="general",
+            title=text or "empty",
+            content=text,
+            tags=[text, "x"],
+            context={"metadata": {"k": text, "nested": [{"deep": [1, 2.5, None, True]}]}},
+            created_at=EPOCH,
+        )
+        for i, text in enumerate(TRICKY)
+    ]
+    memories.append(
+        Memory(id="tricky-big", type="general", title="big", content=ONE_MB, created_at=EPOCH)
+    )
+    hub = memories[0].id
+    relationships = [
+        Relationship(
+            id=f"tricky-rel-{i:02d}", from_id=hub, to_id=m.id, type="RELATED_TO", created_at=EPOCH
+        )
+        for i, m in enumerate(memories[1:])
+    ]
+    return memories, relationships
+
+
+async def fill(config: BackendConfig, n: int = 60, *, tricky: bool = True) -> None:
+    """Write the sample graph of `n` memories (and 2n relationships) into `config`."""
+    async with create_backend(config) as backend:
+        await backend.upsert_memories(list(sample_memories(n)))
+        await backend.upsert_relationships(list(sample_relationships(n)))
+        if tricky:
+            memories, relationships = tricky_records()
+            await backend.upsert_memories(memories)
+            await backend.upsert_relationships(relationships)
+
+
+async def snapshot(config: BackendConfig) -> dict[str, str]:
+    """kind:id → digest of every record in a store."""
+    async with create_backend(config.read_only_copy()) as backend:
+        found = {f"m:{m.id}": m.digest() async for m in backend.iter_memories()}
+        found.update({f"r:{r.id}": r.digest() async for r in backend.iter_relationships()})
+        return found
+
+
+def dropping_factory(
+    target: BackendConfig, after_batches: int
+) -> Callable[[BackendConfig], Backend]:
+    """A backend factory whose first target backend closes its real connection after
+    `after_batches` relationship write batches, as a dropped network link would."""
+    made = {"flaky": False}
+
+    def factory(config: BackendConfig) -> Backend:
+        backend = create_backend(config)
+        if config != target or made["flaky"]:
+            return backend
+        made["flaky"] = True
+        original = backend.upsert_relationships
+        calls = {"n": 0}
+
+        async def upsert(*args: Any, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] > after_batches:
+                await backend.close()
+                raise BackendConnectionError(f"{backend.describe()}: connection dropped (test)")
+            return await original(*args, **kwargs)
+
+        backend.upsert_relationships = upsert  # type: ignore[method-assign]
+        return backend
+
+    return factory
