@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -109,7 +110,9 @@ class ExportWriter:
             "incremental": self._incremental,
             "since": format_timestamp(since) if since else None,
         }
-        self._write(encode_header(header))
+        header_line = encode_header(header)
+        self._header_digest = hashlib.sha256(header_line[:-1]).hexdigest()
+        self._write(header_line)
 
     def __enter__(self) -> ExportWriter:
         return self
@@ -180,6 +183,7 @@ class ExportWriter:
                     "digest": self._digest.hexdigest(),
                     "digest_algorithm": DIGEST_ALGORITHM,
                     "external_relationships": self._external,
+                    "header_digest": self._header_digest,
                 }
             )
         )

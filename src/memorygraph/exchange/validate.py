@@ -10,6 +10,7 @@ line plus an on-disk id index (see `_ids`), whatever the file's size.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ from memorygraph.exchange.format import (
     DigestSum,
     UnsupportedVersionError,
     check_version,
+    encode_record,
     iter_lines,
     open_for_read,
 )
@@ -141,6 +143,7 @@ class _Validator:
         self.digest = DigestSum()
         self.file_minor = FORMAT_MINOR
         self.header_line: int | None = None
+        self.header_digest: str | None = None
         self.trailer_line: int | None = None
         self.first_relationship_line: int | None = None
         self.memory_batch: list[tuple[str, int]] = []
@@ -204,14 +207,14 @@ class _Validator:
             return
         kind = obj.get("kind")
         if kind == KIND_HEADER:
-            self.header(number, obj)
+            self.header(number, obj, data)
             return
         if self.trailer_line is not None and kind != KIND_TRAILER:
             self.problem(number, f"a line after the trailer (line {self.trailer_line})")
         if kind == KIND_MEMORY:
-            self.memory(number, obj)
+            self.memory(number, obj, data)
         elif kind == KIND_RELATIONSHIP:
-            self.relationship(number, obj)
+            self.relationship(number, obj, data)
         elif kind == KIND_TRAILER:
             if self.trailer_line is not None:
                 self.problem(number, f"a second trailer (the first is on line {self.trailer_line})")
@@ -228,12 +231,13 @@ class _Validator:
                 f"unknown kind {kind!r}; expected header, memory, relationship or trailer",
             )
 
-    def header(self, number: int, obj: dict[str, Any]) -> None:
+    def header(self, number: int, obj: dict[str, Any], data: bytes) -> None:
         if number != 1:
             where = f" (the first is on line {self.header_line})" if self.header_line else ""
             self.problem(number, f"a header on line {number}: it must be line 1, once{where}")
             return
         self.header_line = 1
+        self.header_digest = hashlib.sha256(data).hexdigest()
         self.report.header = obj
         if obj.get("format") != FORMAT_NAME:
             self.problem(1, f"format is {obj.get('format')!r}, not {FORMAT_NAME!r}")
@@ -260,7 +264,7 @@ class _Validator:
         if not isinstance(obj.get("created_at"), str):
             self.problem(1, 'header "created_at" must be a timestamp string')
 
-    def parse(self, kind: str, number: int, obj: dict[str, Any]) -> RecordLine | None:
+    def parse(self, kind: str, number: int, obj: dict[str, Any], data: bytes) -> RecordLine | None:
         self.report.counts[kind] += 1
         try:
             parsed = parse_record(kind, obj, number)
@@ -268,26 +272,43 @@ class _Validator:
             self.report.invalid_records[kind] += 1
             self.problem(number, str(e))
             return None
-        self.digest.add(parsed.record)
+        canonical = parsed.record.canonical_bytes()
+        self.digest.add_canonical(canonical)
+        # Every byte of a record line is fixed by its record (docs/FORMAT.md), so an
+        # edit that parses to the same values (1.0 written as 1e0) is still caught.
+        expected = encode_record(parsed.record, canonical, list(parsed.external))[:-1]
+        if self.file_minor > FORMAT_MINOR:
+            # A newer minor may append keys after the record; the record bytes stay fixed.
+            exact = data.startswith(expected[: len(expected) - len(expected_tail(parsed))])
+        else:
+            exact = data == expected
+        if not exact:
+            self.report.invalid_records[kind] += 1
+            self.problem(
+                number,
+                "the line is not in canonical form (sorted keys, canonical timestamps, "
+                "compact JSON); it was changed after export",
+            )
+            return None
         return parsed
 
-    def memory(self, number: int, obj: dict[str, Any]) -> None:
+    def memory(self, number: int, obj: dict[str, Any], data: bytes) -> None:
         if self.first_relationship_line is not None:
             self.problem(
                 number,
                 "a memory after the first relationship "
                 f"(line {self.first_relationship_line}); memories must all come first",
             )
-        parsed = self.parse(KIND_MEMORY, number, obj)
+        parsed = self.parse(KIND_MEMORY, number, obj, data)
         if parsed is not None:
             self.memory_batch.append((parsed.record.id, number))
             if len(self.memory_batch) >= _BATCH:
                 self.flush_memories()
 
-    def relationship(self, number: int, obj: dict[str, Any]) -> None:
+    def relationship(self, number: int, obj: dict[str, Any], data: bytes) -> None:
         if self.first_relationship_line is None:
             self.first_relationship_line = number
-        parsed = self.parse(KIND_RELATIONSHIP, number, obj)
+        parsed = self.parse(KIND_RELATIONSHIP, number, obj, data)
         if parsed is not None:
             self.report.external_relationships += bool(parsed.external)
             self.relationship_batch.append(parsed)
@@ -364,30 +385,39 @@ class _Validator:
                         f"{report.counts[kind]}: lines were lost or added",
                     )
         external = trailer.get("external_relationships")
-        if external is not None and external != report.external_relationships:
+        if external != report.external_relationships:
             self.problem(
                 where,
-                f"the trailer counts {external} relationships with external ends but the file "
-                f"has {report.external_relationships}",
+                f"the trailer counts {external!r} relationships with external ends but the "
+                f"file has {report.external_relationships}",
             )
-        if trailer.get("digest_algorithm", DIGEST_ALGORITHM) != DIGEST_ALGORITHM:
+        if self.header_digest is not None and trailer.get("header_digest") != self.header_digest:
+            self.problem(where, "the header does not match the trailer's header_digest: edited?")
+        if trailer.get("digest_algorithm") != DIGEST_ALGORITHM:
             self.problem(
                 where,
                 f"unknown digest algorithm {trailer.get('digest_algorithm')!r}; "
                 f"this reader knows {DIGEST_ALGORITHM!r}",
             )
         elif not isinstance(trailer.get("digest"), str):
-            self.problem(where, 'trailer "digest" must be 64 hex digits')
+            self.problem(where, 'trailer "digest" must be 64 lowercase hex digits')
         elif (
             counts_ok
             and not any(report.invalid_records.values())
-            and trailer["digest"].lower() != report.digest
+            and trailer["digest"] != report.digest
         ):
             self.problem(
                 where,
                 f"digest mismatch: the records were changed after export "
                 f"(trailer {trailer['digest']}, records {report.digest})",
             )
+
+
+def expected_tail(parsed: RecordLine) -> bytes:
+    """The bytes after the record object on a canonical line (without the newline)."""
+    return (
+        b',"external":' + orjson.dumps(list(parsed.external)) if parsed.external else b""
+    ) + b"}"
 
 
 def _ends(r: Relationship | Any) -> tuple[tuple[str, str], tuple[str, str]]:
