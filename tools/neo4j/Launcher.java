@@ -90,6 +90,9 @@ public class Launcher {
                 .withConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
                 .withConfig(GraphDatabaseSettings.auth_enabled, opts.password != null)
                 .withConfig(GraphDatabaseSettings.auth_minimum_password_length, 1)
+                // No lock-out after failed logins (default: 3 failures lock the user
+                // for 5 s), so wrong-password tests cannot break the tests after them.
+                .withConfig(GraphDatabaseSettings.auth_max_failed_attempts, 0)
                 .withConfig(GraphDatabaseSettings.pagecache_memory, opts.pagecacheMb * 1024L * 1024L)
                 // Small, non-preallocated transaction logs: keeps the disk footprint tiny.
                 .withConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
