@@ -1,0 +1,224 @@
+"""Neo4j backend over Bolt with the official `neo4j` driver (async API).
+
+`BoltBackend` holds what Neo4j and Memgraph share (both speak Bolt to the same
+driver): connecting with bounded timeouts, running each statement in a managed
+transaction, mapping driver errors onto `memorygraph.errors`. `Neo4jBackend`
+adds Neo4j's schema syntax and version query; `memgraph.py` adds Memgraph's.
+
+Neo4j properties are scalars or lists of scalars, never maps, so a memory's
+``context`` is stored as JSON text (done by `_cypher`, inside this backend
+only). Doubles travel over Bolt as 64-bit floats, so they come back exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import neo4j
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConstraintError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherBackend, CypherDialect
+from memorygraph.errors import (
+    BackendConnectionError,
+    BackendOperationError,
+    IntegrityError,
+    OperationError,
+)
+
+_MAX_MESSAGE = 300
+#: How long connect waits for the server to bring new indexes online.
+SCHEMA_TIMEOUT = 300
+
+
+class BoltBackend(CypherBackend):
+    """A Cypher engine reached with the `neo4j` driver; subclasses supply schema and version."""
+
+    supports_transactions: ClassVar[bool] = True
+    supports_nested_properties: ClassVar[bool] = False
+    supports_fulltext: ClassVar[bool] = False
+    batch_size: ClassVar[int] = 2000
+
+    _driver: neo4j.AsyncDriver | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._driver is not None:
+            return
+        timeout = self.config.timeout_seconds
+        auth = None
+        if self.config.username is not None or self.config.password is not None:
+            auth = (self.config.username or "", self.config.password or "")
+        try:
+            driver = neo4j.AsyncGraphDatabase.driver(
+                self.config.uri or "",
+                auth=auth,
+                connection_timeout=timeout,
+                connection_acquisition_timeout=timeout,
+                # Managed transactions retry transient failures; bound that too,
+                # so a server that went away fails in seconds, not minutes.
+                max_transaction_retry_time=timeout,
+            )
+        except (ValueError, DriverError) as e:
+            raise BackendConnectionError(
+                f"cannot connect to {self.describe()}: bad uri ({self._safe(e)}); "
+                "use bolt://host:port or neo4j://host:port"
+            ) from e
+        try:
+            await asyncio.wait_for(self._check_server(driver), timeout)
+        except Exception as e:
+            await driver.close()
+            raise self._connection_error(e) from e
+        self._driver = driver
+        if not self.config.read_only:
+            try:
+                await self._create_schema()
+            except BaseException:
+                await self.close()  # a half-open backend must not leak its driver
+                raise
+
+    async def _check_server(self, driver: neo4j.AsyncDriver) -> None:
+        # verify_connectivity() logs in; the query proves the database exists.
+        await driver.verify_connectivity()
+        async with driver.session(database=self.config.database) as session:
+            result = await session.run("RETURN 1")
+            await result.consume()
+
+    async def close(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            # Closing a driver to a dead server has nothing left to release.
+            with contextlib.suppress(DriverError, Neo4jError, OSError):
+                await driver.close()
+
+    def _connection_error(self, e: BaseException) -> BackendConnectionError:
+        if isinstance(e, BackendConnectionError):
+            return e
+        if isinstance(e, TimeoutError):
+            reason = f"no answer within {self.config.timeout_seconds:g}s"
+        elif isinstance(e, AuthError):
+            reason = "the server refused the user name or password"
+        else:
+            reason = self._safe(e) or type(e).__name__
+        return BackendConnectionError(f"cannot connect to {self.describe()}: {reason}")
+
+    def _safe(self, e: BaseException | str) -> str:
+        """An engine message cut to one short line, with the password scrubbed out."""
+        if isinstance(e, Neo4jError) and e.message:
+            text = f"{e.code}: {e.message}" if e.code else e.message
+        else:
+            text = str(e)
+        text = " ".join(text.split())
+        if self.config.password:
+            text = text.replace(self.config.password, "***")
+        return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
+
+    # --- statements ------------------------------------------------------------
+
+    def _require_driver(self) -> neo4j.AsyncDriver:
+        if self._driver is None:
+            raise BackendConnectionError(f"{self.describe()} is not connected; call connect()")
+        return self._driver
+
+    async def _run(
+        self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
+    ) -> list[list[Any]]:
+        driver = self._require_driver()
+
+        async def work(tx: neo4j.AsyncManagedTransaction) -> list[list[Any]]:
+            result = await tx.run(query, params or {})
+            return [list(values) for values in await result.values()]
+
+        mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
+        try:
+            async with driver.session(
+                database=self.config.database, default_access_mode=mode
+            ) as session:
+                if write:
+                    return await session.execute_write(work)
+                return await session.execute_read(work)
+        except Exception as e:
+            raise self._operation_error(e, "write" if write else "read") from e
+
+    async def _run_schema(self, query: str) -> None:
+        """Run a schema command on its own (auto-commit: engines refuse it in a transaction)."""
+        driver = self._require_driver()
+        try:
+            async with driver.session(database=self.config.database) as session:
+                result = await session.run(query)
+                await result.consume()
+        except Exception as e:
+            raise self._operation_error(e, "create its schema") from e
+
+    def _operation_error(self, e: BaseException, what: str) -> OperationError:
+        if isinstance(e, OperationError):
+            return e
+        if isinstance(e, ServiceUnavailable | SessionExpired | AuthError | OSError):
+            return BackendConnectionError(
+                f"lost the connection to {self.describe()}: {self._safe(e)}"
+            )
+        if isinstance(e, ConstraintError):
+            return IntegrityError(f"{self.describe()} refused a duplicate id: {self._safe(e)}")
+        return BackendOperationError(f"{self.describe()} failed to {what}: {self._safe(e)}")
+
+    async def engine_version(self) -> str:
+        driver = self._require_driver()
+        try:
+            info = await driver.get_server_info()
+        except Exception as e:
+            raise self._operation_error(e, "report its version") from e
+        return await self._version_detail(info.agent)
+
+    @abstractmethod
+    async def _version_detail(self, agent: str) -> str:
+        """The version string, given the server's Bolt agent (``Neo4j/5.26.0``)."""
+
+
+class Neo4jBackend(BoltBackend):
+    """Memories in a Neo4j database (5.x; 4.4 works without the relationship constraint)."""
+
+    name: ClassVar[str] = "neo4j"
+    dialect: ClassVar[CypherDialect] = CypherDialect(name="neo4j")
+
+    async def _create_schema(self) -> None:
+        # Uniqueness constraints bring their own range index, which serves the
+        # id lookups (NodeIndexSeek / DirectedRelationshipIndexSeek).
+        await self._run_schema(
+            f"CREATE CONSTRAINT memorygraph_memory_id IF NOT EXISTS "
+            f"FOR (m:{MEMORY_LABEL}) REQUIRE m.id IS UNIQUE"
+        )
+        try:
+            await self._run_schema(
+                f"CREATE CONSTRAINT memorygraph_relationship_id IF NOT EXISTS "
+                f"FOR ()-[r:{EDGE_LABEL}]-() REQUIRE r.id IS UNIQUE"
+            )
+        except BackendOperationError as e:
+            # Relationship uniqueness constraints arrived in Neo4j 5.7; before
+            # that, an index still keeps edge lookups by id off a full scan.
+            if not isinstance(e.__cause__, ClientError):
+                raise
+            await self._run_schema(
+                f"CREATE INDEX memorygraph_relationship_id IF NOT EXISTS "
+                f"FOR ()-[r:{EDGE_LABEL}]-() ON (r.id)"
+            )
+        await self._run_schema(f"CALL db.awaitIndexes({SCHEMA_TIMEOUT})")
+
+    async def _version_detail(self, agent: str) -> str:
+        rows = await self._run(
+            "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0], edition"
+        )
+        if not rows:
+            return agent
+        name, version, edition = rows[0]
+        return f"{name} {version} {edition}"

@@ -1,0 +1,142 @@
+"""Neo4j passes the contract suite on a real server, plus its own failure modes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from memorygraph.backends.falkordb_process import free_port
+from memorygraph.backends.neo4j import Neo4jBackend
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import BackendConnectionError
+from tests._servers.fixtures import BoltServer
+from tests.contract.suite import BackendContractSuite, mem, rel
+
+pytestmark = pytest.mark.neo4j
+
+SECRET = "s3cret-never-printed"
+
+
+@pytest.fixture
+def backend_config(neo4j_config: BackendConfig) -> BackendConfig:
+    return neo4j_config
+
+
+class TestNeo4jContract(BackendContractSuite):
+    pass
+
+
+async def _refused(config: BackendConfig) -> str:
+    """Connect with `config`; return the error message, checking it came fast and clean."""
+    start = time.monotonic()
+    backend = create_backend(config)
+    with pytest.raises(BackendConnectionError) as info:
+        await backend.connect()
+    elapsed = time.monotonic() - start
+    await backend.close()  # safe after a failed connect
+    message = str(info.value)
+    assert elapsed < config.timeout_seconds + 1, f"took {elapsed:.1f}s"
+    assert "\n" not in message
+    assert SECRET not in message
+    assert message.startswith("cannot connect to neo4j at bolt://127.0.0.1:")
+    return message
+
+
+async def test_wrong_port_fails_fast() -> None:
+    port = free_port()
+    message = await _refused(
+        BackendConfig(
+            BackendType.NEO4J, uri=f"bolt://127.0.0.1:{port}", username="neo4j", password=SECRET
+        )
+    )
+    assert str(port) in message
+
+
+async def test_wrong_password_is_refused(neo4j_server: BoltServer) -> None:
+    if neo4j_server.auth is None:
+        pytest.skip("this Neo4j runs without authentication")
+    message = await _refused(
+        BackendConfig(
+            BackendType.NEO4J, uri=neo4j_server.uri, username=neo4j_server.user, password=SECRET
+        )
+    )
+    assert "password" in message
+
+
+async def test_password_in_uri_is_not_printed(neo4j_server: BoltServer) -> None:
+    uri = neo4j_server.uri.replace("bolt://", f"bolt://neo4j:{SECRET}@")
+    backend = create_backend(BackendConfig(BackendType.NEO4J, uri=uri, password=SECRET))
+    with pytest.raises(BackendConnectionError) as info:
+        await backend.connect()
+    assert SECRET not in str(info.value)
+
+
+async def test_server_that_never_answers_times_out() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts (kernel backlog) and never speaks Bolt
+    try:
+        port = listener.getsockname()[1]
+        config = BackendConfig(BackendType.NEO4J, uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2)
+        await _refused(config)
+    finally:
+        listener.close()
+
+
+async def test_id_lookups_use_indexes(neo4j_config: BackendConfig) -> None:
+    # The product users are leaving scanned the graph for every edge lookup.
+    async with Neo4jBackend(neo4j_config) as backend:
+        plans = []
+        for query in (
+            "UNWIND $keys AS key MATCH ()-[r:RELATIONSHIP {id: key}]->() RETURN r.id",
+            "UNWIND $keys AS key MATCH (m:Memory {id: key}) RETURN m.id",
+        ):
+            driver = backend._driver
+            assert driver is not None
+            async with driver.session(database=neo4j_config.database) as session:
+                result = await session.run(f"EXPLAIN {query}", {"keys": ["x"]})
+                summary = await result.consume()
+            plans.append(str(summary.plan))
+        assert "DirectedRelationshipUniqueIndexSeek" in plans[0], plans[0]
+        assert "NodeUniqueIndexSeek" in plans[1], plans[1]
+        constraints = await backend._run(
+            "SHOW CONSTRAINTS YIELD name, type, properties RETURN name, type, properties"
+        )
+    names = {row[0]: (row[1], row[2]) for row in constraints}
+    assert names["memorygraph_memory_id"] == ("UNIQUENESS", ["id"])
+    assert names["memorygraph_relationship_id"] == ("RELATIONSHIP_UNIQUENESS", ["id"])
+
+
+async def test_engine_version_names_neo4j(neo4j_config: BackendConfig) -> None:
+    async with Neo4jBackend(neo4j_config) as backend:
+        version = await backend.engine_version()
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        health = await backend.health()
+    assert version.startswith("Neo4j Kernel 5.") or version.startswith("Neo4j")
+    assert (health.memory_count, health.relationship_count) == (2, 1)
+
+
+async def test_missing_database_is_a_connection_error(neo4j_config: BackendConfig) -> None:
+    from dataclasses import replace
+
+    config = replace(neo4j_config, database="nosuchdatabase")
+    backend = create_backend(config)
+    with pytest.raises(BackendConnectionError, match="nosuchdatabase"):
+        await backend.connect()
+    await backend.close()
+
+
+async def test_ids_differing_only_in_edge_whitespace_stay_apart(
+    neo4j_config: BackendConfig,
+) -> None:
+    ids = ["a", " a", "a ", "a\t", "\u3000a"]
+    async with Neo4jBackend(neo4j_config) as backend:
+        await backend.upsert_memories([mem(i, title=repr(i)) for i in ids])
+        for i in ids:
+            assert [m.title for m in await backend.get_memories([i])] == [repr(i)]
+        assert await backend.count_memories() == len(ids)
