@@ -1,0 +1,183 @@
+"""Importers for the files users already have, feeding the one import path.
+
+Each importer converts its source into a temporary memorygraph export file
+(so the file is validated like any other and the import is the same
+all-or-nothing `import_graph`), and reports what it could not map:
+
+=============  ==================================================================
+memorygraph    a memorygraph export (JSON Lines, optionally gzip): no conversion
+mcp-json       the memorygraph MCP server's single-document JSON export (v2.0)
+mcp-sqlite     the memorygraph MCP server's SQLite database (opened read-only)
+memory-jsonl   the reference MCP "memory" server's JSONL knowledge graph
+=============  ==================================================================
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from memorygraph.backends.base import Backend
+from memorygraph.errors import InvalidExportError, UsageError
+from memorygraph.exchange.export import ExportWriter
+from memorygraph.exchange.format import FORMAT_NAME, KIND_HEADER, open_for_read
+from memorygraph.exchange.importers import mcp_json, mcp_sqlite, memory_jsonl
+from memorygraph.exchange.importers._common import ConversionReport, stable_id
+from memorygraph.exchange.load import ImportPlan, ImportSummary, OnBatch, Progress
+from memorygraph.exchange.load import import_graph as _import_graph
+from memorygraph.exchange.load import plan_import as _plan_import
+from memorygraph.exchange.reader import require_file
+
+MEMORYGRAPH: Final = "memorygraph"
+FORMATS: Final = (MEMORYGRAPH, mcp_json.NAME, mcp_sqlite.NAME, memory_jsonl.NAME)
+_CONVERTERS: Final[dict[str, Callable[[Path, Any, ConversionReport], None]]] = {
+    mcp_json.NAME: mcp_json.convert,
+    mcp_sqlite.NAME: mcp_sqlite.convert,
+    memory_jsonl.NAME: memory_jsonl.convert,
+}
+_SNIFF_BYTES: Final = 64 * 1024
+
+__all__ = [
+    "FORMATS",
+    "ConversionReport",
+    "convert_to_export",
+    "detect_format",
+    "import_file",
+    "plan_file",
+    "stable_id",
+]
+
+
+def detect_format(path: Path | str) -> str:
+    """Which of `FORMATS` the file at `path` is, from its first bytes and first line.
+
+    Raises `UsageError` naming the formats when it is none of them.
+    """
+    path = require_file(path)
+    with path.open("rb") as raw:
+        if raw.read(16) == b"SQLite format 3\x00":
+            return mcp_sqlite.NAME
+    with open_for_read(path) as stream:
+        try:
+            head = stream.read(_SNIFF_BYTES)
+        except (OSError, EOFError) as e:
+            raise InvalidExportError(f"{path} cannot be read ({e})") from e
+    first = head.split(b"\n", 1)[0]
+    try:
+        obj = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        obj = None
+    if isinstance(obj, dict):
+        if obj.get("kind") == KIND_HEADER or obj.get("format") == FORMAT_NAME:
+            return MEMORYGRAPH
+        if obj.get("type") in ("entity", "relation"):
+            return memory_jsonl.NAME
+        if "memories" in obj or "format_version" in obj or "export_version" in obj:
+            return mcp_json.NAME
+    # A pretty-printed single document: its first line is just "{".
+    if head.lstrip()[:1] == b"{" and any(
+        key in head for key in (b'"memories"', b'"export_version"', b'"format_version"')
+    ):
+        return mcp_json.NAME
+    raise UsageError(
+        f"cannot tell the format of {path}; pass --format with one of: {', '.join(FORMATS)}"
+    )
+
+
+def _resolve(path: Path, fmt: str) -> str:
+    if fmt == "auto":
+        return detect_format(path)
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose auto or one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def convert_to_export(
+    path: Path | str, out: Path | str, *, format: str = "auto"
+) -> ConversionReport:
+    """Convert the file at `path` (of `format`, or detected) into a memorygraph export at `out`.
+
+    Returns the report of what was converted and what could not be mapped.
+    Raises `InvalidExportError` when the file is not of that format at all.
+    """
+    path = require_file(path)
+    fmt = _resolve(path, format)
+    if fmt == MEMORYGRAPH:
+        raise UsageError(f"{path} is already a memorygraph export; import it directly")
+    report = ConversionReport(source_format=fmt, source=path, output=Path(out))
+    writers: list[ExportWriter] = []
+
+    def writer_for() -> ExportWriter:
+        writer = ExportWriter(
+            out,
+            source={"backend": fmt, "engine_version": None, "converted_from": path.name},
+            incremental=False,
+        )
+        writers.append(writer)
+        return writer
+
+    try:
+        _CONVERTERS[fmt](path, writer_for, report)
+        if not writers:
+            writer_for()
+        writers[0].finish()
+    finally:
+        for writer in writers:
+            writer.abort()  # no-op once finished
+    return report
+
+
+async def import_file(
+    path: Path | str,
+    backend: Backend,
+    *,
+    format: str = "auto",
+    skip_duplicates: bool = True,
+    progress: Progress | None = None,
+    on_batch: OnBatch | None = None,
+    batch_size: int | None = None,
+) -> ImportSummary:
+    """Import a file of any of `FORMATS` into `backend` (see `import_graph`).
+
+    Other formats are converted to a temporary export first; the summary's
+    `conversion` then holds the `ConversionReport` as a dict.
+    """
+    path = require_file(path)
+    fmt = _resolve(path, format)
+    options: dict[str, Any] = {
+        "skip_duplicates": skip_duplicates,
+        "progress": progress,
+        "on_batch": on_batch,
+        "batch_size": batch_size,
+    }
+    if fmt == MEMORYGRAPH:
+        return await _import_graph(path, backend, **options)
+    with tempfile.TemporaryDirectory(prefix="memorygraph-import-") as tmp:
+        report = convert_to_export(path, Path(tmp) / "converted.jsonl", format=fmt)
+        summary = await _import_graph(Path(tmp) / "converted.jsonl", backend, **options)
+    report.output = None
+    summary.path = path
+    summary.conversion = report.to_dict()
+    return summary
+
+
+async def plan_file(
+    path: Path | str, backend: Backend, *, format: str = "auto", skip_duplicates: bool = True
+) -> tuple[ImportPlan, ConversionReport | None]:
+    """The dry run of `import_file`: the plan, and the conversion report for other formats."""
+    path = require_file(path)
+    fmt = _resolve(path, format)
+    if fmt == MEMORYGRAPH:
+        return await _plan_import(path, backend, skip_duplicates=skip_duplicates), None
+    with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
+        report = convert_to_export(path, Path(tmp) / "converted.jsonl", format=fmt)
+        plan = await _plan_import(
+            Path(tmp) / "converted.jsonl", backend, skip_duplicates=skip_duplicates
+        )
+    report.output = None
+    plan.path = path
+    return plan, report

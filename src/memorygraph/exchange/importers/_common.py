@@ -1,0 +1,300 @@
+"""What the importers share: the conversion report, stable ids, and faithful field mapping.
+
+Mapping rules (docs/FORMAT.md, "Importers"): every source field lands in a
+memorygraph field or, when there is none, in `context.metadata`, so nothing is
+dropped silently; whatever cannot be mapped at all is counted in the report
+with a reason and the first few line numbers or ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from memorygraph.errors import InvalidRecordError
+from memorygraph.models import (
+    Memory,
+    MemoryContext,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    Visibility,
+)
+
+#: uuid5 namespace of every id an importer derives (documented in docs/FORMAT.md).
+ID_NAMESPACE: Final = uuid.UUID("5d1c7d3e-8a43-5f0e-9a57-2f4b6c3e9d10")
+_MAX_NOTES: Final = 50
+
+_CONTEXT_FIELDS: Final = frozenset(MemoryContext.model_fields) - {"metadata"}
+_MEMORY_FIELDS: Final = frozenset(
+    {
+        "id", "type", "title", "content", "summary", "tags", "importance", "confidence",
+        "effectiveness", "usage_count", "created_at", "updated_at", "last_accessed", "context",
+    }
+)  # fmt: skip
+_RELATIONSHIP_PROPS: Final = frozenset(
+    {
+        "strength", "confidence", "context", "evidence_count", "success_rate",
+        "validation_count", "counter_evidence_count", "created_at", "last_validated",
+        "valid_from", "valid_until", "recorded_at", "invalidated_by",
+    }
+)  # fmt: skip
+_TIME_FIELDS: Final = frozenset(
+    {"created_at", "updated_at", "last_accessed", "last_validated", "valid_from",
+     "valid_until", "recorded_at", "timestamp"}
+)  # fmt: skip
+
+
+class Unmappable(Exception):
+    """This source record cannot become a memorygraph record; the message says why."""
+
+
+@dataclass
+class ConversionReport:
+    """What an importer converted, and what it could not map (reason → count)."""
+
+    source_format: str
+    source: Path
+    memories: int = 0
+    relationships: int = 0
+    unmapped: dict[str, int] = field(default_factory=dict)
+    adjusted: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    output: Path | None = None
+
+    def skip(self, reason: str, where: str | None = None) -> None:
+        """Count a source record that was left out, and why."""
+        self.unmapped[reason] = self.unmapped.get(reason, 0) + 1
+        if where is not None and len(self.notes) < _MAX_NOTES:
+            self.notes.append(f"{where}: {reason}")
+
+    def adjust(self, what: str) -> None:
+        """Count a value that was kept but moved or read with an assumption."""
+        self.adjusted[what] = self.adjusted.get(what, 0) + 1
+
+    @property
+    def unmapped_total(self) -> int:
+        return sum(self.unmapped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_format": self.source_format,
+            "source": str(self.source),
+            "memories": self.memories,
+            "relationships": self.relationships,
+            "unmapped": dict(self.unmapped),
+            "unmapped_total": self.unmapped_total,
+            "adjusted": dict(self.adjusted),
+            "notes": list(self.notes),
+            "output": str(self.output) if self.output else None,
+        }
+
+
+def stable_id(*parts: str) -> str:
+    """A UUID derived from `parts` only, so converting the same data twice gives the same id."""
+    return str(uuid.uuid5(ID_NAMESPACE, orjson.dumps(list(parts)).decode()))
+
+
+def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | None:
+    """A timezone-aware timestamp from ISO text (naive text is read as UTC, and counted)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(
+                text.replace("Z", "+00:00") if text.endswith("Z") else text
+            )
+        except ValueError:
+            raise Unmappable(f"{what} {value!r} is not an ISO-8601 timestamp") from None
+    else:
+        raise Unmappable(f"{what} {value!r} is not a timestamp")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        report.adjust("timestamps without a time zone, read as UTC")
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def memory_type(value: Any, report: ConversionReport) -> tuple[MemoryType, str | None]:
+    """The MemoryType for `value`, or GENERAL plus the original text when none fits."""
+    text = str(value) if value is not None else ""
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return MemoryType(key), None
+    except ValueError:
+        report.adjust("memory types not in memorygraph, stored as general (original in metadata)")
+        return MemoryType.GENERAL, text
+
+
+def relationship_type(value: Any, report: ConversionReport) -> tuple[RelationshipType, str | None]:
+    """The RelationshipType for `value`, or RELATED_TO plus the original text."""
+    text = str(value) if value is not None else ""
+    key = text.strip().upper().replace("-", "_").replace(" ", "_")
+    try:
+        return RelationshipType(key), None
+    except ValueError:
+        report.adjust("relationship types not in memorygraph, stored as RELATED_TO")
+        return RelationshipType.RELATED_TO, text
+
+
+def _maybe_json(value: Any) -> Any:
+    # The MCP server stores nested context values as JSON text in flat properties.
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _context(
+    raw: dict[str, Any], extra: dict[str, Any], report: ConversionReport
+) -> MemoryContext | None:
+    fields: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
+    for key, value in raw.items():
+        value = _maybe_json(value)
+        if value is None:
+            continue
+        if key in ("additional_metadata", "metadata"):
+            if isinstance(value, dict):
+                metadata.update(value)
+            else:
+                unknown[key] = value
+        elif key == "timestamp":
+            fields[key] = parse_time(value, report, "context.timestamp")
+        elif key == "visibility" and value not in {v.value for v in Visibility}:
+            unknown[key] = value
+            report.adjust("context visibility values not in memorygraph (kept in metadata)")
+        elif key in _CONTEXT_FIELDS:
+            fields[key] = value
+        else:
+            unknown[key] = value
+    if unknown:
+        metadata["source_context_fields"] = unknown
+        report.adjust("source context fields kept in context.metadata")
+    metadata.update(extra)
+    if not fields and not metadata:
+        return None
+    return MemoryContext(**fields, metadata=metadata)
+
+
+def memory_from_mcp(
+    obj: dict[str, Any], report: ConversionReport, *, default_time: datetime, where: str
+) -> Memory:
+    """A Memory from the MCP memory server's shape (nested `context` or flat `context_*` keys).
+
+    Raises `Unmappable` when the object cannot be a valid memory.
+    """
+    raw_context: dict[str, Any] = {}
+    nested = obj.get("context")
+    if isinstance(nested, dict):
+        raw_context.update(nested)
+    elif nested is not None:
+        raw_context["context"] = nested
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key.startswith("context_"):
+            raw_context[key[len("context_") :]] = value
+        elif key not in _MEMORY_FIELDS:
+            extra[key] = value
+    original_type: str | None = None
+    mtype, original_type = memory_type(obj.get("type"), report)
+    meta: dict[str, Any] = {}
+    if original_type is not None:
+        meta["source_type"] = original_type
+    if extra:
+        meta["source_fields"] = extra
+        report.adjust("source memory fields kept in context.metadata")
+    memory_id = obj.get("id")
+    if not isinstance(memory_id, str) or not memory_id:
+        memory_id = stable_id(
+            "mcp-memory", orjson.dumps(obj, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        )
+        report.adjust("memories without an id, given one derived from their content")
+    title = obj.get("title")
+    if not isinstance(title, str) or not title.strip():
+        title = "(untitled)"
+        report.adjust("memories without a title, titled (untitled)")
+    created = parse_time(obj.get("created_at"), report, "created_at") or default_time
+    try:
+        return Memory(
+            id=memory_id,
+            type=mtype,
+            title=title,
+            content=obj.get("content") or "",
+            summary=obj.get("summary"),
+            tags=obj.get("tags") or [],
+            importance=obj.get("importance", 0.5),
+            confidence=obj.get("confidence", 0.8),
+            effectiveness=obj.get("effectiveness"),
+            usage_count=obj.get("usage_count") or 0,
+            created_at=created,
+            updated_at=parse_time(obj.get("updated_at"), report, "updated_at"),
+            last_accessed=parse_time(obj.get("last_accessed"), report, "last_accessed"),
+            context=_context(raw_context, meta, report),
+        )
+    except InvalidRecordError as e:
+        raise Unmappable(str(e)) from None
+
+
+def relationship_from_mcp(
+    obj: dict[str, Any],
+    props: dict[str, Any],
+    report: ConversionReport,
+    *,
+    default_time: datetime,
+) -> Relationship:
+    """A Relationship from the MCP server's shape: ends and type in `obj`, values in `props`.
+
+    Without an id, the id is derived from (from, original type, to), so
+    re-importing the same file is idempotent.
+    """
+    start = obj.get("from_memory_id", obj.get("from_id"))
+    end = obj.get("to_memory_id", obj.get("to_id"))
+    if not isinstance(start, str) or not isinstance(end, str) or not start or not end:
+        raise Unmappable("relationship without from/to memory ids")
+    raw_type = obj.get("type", obj.get("rel_type"))
+    rtype, original = relationship_type(raw_type, report)
+    description = obj.get("description", props.get("description"))
+    if original is not None:
+        description = f"{original}: {description}" if description else original
+    rel_id = obj.get("id") or props.get("id")
+    if not isinstance(rel_id, str) or not rel_id:
+        rel_id = stable_id("mcp-relationship", start, str(raw_type), end)
+    values: dict[str, Any] = {}
+    for key in _RELATIONSHIP_PROPS:
+        value = props.get(key)
+        if value is None:
+            continue
+        values[key] = parse_time(value, report, key) if key in _TIME_FIELDS else value
+    if "created_at" not in values:
+        values["created_at"] = default_time
+    for name in sorted(set(props) - _RELATIONSHIP_PROPS - {"id", "description", "bidirectional"}):
+        # A Relationship has no free-form map: such values are dropped, but counted by name.
+        report.skip(f"relationship property {name!r} has no memorygraph field (value dropped)")
+    try:
+        return Relationship(
+            id=rel_id,
+            from_id=start,
+            to_id=end,
+            type=rtype,
+            description=description,
+            bidirectional=bool(obj.get("bidirectional", props.get("bidirectional", False))),
+            **values,
+        )
+    except InvalidRecordError as e:
+        raise Unmappable(str(e)) from None
+
+
+def file_time(path: Path) -> datetime:
+    """The file's modification time: the stable stand-in for records with no timestamp."""
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
