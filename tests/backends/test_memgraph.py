@@ -1,0 +1,92 @@
+"""Memgraph: the contract suite on the server at MEMGRAPH_URI, skipped (saying why) without one.
+
+No Memgraph server can be installed where this was written, so the suite only
+runs where ``MEMGRAPH_URI`` is set (with ``MEMGRAPH_USER`` / ``MEMGRAPH_PASSWORD``
+if the server has users). The connection-failure tests need no server and
+always run.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from memorygraph.backends.falkordb_process import free_port
+from memorygraph.backends.memgraph import MemgraphBackend
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import BackendConnectionError
+from tests.contract.suite import BackendContractSuite, mem, rel
+
+SECRET = "s3cret-never-printed"
+
+
+@pytest.fixture
+def backend_config(memgraph_config: BackendConfig) -> BackendConfig:
+    return memgraph_config
+
+
+@pytest.mark.memgraph
+class TestMemgraphContract(BackendContractSuite):
+    pass
+
+
+async def _refused(config: BackendConfig) -> str:
+    start = time.monotonic()
+    backend = create_backend(config)
+    with pytest.raises(BackendConnectionError) as info:
+        await backend.connect()
+    elapsed = time.monotonic() - start
+    await backend.close()
+    message = str(info.value)
+    assert elapsed < config.timeout_seconds + 1, f"took {elapsed:.1f}s"
+    assert "\n" not in message
+    assert SECRET not in message
+    assert message.startswith("cannot connect to memgraph at bolt://127.0.0.1:")
+    return message
+
+
+async def test_wrong_port_fails_fast() -> None:
+    port = free_port()
+    await _refused(
+        BackendConfig(
+            BackendType.MEMGRAPH, uri=f"bolt://127.0.0.1:{port}", username="u", password=SECRET
+        )
+    )
+
+
+async def test_server_that_never_answers_times_out() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        port = listener.getsockname()[1]
+        await _refused(
+            BackendConfig(BackendType.MEMGRAPH, uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2)
+        )
+    finally:
+        listener.close()
+
+
+@pytest.mark.memgraph
+async def test_schema_and_version(memgraph_config: BackendConfig) -> None:
+    async with MemgraphBackend(memgraph_config) as backend:
+        assert (await backend.engine_version()).lower().startswith("memgraph")
+        assert backend.schema_warnings == [], backend.schema_warnings
+        rows = await backend._run("SHOW CONSTRAINT INFO")
+        assert any("Memory" in map(str, row) and "id" in str(row) for row in rows), rows
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        assert (await backend.health()).relationship_count == 1
+
+
+@pytest.mark.memgraph
+async def test_wrong_password_is_refused(memgraph_config: BackendConfig) -> None:
+    if not memgraph_config.password:
+        pytest.skip("MEMGRAPH_PASSWORD is not set: this Memgraph has no users to refuse us")
+    from dataclasses import replace
+
+    message = await _refused(replace(memgraph_config, password=SECRET))
+    assert "password" in message
