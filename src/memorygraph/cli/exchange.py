@@ -1,0 +1,276 @@
+"""Commands that move whole graphs: export, import, validate.
+
+They only parse options, call `memorygraph.exchange`, and format the result;
+errors travel to the one boundary in `memorygraph.cli.main`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from memorygraph.backends.registry import create_backend
+from memorygraph.cli.common import (
+    ProgressDisplay,
+    backend_options,
+    config_from_options,
+    console,
+    emit_json,
+    run,
+    show_progress,
+)
+from memorygraph.exchange import export_graph, validate_export
+from memorygraph.exchange.export import ExportSummary
+from memorygraph.exchange.importers import FORMATS, ConversionReport, import_file, plan_file
+from memorygraph.exchange.load import ImportPlan, ImportSummary
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON report for scripts."
+)
+_LABELS = {"memory": "memories", "relationship": "relationships"}
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 timestamp, e.g. 2025-01-31T00:00:00+00:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. {value}+00:00")
+    return moment
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since",
+    callback=_since,
+    help="Only records changed at or after this ISO-8601 time (with a zone): incremental.",
+)
+@backend_options()
+@json_option
+def export_cmd(file: Path, since: datetime | None, as_json: bool, **options: Any) -> None:
+    """Write the whole graph (or what changed --since) to FILE.
+
+    FILE is JSON Lines, gzip-compressed when its name ends in .gz; the format
+    is specified in docs/FORMAT.md. The backend is opened read-only and FILE
+    appears only when the export is complete.
+
+    \b
+    Examples:
+      memorygraph export backup.jsonl.gz
+      memorygraph export --backend neo4j --uri bolt://localhost:7687 graph.jsonl
+      memorygraph export --since 2025-01-31T00:00:00+00:00 changes.jsonl --json
+    """
+    config = config_from_options(options, read_only=True)
+    display = ProgressDisplay(show_progress() and not as_json)
+
+    async def go() -> ExportSummary:
+        async with create_backend(config) as backend:
+            totals: dict[str, int | None] = {"memory": None, "relationship": None}
+            if since is None and display.enabled:
+                totals = {
+                    "memory": await backend.count_memories(),
+                    "relationship": await backend.count_relationships(),
+                }
+            with display.running():
+                return await export_graph(
+                    backend,
+                    file,
+                    since=since,
+                    progress=lambda kind, n: display.update(
+                        f"export {_LABELS[kind]}", n, totals[kind]
+                    ),
+                )
+
+    summary = run(go())
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    rate = (summary.memories + summary.relationships) / max(summary.duration_seconds, 1e-9)
+    console.print(
+        f"exported {summary.memories} memories and {summary.relationships} relationships "
+        f"to {summary.path} ({summary.bytes:,} bytes, {rate:,.0f} records/s)",
+        highlight=False,
+    )
+    if summary.external_relationships:
+        console.print(
+            f"{summary.external_relationships} relationships point at memories outside this "
+            "incremental export; the target must already hold them",
+            highlight=False,
+        )
+    console.print(f"digest {summary.digest}", highlight=False)
+
+
+def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
+    if report is None:
+        return
+    data = report.to_dict() if isinstance(report, ConversionReport) else report
+    console.print(
+        f"converted {data['memories']} memories and {data['relationships']} relationships "
+        f"from {data['source_format']}",
+        highlight=False,
+    )
+    for reason, count in sorted(data["unmapped"].items()):
+        console.print(f"  not imported: {count} × {reason}", highlight=False)
+    for reason, count in sorted(data["adjusted"].items()):
+        console.print(f"  adjusted: {count} × {reason}", highlight=False)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="What FILE is; auto-detected from its content by default.",
+)
+@click.option(
+    "--skip-duplicates/--no-skip-duplicates",
+    default=True,
+    show_default=True,
+    help="Leave records whose id the backend already holds, or replace them.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), help="Records per write (default: the backend's)."
+)
+@backend_options()
+@json_option
+def import_cmd(
+    file: Path,
+    fmt: str,
+    skip_duplicates: bool,
+    dry_run: bool,
+    batch_size: int | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Import FILE into the backend, all or nothing.
+
+    FILE may be a memorygraph export, the memorygraph MCP server's JSON export
+    (mcp-json) or SQLite database (mcp-sqlite, opened read-only), or the MCP
+    memory server's JSONL graph (memory-jsonl). It is validated first; if any
+    line is invalid nothing is written (exit 2). Importers list what they
+    could not map.
+
+    \b
+    Examples:
+      memorygraph import backup.jsonl.gz
+      memorygraph import --dry-run --json backup.jsonl.gz
+      memorygraph import ~/.memorygraph/memory.db --format mcp-sqlite --path new.db
+      memorygraph import memory.jsonl --no-skip-duplicates --backend neo4j
+    """
+    config = config_from_options(options)
+    display = ProgressDisplay(show_progress() and not as_json and not dry_run)
+
+    async def go() -> ImportSummary | tuple[ImportPlan, ConversionReport | None]:
+        async with create_backend(config) as backend:
+            if dry_run:
+                return await plan_file(file, backend, format=fmt, skip_duplicates=skip_duplicates)
+            with display.running():
+                return await import_file(
+                    file,
+                    backend,
+                    format=fmt,
+                    skip_duplicates=skip_duplicates,
+                    batch_size=batch_size,
+                    progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
+                )
+
+    outcome = run(go())
+    if isinstance(outcome, tuple):
+        plan, conversion = outcome
+        if as_json:
+            data = plan.to_dict()
+            data["conversion"] = conversion.to_dict() if conversion else None
+            emit_json(data)
+        else:
+            _print_conversion(conversion)
+            verdict = "would write" if plan.would_write else "would write NOTHING (see below)"
+            console.print(f"dry run of {file}: {verdict}", highlight=False)
+            for kind, counts in (
+                ("memories", plan.memories),
+                ("relationships", plan.relationships),
+            ):
+                console.print(
+                    f"  {kind}: {counts.insert} insert, {counts.update} update, "
+                    f"{counts.skip} skip (already there), {counts.reject} reject",
+                    highlight=False,
+                )
+            for problem in [*plan.validation.problems, *plan.rejections][:20]:
+                console.print(f"  {problem}", highlight=False)
+        if not plan.would_write:
+            click.get_current_context().exit(1)
+        return
+    summary = outcome
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    _print_conversion(summary.conversion)
+    for label, done in (("memories", summary.memories), ("relationships", summary.relationships)):
+        console.print(
+            f"{label}: {done.inserted} inserted, {done.updated} updated, "
+            f"{done.skipped} skipped (already there)",
+            highlight=False,
+        )
+    console.print(
+        f"imported {file} in {summary.duration_seconds:.2f}s "
+        f"({summary.records_per_second:,.0f} records/s)",
+        highlight=False,
+    )
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--max-problems",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="List at most this many problems (all are counted).",
+)
+@json_option
+def validate_cmd(file: Path, max_problems: int, as_json: bool) -> None:
+    """Check every line of the export FILE; exit 0 if it is valid, 1 if not.
+
+    Checks the header, each record's schema and canonical form, duplicate
+    ids, relationship ends, order, and the trailer's counts and digest (a
+    missing trailer means the file was cut short). Each problem names its line.
+
+    \b
+    Examples:
+      memorygraph validate backup.jsonl.gz
+      memorygraph validate --json --max-problems 10 backup.jsonl
+    """
+    report = validate_export(file, max_problems=max_problems)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        console.print(report.summary(), highlight=False)
+        for problem in report.problems:
+            console.print(f"  {problem}", highlight=False)
+        if report.problem_count > len(report.problems):
+            console.print(
+                f"  … and {report.problem_count - len(report.problems)} more", highlight=False
+            )
+        for note in report.notes:
+            console.print(f"  note: {note}", highlight=False)
+    if not report.valid:
+        click.get_current_context().exit(1)
+
+
+def register(group: click.Group) -> None:
+    """Add export, import and validate to the `memorygraph` group."""
+    group.add_command(export_cmd)
+    group.add_command(import_cmd)
+    group.add_command(validate_cmd)
