@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from memorygraph.cli.common import (
     ProgressDisplay,
@@ -155,9 +155,9 @@ def migrate(**opts: Any) -> None:
                 result = run(manager.migrate(source, target, options))
     except MigrationError as e:
         if isinstance(e.result, MigrationResult):
-            _show(e.result, as_json, opts["verbose"])
+            show_report(e.result, as_json, opts["verbose"])
         raise
-    _show(result, as_json, opts["verbose"])
+    show_report(result, as_json, opts["verbose"])
 
 
 def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:
@@ -174,11 +174,18 @@ def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool
     )
 
 
-def _rate(records: int, seconds: float) -> str:
-    return f"{records / seconds:,.0f}" if seconds > 0 and records else ""
+#: Phases whose record count is work done (the others count what they looked at).
+_WORK_PHASES = {"export", "validate_export", "snapshot", "import", "verify", "rollback"}
 
 
-def _show(result: MigrationResult, as_json: bool, verbose: bool) -> None:
+def _rate(phase: str, records: int, seconds: float) -> str:
+    if phase not in _WORK_PHASES or seconds <= 0 or not records:
+        return ""
+    return f"{records / seconds:,.0f}"
+
+
+def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
+    """Print the report: a table per phase, a table per kind, warnings, one summary line."""
     if as_json:
         emit_json(result.to_dict())
         return
@@ -191,12 +198,12 @@ def _show(result: MigrationResult, as_json: bool, verbose: bool) -> None:
             f"[{style}]{p.status}[/]",
             f"{p.records:,}",
             f"{p.seconds:.2f}",
-            _rate(p.records, p.seconds),
+            _rate(p.name, p.records, p.seconds),
         )
     out.print(phases)
     verb = "would insert" if result.dry_run else "inserted"
     kinds = Table(
-        "kind", "read", verb, "updated", "skipped", "rejected", "verified", header_style="bold"
+        Column("kind", no_wrap=True), "read", verb, "updated", "skipped", "rejected", "verified", header_style="bold"
     )
     for name, k in (("memories", result.memories), ("relationships", result.relationships)):
         kinds.add_row(

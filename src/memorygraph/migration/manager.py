@@ -267,6 +267,7 @@ class MigrationManager:
 
     async def _plan(self, run: _Run, target: Backend | None, options: MigrationOptions) -> None:
         async with self._phase(run, "plan") as phase:
+            phase.records = run.result.memories.read + run.result.relationships.read
             if target is None:
                 run.result.memories.inserted = run.result.memories.read
                 run.result.relationships.inserted = run.result.relationships.read
@@ -282,7 +283,6 @@ class MigrationManager:
                 report.updated = counts.update
                 report.skipped = counts.skip
                 report.rejected = counts.reject
-            phase.records = run.result.memories.read + run.result.relationships.read
 
     async def _import(
         self,

