@@ -261,7 +261,7 @@ async def test_plan_counts_insert_skip_update_reject_and_writes_nothing(tmp_path
 async def test_plan_of_invalid_file_reports_rejections(tmp_path: Path) -> None:
     path = await export_sample(tmp_path, n=10)
     lines = read_lines(path)
-    lines[3] = lines[3].replace(b'"importance":', b'"importance":9,"_":', 1)  # memory 3 broken
+    lines[3] = lines[3].replace(b'"importance":', b'"importance":9,"_":', 1)  # m0002 broken
     write_lines(path, lines)
     async with sqlite(tmp_path / "t.db") as target:
         plan = await plan_import(path, target)
