@@ -256,7 +256,10 @@ def validate_cmd(file: Path, max_problems: int, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        console.print(report.summary(), highlight=False)
+        headline = (
+            report.summary() if report.valid else f"{file} has {report.problem_count} problem(s):"
+        )
+        console.print(headline, highlight=False)
         for problem in report.problems:
             console.print(f"  {problem}", highlight=False)
         if report.problem_count > len(report.problems):
