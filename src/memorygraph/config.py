@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -101,6 +102,18 @@ class BackendConfig:
         if self.backend_type.uses_path:
             return f"{self.backend_type.value} at {self.path}"
         return f"{self.backend_type.value} at {redact_uri(self.uri or '')}"
+
+    def scrub(self, text: str) -> str:
+        """`text` with this config's password and any URI credentials removed."""
+        secrets = [self.password]
+        if self.uri:
+            with suppress(ValueError):
+                secrets.append(urlsplit(self.uri).password)
+            text = text.replace(self.uri, redact_uri(self.uri))
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     def same_location(self, other: BackendConfig) -> bool:
         """True when both configs point at the same store (so a migration would be a no-op)."""

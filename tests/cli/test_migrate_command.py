@@ -28,10 +28,22 @@ async def paths(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def migrate(capsys: pytest.CaptureFixture[str], p: dict[str, str], *extra: str) -> tuple[int, str, str]:
+def migrate(
+    capsys: pytest.CaptureFixture[str], p: dict[str, str], *extra: str
+) -> tuple[int, str, str]:
     args = [
-        "migrate", "--from", "sqlite", "--from-path", p["source"],
-        "--to", "sqlite", "--to-path", p["target"], "--workdir", p["work"], *extra,
+        "migrate",
+        "--from",
+        "sqlite",
+        "--from-path",
+        p["source"],
+        "--to",
+        "sqlite",
+        "--to-path",
+        p["target"],
+        "--workdir",
+        p["work"],
+        *extra,
     ]
     code = main(args)
     out, err = capsys.readouterr()
@@ -42,9 +54,23 @@ def test_help_lists_flags_and_examples(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["migrate", "--help"]) == 0
     out = capsys.readouterr().out
     for flag in [
-        "--from", "--from-path", "--from-uri", "--to", "--to-path", "--to-uri", "--dry-run",
-        "--verbose", "--skip-duplicates", "--no-skip-duplicates", "--no-verify", "--since",
-        "--json", "--rollback", "--resume", "Examples:", "Exit codes",
+        "--from",
+        "--from-path",
+        "--from-uri",
+        "--to",
+        "--to-path",
+        "--to-uri",
+        "--dry-run",
+        "--verbose",
+        "--skip-duplicates",
+        "--no-skip-duplicates",
+        "--no-verify",
+        "--since",
+        "--json",
+        "--rollback",
+        "--resume",
+        "Examples:",
+        "Exit codes",
     ]:
         assert flag in out, flag
 
@@ -96,7 +122,9 @@ def test_source_file_is_never_written(
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
     needle: str,
 ) -> None:
     monkeypatch.delenv("NEO4J_URI", raising=False)
@@ -119,10 +147,21 @@ def test_same_store_and_missing_source_exit_2(
 def test_unreachable_source_exits_1_and_says_nothing_was_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code = main([
-        "migrate", "--from", "falkordb", "--from-uri", "redis://127.0.0.1:9",
-        "--to", "sqlite", "--to-path", str(tmp_path / "t.db"), "--workdir", str(tmp_path / "w"),
-    ])
+    code = main(
+        [
+            "migrate",
+            "--from",
+            "falkordb",
+            "--from-uri",
+            "redis://127.0.0.1:9",
+            "--to",
+            "sqlite",
+            "--to-path",
+            str(tmp_path / "t.db"),
+            "--workdir",
+            str(tmp_path / "w"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "before anything was written" in err.splitlines()[-1]

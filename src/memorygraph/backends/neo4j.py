@@ -119,9 +119,7 @@ class BoltBackend(CypherBackend):
             text = f"{e.code}: {e.message}" if e.code else e.message
         else:
             text = str(e)
-        text = " ".join(text.split())
-        if self.config.password:
-            text = text.replace(self.config.password, "***")
+        text = self.config.scrub(" ".join(text.split()))
         return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
 
     # --- statements ------------------------------------------------------------

@@ -203,7 +203,14 @@ def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
     out.print(phases)
     verb = "would insert" if result.dry_run else "inserted"
     kinds = Table(
-        Column("kind", no_wrap=True), "read", verb, "updated", "skipped", "rejected", "verified", header_style="bold"
+        Column("kind", no_wrap=True),
+        "read",
+        verb,
+        "updated",
+        "skipped",
+        "rejected",
+        "verified",
+        header_style="bold",
     )
     for name, k in (("memories", result.memories), ("relationships", result.relationships)):
         kinds.add_row(

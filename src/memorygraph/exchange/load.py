@@ -199,6 +199,7 @@ async def import_graph(
     progress: Progress | None = None,
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
+    validated: ValidationReport | None = None,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -208,10 +209,13 @@ async def import_graph(
     target already holds are skipped (`skip_duplicates`) or replaced.
     `on_batch(kind, write_result)` runs after each batch is written, with the
     ids inserted/updated/skipped; `progress(kind, done)` after each batch.
+    `validated` is a report `validate_export` already gave for this same,
+    unchanged file (the migration manager's own temporary export): passing it
+    saves reading the file twice.
     """
     started = time.perf_counter()
     path = require_file(path)
-    report = validate_export(path)
+    report = validated if validated is not None else validate_export(path)
     if not report.valid:
         raise _invalid(path, report)
     size = batch_size or backend.batch_size

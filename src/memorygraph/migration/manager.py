@@ -33,7 +33,7 @@ from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import DEFAULT_HOME, BackendConfig
 from memorygraph.errors import MemoryGraphError, MigrationError, UsageError
-from memorygraph.exchange import export_graph, import_graph, plan_import
+from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
 from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import iter_records
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
@@ -65,6 +65,7 @@ class _Run:
     journal: Journal | None = None
     target_was_empty: bool = True
     wrote: bool = False
+    validation: ValidationReport | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -206,6 +207,7 @@ class MigrationManager:
                     phase.records = result.memories.read + result.relationships.read
                     if not report.valid:
                         raise MigrationError(f"the export failed validation: {report.problems[0]}")
+                    run.validation = report
                 if options.dry_run:
                     await self._plan(run, target, options)
                     return
@@ -337,6 +339,7 @@ class MigrationManager:
                 skip_duplicates=skip_duplicates,
                 on_batch=on_batch,
                 batch_size=options.batch_size,
+                validated=run.validation,
             )
             phase.records = done
         journal.set_state("imported")
@@ -505,6 +508,7 @@ class MigrationManager:
                     report = validate_export_file(run.export_path)
                     if not report.valid:
                         raise MigrationError(f"the export failed validation: {report.problems[0]}")
+                    run.validation = report
                     run.result.memories.read = report.counts.get("memory", 0)
                     run.result.relationships.read = report.counts.get("relationship", 0)
                     phase.records = run.result.memories.read + run.result.relationships.read
