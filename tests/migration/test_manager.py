@@ -224,3 +224,22 @@ async def test_no_verify_and_sample_modes(
     )
     assert sample.verification is not None and sample.verification.valid
     assert 0 < sample.verification.checked < 205
+
+
+async def test_ctrl_c_mid_import_rolls_back_and_cleans_up(
+    source: BackendConfig, tmp_path: Path, work: Path
+) -> None:
+    target = sqlite(tmp_path / "target.db")
+    await fill(target, n=2, tricky=False)
+    before = await snapshot(target)
+
+    def interrupt(phase: str, done: int, total: int | None) -> None:
+        if phase == "import" and done >= 60:
+            raise KeyboardInterrupt
+
+    manager = MigrationManager(progress=interrupt)
+    with pytest.raises(MigrationError, match="rolled back") as info:
+        await manager.migrate(source, target, opts(work, batch_size=20))
+    assert info.value.result.rolled_back is True
+    assert await snapshot(target) == before
+    assert list(work.iterdir()) == []
