@@ -8,11 +8,13 @@ opens backends itself (several times where persistence matters).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from memorygraph.backends.base import Backend, Direction
 from memorygraph.backends.registry import create_backend
@@ -265,65 +267,62 @@ class BackendContractSuite:
     # --- exact round trip (property-based) ------------------------------------------
 
     def test_any_memory_round_trips_exactly(self, backend_config: BackendConfig) -> None:
-        async def open_() -> Backend:
-            b = create_backend(backend_config)
-            await b.connect()
-            return b
+        async def write_read(backend: Backend, memory: Memory) -> Memory | None:
+            await backend.upsert_memories([memory])
+            return await backend.get_memory(memory.id)
 
-        loop = asyncio.new_event_loop()
-        backend = loop.run_until_complete(open_())
-        seen: list[str] = []
-        try:
-
-            @settings(
-                max_examples=MIN_EXAMPLES,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-            )
-            @given(rs.memories())
-            def check(memory: Memory) -> None:
-                loop.run_until_complete(backend.upsert_memories([memory]))
-                back = loop.run_until_complete(backend.get_memory(memory.id))
-                assert back is not None
-                assert back.digest() == memory.digest()
-                assert back == memory
-                seen.append(memory.id)
-
-            check()
-            assert len(seen) >= MIN_EXAMPLES
-        finally:
-            loop.run_until_complete(backend.close())
-            loop.close()
+        _check_round_trips(backend_config, rs.memories(), write_read)
 
     def test_any_relationship_round_trips_exactly(self, backend_config: BackendConfig) -> None:
-        ends = [mem("end-a"), mem("end-b")]
+        async def write_read(backend: Backend, rel: Relationship) -> Relationship | None:
+            await backend.upsert_relationships([rel])
+            return await backend.get_relationship(rel.id)
 
-        async def open_() -> Backend:
-            b = create_backend(backend_config)
-            await b.connect()
-            await b.upsert_memories(ends)
-            return b
+        _check_round_trips(
+            backend_config,
+            rs.relationships(ends=["end-a", "end-b"]),
+            write_read,
+            setup=[mem("end-a"), mem("end-b")],
+        )
 
-        loop = asyncio.new_event_loop()
-        backend = loop.run_until_complete(open_())
-        seen: list[str] = []
-        try:
 
-            @settings(
-                max_examples=MIN_EXAMPLES,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-            )
-            @given(rs.relationships(ends=["end-a", "end-b"]))
-            def check(relationship: Relationship) -> None:
-                loop.run_until_complete(backend.upsert_relationships([relationship]))
-                back = loop.run_until_complete(backend.get_relationship(relationship.id))
-                assert back is not None
-                assert back.digest() == relationship.digest()
-                seen.append(relationship.id)
+R = TypeVar("R", Memory, Relationship)
 
-            check()
-            assert len(seen) >= MIN_EXAMPLES
-        finally:
-            loop.run_until_complete(backend.close())
-            loop.close()
+
+def _check_round_trips(
+    config: BackendConfig,
+    strategy: st.SearchStrategy[R],
+    write_read: Callable[[Backend, R], Awaitable[R | None]],
+    setup: list[Memory] | None = None,
+) -> None:
+    """Write every generated record and read it back: the same digest, every time.
+
+    Hypothesis drives a synchronous function, so the backend lives on an event
+    loop of its own for the whole run (one connection, MIN_EXAMPLES records).
+    """
+    loop = asyncio.new_event_loop()
+    backend = create_backend(config)
+    seen: list[str] = []
+    try:
+        loop.run_until_complete(backend.connect())
+        if setup:
+            loop.run_until_complete(backend.upsert_memories(setup))
+
+        @settings(
+            max_examples=MIN_EXAMPLES,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(strategy)
+        def check(record: R) -> None:
+            back = loop.run_until_complete(write_read(backend, record))
+            assert back is not None, f"{record.id!r} was not stored"
+            assert back.digest() == record.digest()
+            assert back == record
+            seen.append(record.id)
+
+        check()
+        assert len(seen) >= MIN_EXAMPLES
+    finally:
+        loop.run_until_complete(backend.close())
+        loop.close()

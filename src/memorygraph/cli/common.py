@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -135,6 +136,21 @@ def config_from_options(
         database=changes.get("database", base.database),
         read_only=read_only,
     ).validate()
+
+
+def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """click callback: an ISO-8601 time with a zone (a trailing Z means UTC), or None."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 timestamp, e.g. 2025-01-31T00:00:00+00:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. {value}+00:00")
+    return moment
 
 
 def emit_json(data: Any) -> None:

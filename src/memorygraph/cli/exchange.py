@@ -19,6 +19,7 @@ from memorygraph.cli.common import (
     config_from_options,
     console,
     emit_json,
+    parse_since,
     run,
     show_progress,
 )
@@ -33,25 +34,11 @@ json_option = click.option(
 _LABELS = {"memory": "memories", "relationship": "relationships"}
 
 
-def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO-8601 timestamp, e.g. 2025-01-31T00:00:00+00:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. {value}+00:00")
-    return moment
-
-
 @click.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--since",
-    callback=_since,
+    callback=parse_since,
     help="Only records changed at or after this ISO-8601 time (with a zone): incremental.",
 )
 @backend_options()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from memorygraph.cli.common import (
     console,
     emit_json,
     err_console,
+    parse_since,
     run,
     show_progress,
 )
@@ -25,20 +25,6 @@ from memorygraph.errors import MigrationError
 from memorygraph.migration.journal import RollbackReport, read_state
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
-
-
-def _parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T00:00:00+00:00)"
-        ) from None
-    if moment.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. +00:00")
-    return moment
 
 
 def _password_for(config: BackendConfig, ask: bool) -> str | None:
@@ -70,7 +56,7 @@ def _password_for(config: BackendConfig, ask: bool) -> str | None:
 @click.option("--sample-every", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option(
     "--since",
-    callback=_parse_since,
+    callback=parse_since,
     help="Only records created or changed at or after this ISO-8601 time.",
 )
 @click.option(
