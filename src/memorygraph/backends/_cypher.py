@@ -295,34 +295,50 @@ class CypherBackend(Backend):
 
     # --- reads -------------------------------------------------------------------
 
-    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[list[Any]]:
-        found: list[list[Any]] = []
+    async def _collected(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Run a statement ending in ``RETURN collect(…)`` and return that one list.
+
+        Bulk reads return one row holding a list rather than one row per
+        record: Bolt sends each row as its own message, which the pure-Python
+        driver decodes at ~20,000 rows/s; one row of 4,000 ids is ~10x faster.
+        Order is kept: every ``collect`` here follows its ``ORDER BY``.
+        """
+        rows = await self._run(query, params)
+        return list(rows[0][0]) if rows else []
+
+    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+        found: list[Any] = []
         for batch in chunks(self._keys(ids), self.dialect.read_batch_size):
-            found += await self._run(query, {"keys": list(batch)})
+            found += await self._collected(query, {"keys": list(batch)})
         return found
 
     async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
         k = self.dialect.key_property
-        query = f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) RETURN properties(m)"
-        return [self._decode_memory(row[0]) for row in await self._by_keys(query, ids)]
+        query = (
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
+            "RETURN collect(properties(m))"
+        )
+        return [self._decode_memory(props) for props in await self._by_keys(query, ids)]
 
     async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
         k = self.dialect.key_property
         query = (
             f"UNWIND $keys AS key MATCH (a)-[r:{EDGE_LABEL} {{{k}: key}}]->(b) "
-            "RETURN properties(r), a.id, b.id"
+            "RETURN collect([properties(r), a.id, b.id])"
         )
         return [self._decode_relationship(*row) for row in await self._by_keys(query, ids)]
 
     async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
         k = self.dialect.key_property
-        query = f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) RETURN m.id"
-        return {row[0] for row in await self._by_keys(query, ids)}
+        query = f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) RETURN collect(m.id)"
+        return set(await self._by_keys(query, ids))
 
     async def existing_relationship_ids(self, ids: Sequence[str]) -> set[str]:
         k = self.dialect.key_property
-        query = f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() RETURN r.id"
-        return {row[0] for row in await self._by_keys(query, ids)}
+        query = (
+            f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() RETURN collect(r.id)"
+        )
+        return set(await self._by_keys(query, ids))
 
     def _page_filter(
         self, var: str, after: str | None, since: datetime | None
@@ -344,10 +360,11 @@ class CypherBackend(Backend):
     ) -> list[Memory]:
         where, params = self._page_filter("m", after, since)
         query = (
-            f"MATCH (m:{MEMORY_LABEL}){where} RETURN properties(m) "
-            f"ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)}"
+            f"MATCH (m:{MEMORY_LABEL}){where} "
+            f"WITH m ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)} "
+            "RETURN collect(properties(m))"
         )
-        return [self._decode_memory(row[0]) for row in await self._run(query, params)]
+        return [self._decode_memory(props) for props in await self._collected(query, params)]
 
     def _relationship_page_query(
         self, after: str | None, limit: int, since: datetime | None
@@ -356,8 +373,8 @@ class CypherBackend(Backend):
         where, params = self._page_filter("r", after, since)
         query = (
             f"MATCH (a)-[r:{EDGE_LABEL}]->(b){where} "
-            f"RETURN properties(r), a.id, b.id "
-            f"ORDER BY r.{self.dialect.key_property} LIMIT {int(limit)}"
+            f"WITH r, a, b ORDER BY r.{self.dialect.key_property} LIMIT {int(limit)} "
+            "RETURN collect([properties(r), a.id, b.id])"
         )
         return query, params
 
@@ -365,7 +382,7 @@ class CypherBackend(Backend):
         self, after: str | None, limit: int, since: datetime | None
     ) -> list[Relationship]:
         query, params = self._relationship_page_query(after, limit, since)
-        return [self._decode_relationship(*row) for row in await self._run(query, params)]
+        return [self._decode_relationship(*row) for row in await self._collected(query, params)]
 
     async def count_memories(self) -> int:
         rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN count(m)")
