@@ -243,3 +243,15 @@ async def test_ctrl_c_mid_import_rolls_back_and_cleans_up(
     assert info.value.result.rolled_back is True
     assert await snapshot(target) == before
     assert list(work.iterdir()) == []
+
+
+async def test_differing_records_kept_by_skip_duplicates_are_a_warning(
+    source: BackendConfig, tmp_path: Path, work: Path
+) -> None:
+    target = sqlite(tmp_path / "target.db")
+    async with create_backend(target) as b:
+        await b.upsert_memories([Memory(id="mem-00000001", type="task", title="theirs")])
+    result = await MigrationManager().migrate(source, target, opts(work))
+    assert result.success and result.memories.skipped == 1
+    assert any("1 record(s) the target already held differ" in w for w in result.warnings)
+    assert (await snapshot(target))["m:mem-00000001"] != (await snapshot(source))["m:mem-00000001"]

@@ -81,3 +81,20 @@ async def test_sample_mode_checks_a_fraction(pair: tuple[Backend, Backend]) -> N
     result, _ = await verify(*pair, mode=VerifyMode.SAMPLE, sample_every=10)
     assert result.valid
     assert result.checked == 5 + 8  # every tenth of 43 memories and 72 relationships
+
+
+async def test_records_kept_on_purpose_are_counted_not_flagged(
+    pair: tuple[Backend, Backend],
+) -> None:
+    source, target = pair
+    m = await target.get_memory("mem-00000004")
+    assert m is not None
+    await target.upsert_memories([m.changed(title="the target's own version")])
+
+    def kept(kind: str, ids: object) -> set[str]:
+        return {"mem-00000004"} if kind == "memory" else set()
+
+    result, _ = await verify(source, target, kept=kept)
+    assert result.valid and result.kept_differing == 1
+    strict, _ = await verify(source, target)
+    assert not strict.valid

@@ -65,6 +65,11 @@ def _password_for(config: BackendConfig, ask: bool) -> str | None:
     help="Leave a failed import in place (undo later with --rollback JOURNAL).",
 )
 @click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Records per import batch (default: the target backend's own).",
+)
+@click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the export and journal go (default ~/.memorygraph/migrations).",
@@ -135,6 +140,7 @@ def migrate(**opts: Any) -> None:
                     since=opts["since"],
                     sample_every=opts["sample_every"],
                     workdir=opts["workdir"],
+                    batch_size=opts["batch_size"],
                 )
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")

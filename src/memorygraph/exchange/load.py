@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from memorygraph.models import Memory, Relationship
 
 Progress = Callable[[str, int], None]
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
+BeforeBatch = Callable[[str, Sequence[Memory] | Sequence[Relationship]], Awaitable[None] | None]
 
 
 @dataclass
@@ -183,10 +184,10 @@ async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
         )
 
 
-async def _call(on_batch: OnBatch | None, kind: str, result: WriteResult) -> None:
-    if on_batch is None:
+async def _call(hook: Callable[[str, Any], Any] | None, kind: str, argument: Any) -> None:
+    if hook is None:
         return
-    outcome = on_batch(kind, result)
+    outcome = hook(kind, argument)
     if inspect.isawaitable(outcome):
         await outcome
 
@@ -200,6 +201,7 @@ async def import_graph(
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
     validated: ValidationReport | None = None,
+    before_batch: BeforeBatch | None = None,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -211,7 +213,9 @@ async def import_graph(
     ids inserted/updated/skipped; `progress(kind, done)` after each batch.
     `validated` is a report `validate_export` already gave for this same,
     unchanged file (the migration manager's own temporary export): passing it
-    saves reading the file twice.
+    saves reading the file twice. `before_batch(kind, records)` runs before each
+    batch is written (the migration journals its intent there, so that a crash
+    between a write and its `on_batch` still leaves a record of it).
     """
     started = time.perf_counter()
     path = require_file(path)
@@ -225,11 +229,13 @@ async def import_graph(
     for kind, batch in _batches(path, size):
         if kind == KIND_MEMORY:
             memories = [rl.record for rl in batch if isinstance(rl.record, Memory)]
+            await _call(before_batch, kind, memories)
             result = await backend.upsert_memories(memories, skip_existing=skip_duplicates)
             summary.memories.add(result)
             done = summary.memories.total
         else:
             rels = [rl.record for rl in batch if isinstance(rl.record, Relationship)]
+            await _call(before_batch, kind, rels)
             result = await backend.upsert_relationships(rels, skip_existing=skip_duplicates)
             summary.relationships.add(result)
             done = summary.relationships.total

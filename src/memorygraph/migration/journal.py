@@ -7,10 +7,13 @@ the old versions back; resume continues the import without duplicating.
 
 Lines:
     {"journal": "memorygraph-migration", "version": 1, "migration_id", "created_at",
-     "source", "target", "export", "options"}              header, always first
+     "source", "target", "export", "options", "target_was_empty"}   header, always first
     {"event": "snapshot_begin"}                              before-images follow
     {"event": "snapshot", "kind", "records": [...]}          records about to be overwritten
     {"event": "snapshot_complete"}
+    {"event": "intent", "kind", "ids": [...]}               ids absent from the target, about
+                                                             to be written (a crash right after
+                                                             the write still leaves this line)
     {"event": "write", "kind", "inserted": [...], "updated": [...]}
     {"event": "state", "state": "imported" | "committed" | "rolled_back" | "failed"}
 
@@ -95,6 +98,7 @@ class Journal:
         target: BackendConfig,
         export_path: Path,
         options: dict[str, Any],
+        target_was_empty: bool,
     ) -> Journal:
         journal = cls(path, path.open("xb"))
         journal._append(
@@ -107,6 +111,7 @@ class Journal:
                 "target": config_to_dict(target),
                 "export": str(export_path),
                 "options": options,
+                "target_was_empty": target_was_empty,
             }
         )
         return journal
@@ -131,6 +136,11 @@ class Journal:
 
     def snapshot_complete(self) -> None:
         self._append({"event": "snapshot_complete"})
+
+    def record_intent(self, kind: str, new_ids: Sequence[str]) -> None:
+        """Before a batch is written: the ids in it that the target does not hold yet."""
+        if new_ids:
+            self._append({"event": "intent", "kind": kind, "ids": list(new_ids)})
 
     def record_write(self, kind: str, result: WriteResult) -> None:
         if result.inserted or result.updated:

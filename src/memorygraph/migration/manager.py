@@ -22,9 +22,9 @@ import asyncio
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from memorygraph.config import DEFAULT_HOME, BackendConfig
 from memorygraph.errors import MemoryGraphError, MigrationError, UsageError
 from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
 from memorygraph.exchange import validate_export as validate_export_file
+from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.reader import iter_records
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
 from memorygraph.migration.models import (
@@ -45,7 +46,7 @@ from memorygraph.migration.models import (
     VerifyMode,
 )
 from memorygraph.migration.verify import verify
-from memorygraph.models import Memory
+from memorygraph.models import Memory, Relationship
 
 #: progress(phase, records done, records expected or None)
 Progress = Callable[[str, int, int | None], None]
@@ -66,6 +67,11 @@ class _Run:
     target_was_empty: bool = True
     wrote: bool = False
     validation: ValidationReport | None = None
+    #: Ids the import skipped because the target held them (on disk: may be large).
+    skipped: IdIndex = field(default_factory=IdIndex)
+
+    def kept(self, kind: str, ids: Sequence[str]) -> set[str]:
+        return set(ids) - self.skipped.missing(kind, ids)
 
     @property
     def journal_path(self) -> Path:
@@ -157,6 +163,7 @@ class MigrationManager:
             run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
             if run.journal is not None:
                 run.journal.close()
+            run.skipped.close()
             self._cleanup(run)
 
     async def _pipeline(
@@ -301,6 +308,7 @@ class MigrationManager:
             target=target_config,
             export_path=run.export_path,
             options=options.to_dict(),
+            target_was_empty=run.target_was_empty,
         )
         run.result.journal_path = str(run.journal_path)
         if not options.skip_duplicates:
@@ -321,10 +329,23 @@ class MigrationManager:
         total = result.memories.read + result.relationships.read
         done = 0
 
+        async def before_batch(
+            kind: str, records: Sequence[Memory] | Sequence[Relationship]
+        ) -> None:
+            ids = [r.id for r in records]
+            present = await (
+                target.existing_memory_ids(ids)
+                if kind == "memory"
+                else target.existing_relationship_ids(ids)
+            )
+            journal.record_intent(kind, [i for i in ids if i not in present])
+
         def on_batch(kind: str, batch: WriteResult) -> None:
             nonlocal done
             journal.record_write(kind, batch)
             run.wrote = run.wrote or bool(batch.inserted or batch.updated)
+            if batch.skipped:
+                run.skipped.add(kind, [(i, 0) for i in batch.skipped])
             report = written[kind]
             report.inserted += len(batch.inserted)
             report.updated += len(batch.updated)
@@ -338,6 +359,7 @@ class MigrationManager:
                 target,
                 skip_duplicates=skip_duplicates,
                 on_batch=on_batch,
+                before_batch=before_batch,
                 batch_size=options.batch_size,
                 validated=run.validation,
             )
@@ -388,11 +410,17 @@ class MigrationManager:
                 compare_type_counts=run.target_was_empty,
                 sample_every=options.sample_every,
                 progress=self._tick,
+                kept=run.kept,
             )
             run.result.verification = outcome
             run.result.memories.verified = verified["memory"]
             run.result.relationships.verified = verified["relationship"]
             phase.records = outcome.checked
+            if outcome.kept_differing:
+                run.result.warnings.append(
+                    f"{outcome.kept_differing} record(s) the target already held differ from "
+                    "the source and were kept as they were (--no-skip-duplicates overwrites them)"
+                )
             if not outcome.valid:
                 raise MigrationError("verification failed: " + "; ".join(outcome.errors))
 
@@ -501,6 +529,7 @@ class MigrationManager:
             workdir=journal_path.parent,
             export_path=state.export_path,
             journal=Journal.reopen(journal_path),
+            target_was_empty=bool(state.header.get("target_was_empty", False)),
         )
         try:
             async with self._open(target_config) as target_backend:
@@ -534,6 +563,7 @@ class MigrationManager:
             run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
             if run.journal is not None:
                 run.journal.close()
+            run.skipped.close()
             self._cleanup(run)
 
 

@@ -93,6 +93,9 @@ class VerificationResult:
     passed: int = 0
     mismatch_total: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
+    #: Records the target already held (kept by --skip-duplicates) whose content differs
+    #: from the source: what the user asked for, so reported, not a failure.
+    kept_differing: int = 0
     errors: list[str] = field(default_factory=list)
 
 

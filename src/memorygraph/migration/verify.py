@@ -22,6 +22,8 @@ R = TypeVar("R", Memory, Relationship)
 MAX_REPORTED = 100
 
 Progress = Callable[[str, int, int | None], None]
+#: kept(kind, ids) → the ids the import skipped because the target already held them.
+Kept = Callable[[str, Sequence[str]], set[str]]
 
 
 def _differing_fields(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -30,8 +32,9 @@ def _differing_fields(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 
 class _Checker:
-    def __init__(self, result: VerificationResult) -> None:
+    def __init__(self, result: VerificationResult, kept: Kept | None) -> None:
         self.result = result
+        self.kept = kept
 
     def mismatch(self, kind: str, record_id: str, problem: str, detail: str = "") -> None:
         self.result.valid = False
@@ -46,11 +49,15 @@ class _Checker:
         fetch: Callable[[Sequence[str]], Awaitable[list[R]]],
     ) -> int:
         found = {r.id: r for r in await fetch([r.id for r in batch])}
+        differing = [r.id for r in batch if r.id in found and found[r.id].digest() != r.digest()]
+        kept = self.kept(kind, differing) if self.kept and differing else set()
         passed = 0
         for record in batch:
             other = found.get(record.id)
             if other is None:
                 self.mismatch(kind, record.id, "missing", "not in the target")
+            elif record.id in kept:
+                self.result.kept_differing += 1
             elif other.digest() != record.digest():
                 self.mismatch(
                     kind, record.id, "changed", _differing_fields(record.to_dict(), other.to_dict())
@@ -87,10 +94,15 @@ async def verify(
     compare_type_counts: bool = True,
     sample_every: int = 100,
     progress: Progress | None = None,
+    kept: Kept | None = None,
 ) -> tuple[VerificationResult, dict[str, int]]:
-    """Compare source and target; return the result and the verified count per kind."""
+    """Compare source and target; return the result and the verified count per kind.
+
+    A record that differs but that the import skipped on purpose (`kept`) is
+    counted in `kept_differing`, not flagged.
+    """
     result = VerificationResult(mode=mode)
-    checker = _Checker(result)
+    checker = _Checker(result, kept)
     every = 1 if mode is VerifyMode.FULL else max(1, sample_every)
     size = min(source.batch_size, target.batch_size)
     verified = {"memory": 0, "relationship": 0}
