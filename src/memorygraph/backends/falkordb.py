@@ -246,9 +246,7 @@ class FalkorDBBackend(CypherBackend):
 
     def _safe(self, e: BaseException | str) -> str:
         """An engine message cut to one short line, with the password scrubbed out."""
-        text = " ".join(str(e).split())
-        if self.config.password:
-            text = text.replace(self.config.password, "***")
+        text = self.config.scrub(" ".join(str(e).split()))
         return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
 
     # --- schema ----------------------------------------------------------------
