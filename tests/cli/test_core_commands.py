@@ -121,12 +121,35 @@ def test_unusable_database_file(
     assert (path.read_bytes() if path.exists() else None) == before
 
 
+@pytest.mark.parametrize(
+    ("backend", "uri"),
+    [("neo4j", "bolt://u:pw-in-uri@127.0.0.1:1"), ("falkordb", "redis://u:pw-in-uri@127.0.0.1:1")],
+)
+@pytest.mark.parametrize("command", ["stats", "health"])
 def test_password_never_printed(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    uri: str,
+    command: str,
 ) -> None:
     monkeypatch.setenv("NEO4J_PASSWORD", "hunter2-secret")
+    monkeypatch.setenv("FALKORDB_PASSWORD", "hunter2-secret")
+    code, out, err = run(capsys, command, "--backend", backend, "--uri", uri, "--json")
+    assert code in (1, 2)
+    assert "hunter2-secret" not in out + err and "pw-in-uri" not in out + err
     code, out, err = run(
-        capsys, "stats", "--backend", "neo4j", "--uri", "bolt://u:pw-in-uri@127.0.0.1:1"
+        capsys,
+        "migrate",
+        "--from",
+        backend,
+        "--from-uri",
+        uri,
+        "--to",
+        "sqlite",
+        "--to-path",
+        "/nonexistent-dir/x.db",
+        "--json",
     )
     assert code in (1, 2)
     assert "hunter2-secret" not in out + err and "pw-in-uri" not in out + err
