@@ -168,6 +168,21 @@ class BackendContractSuite:
         assert await backend.existing_memory_ids(["m0004", "nope"]) == {"m0004"}
         assert await backend.get_memory("nope") is None
 
+    async def test_ids_differing_only_in_whitespace_or_case_stay_distinct(
+        self, backend: Backend
+    ) -> None:
+        # FalkorDB's exact-match index once folded these together.
+        ids = ["a", " a", "a ", "a\t", "A", "a\n"]
+        await backend.upsert_memories([mem(i, title=f"title {i!r}") for i in ids])
+        assert await backend.count_memories() == len(ids)
+        for i in ids:
+            found = await backend.get_memory(i)
+            assert found is not None and found.title == f"title {i!r}"
+        assert await backend.existing_memory_ids(["a ", "b"]) == {"a "}
+        await backend.upsert_relationships([rel(" r", "a", " a"), rel("r ", "a ", "A")])
+        got = await backend.get_relationship("r ")
+        assert got is not None and (got.from_id, got.to_id) == ("a ", "A")
+
     async def test_iteration_streams_everything_in_id_order(self, backend: Backend) -> None:
         ids = [f"id-{i:05d}" for i in range(257)]
         memories = [mem(i) for i in reversed(ids)]
