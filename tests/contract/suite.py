@@ -109,6 +109,28 @@ class BackendContractSuite:
         assert (await backend.get_memory("m0002")) == changed
         assert await backend.count_memories() == 3
 
+    async def test_before_write_hears_new_ids_before_the_write(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1)])
+        heard: list[list[str]] = []
+        result = await backend.upsert_memories(
+            [mem(1, title="new title"), mem(2)], before_write=lambda ids: heard.append(list(ids))
+        )
+        assert heard == [["m0002"]] and result.inserted == ["m0002"]
+        await backend.upsert_relationships(
+            [rel(1, "m0001", "m0002")], before_write=lambda ids: heard.append(list(ids))
+        )
+        assert heard[-1] == ["r0001"]
+
+        def refuse(ids: object) -> None:
+            raise RuntimeError("journal is full")
+
+        with pytest.raises(RuntimeError):
+            await backend.upsert_memories([mem(3)], before_write=refuse)
+        with pytest.raises(RuntimeError):
+            await backend.upsert_relationships([rel(2, "m0002", "m0001")], before_write=refuse)
+        assert await backend.get_memory("m0003") is None
+        assert await backend.get_relationship("r0002") is None
+
     async def test_duplicate_ids_in_one_batch_write_nothing(self, backend: Backend) -> None:
         with pytest.raises(InvalidRecordError, match="twice"):
             await backend.upsert_memories([mem(1), mem(2), mem(1, title="again")])

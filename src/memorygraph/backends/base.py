@@ -23,7 +23,7 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +33,9 @@ from typing import Any, ClassVar, Self
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+
+#: Receives the ids a write is about to insert, before it writes (see `upsert_memories`).
+NewIdsHook = Callable[[Sequence[str]], None]
 
 
 class Direction(StrEnum):
@@ -157,21 +160,38 @@ class Backend(ABC):
             raise UsageError(f"{self.describe()} is opened read-only; nothing was written")
 
     async def upsert_memories(
-        self, memories: Sequence[Memory], *, skip_existing: bool = False
+        self,
+        memories: Sequence[Memory],
+        *,
+        skip_existing: bool = False,
+        before_write: NewIdsHook | None = None,
     ) -> WriteResult:
-        """Write a batch of memories. Existing ids are replaced, or skipped with `skip_existing`."""
+        """Write a batch of memories. Existing ids are replaced, or skipped with `skip_existing`.
+
+        `before_write(ids)` is called with the ids about to be inserted (absent from
+        the store) before anything is written: a journal hook that survives a crash.
+        """
         self._require_writable()
         ids = _unique_ids(memories)
         existing = await self.existing_memory_ids(ids) if ids else set()
         todo = [m for m in memories if not (skip_existing and m.id in existing)]
+        if before_write is not None:
+            before_write([i for i in ids if i not in existing])
         if todo:
             await self._write_memories(todo)
         return _report(ids, existing, skip_existing)
 
     async def upsert_relationships(
-        self, relationships: Sequence[Relationship], *, skip_existing: bool = False
+        self,
+        relationships: Sequence[Relationship],
+        *,
+        skip_existing: bool = False,
+        before_write: NewIdsHook | None = None,
     ) -> WriteResult:
-        """Write a batch of relationships; both ends must exist (else `IntegrityError`)."""
+        """Write a batch of relationships; both ends must exist (else `IntegrityError`).
+
+        `before_write` as for `upsert_memories`.
+        """
         self._require_writable()
         ids = _unique_ids(relationships)
         existing = await self.existing_relationship_ids(ids) if ids else set()
@@ -185,6 +205,8 @@ class Backend(ABC):
                     f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
                     "write those memories first"
                 )
+            if before_write is not None:
+                before_write([i for i in ids if i not in existing])
             await self._write_relationships(todo)
         return _report(ids, existing, skip_existing)
 

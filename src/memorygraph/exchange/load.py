@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.errors import IntegrityError, InvalidExportError
 from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
@@ -27,7 +27,13 @@ from memorygraph.models import Memory, Relationship
 
 Progress = Callable[[str, int], None]
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
-BeforeBatch = Callable[[str, Sequence[Memory] | Sequence[Relationship]], Awaitable[None] | None]
+BeforeWrite = Callable[[str, Sequence[str]], None]
+
+
+def _hook(before_write: BeforeWrite | None, kind: str) -> NewIdsHook | None:
+    if before_write is None:
+        return None
+    return lambda ids: before_write(kind, ids)
 
 
 @dataclass
@@ -184,10 +190,10 @@ async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
         )
 
 
-async def _call(hook: Callable[[str, Any], Any] | None, kind: str, argument: Any) -> None:
-    if hook is None:
+async def _call(on_batch: OnBatch | None, kind: str, result: WriteResult) -> None:
+    if on_batch is None:
         return
-    outcome = hook(kind, argument)
+    outcome = on_batch(kind, result)
     if inspect.isawaitable(outcome):
         await outcome
 
@@ -201,7 +207,7 @@ async def import_graph(
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
     validated: ValidationReport | None = None,
-    before_batch: BeforeBatch | None = None,
+    before_write: BeforeWrite | None = None,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -213,9 +219,10 @@ async def import_graph(
     ids inserted/updated/skipped; `progress(kind, done)` after each batch.
     `validated` is a report `validate_export` already gave for this same,
     unchanged file (the migration manager's own temporary export): passing it
-    saves reading the file twice. `before_batch(kind, records)` runs before each
-    batch is written (the migration journals its intent there, so that a crash
-    between a write and its `on_batch` still leaves a record of it).
+    saves reading the file twice. `before_write(kind, ids)` receives the ids each
+    batch is about to insert, before it is written (the migration journals them
+    there, so that a crash between a write and its `on_batch` still leaves a
+    record of it).
     """
     started = time.perf_counter()
     path = require_file(path)
@@ -229,14 +236,16 @@ async def import_graph(
     for kind, batch in _batches(path, size):
         if kind == KIND_MEMORY:
             memories = [rl.record for rl in batch if isinstance(rl.record, Memory)]
-            await _call(before_batch, kind, memories)
-            result = await backend.upsert_memories(memories, skip_existing=skip_duplicates)
+            result = await backend.upsert_memories(
+                memories, skip_existing=skip_duplicates, before_write=_hook(before_write, kind)
+            )
             summary.memories.add(result)
             done = summary.memories.total
         else:
             rels = [rl.record for rl in batch if isinstance(rl.record, Relationship)]
-            await _call(before_batch, kind, rels)
-            result = await backend.upsert_relationships(rels, skip_existing=skip_duplicates)
+            result = await backend.upsert_relationships(
+                rels, skip_existing=skip_duplicates, before_write=_hook(before_write, kind)
+            )
             summary.relationships.add(result)
             done = summary.relationships.total
         await _call(on_batch, kind, result)

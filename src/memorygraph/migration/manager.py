@@ -46,7 +46,7 @@ from memorygraph.migration.models import (
     VerifyMode,
 )
 from memorygraph.migration.verify import verify
-from memorygraph.models import Memory, Relationship
+from memorygraph.models import Memory
 
 #: progress(phase, records done, records expected or None)
 Progress = Callable[[str, int, int | None], None]
@@ -329,17 +329,6 @@ class MigrationManager:
         total = result.memories.read + result.relationships.read
         done = 0
 
-        async def before_batch(
-            kind: str, records: Sequence[Memory] | Sequence[Relationship]
-        ) -> None:
-            ids = [r.id for r in records]
-            present = await (
-                target.existing_memory_ids(ids)
-                if kind == "memory"
-                else target.existing_relationship_ids(ids)
-            )
-            journal.record_intent(kind, [i for i in ids if i not in present])
-
         def on_batch(kind: str, batch: WriteResult) -> None:
             nonlocal done
             journal.record_write(kind, batch)
@@ -359,7 +348,7 @@ class MigrationManager:
                 target,
                 skip_duplicates=skip_duplicates,
                 on_batch=on_batch,
-                before_batch=before_batch,
+                before_write=journal.record_intent,
                 batch_size=options.batch_size,
                 validated=run.validation,
             )
