@@ -213,6 +213,21 @@ class BackendContractSuite:
         assert await collect(backend.iter_memories(batch_size=10)) == ids
         assert await backend.count_memories() == 257
 
+    async def test_digests_agree_with_the_records(self, backend: Backend) -> None:
+        memories = [
+            mem(i, tags=["x", "ü"], context={"metadata": {"b": 1, "a": [1.5]}}) for i in range(7)
+        ]
+        await backend.upsert_memories(memories)
+        await backend.upsert_relationships([rel(1, "m0001", "m0002", description="ß")])
+        expected = {m.id: m.digest() for m in memories}
+        assert [p async for p in backend.iter_digests("memory", batch_size=3)] == sorted(
+            expected.items()
+        )
+        assert await backend.digests("memory", ["m0003", "nope"]) == {"m0003": expected["m0003"]}
+        r = rel(1, "m0001", "m0002", description="ß")
+        assert await backend.digests("relationship", ["r0001"]) == {"r0001": r.digest()}
+        assert [p async for p in backend.iter_digests("relationship")] == [("r0001", r.digest())]
+
     async def test_no_relationship_is_truncated(self, backend: Backend) -> None:
         # The product users are leaving capped edge listing at 20 per memory.
         await backend.upsert_memories([mem(i) for i in range(61)])

@@ -28,11 +28,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+
+RecordKind = Literal["memory", "relationship"]
 
 #: Receives the ids a write is about to insert, before it writes (see `upsert_memories`).
 NewIdsHook = Callable[[Sequence[str]], None]
@@ -293,6 +295,28 @@ class Backend(ABC):
             after = page[-1].id
             if len(page) < size:
                 return
+
+    async def digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        """id → `digest()` of each stored record of `kind` among `ids`.
+
+        Engines that keep each record's canonical bytes may override this to skip
+        building the records; the result must be the same.
+        """
+        if kind == "memory":
+            return {m.id: m.digest() for m in await self.get_memories(ids)}
+        return {r.id: r.digest() for r in await self.get_relationships(ids)}
+
+    async def iter_digests(
+        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        """(id, digest) of every record of `kind`, in the order of `iter_memories`."""
+        records: AsyncIterator[Memory] | AsyncIterator[Relationship] = (
+            self.iter_memories(since=since, batch_size=batch_size)
+            if kind == "memory"
+            else self.iter_relationships(since=since, batch_size=batch_size)
+        )
+        async for record in records:
+            yield record.id, record.digest()
 
     @abstractmethod
     async def count_memories(self) -> int: ...

@@ -11,15 +11,16 @@ and a thread hop per call would cost more than it saves.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind
 from memorygraph.errors import BackendOperationError, DatabaseFileError
 from memorygraph.models import (
     Memory,
@@ -82,6 +83,13 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+_TABLES: dict[str, str] = {"memory": "memories", "relationship": "relationships"}
+
+
+def _sha256(doc: str) -> str:
+    return hashlib.sha256(doc.encode()).hexdigest()
 
 
 def _fts_query(text: str) -> str:
@@ -309,6 +317,11 @@ class SQLiteBackend(Backend):
         return self._existing("relationships", ids)
 
     def _page(self, table: str, after: str | None, limit: int, since: datetime | None) -> list[str]:
+        return [r[0] for r in self._page_rows(table, "doc", after, limit, since)]
+
+    def _page_rows(
+        self, table: str, columns: str, after: str | None, limit: int, since: datetime | None
+    ) -> list[Any]:
         where, params = [], []
         if after is not None:
             where.append("id > ?")
@@ -317,12 +330,9 @@ class SQLiteBackend(Backend):
             where.append("changed_at >= ?")
             params.append(format_timestamp(since))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return [
-            r[0]
-            for r in self._query(
-                f"SELECT doc FROM {table} {clause} ORDER BY id LIMIT ?", [*params, limit]
-            )
-        ]
+        return self._query(
+            f"SELECT {columns} FROM {table} {clause} ORDER BY id LIMIT ?", [*params, limit]
+        )
 
     async def _page_memories(
         self, after: str | None, limit: int, since: datetime | None
@@ -335,6 +345,30 @@ class SQLiteBackend(Backend):
         return [
             Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
         ]
+
+    # The stored doc *is* the canonical form, so digests need no parsing.
+
+    async def digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        table = _TABLES[kind]
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows = self._query(
+                f"SELECT id, doc FROM {table} WHERE id IN ({_marks(len(chunk))})", chunk
+            )
+            found.update((i, _sha256(doc)) for i, doc in rows)
+        return found
+
+    async def iter_digests(
+        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        after: str | None = None
+        size = batch_size or self.batch_size
+        while rows := self._page_rows(_TABLES[kind], "id, doc", after, size, since):
+            for record_id, doc in rows:
+                yield record_id, _sha256(doc)
+            after = rows[-1][0]
+            if len(rows) < size:
+                return
 
     async def count_memories(self) -> int:
         return int(self._query("SELECT count(*) FROM memories")[0][0])

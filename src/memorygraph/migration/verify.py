@@ -10,15 +10,13 @@ graph moved. Memory use stays flat: one batch at a time, mismatches capped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from memorygraph.backends.base import Backend
+from memorygraph.backends.base import Backend, RecordKind
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
-from memorygraph.models import Memory, Relationship
 
-R = TypeVar("R", Memory, Relationship)
 MAX_REPORTED = 100
 
 Progress = Callable[[str, int, int | None], None]
@@ -32,57 +30,63 @@ def _differing_fields(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 
 class _Checker:
-    def __init__(self, result: VerificationResult, kept: Kept | None) -> None:
+    def __init__(
+        self, source: Backend, target: Backend, result: VerificationResult, kept: Kept | None
+    ) -> None:
+        self.source, self.target = source, target
         self.result = result
         self.kept = kept
 
-    def mismatch(self, kind: str, record_id: str, problem: str, detail: str = "") -> None:
+    def mismatch(self, kind: str, record_id: str, problem: str, detail: str = "") -> bool:
+        """Count a mismatch; True if it is among those reported in full."""
         self.result.valid = False
         self.result.mismatch_total += 1
         if len(self.result.mismatches) < MAX_REPORTED:
             self.result.mismatches.append(Mismatch(kind, record_id, problem, detail))
+            return True
+        return False
 
-    async def compare(
-        self,
-        kind: str,
-        batch: Sequence[R],
-        fetch: Callable[[Sequence[str]], Awaitable[list[R]]],
-    ) -> int:
-        found = {r.id: r for r in await fetch([r.id for r in batch])}
-        differing = [r.id for r in batch if r.id in found and found[r.id].digest() != r.digest()]
+    async def compare(self, kind: RecordKind, batch: Sequence[tuple[str, str]]) -> int:
+        """Check one batch of (id, source digest); return how many matched."""
+        theirs = await self.target.digests(kind, [i for i, _ in batch])
+        differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         kept = self.kept(kind, differing) if self.kept and differing else set()
         passed = 0
-        for record in batch:
-            other = found.get(record.id)
-            if other is None:
-                self.mismatch(kind, record.id, "missing", "not in the target")
-            elif record.id in kept:
-                self.result.kept_differing += 1
-            elif other.digest() != record.digest():
-                self.mismatch(
-                    kind, record.id, "changed", _differing_fields(record.to_dict(), other.to_dict())
-                )
-            else:
+        for record_id, digest in batch:
+            if record_id not in theirs:
+                self.mismatch(kind, record_id, "missing", "not in the target")
+            elif theirs[record_id] == digest:
                 passed += 1
+            elif record_id in kept:
+                self.result.kept_differing += 1
+            elif self.mismatch(kind, record_id, "changed"):
+                await self._explain(kind, record_id)
         self.result.checked += len(batch)
         self.result.passed += passed
         return passed
 
+    async def _explain(self, kind: RecordKind, record_id: str) -> None:
+        # Only reported mismatches are fetched whole, to name the fields that differ.
+        get = "get_memories" if kind == "memory" else "get_relationships"
+        ours = await getattr(self.source, get)([record_id])
+        theirs = await getattr(self.target, get)([record_id])
+        if ours and theirs:
+            last = self.result.mismatches[-1]
+            self.result.mismatches[-1] = Mismatch(
+                last.kind,
+                last.id,
+                last.problem,
+                _differing_fields(ours[0].to_dict(), theirs[0].to_dict()),
+            )
 
-async def _batches(
-    records: AsyncIterator[R], size: int, every: int
-) -> AsyncIterator[tuple[int, list[R]]]:
-    """Batches of the records to check (every `every`-th one), with the count read so far."""
-    batch: list[R] = []
-    seen = 0
-    async for record in records:
-        if seen % every == 0:
-            batch.append(record)
-        seen += 1
-        if len(batch) >= size:
-            yield seen, batch
-            batch = []
-    yield seen, batch
+
+async def _enumerate(
+    pairs: AsyncIterator[tuple[str, str]],
+) -> AsyncIterator[tuple[int, tuple[str, str]]]:
+    n = 0
+    async for pair in pairs:
+        yield n, pair
+        n += 1
 
 
 async def verify(
@@ -98,28 +102,33 @@ async def verify(
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
-    A record that differs but that the import skipped on purpose (`kept`) is
-    counted in `kept_differing`, not flagged.
+    Digests are streamed from the source in its own order and looked up by id
+    in the target, one batch at a time. A record that differs but that the
+    import skipped on purpose (`kept`) is counted in `kept_differing`, not flagged.
     """
     result = VerificationResult(mode=mode)
-    checker = _Checker(result, kept)
+    checker = _Checker(source, target, result, kept)
     every = 1 if mode is VerifyMode.FULL else max(1, sample_every)
     size = min(source.batch_size, target.batch_size)
     verified = {"memory": 0, "relationship": 0}
     read = 0
 
-    async def run(kind: str, records: AsyncIterator[R], fetch: Any) -> None:
-        nonlocal read
-        base = read
-        async for seen, batch in _batches(records, size, every):
-            if batch:
-                verified[kind] += await checker.compare(kind, batch, fetch)
-            read = base + seen
-            if progress:
-                progress("verify", read, None)
-
-    await run("memory", source.iter_memories(since=since), target.get_memories)
-    await run("relationship", source.iter_relationships(since=since), target.get_relationships)
+    kinds: tuple[RecordKind, ...] = ("memory", "relationship")
+    for kind in kinds:
+        batch: list[tuple[str, str]] = []
+        async for n, pair in _enumerate(source.iter_digests(kind, since=since)):
+            if n % every == 0:
+                batch.append(pair)
+            read += 1
+            if len(batch) >= size:
+                verified[kind] += await checker.compare(kind, batch)
+                batch = []
+                if progress:
+                    progress("verify", read, None)
+        if batch:
+            verified[kind] += await checker.compare(kind, batch)
+        if progress:
+            progress("verify", read, None)
     result.source_count = read
     result.target_count = await target.count_memories() + await target.count_relationships()
 
@@ -136,11 +145,11 @@ async def verify(
                 await target.count_relationships_by_type(),
             ),
         ]
-        for kind, ours, theirs in pairs:
+        for name, ours, theirs in pairs:
             for type_ in sorted(ours.keys() | theirs.keys()):
                 if ours.get(type_, 0) != theirs.get(type_, 0):
                     checker.mismatch(
-                        kind,
+                        name,
                         str(type_),
                         "count",
                         f"source has {ours.get(type_, 0)}, target has {theirs.get(type_, 0)}",
