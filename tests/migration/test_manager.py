@@ -255,3 +255,13 @@ async def test_differing_records_kept_by_skip_duplicates_are_a_warning(
     assert result.success and result.memories.skipped == 1
     assert any("1 record(s) the target already held differ" in w for w in result.warnings)
     assert (await snapshot(target))["m:mem-00000001"] != (await snapshot(source))["m:mem-00000001"]
+
+
+async def test_unusable_workdir_is_a_usage_error(source: BackendConfig, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(UsageError, match="cannot create the working directory"):
+        await MigrationManager().migrate(
+            source, sqlite(tmp_path / "t.db"), MigrationOptions(workdir=blocker / "work")
+        )
+    assert not (tmp_path / "t.db").exists()

@@ -65,7 +65,6 @@ class _Run:
     export_path: Path
     journal: Journal | None = None
     target_was_empty: bool = True
-    wrote: bool = False
     validation: ValidationReport | None = None
     #: Ids the import skipped because the target held them (on disk: may be large).
     skipped: IdIndex = field(default_factory=IdIndex)
@@ -136,20 +135,21 @@ class MigrationManager:
             )
         migration_id = uuid.uuid4().hex[:12]
         workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
-        run = _Run(
-            result=MigrationResult(
-                dry_run=options.dry_run, source=source.describe(), target=target.describe()
-            ),
-            started=time.perf_counter(),
-            workdir=workdir,
-            export_path=workdir / "export.jsonl",
-        )
+        started = time.perf_counter()
         try:
             workdir.mkdir(parents=True)
         except OSError as e:
             raise UsageError(
                 f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"
             ) from e
+        run = _Run(
+            result=MigrationResult(
+                dry_run=options.dry_run, source=source.describe(), target=target.describe()
+            ),
+            started=started,
+            workdir=workdir,
+            export_path=workdir / "export.jsonl",
+        )
         try:
             await self._pipeline(run, source, target, options)
             run.result.success = True
@@ -332,7 +332,6 @@ class MigrationManager:
         def on_batch(kind: str, batch: WriteResult) -> None:
             nonlocal done
             journal.record_write(kind, batch)
-            run.wrote = run.wrote or bool(batch.inserted or batch.updated)
             if batch.skipped:
                 run.skipped.add(kind, [(i, 0) for i in batch.skipped])
             report = written[kind]
