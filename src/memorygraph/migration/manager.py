@@ -389,6 +389,7 @@ class MigrationManager:
         if options.verify is VerifyMode.NONE:
             run.result.phases.append(PhaseReport("verify", status="skipped"))
             return
+        expected = run.result.memories.read + run.result.relationships.read
         async with self._phase(run, "verify") as phase:
             outcome, verified = await verify(
                 source,
@@ -397,7 +398,7 @@ class MigrationManager:
                 since=options.since,
                 compare_type_counts=run.target_was_empty,
                 sample_every=options.sample_every,
-                progress=self._tick,
+                progress=lambda phase, done, _: self._tick(phase, done, expected or None),
                 kept=run.kept,
             )
             run.result.verification = outcome
