@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,11 +16,10 @@ from memorygraph.config import BackendConfig, BackendType
 from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, MemoryType
 from tests._servers.falkordb_server import running_falkordb
+from tests.backends.refusals import SECRET, refused
 from tests.contract.suite import BackendContractSuite, mem, rel
 
 pytestmark = pytest.mark.falkordb
-
-SECRET = "s3cret-never-printed"
 
 
 @pytest.fixture
@@ -37,19 +35,7 @@ class TestFalkorDBContract(BackendContractSuite):
 
 
 async def _refused(config: BackendConfig) -> str:
-    """Connect with `config`; return the error message, checking it came fast and clean."""
-    start = time.monotonic()
-    backend = create_backend(config)
-    with pytest.raises(BackendConnectionError) as info:
-        await backend.connect()
-    elapsed = time.monotonic() - start
-    await backend.close()  # safe after a failed connect
-    message = str(info.value)
-    assert elapsed < config.timeout_seconds + 1, f"took {elapsed:.1f}s"
-    assert "\n" not in message
-    assert SECRET not in message
-    assert message.startswith("cannot connect to falkordb at redis://127.0.0.1:")
-    return message
+    return await refused(config, "cannot connect to falkordb at redis://127.0.0.1:")
 
 
 async def test_wrong_port_fails_fast() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from memorygraph.backends.falkordb_process import free_port
@@ -12,11 +10,10 @@ from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.errors import BackendConnectionError
 from tests._servers.fixtures import BoltServer
+from tests.backends.refusals import SECRET, refused
 from tests.contract.suite import BackendContractSuite, mem, rel
 
 pytestmark = pytest.mark.neo4j
-
-SECRET = "s3cret-never-printed"
 
 
 @pytest.fixture
@@ -29,19 +26,7 @@ class TestNeo4jContract(BackendContractSuite):
 
 
 async def _refused(config: BackendConfig) -> str:
-    """Connect with `config`; return the error message, checking it came fast and clean."""
-    start = time.monotonic()
-    backend = create_backend(config)
-    with pytest.raises(BackendConnectionError) as info:
-        await backend.connect()
-    elapsed = time.monotonic() - start
-    await backend.close()  # safe after a failed connect
-    message = str(info.value)
-    assert elapsed < config.timeout_seconds + 1, f"took {elapsed:.1f}s"
-    assert "\n" not in message
-    assert SECRET not in message
-    assert message.startswith("cannot connect to neo4j at bolt://127.0.0.1:")
-    return message
+    return await refused(config, "cannot connect to neo4j at bolt://127.0.0.1:")
 
 
 async def test_wrong_port_fails_fast() -> None:
