@@ -15,7 +15,6 @@ from typing import IO, Any
 import memorygraph
 from memorygraph.backends.base import Backend
 from memorygraph.errors import OperationError, UsageError
-from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
     FORMAT_NAME,
@@ -29,6 +28,7 @@ from memorygraph.exchange.format import (
     is_gzip_name,
     open_for_write,
 )
+from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 Progress = Callable[[str, int], None]

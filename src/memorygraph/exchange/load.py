@@ -19,10 +19,10 @@ from typing import Any
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.errors import IntegrityError, InvalidExportError
-from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
 from memorygraph.exchange.reader import RecordLine, iter_records, require_file
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
+from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship
 
 Progress = Callable[[str, int], None]

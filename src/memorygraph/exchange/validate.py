@@ -18,7 +18,6 @@ from typing import IO, Any
 import orjson
 
 from memorygraph.errors import InvalidRecordError
-from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
     FORMAT_MINOR,
@@ -38,6 +37,7 @@ from memorygraph.exchange.format import (
     open_for_read,
 )
 from memorygraph.exchange.reader import RecordLine, parse_record, require_file
+from memorygraph.idindex import IdIndex
 from memorygraph.models import Relationship
 
 _BATCH = 2000

@@ -35,8 +35,8 @@ from memorygraph.config import DEFAULT_HOME, BackendConfig
 from memorygraph.errors import MemoryGraphError, MigrationError, UsageError
 from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
 from memorygraph.exchange import validate_export as validate_export_file
-from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.reader import iter_records
+from memorygraph.idindex import IdIndex
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
 from memorygraph.migration.models import (
     MigrationOptions,

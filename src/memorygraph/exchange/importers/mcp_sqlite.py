@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 
 from memorygraph.errors import InvalidExportError
-from memorygraph.exchange._ids import IdIndex
 from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.importers._common import (
     ConversionReport,
@@ -28,6 +27,7 @@ from memorygraph.exchange.importers._common import (
     parse_time,
     relationship_from_mcp,
 )
+from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship
 
 NAME = "mcp-sqlite"

@@ -1,6 +1,6 @@
 """A set of ids that lives on disk, so memory use does not grow with the file.
 
-Validation and export must know which ids they have seen (duplicates,
+Validation, export and migration must know which ids they have seen (duplicates,
 relationship ends). A Python set of 300,000 ids costs ~35 MB; this index is a
 private temporary SQLite database (``sqlite3.connect("")``) whose page cache
 is bounded, so RAM stays flat and the answers stay exact (no hashing).
