@@ -265,3 +265,20 @@ async def test_unusable_workdir_is_a_usage_error(source: BackendConfig, tmp_path
             source, sqlite(tmp_path / "t.db"), MigrationOptions(workdir=blocker / "work")
         )
     assert not (tmp_path / "t.db").exists()
+
+
+async def test_progress_is_reported_for_every_long_phase(tmp_path: Path, work: Path) -> None:
+    source = sqlite(tmp_path / "big.db")
+    await fill(source, n=2000, tricky=False)
+    seen: dict[str, tuple[int, int | None]] = {}
+
+    def record(phase: str, done: int, total: int | None) -> None:
+        seen[phase] = (done, total)
+
+    await MigrationManager(progress=record).migrate(
+        source, sqlite(tmp_path / "t.db"), opts(work)
+    )
+    assert seen["export"] == (6000, 6000)
+    assert seen["validate_export"][0] >= 5000
+    assert seen["import"] == (6000, 6000)
+    assert seen["verify"] == (6000, 6000)

@@ -11,6 +11,7 @@ line plus an on-disk id index (see `_ids`), whatever the file's size.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -135,9 +136,19 @@ class _Stop(Exception):
     """The rest of the file cannot be read meaningfully (not ours, unknown major)."""
 
 
+_PROGRESS_EVERY = 5000
+
+
 class _Validator:
-    def __init__(self, report: ValidationReport, ids: IdIndex, max_problems: int) -> None:
+    def __init__(
+        self,
+        report: ValidationReport,
+        ids: IdIndex,
+        max_problems: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.report = report
+        self.progress = progress
         self.ids = ids
         self.max_problems = max_problems
         self.digest = DigestSum()
@@ -161,6 +172,8 @@ class _Validator:
         try:
             for raw in iter_lines(stream):
                 last = raw.number
+                if self.progress is not None and last % _PROGRESS_EVERY == 0:
+                    self.progress(last)
                 if raw.error is not None:
                     self.problem(raw.number, raw.error)
                     break
@@ -424,15 +437,21 @@ def _ends(r: Relationship | Any) -> tuple[tuple[str, str], tuple[str, str]]:
     return (("from_id", r.from_id), ("to_id", r.to_id))
 
 
-def validate_export(path: Path | str, *, max_problems: int = 100) -> ValidationReport:
+def validate_export(
+    path: Path | str,
+    *,
+    max_problems: int = 100,
+    progress: Callable[[int], None] | None = None,
+) -> ValidationReport:
     """Check every line of the export at `path`; never raises for a damaged file.
 
     Returns a `ValidationReport` whose `problems` (at most `max_problems`,
     each with a line number) say what is wrong; `problem_count` counts all of
     them. Raises `UsageError` only when `path` is not a readable file.
+    `progress(lines)` is called every few thousand lines with the count so far.
     """
     path = require_file(path)
     report = ValidationReport(path=path)
     with IdIndex() as ids, open_for_read(path) as stream:
-        _Validator(report, ids, max(0, max_problems)).run(stream)
+        _Validator(report, ids, max(0, max_problems), progress).run(stream)
     return report

@@ -210,7 +210,11 @@ class MigrationManager:
                     result.relationships.read = summary.relationships
                     phase.records = summary.memories + summary.relationships
                 async with self._phase(run, "validate_export") as phase:
-                    report = validate_export_file(run.export_path)
+                    lines = result.memories.read + result.relationships.read
+                    report = validate_export_file(
+                        run.export_path,
+                        progress=lambda n: self._tick("validate_export", n, lines or None),
+                    )
                     phase.records = result.memories.read + result.relationships.read
                     if not report.valid:
                         raise MigrationError(f"the export failed validation: {report.problems[0]}")
@@ -523,7 +527,10 @@ class MigrationManager:
         try:
             async with self._open(target_config) as target_backend:
                 async with self._phase(run, "validate_export") as phase:
-                    report = validate_export_file(run.export_path)
+                    report = validate_export_file(
+                        run.export_path,
+                        progress=lambda n: self._tick("validate_export", n, None),
+                    )
                     if not report.valid:
                         raise MigrationError(f"the export failed validation: {report.problems[0]}")
                     run.validation = report
