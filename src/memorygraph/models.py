@@ -326,6 +326,3 @@ class Relationship(_Record):
         """When this relationship last changed: what incremental sync compares."""
         stamps = [self.created_at, self.last_validated, self.recorded_at]
         return max(s for s in stamps if s is not None)
-
-
-Record = Memory | Relationship
