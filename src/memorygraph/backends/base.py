@@ -23,12 +23,12 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
@@ -274,27 +274,25 @@ class Backend(ABC):
         self, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[Memory]:
         """Every memory (changed at or after `since`), ascending id, streamed page by page."""
-        after: str | None = None
-        size = batch_size or self.batch_size
-        while page := await self._page_memories(after, size, since):
-            for memory in page:
-                yield memory
-            after = page[-1].id
-            if len(page) < size:
-                return
+        pages = paginate(
+            lambda after, size: self._page_memories(after, size, since),
+            lambda memory: memory.id,
+            batch_size or self.batch_size,
+        )
+        async for memory in pages:
+            yield memory
 
     async def iter_relationships(
         self, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[Relationship]:
         """Every relationship (changed at or after `since`), ascending id, streamed."""
-        after: str | None = None
-        size = batch_size or self.batch_size
-        while page := await self._page_relationships(after, size, since):
-            for relationship in page:
-                yield relationship
-            after = page[-1].id
-            if len(page) < size:
-                return
+        pages = paginate(
+            lambda after, size: self._page_relationships(after, size, since),
+            lambda relationship: relationship.id,
+            batch_size or self.batch_size,
+        )
+        async for relationship in pages:
+            yield relationship
 
     async def digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
         """id → `digest()` of each stored record of `kind` among `ids`.
@@ -349,6 +347,25 @@ class Backend(ABC):
     ) -> list[Neighbour]:
         """Memories one edge away, with the edge, ordered by relationship id. No truncation
         unless `limit` is given."""
+
+
+T = TypeVar("T")
+
+
+async def paginate(
+    fetch: Callable[[str | None, int], Awaitable[Sequence[T]]],
+    key: Callable[[T], str],
+    size: int,
+) -> AsyncIterator[T]:
+    """Keyset pagination: `fetch(after, size)` returns up to `size` items whose key is
+    greater than `after` (all if None), ascending; yield them all, one page in memory."""
+    after: str | None = None
+    while page := await fetch(after, size):
+        for item in page:
+            yield item
+        after = key(page[-1])
+        if len(page) < size:
+            return
 
 
 def _report(ids: list[str], existing: set[str], skip_existing: bool) -> WriteResult:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind
+from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, paginate
 from memorygraph.errors import BackendOperationError, DatabaseFileError
 from memorygraph.models import (
     Memory,
@@ -255,22 +255,19 @@ class SQLiteBackend(Backend):
             )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
-        self._require_writable()
-        deleted = 0
-        with self._transaction() as conn:
-            for chunk in _chunks(ids):
-                deleted += conn.execute(
-                    f"DELETE FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
-                ).rowcount
-        return deleted
+        # The foreign keys' ON DELETE CASCADE removes the memories' relationships.
+        return self._delete("memories", ids)
 
     async def delete_relationships(self, ids: Sequence[str]) -> int:
+        return self._delete("relationships", ids)
+
+    def _delete(self, table: str, ids: Sequence[str]) -> int:
         self._require_writable()
         deleted = 0
         with self._transaction() as conn:
             for chunk in _chunks(ids):
                 deleted += conn.execute(
-                    f"DELETE FROM relationships WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                    f"DELETE FROM {table} WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
                 ).rowcount
         return deleted
 
@@ -361,14 +358,13 @@ class SQLiteBackend(Backend):
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[tuple[str, str]]:
-        after: str | None = None
-        size = batch_size or self.batch_size
-        while rows := self._page_rows(_TABLES[kind], "id, doc", after, size, since):
-            for record_id, doc in rows:
-                yield record_id, _sha256(doc)
-            after = rows[-1][0]
-            if len(rows) < size:
-                return
+        async def fetch(after: str | None, size: int) -> list[Any]:
+            return self._page_rows(_TABLES[kind], "id, doc", after, size, since)
+
+        async for record_id, doc in paginate(
+            fetch, lambda row: row[0], batch_size or self.batch_size
+        ):
+            yield record_id, _sha256(doc)
 
     async def count_memories(self) -> int:
         return int(self._query("SELECT count(*) FROM memories")[0][0])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import memorygraph
 from memorygraph.backends.base import Backend
@@ -213,6 +213,32 @@ class ExportWriter:
         self._partial.unlink(missing_ok=True)
 
 
+R = TypeVar("R", Memory, Relationship)
+
+
+async def _write_all(
+    records: AsyncIterator[R],
+    write: Callable[[Sequence[R]], None],
+    size: int,
+    kind: str,
+    progress: Progress | None,
+) -> None:
+    """Write `records` in batches of `size`, reporting `progress(kind, done)` per batch."""
+    batch: list[R] = []
+    done = 0
+    async for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            write(batch)
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(kind, done)
+    write(batch)
+    if progress:
+        progress(kind, done + len(batch))
+
+
 async def export_graph(
     backend: Backend,
     path: Path | str,
@@ -232,30 +258,14 @@ async def export_graph(
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
     with ExportWriter(path, source=source, since=since) as writer:
-        memories: list[Memory] = []
-        done = 0
-        async for memory in backend.iter_memories(since=since):
-            memories.append(memory)
-            if len(memories) >= size:
-                writer.write_memories(memories)
-                done += len(memories)
-                memories = []
-                if progress:
-                    progress(KIND_MEMORY, done)
-        writer.write_memories(memories)
-        if progress:
-            progress(KIND_MEMORY, done + len(memories))
-        relationships: list[Relationship] = []
-        done = 0
-        async for relationship in backend.iter_relationships(since=since):
-            relationships.append(relationship)
-            if len(relationships) >= size:
-                writer.write_relationships(relationships)
-                done += len(relationships)
-                relationships = []
-                if progress:
-                    progress(KIND_RELATIONSHIP, done)
-        writer.write_relationships(relationships)
-        if progress:
-            progress(KIND_RELATIONSHIP, done + len(relationships))
+        await _write_all(
+            backend.iter_memories(since=since), writer.write_memories, size, KIND_MEMORY, progress
+        )
+        await _write_all(
+            backend.iter_relationships(since=since),
+            writer.write_relationships,
+            size,
+            KIND_RELATIONSHIP,
+            progress,
+        )
         return writer.finish()
