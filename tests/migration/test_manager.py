@@ -275,9 +275,7 @@ async def test_progress_is_reported_for_every_long_phase(tmp_path: Path, work: P
     def record(phase: str, done: int, total: int | None) -> None:
         seen[phase] = (done, total)
 
-    await MigrationManager(progress=record).migrate(
-        source, sqlite(tmp_path / "t.db"), opts(work)
-    )
+    await MigrationManager(progress=record).migrate(source, sqlite(tmp_path / "t.db"), opts(work))
     assert seen["export"] == (6000, 6000)
     assert seen["validate_export"][0] >= 5000
     assert seen["import"] == (6000, 6000)
