@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
@@ -234,6 +235,7 @@ async def _write_all(
             batch = []
             if progress:
                 progress(kind, done)
+            await asyncio.sleep(0)  # let cancellation and other tasks in between batches
     write(batch)
     if progress:
         progress(kind, done + len(batch))

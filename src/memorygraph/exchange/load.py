@@ -10,6 +10,7 @@ already holds, writing nothing.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -251,6 +252,9 @@ async def import_graph(
         await _call(on_batch, kind, result)
         if progress:
             progress(kind, done)
+        # A checkpoint per batch: cancellation lands between batches, and a server
+        # running this import keeps answering other calls.
+        await asyncio.sleep(0)
     summary.duration_seconds = time.perf_counter() - started
     return summary
 

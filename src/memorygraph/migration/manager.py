@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import DEFAULT_HOME, BackendConfig
@@ -133,7 +135,7 @@ class MigrationManager:
             raise UsageError(
                 f"source and target are the same store ({target.describe()}); choose another target"
             )
-        migration_id = uuid.uuid4().hex[:12]
+        migration_id = options.migration_id or new_migration_id()
         workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
         started = time.perf_counter()
         try:
@@ -434,8 +436,11 @@ class MigrationManager:
         phase = PhaseReport("rollback")
         run.result.phases.append(phase)
         try:
-            async with self._open(target) as fresh:
-                report = await undo(run.journal_path, fresh)
+            # Shielded: when the migration was cancelled (a server's cancelled call), the
+            # rollback must still run to the end rather than be cancelled in turn.
+            with anyio.CancelScope(shield=True):
+                async with self._open(target) as fresh:
+                    report = await undo(run.journal_path, fresh)
             run.journal.set_state("rolled_back")
             run.result.rolled_back = True
             phase.records = report.deleted_memories + report.deleted_relationships
@@ -561,6 +566,11 @@ class MigrationManager:
                 run.journal.close()
             run.skipped.close()
             self._cleanup(run)
+
+
+def new_migration_id() -> str:
+    """A fresh migration id: 12 hex digits, the name of the migration's work directory."""
+    return uuid.uuid4().hex[:12]
 
 
 def _options_from_journal(state: JournalState) -> MigrationOptions:

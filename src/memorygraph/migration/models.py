@@ -50,6 +50,8 @@ class MigrationOptions:
     batch_size: int | None = None
     #: Where exports and journals go (default: ~/.memorygraph/migrations).
     workdir: Path | None = None
+    #: The id of this migration (default: a new random one); names its work directory.
+    migration_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

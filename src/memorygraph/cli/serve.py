@@ -1,0 +1,82 @@
+"""`memorygraph serve`: the MCP server over stdio, for AI coding agents."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from memorygraph.cli.common import backend_options, config_from_options, run
+from memorygraph.config import DEFAULT_HOME
+from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
+from memorygraph.store import MemoryStore
+
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+@click.command()
+@backend_options()
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES, case_sensitive=False),
+    envvar="MEMORY_TOOL_PROFILE",
+    default="core",
+    show_default=True,
+    help="core: the memory tools; extended: also migration, export and import "
+    "(env MEMORY_TOOL_PROFILE).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MEMORY_MIGRATIONS_DIR",
+    help="Where migration journals go (default ~/.memorygraph/migrations; "
+    "env MEMORY_MIGRATIONS_DIR).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    envvar="MEMORY_LOG_LEVEL",
+    default="WARNING",
+    show_default=True,
+    help="Log to stderr from this level on (env MEMORY_LOG_LEVEL).",
+)
+def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) -> None:
+    """Run the MCP server over stdio, for an AI coding agent to start.
+
+    Stdout carries only protocol messages; logs go to stderr and never hold a
+    password. The store is chosen like every other command's (flags or
+    environment) and opened before the server answers, so a bad path fails here.
+
+    \b
+    Examples:
+      claude mcp add memorygraph -- memorygraph serve
+      memorygraph serve --path ~/.memorygraph/memory.db --profile extended
+      MEMORY_BACKEND=neo4j NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=… memorygraph serve
+    """
+    if options.get("ask_password"):
+        raise click.UsageError(
+            "serve talks the protocol on stdin, so it cannot prompt; put the password in "
+            "the environment (for example NEO4J_PASSWORD) instead of --ask-password"
+        )
+    config = config_from_options(options)
+    level = log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = ServerSettings(
+        profile=ServerSettings.profile_named(profile),
+        workdir=(workdir or DEFAULT_HOME.expanduser() / "migrations").expanduser().resolve(),
+        environment=dict(os.environ),
+        log_level=level,  # type: ignore[arg-type]
+    )
+
+    async def go() -> None:
+        async with MemoryStore.open(config) as store:
+            await build_server(store, settings).run_stdio_async()
+
+    run(go())
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)

