@@ -4,7 +4,7 @@ async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path="memory.db"))
     fix = await store.remember(type="solution", title="Pin redis to 7.2")
     bug = await store.remember(type="problem", title="Redis 7.4 drops idle clients")
     await store.relate(fix.id, bug.id, "SOLVES")
-    print(await store.search("redis"))
+    print(await store.search("redis timeouts"))
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from typing import Any
 from memorygraph.backends.base import Backend, Direction, Neighbour
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import NotFoundError
+from memorygraph.errors import NotFoundError, UsageError
 from memorygraph.models import (
     Memory,
-    MemoryType,
     Relationship,
     RelationshipType,
     utc_now,
 )
+from memorygraph.search import RecallHit, SearchFilters, SearchHit
+from memorygraph.search import recall as recalling
+from memorygraph.search.ranking import CANDIDATE_LIMIT, retrieval_query, score, unit_query
+from memorygraph.search.text import parse_query
 
 
 @dataclass
@@ -104,10 +107,68 @@ class MemoryStore:
         )
 
     async def search(
-        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
-    ) -> list[Memory]:
-        """Memories matching every word of `query`, best first."""
-        return await self.backend.search(query, limit=limit, memory_type=memory_type)
+        self,
+        query: str,
+        *,
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[SearchHit]:
+        """Memories matching `query` that pass `filters`, best first, ties by id.
+
+        Any word may match (more matched words, rarer words and title matches
+        rank higher); words match by stem and as the beginning of longer words;
+        "quoted phrases" must appear. See `memorygraph.search.ranking`.
+        """
+        if limit < 0 or offset < 0:
+            raise UsageError("limit and offset must be zero or more")
+        parsed = parse_query(query)
+        retrieve = retrieval_query(parsed)
+        if retrieve is None or limit == 0:
+            return []
+        filters = filters or SearchFilters()
+        candidates = await self.backend.search_candidates(
+            retrieve, filters, max(CANDIDATE_LIMIT, offset + limit)
+        )
+        if not candidates:
+            return []
+        df = await self.backend.count_matches([unit_query(u) for u in parsed.units])
+        total = await self.backend.count_memories()
+        page = score(parsed, candidates, df, total)[offset : offset + limit]
+        found = {m.id: m for m in await self.backend.get_memories([r.id for r in page])}
+        return [SearchHit(found[r.id], r.score, r.matched) for r in page if r.id in found]
+
+    async def recall(
+        self,
+        query: str,
+        *,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[RecallHit]:
+        """The best text matches for `query`, then the memories linked to them, ranked.
+
+        Weights, what is followed and why recall is read-only:
+        `memorygraph.search.recall`.
+        """
+        filters = filters or SearchFilters()
+        hits = await self.search(
+            query, filters=filters, limit=max(recalling.MATCH_POOL, offset + limit)
+        )
+        links = [
+            await self.backend.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
+            for hit in hits[: recalling.SEED_MATCHES]
+        ]
+        ranked = recalling.rank(hits, links, filters, utc_now())
+        return ranked[offset : offset + limit]
+
+    async def reindex(self) -> int:
+        """Rebuild the search index from the stored memories; return how many were indexed.
+
+        Needed once for a store written before ranked search existed (search
+        says so); writes keep the index current from then on.
+        """
+        return await self.backend.rebuild_search_index()
 
     async def stats(self) -> StoreStats:
         """Counts, overall and per type, and the engine's version."""

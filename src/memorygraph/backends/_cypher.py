@@ -32,6 +32,10 @@ Storage layout (the same on every engine):
   would have to try 35 indexes, and a new type would need a new index. The
   price is that type filters compare a property, which `neighbours` only does
   on the few edges of one node.
+* Search: each memory node also holds ``_st`` and ``_sb``, its title and body
+  as indexed text (`memorygraph.search.text`), and ``_project`` (the context's
+  project path); the engine's full-text index covers ``_st`` and ``_sb``.
+  Engines without one (`fulltext_source` returns None) match by scanning.
 * Floats: where the engine rounds doubles on the way out (FalkorDB prints 15
   significant digits), their exact values are also kept as JSON text in
   ``_floats`` and preferred on read; the native property stays for ordering.
@@ -59,6 +63,9 @@ from memorygraph.models import (
     RelationshipType,
     format_timestamp,
 )
+from memorygraph.search import SearchFilters
+from memorygraph.search.ranking import Candidate, MatchQuery
+from memorygraph.search.text import field_texts
 
 MEMORY_LABEL = "Memory"
 EDGE_LABEL = "RELATIONSHIP"
@@ -66,7 +73,11 @@ EDGE_LABEL = "RELATIONSHIP"
 _MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
 _RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
 #: Internal properties that are not fields of the record.
-_INTERNAL = ("changed_at", "_floats", "_key")
+_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project")
+#: The derived search fields (memorygraph.search.text.field_texts): title and body.
+TITLE_TERMS, BODY_TERMS = "_st", "_sb"
+#: `context.project_path`, copied out of the JSON text so search can filter on it.
+PROJECT = "_project"
 
 T = TypeVar("T")
 
@@ -135,6 +146,10 @@ class CypherBackend(Backend):
         row["context"] = None if context is None else orjson.dumps(context).decode()
         row["changed_at"] = format_timestamp(memory.changed_at)
         row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
+        row[TITLE_TERMS], row[BODY_TERMS] = field_texts(
+            memory.title, memory.content, memory.summary, memory.tags
+        )
+        row[PROJECT] = memory.context.project_path if memory.context else None
         if not self.dialect.exact_floats:
             row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
         return row
@@ -400,31 +415,105 @@ class CypherBackend(Backend):
         rows = await self._run(f"MATCH ()-[r:{EDGE_LABEL}]->() RETURN r.type, count(*)")
         return {RelationshipType(t): int(n) for t, n in rows}
 
-    async def search(
-        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
-    ) -> list[Memory]:
-        """Case-insensitive substring match of every word in title, content, summary or tags.
+    # --- search --------------------------------------------------------------------
 
-        Ordered by importance (highest first), then id. No full-text index is
-        used (`supports_fulltext` is False), so this scans the memories.
-        """
-        words = query.lower().split()
-        if not words or limit <= 0:
-            return []
-        where = [
-            "all(w IN $words WHERE toLower(m.title) CONTAINS w OR toLower(m.content) CONTAINS w "
-            "OR toLower(coalesce(m.summary, '')) CONTAINS w "
-            "OR any(t IN coalesce(m.tags, []) WHERE toLower(t) CONTAINS w))"
-        ]
-        params: dict[str, Any] = {"words": words}
-        if memory_type is not None:
-            where.append("m.type = $type")
-            params["type"] = memory_type.value
+    def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]] | None:
+        """A clause yielding ``m`` (a matching memory) and ``score`` from the engine's
+        full-text index, with its parameters; None to match by scanning instead."""
+        return None
+
+    def _scan_condition(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
+        """`query` as a property test: exact tokens and token prefixes in ``_st``/``_sb``."""
+        params: dict[str, Any] = {}
+        groups: list[str] = []
+        for g, group in enumerate(query.groups):
+            alts: list[str] = []
+            for a, (token, prefix) in enumerate(group):
+                name = f"t{g}_{a}"
+                params[name] = " " + token + ("" if prefix else " ")
+                alts.append(
+                    f"(' ' + coalesce(m.{TITLE_TERMS}, '') + ' ') CONTAINS ${name} "
+                    f"OR (' ' + coalesce(m.{BODY_TERMS}, '') + ' ') CONTAINS ${name}"
+                )
+            groups.append("(" + " OR ".join(alts) + ")")
+        return "(" + (" AND " if query.require_all else " OR ").join(groups) + ")", params
+
+    def _matching(self, query: MatchQuery) -> tuple[str, list[str], dict[str, Any]]:
+        """(clause yielding m and score, extra conditions on m, parameters)."""
+        source = self.fulltext_source(query)
+        if source is not None:
+            return source[0], [], source[1]
+        condition, params = self._scan_condition(query)
+        return f"MATCH (m:{MEMORY_LABEL}) WITH m, 0 AS score", [condition], params
+
+    def _filter_conditions(self, filters: SearchFilters) -> tuple[list[str], dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if filters.types:
+            where.append("m.type IN $f_types")
+            params["f_types"] = [t.value for t in filters.types]
+        if filters.tags:
+            where.append("any(t IN coalesce(m.tags, []) WHERE t IN $f_tags)")
+            params["f_tags"] = list(filters.tags)
+        if filters.project is not None:
+            where.append(f"m.{PROJECT} = $f_project")
+            params["f_project"] = filters.project
+        if filters.min_importance is not None:
+            where.append("m.importance >= $f_importance")
+            params["f_importance"] = filters.min_importance
+        if filters.created_after is not None:
+            where.append("m.created_at >= $f_created")
+            params["f_created"] = format_timestamp(filters.created_after)
+        if filters.updated_after is not None:
+            where.append("m.changed_at >= $f_updated")
+            params["f_updated"] = format_timestamp(filters.updated_after)
+        return where, params
+
+    async def search_candidates(
+        self, query: MatchQuery, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        source, where, params = self._matching(query)
+        conditions, filter_params = self._filter_conditions(filters)
+        where += conditions
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
         cypher = (
-            f"MATCH (m:{MEMORY_LABEL}) WHERE {' AND '.join(where)} RETURN properties(m) "
-            f"ORDER BY m.importance DESC, m.{self.dialect.key_property} LIMIT {int(limit)}"
+            f"{source}{clause} "
+            f"WITH m, score ORDER BY score DESC, m.{self.dialect.key_property} "
+            f"LIMIT {int(limit)} "
+            f"RETURN collect([m.id, m.{TITLE_TERMS}, m.{BODY_TERMS}])"
         )
-        return [self._decode_memory(row[0]) for row in await self._run(cypher, params)]
+        rows = await self._collected(cypher, {**params, **filter_params})
+        return [Candidate(i, title or "", body or "") for i, title, body in rows]
+
+    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+        counts: list[int] = []
+        for query in queries:
+            source, where, params = self._matching(query)
+            clause = (" WHERE " + " AND ".join(where)) if where else ""
+            rows = await self._run(f"{source}{clause} RETURN count(m)", params)
+            counts.append(int(rows[0][0]) if rows else 0)
+        return counts
+
+    async def rebuild_search_index(self) -> int:
+        self._require_writable()
+        await self._create_schema()
+        k = self.dialect.key_property
+        statement = (
+            f"UNWIND $rows AS row MATCH (m:{MEMORY_LABEL} {{`{k}`: row[0]}}) "
+            f"SET m.{TITLE_TERMS} = row[1], m.{BODY_TERMS} = row[2], m.{PROJECT} = row[3]"
+        )
+        done = 0
+        batch: list[list[Any]] = []
+        async for memory in self.iter_memories():
+            row = self._encode_memory(memory)
+            batch.append([row[k], row[TITLE_TERMS], row[BODY_TERMS], row[PROJECT]])
+            if len(batch) >= self.dialect.write_batch_size:
+                await self._run(statement, {"rows": batch}, write=True)
+                done, batch = done + len(batch), []
+        if batch:
+            await self._run(statement, {"rows": batch}, write=True)
+            done += len(batch)
+        return done
 
     async def neighbours(
         self,

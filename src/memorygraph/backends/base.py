@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from memorygraph.search import SearchFilters
+from memorygraph.search.ranking import Candidate, MatchQuery
 
 RecordKind = Literal["memory", "relationship"]
 
@@ -104,8 +106,8 @@ class Backend(ABC):
     supports_transactions: ClassVar[bool] = False
     #: Maps and nested lists can be stored as native properties (else JSON-encoded inside).
     supports_nested_properties: ClassVar[bool] = False
-    #: `search` uses a real full-text index (else substring matching).
-    supports_fulltext: ClassVar[bool] = False
+    #: Search uses the engine's own full-text index.
+    supports_fulltext: ClassVar[bool] = True
     #: Records per engine round trip for bulk work (export, import, verification).
     batch_size: ClassVar[int] = 1000
 
@@ -330,11 +332,24 @@ class Backend(ABC):
     async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
         """Relationship count per type; types with none are left out."""
 
+    # --- search (see memorygraph.search.ranking for how these combine) -------------
+
     @abstractmethod
-    async def search(
-        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
-    ) -> list[Memory]:
-        """Memories whose title, content, summary or tags match every word of `query`."""
+    async def search_candidates(
+        self, query: MatchQuery, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        """Up to `limit` memories matching `query` and `filters`, by the engine's full-text
+        index, best first by the engine's own relevance (ties by id), with their indexed
+        fields (`memorygraph.search.text.field_texts`)."""
+
+    @abstractmethod
+    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+        """For each query, how many memories match it (no filters): document frequencies."""
+
+    @abstractmethod
+    async def rebuild_search_index(self) -> int:
+        """Create the full-text index if missing and recompute every memory's indexed
+        fields (for stores written before search existed); return memories indexed."""
 
     @abstractmethod
     async def neighbours(

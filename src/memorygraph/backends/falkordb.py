@@ -13,6 +13,11 @@ The graph is `config.database` or ``memorygraph``. Unique constraints on
 ``GRAPH.CONSTRAINT CREATE`` (FalkorDB has no Cypher syntax for them), on top of
 the exact-match (range) indexes they require. Both are built asynchronously by
 the server; connect waits until they are operational.
+
+Search uses a full-text (RediSearch) index on ``Memory._st`` and ``Memory._sb``
+created with ``db.idx.fulltext.createNodeIndex``: no stop words, no stemming
+(the indexed text is already analyzed, see `memorygraph.search.text`), title
+weighted as the shared scorer weights it. It is updated with every write.
 """
 
 from __future__ import annotations
@@ -34,12 +39,20 @@ from redis.exceptions import (
     ResponseError,
 )
 
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherBackend, CypherDialect
+from memorygraph.backends._cypher import (
+    BODY_TERMS,
+    EDGE_LABEL,
+    MEMORY_LABEL,
+    TITLE_TERMS,
+    CypherBackend,
+    CypherDialect,
+)
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
     IntegrityError,
 )
+from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
 
 DEFAULT_GRAPH = "memorygraph"
 
@@ -80,7 +93,7 @@ class FalkorDBBackend(CypherBackend):
     #: Each batch is one GRAPH.QUERY, which FalkorDB applies atomically.
     supports_transactions: ClassVar[bool] = True
     supports_nested_properties: ClassVar[bool] = False
-    supports_fulltext: ClassVar[bool] = False
+    supports_fulltext: ClassVar[bool] = True
     batch_size: ClassVar[int] = 2000
     dialect: ClassVar[CypherDialect] = CypherDialect(
         name="falkordb",
@@ -249,6 +262,21 @@ class FalkorDBBackend(CypherBackend):
         text = self.config.scrub(" ".join(str(e).split()))
         return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
 
+    # --- search ----------------------------------------------------------------
+
+    def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
+        # Tokens are lowercase ASCII letters and digits: nothing to escape.
+        def alt(token: str, prefix: bool) -> str:
+            return token + ("*" if prefix else "")
+
+        groups = ["(" + " | ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
+        text = (" " if query.require_all else " | ").join(groups)
+        return (
+            f"CALL db.idx.fulltext.queryNodes('{MEMORY_LABEL}', $q) YIELD node AS m, score "
+            "WITH m, score",
+            {"q": text},
+        )
+
     # --- schema ----------------------------------------------------------------
 
     async def _create_schema(self) -> None:
@@ -277,6 +305,25 @@ class FalkorDBBackend(CypherBackend):
                 except (RedisError, OSError) as e:
                     raise self._connection_error(e) from e
         await self._wait_operational("db.constraints", targets, unique_only=True)
+        await self._create_search_index()
+
+    async def _create_search_index(self) -> None:
+        rows = await self._run(
+            "CALL db.indexes() YIELD label, properties, entitytype "
+            "RETURN label, properties, entitytype",
+            write=True,
+        )
+        if any(
+            label == MEMORY_LABEL and entity == "NODE" and TITLE_TERMS in list(props)
+            for label, props, entity in rows
+        ):
+            return
+        await self._run(
+            f"CALL db.idx.fulltext.createNodeIndex({{label: '{MEMORY_LABEL}', stopwords: [], "
+            f"language: 'english'}}, {{field: '{TITLE_TERMS}', nostem: true, "
+            f"weight: {TITLE_WEIGHT}}}, {{field: '{BODY_TERMS}', nostem: true}})",
+            write=True,
+        )
 
     async def _schema_rows(
         self, procedure: str, *, unique_only: bool = False
@@ -293,7 +340,11 @@ class FalkorDBBackend(CypherBackend):
             label, properties, entity, status = row[:4]
             if unique_only and row[4] != "UNIQUE":
                 continue
-            if list(properties) == [KEY_PROPERTY]:
+            # The full-text index on the same label is reported in the same row.
+            wanted = KEY_PROPERTY in list(properties)
+            if procedure == "db.constraints":
+                wanted = list(properties) == [KEY_PROPERTY]
+            if wanted:
                 found[(entity, label)] = status
         return found
 

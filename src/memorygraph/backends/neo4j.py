@@ -28,17 +28,27 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherBackend, CypherDialect
+from memorygraph.backends._cypher import (
+    BODY_TERMS,
+    EDGE_LABEL,
+    MEMORY_LABEL,
+    TITLE_TERMS,
+    CypherBackend,
+    CypherDialect,
+)
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
     IntegrityError,
     OperationError,
 )
+from memorygraph.search.ranking import MatchQuery
 
 _MAX_MESSAGE = 300
 #: How long connect waits for the server to bring new indexes online.
 SCHEMA_TIMEOUT = 300
+#: The full-text index over the derived search fields (see memorygraph.search.text).
+SEARCH_INDEX = "memorygraph_search"
 
 
 class BoltBackend(CypherBackend):
@@ -46,7 +56,7 @@ class BoltBackend(CypherBackend):
 
     supports_transactions: ClassVar[bool] = True
     supports_nested_properties: ClassVar[bool] = False
-    supports_fulltext: ClassVar[bool] = False
+    supports_fulltext: ClassVar[bool] = True
     batch_size: ClassVar[int] = 2000
 
     _driver: neo4j.AsyncDriver | None = None
@@ -210,7 +220,28 @@ class Neo4jBackend(BoltBackend):
                 f"CREATE INDEX memorygraph_relationship_id IF NOT EXISTS "
                 f"FOR ()-[r:{EDGE_LABEL}]-() ON (r.id)"
             )
+        # The indexed text is already analyzed (memorygraph.search.text): split on
+        # whitespace only. Not eventually consistent: a write is searchable at commit.
+        await self._run_schema(
+            f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS "
+            f"FOR (m:{MEMORY_LABEL}) ON EACH [m.{TITLE_TERMS}, m.{BODY_TERMS}] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
+            "`fulltext.eventually_consistent`: false}}"
+        )
         await self._run_schema(f"CALL db.awaitIndexes({SCHEMA_TIMEOUT})")
+
+    def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
+        # Lucene syntax; tokens are lowercase ASCII letters and digits, nothing to escape.
+        def alt(token: str, prefix: bool) -> str:
+            return token + ("*" if prefix else "")
+
+        groups = ["(" + " OR ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
+        text = (" AND " if query.require_all else " OR ").join(groups)
+        return (
+            f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $q) YIELD node AS m, score "
+            "WITH m, score",
+            {"q": text},
+        )
 
     async def _version_detail(self, agent: str) -> str:
         rows = await self._run(

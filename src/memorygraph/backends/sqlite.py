@@ -2,7 +2,8 @@
 
 Each record is stored as its canonical JSON (`doc`) beside the few columns that
 are indexed (id, type, ends, changed_at), so what comes back is exactly what
-went in. Full-text search uses an FTS5 table kept in step by triggers. The
+went in. Search uses an FTS5 table (`memories_search`) over each memory's derived
+fields (memorygraph.search.text), written in the same transaction as the memory. The
 file runs in WAL mode with foreign keys on; every batch is one transaction.
 
 The calls are synchronous under `async def`: SQLite work is local and short,
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, paginate
-from memorygraph.errors import BackendOperationError, DatabaseFileError
+from memorygraph.errors import BackendOperationError, DatabaseFileError, UsageError
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -29,11 +30,36 @@ from memorygraph.models import (
     RelationshipType,
     format_timestamp,
 )
+from memorygraph.search import SearchFilters
+from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery
+from memorygraph.search.text import field_texts
 
 SCHEMA_NAME = "memorygraph"
 SCHEMA_VERSION = "1"
 # Stays under SQLITE_MAX_VARIABLE_NUMBER on every SQLite still in use.
 _CHUNK = 500
+
+#: The full-text index: one row per memory (rowid = memories.rowid) holding the
+#: derived fields of `memorygraph.search.text.field_texts`, written with the memory.
+_SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_search USING fts5(title, body, tokenize = 'ascii');
+CREATE TRIGGER IF NOT EXISTS memories_search_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memories_search WHERE rowid = old.rowid;
+END;
+"""
+#: What stores written before `memories_search` existed had instead.
+_OLD_SEARCH = """
+DROP TRIGGER IF EXISTS memories_fts_insert;
+DROP TRIGGER IF EXISTS memories_fts_delete;
+DROP TRIGGER IF EXISTS memories_fts_update;
+DROP TABLE IF EXISTS memories_fts;
+"""
+#: mg_meta key set once every memory's search row is written.
+_SEARCH_READY = "search_index"
+_NOT_INDEXED = (
+    "{where} was written before memorygraph had ranked search, so it has no search index "
+    "yet; run `memorygraph reindex` on it (or `MemoryStore.reindex()`) once"
+)
 
 _SCHEMA = """
 CREATE TABLE mg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,22 +84,8 @@ CREATE INDEX relationships_from ON relationships(from_id);
 CREATE INDEX relationships_to ON relationships(to_id);
 CREATE INDEX relationships_type ON relationships(type);
 CREATE INDEX relationships_changed_at ON relationships(changed_at);
-CREATE VIRTUAL TABLE memories_fts USING fts5(title, content, summary, tags);
-CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
-    INSERT INTO memories_fts(rowid, title, content, summary, tags) VALUES (
-        new.rowid, json_extract(new.doc, '$.title'), json_extract(new.doc, '$.content'),
-        json_extract(new.doc, '$.summary'), json_extract(new.doc, '$.tags'));
-END;
-CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
-    DELETE FROM memories_fts WHERE rowid = old.rowid;
-END;
-CREATE TRIGGER memories_fts_update AFTER UPDATE OF doc ON memories BEGIN
-    DELETE FROM memories_fts WHERE rowid = old.rowid;
-    INSERT INTO memories_fts(rowid, title, content, summary, tags) VALUES (
-        new.rowid, json_extract(new.doc, '$.title'), json_extract(new.doc, '$.content'),
-        json_extract(new.doc, '$.summary'), json_extract(new.doc, '$.tags'));
-END;
 """
+_SCHEMA += _SEARCH_SCHEMA
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -92,10 +104,18 @@ def _sha256(doc: str) -> str:
     return hashlib.sha256(doc.encode()).hexdigest()
 
 
-def _fts_query(text: str) -> str:
-    # Each word becomes a quoted FTS5 string: the words are ANDed and no user
-    # text is ever parsed as FTS5 syntax.
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+def _fts_query(query: MatchQuery) -> str:
+    # Tokens are plain ASCII letters and digits (memorygraph.search.text), quoted
+    # anyway: no user text is ever parsed as FTS5 syntax.
+    def alt(token: str, prefix: bool) -> str:
+        return '"' + token.replace('"', '""') + '"' + ("*" if prefix else "")
+
+    groups = ["(" + " OR ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
+    return (" AND " if query.require_all else " OR ").join(groups)
+
+
+def _search_rows(memories: Sequence[Memory]) -> list[tuple[str, str, str]]:
+    return [(*field_texts(m.title, m.content, m.summary, m.tags), m.id) for m in memories]
 
 
 class SQLiteBackend(Backend):
@@ -157,7 +177,11 @@ class SQLiteBackend(Backend):
                 conn.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
                 conn.executemany(
                     "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
-                    [("schema", SCHEMA_NAME), ("schema_version", SCHEMA_VERSION)],
+                    [
+                        ("schema", SCHEMA_NAME),
+                        ("schema_version", SCHEMA_VERSION),
+                        (_SEARCH_READY, "1"),
+                    ],
                 )
                 return
             if "mg_meta" not in tables:
@@ -173,11 +197,20 @@ class SQLiteBackend(Backend):
                 )
             if not self.config.read_only:
                 conn.execute("PRAGMA synchronous = NORMAL")
+                if _SEARCH_READY not in meta:
+                    self._add_search_schema(conn)
         except sqlite3.DatabaseError as e:
             raise DatabaseFileError(
                 f"{where} is not a usable memorygraph database ({e}); check the path "
                 "or restore it from an export"
             ) from e
+
+    @staticmethod
+    def _add_search_schema(conn: sqlite3.Connection) -> None:
+        """Give a store written before ranked search its index (empty until reindexed)."""
+        conn.executescript(f"BEGIN; {_OLD_SEARCH} {_SEARCH_SCHEMA} COMMIT;")
+        if conn.execute("SELECT count(*) FROM memories").fetchone()[0] == 0:
+            conn.execute("INSERT INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,))
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -234,6 +267,20 @@ class SQLiteBackend(Backend):
                 "changed_at = excluded.changed_at, doc = excluded.doc",
                 rows,
             )
+            self._write_search_rows(conn, memories)
+
+    @staticmethod
+    def _write_search_rows(conn: sqlite3.Connection, memories: Sequence[Memory]) -> None:
+        search = _search_rows(memories)
+        conn.executemany(
+            "DELETE FROM memories_search WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)",
+            [(row[2],) for row in search],
+        )
+        conn.executemany(
+            "INSERT INTO memories_search(rowid, title, body) "
+            "SELECT rowid, ?, ? FROM memories WHERE id = ?",
+            search,
+        )
 
     async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
         rows = [
@@ -380,22 +427,86 @@ class SQLiteBackend(Backend):
         rows = self._query("SELECT type, count(*) FROM relationships GROUP BY type")
         return {RelationshipType(t): n for t, n in rows}
 
-    async def search(
-        self, query: str, *, limit: int = 20, memory_type: MemoryType | None = None
-    ) -> list[Memory]:
-        match = _fts_query(query)
-        if not match:
-            return []
+    # --- search ----------------------------------------------------------------
+
+    def _require_search_index(self) -> None:
+        rows = self._query("SELECT value FROM mg_meta WHERE key = ?", [_SEARCH_READY])
+        if not rows:
+            raise UsageError(_NOT_INDEXED.format(where=self.describe()))
+
+    async def search_candidates(
+        self, query: MatchQuery, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        self._require_search_index()
+        where = ["memories_search MATCH ?"]
+        params: list[Any] = [_fts_query(query)]
+        if filters.types:
+            where.append(f"m.type IN ({_marks(len(filters.types))})")
+            params += [t.value for t in filters.types]
+        if filters.tags:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(m.doc, '$.tags') AS t "
+                f"WHERE t.value IN ({_marks(len(filters.tags))}))"
+            )
+            params += list(filters.tags)
+        if filters.project is not None:
+            where.append("json_extract(m.doc, '$.context.project_path') = ?")
+            params.append(filters.project)
+        if filters.min_importance is not None:
+            where.append("json_extract(m.doc, '$.importance') >= ?")
+            params.append(filters.min_importance)
+        if filters.created_after is not None:
+            where.append("json_extract(m.doc, '$.created_at') >= ?")
+            params.append(format_timestamp(filters.created_after))
+        if filters.updated_after is not None:
+            where.append("m.changed_at >= ?")
+            params.append(format_timestamp(filters.updated_after))
+        # bm25() weights the title column as the shared scorer does.
         sql = (
-            "SELECT m.doc FROM memories_fts f JOIN memories m ON m.rowid = f.rowid "
-            "WHERE memories_fts MATCH ?"
+            "SELECT m.id, s.title, s.body FROM memories_search s "
+            "JOIN memories m ON m.rowid = s.rowid "
+            f"WHERE {' AND '.join(where)} "
+            f"ORDER BY bm25(memories_search, {TITLE_WEIGHT}, 1.0), m.id LIMIT ?"
         )
-        params: list[Any] = [match]
-        if memory_type is not None:
-            sql += " AND m.type = ?"
-            params.append(memory_type.value)
-        sql += " ORDER BY f.rank, m.id LIMIT ?"
-        return [Memory.parse_json(r[0]) for r in self._query(sql, [*params, limit])]
+        return [Candidate(*row) for row in self._query(sql, [*params, limit])]
+
+    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+        self._require_search_index()
+        return [
+            int(
+                self._query(
+                    "SELECT count(*) FROM memories_search WHERE memories_search MATCH ?",
+                    [_fts_query(q)],
+                )[0][0]
+            )
+            for q in queries
+        ]
+
+    async def rebuild_search_index(self) -> int:
+        self._require_writable()
+        conn = self.conn
+        with self._errors():
+            conn.executescript(f"BEGIN; {_OLD_SEARCH} {_SEARCH_SCHEMA} COMMIT;")
+        done = 0
+        with self._transaction() as tx:
+            tx.execute("DELETE FROM memories_search")
+            pages = paginate(
+                lambda after, size: self._page_memories(after, size, None),
+                lambda memory: memory.id,
+                self.batch_size,
+            )
+            batch: list[Memory] = []
+            async for memory in pages:
+                batch.append(memory)
+                if len(batch) >= self.batch_size:
+                    self._write_search_rows(tx, batch)
+                    done, batch = done + len(batch), []
+            self._write_search_rows(tx, batch)
+            done += len(batch)
+            tx.execute(
+                "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,)
+            )
+        return done
 
     async def neighbours(
         self,

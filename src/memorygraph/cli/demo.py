@@ -71,7 +71,7 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
             )
         show_report(result, as_json=False, verbose=False)
         async with MemoryStore.open(target.read_only_copy()) as store:
-            found = await store.search("redis timeout", limit=3)
+            found = [hit.memory for hit in await store.search("redis timeout", limit=3)]
             hub = await store.related("mem-00000000")
         table = Table("id", "type", "title", header_style="bold")
         for m in found:

@@ -10,6 +10,7 @@ from rich.table import Table
 from memorygraph.backends.base import Direction
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, RelationshipType
+from memorygraph.search import SearchFilters
 from memorygraph.store import MemoryStore
 
 MEMORY_TYPES = [t.value for t in MemoryType]
@@ -119,8 +120,9 @@ def search(query: str, memory_type: str | None, limit: int, as_json: bool, **opt
 
     async def go() -> list[Memory]:
         async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            kind = MemoryType(memory_type) if memory_type else None
-            return await store.search(query, limit=limit, memory_type=kind)
+            kinds = (MemoryType(memory_type),) if memory_type else ()
+            hits = await store.search(query, filters=SearchFilters(types=kinds), limit=limit)
+            return [hit.memory for hit in hits]
 
     found = run(go())
     if as_json:

@@ -1,0 +1,223 @@
+"""Text analysis shared by every backend: folding, tokens, stop words, stems, query parsing.
+
+Every engine indexes the same derived text, produced here, so that what
+matches a query is decided by this module and not by each engine's own
+analyzer (which differ in stemming, stop words, CJK and emoji handling).
+
+* Folding: Unicode NFKC, case folding, then diacritics removed (NFKD minus
+  combining marks): ``Détails`` → ``details``, ``ΣΟΦΊΑ`` → ``σοφια``.
+* Tokens: runs of letters/digits. Han, Hiragana and Katakana characters are
+  one token each (those scripts do not separate words); every emoji or other
+  pictographic symbol is a token of its own.
+* Stop words: a short English list (`STOP_WORDS`), dropped from documents and
+  queries alike.
+* Stems: English Snowball for Latin-script words, Russian Snowball for
+  Cyrillic ones; other scripts are kept as folded.
+
+The *indexed form* of a token is ``t`` + hex(UTF-8 of its stem), and, when
+the folded word differs from its stem, also ``r`` + hex(UTF-8 of the word)
+right after it (so partial words can match the word as written: ``deploym``
+finds ``deployment``, whose stem is ``deploy``). Every indexed token is plain
+lowercase ASCII letters and digits, which every engine's tokenizer keeps
+whole, and hex of UTF-8 preserves prefixes, so an engine's prefix query on
+``t`` + hex(prefix) finds exactly the stems that start with that prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer  # type: ignore[import-untyped]
+
+from memorygraph.errors import UsageError
+
+#: Words too common to help ranking; removed from documents and queries.
+_STOP_TEXT = """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+#: Partial-word (prefix) matching applies to query words at least this long.
+MIN_PREFIX_CHARS = 3
+#: Longer words are cut to this many characters (engines limit token length).
+MAX_TOKEN_CHARS = 60
+#: Only the first this many tokens of a field are indexed (a 1 MB memory stays searchable
+#: by its beginning, and the index stays small).
+MAX_FIELD_TOKENS = 4000
+#: Most words (and phrases) a query may hold; the rest are ignored.
+MAX_QUERY_UNITS = 16
+
+STEM_PREFIX = "t"
+RAW_PREFIX = "r"
+
+_TOKEN = re.compile(
+    r"[\u2E80-\u2FFF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000-\U0003FFFF]"
+    r"|[^\W_]+"
+    r"|[\u2190-\u21FF\u2300-\u23FF\u2460-\u27BF\u2900-\u297F\u2B00-\u2BFF"
+    r"\U0001F000-\U0001FAFF]"
+)
+_LATIN = re.compile(r"^[a-z]+$")
+_CYRILLIC = re.compile(r"^[\u0400-\u04FF]+$")
+
+_english = snowballstemmer.stemmer("english")
+_russian = snowballstemmer.stemmer("russian")
+
+
+def fold(text: str) -> str:
+    """Case- and diacritic-folded text (NFKC, casefold, combining marks removed)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def words(text: str) -> list[str]:
+    """The folded tokens of `text`, stop words included, in order."""
+    return [w[:MAX_TOKEN_CHARS] for w in _TOKEN.findall(fold(text))]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The stem of one folded word (English or Russian Snowball, else the word itself)."""
+    if _LATIN.match(word):
+        return str(_english.stemWord(word))
+    if _CYRILLIC.match(word):
+        return str(_russian.stemWord(word))
+    return word
+
+
+def encode(term: str, prefix: str = STEM_PREFIX) -> str:
+    """The indexed token of a stem (``t``…) or a written word (``r``…)."""
+    return prefix + term.encode("utf-8").hex()
+
+
+def decode(token: str) -> str:
+    return bytes.fromhex(token[1:]).decode("utf-8")
+
+
+def _index_tokens(text: str) -> Iterator[str]:
+    count = 0
+    for word in words(text):
+        if word in STOP_WORDS:
+            continue
+        s = stem(word)
+        yield encode(s)
+        if s != word:
+            yield encode(word, RAW_PREFIX)
+        count += 1
+        if count >= MAX_FIELD_TOKENS:
+            return
+
+
+def index_text(*parts: str | None) -> str:
+    """The derived, indexed form of some text: space-separated encoded tokens."""
+    return " ".join(t for part in parts if part for t in _index_tokens(part))
+
+
+def field_texts(title: str, content: str, summary: str | None, tags: list[str]) -> tuple[str, str]:
+    """(title field, body field) of a memory, as every backend indexes them."""
+    return index_text(title), index_text(" ".join(tags), summary, content)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One indexed field read back for scoring: its stems in order and its written words."""
+
+    stems: tuple[str, ...]
+    raw: frozenset[str]
+
+    @classmethod
+    def parse(cls, indexed: str | None) -> Field:
+        stems: list[str] = []
+        raw: set[str] = set()
+        for token in (indexed or "").split():
+            if token.startswith(STEM_PREFIX):
+                stems.append(token)
+            else:
+                raw.add(token)
+        return cls(tuple(stems), frozenset(raw))
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """A query word: its display form, its stem token and (if long enough) its prefix tokens."""
+
+    text: str
+    stem: str
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a result is scored on: one word (optional) or one quoted phrase (required;
+    a quoted single word is a phrase of one: required, matched exactly, never as a prefix)."""
+
+    text: str
+    terms: tuple[Term, ...]
+    phrase: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    units: tuple[Unit, ...]
+
+    @property
+    def words(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if not u.phrase)
+
+    @property
+    def phrases(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.phrase)
+
+
+def _term(word: str, *, allow_prefix: bool) -> Term:
+    s = stem(word)
+    prefixes: tuple[str, ...] = ()
+    if allow_prefix and len(word) >= MIN_PREFIX_CHARS:
+        prefixes = tuple(dict.fromkeys([encode(word), encode(word, RAW_PREFIX)]))
+    return Term(word, encode(s), prefixes)
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Split a query into words and "quoted phrases", folded and stemmed.
+
+    Words are optional (any may match; more matches rank higher) and match by
+    stem, or as the beginning of a longer word. A phrase must appear, its words
+    in order and adjacent (stop words between them are ignored). An unbalanced
+    double quote is a `UsageError`.
+    """
+    if query.count('"') % 2:
+        raise UsageError(
+            'the query has an unbalanced double quote; close the "phrase" or remove the quote'
+        )
+    units: list[Unit] = []
+    seen: set[tuple[str, ...]] = set()
+    for i, part in enumerate(query.split('"')):
+        in_phrase = i % 2 == 1
+        kept = [w for w in words(part) if w not in STOP_WORDS]
+        if in_phrase and kept:
+            terms = tuple(_term(w, allow_prefix=False) for w in kept)
+            key = ("phrase", *(t.stem for t in terms))
+            if key not in seen:
+                seen.add(key)
+                units.append(Unit(" ".join(kept), terms, phrase=True))
+            continue
+        for w in kept:
+            term = _term(w, allow_prefix=not in_phrase)
+            key = (term.stem, *term.prefixes)
+            if key not in seen:
+                seen.add(key)
+                units.append(Unit(w, (term,)))
+    return ParsedQuery(tuple(units[:MAX_QUERY_UNITS]))
