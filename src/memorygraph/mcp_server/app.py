@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
 from memorygraph import __version__
@@ -76,6 +76,41 @@ class MemoryGraphServer(MCPServer):
             if not isinstance(e.__cause__, ValidationError):
                 raise
             raise ToolError(argument_error(name, e.__cause__)) from e
+
+    async def list_tools(self) -> list[Tool]:
+        """The tools, with the generated schema titles left out: they repeat the field
+        names and cost an agent's context on every session."""
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": slim_schema(tool.input_schema),
+                    "output_schema": slim_schema(tool.output_schema)
+                    if tool.output_schema is not None
+                    else None,
+                }
+            )
+            for tool in await super().list_tools()
+        ]
+
+
+def slim_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` without the "title" annotations pydantic adds to every object and field."""
+
+    def walk(node: Any, names: bool = False) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if names:  # a map of property or definition names to schemas: keep every name
+            return {key: walk(value) for key, value in node.items()}
+        return {
+            key: walk(value, names=key in ("properties", "$defs"))
+            for key, value in node.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+
+    slimmed: dict[str, Any] = walk(schema)
+    return slimmed
 
 
 def argument_error(tool: str, error: ValidationError) -> str:

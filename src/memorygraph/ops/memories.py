@@ -175,7 +175,7 @@ async def store_memory(
 ) -> StoredMemory:
     """Store a new memory and return its id. An id already in use is refused."""
     fields: dict[str, Any] = {
-        "type": type,
+        "type": parse_memory_type(type, "type"),
         "title": title,
         "content": content,
         "summary": summary,
@@ -302,18 +302,20 @@ def parse_relationship_type(name: str) -> RelationshipType:
         ) from None
 
 
+def parse_memory_type(name: str, field: str = "memory_types") -> MemoryType:
+    """The memory type called `name` (any case), or `InvalidRecordError` listing them."""
+    try:
+        return MemoryType(name.strip().lower())
+    except ValueError:
+        choices = ", ".join(t.value for t in MemoryType)
+        raise InvalidRecordError(
+            f"{field}: {name!r} is not a memory type; use one of: {choices}"
+        ) from None
+
+
 def parse_memory_types(names: Sequence[str] | None) -> tuple[MemoryType, ...]:
     """The memory types named (any case), or `InvalidRecordError` listing them."""
-    types = []
-    for name in names or ():
-        try:
-            types.append(MemoryType(name.strip().lower()))
-        except ValueError:
-            choices = ", ".join(t.value for t in MemoryType)
-            raise InvalidRecordError(
-                f"memory type {name!r} is not a memory type; use one of: {choices}"
-            ) from None
-    return tuple(types)
+    return tuple(parse_memory_type(name) for name in names or ())
 
 
 async def invalidate_relationship(
