@@ -35,9 +35,8 @@ async def in_process(
         workdir=workdir or Path(str(config.path or "/tmp")).parent / "migrations",
         environment=dict(environment or {}),
     )
-    async with MemoryStore.open(config) as store:
-        async with Client(build_server(store, settings)) as client:
-            yield client
+    async with MemoryStore.open(config) as store, Client(build_server(store, settings)) as client:
+        yield client
 
 
 def stdio_params(
