@@ -28,6 +28,12 @@ tests are skipped, saying so, otherwise. Differences from Neo4j it relies on:
 * Indexes are built synchronously (there is no ``db.awaitIndexes``).
 * No ``elementId()`` / ``id()`` is used anywhere: records are found by their
   own ``id`` property only.
+* Search does not use an index: Memgraph's text index (``CREATE TEXT INDEX``,
+  Tantivy-based) needs the ``--experimental-enabled=text-search`` server flag
+  and its documented query syntax has no prefix query, so search tests the
+  derived ``_st``/``_sb`` properties by scanning (`CypherBackend._scan_condition`,
+  the same matching rules; tested on FalkorDB and Neo4j). Fine for tens of
+  thousands of memories; slower than the other engines beyond.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class MemgraphBackend(BoltBackend):
     """Memories in a Memgraph database (see the module docstring for what is unverified)."""
 
     name: ClassVar[str] = "memgraph"
+    supports_fulltext: ClassVar[bool] = False
     dialect: ClassVar[CypherDialect] = CypherDialect(name="memgraph")
 
     def __init__(self, config: BackendConfig) -> None:

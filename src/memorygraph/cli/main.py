@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from memorygraph import __version__
-from memorygraph.cli import demo, exchange, memories, migrate, serve, status
+from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status
 from memorygraph.cli.common import err_console
 from memorygraph.errors import MemoryGraphError
 
@@ -35,7 +35,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for module in (memories, status, exchange, migrate, serve, demo):
+for module in (memories, status, exchange, migrate, serve, reindex, demo):
     module.register(cli)
 
 

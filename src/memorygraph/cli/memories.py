@@ -10,7 +10,7 @@ from rich.table import Table
 from memorygraph.backends.base import Direction
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, RelationshipType
-from memorygraph.search import SearchFilters
+from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.store import MemoryStore
 
 MEMORY_TYPES = [t.value for t in MemoryType]
@@ -105,30 +105,73 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
 
 @click.command()
 @click.argument("query")
-@click.option("--type", "memory_type", type=click.Choice(MEMORY_TYPES), help="Only this type.")
+@click.option(
+    "--type",
+    "memory_types",
+    type=click.Choice(MEMORY_TYPES),
+    multiple=True,
+    help="Only this type; repeat for several.",
+)
+@click.option(
+    "--tag", "tags", multiple=True, help="Only memories with this tag; repeat for any of several."
+)
+@click.option("--project", help="Only memories whose context.project_path is this.")
+@click.option("--min-importance", type=click.FloatRange(0, 1), help="Only at least this important.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Skip this many results (paging).",
+)
 @backend_options()
 @json_option
-def search(query: str, memory_type: str | None, limit: int, as_json: bool, **options: Any) -> None:
-    """Find memories matching every word of QUERY.
+def search(
+    query: str,
+    memory_types: tuple[str, ...],
+    tags: tuple[str, ...],
+    project: str | None,
+    min_importance: float | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Find memories matching QUERY, best first.
+
+    Any word may match; memories matching more words, rarer words and words in
+    the title rank first. Words match other forms of themselves (timeouts,
+    timeout) and longer words they begin (redi → redis); "quoted phrases" must
+    appear as written. Query syntax and ranking: docs/CLI.md#search.
 
     \b
     Examples:
-      memorygraph search "redis timeout"
-      memorygraph search redis --type solution --limit 5 --json
+      memorygraph search "how did we fix the redis timeouts"
+      memorygraph search '"connection pool" postgres' --type solution --limit 5 --json
     """
 
-    async def go() -> list[Memory]:
+    async def go() -> list[SearchHit]:
+        filters = SearchFilters(
+            types=tuple(MemoryType(t) for t in memory_types),
+            tags=tags,
+            project=project,
+            min_importance=min_importance,
+        )
         async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            kinds = (MemoryType(memory_type),) if memory_type else ()
-            hits = await store.search(query, filters=SearchFilters(types=kinds), limit=limit)
-            return [hit.memory for hit in hits]
+            return await store.search(query, filters=filters, limit=limit, offset=offset)
 
     found = run(go())
     if as_json:
-        emit_json([m.to_dict() for m in found])
+        emit_json(
+            [{**h.memory.to_dict(), "score": h.score, "matched": list(h.matched)} for h in found]
+        )
     elif found:
-        console.print(_memory_table(found))
+        table = Table("score", "id", "type", "title", "matched", header_style="bold")
+        for h in found:
+            m = h.memory
+            table.add_row(f"{h.score:.2f}", m.id, m.type.value, m.title, ", ".join(h.matched))
+        console.print(table)
     else:
         console.print("no memory matches")
 

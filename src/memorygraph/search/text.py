@@ -4,8 +4,8 @@ Every engine indexes the same derived text, produced here, so that what
 matches a query is decided by this module and not by each engine's own
 analyzer (which differ in stemming, stop words, CJK and emoji handling).
 
-* Folding: Unicode NFKC, case folding, then diacritics removed (NFKD minus
-  combining marks): ``Détails`` → ``details``, ``ΣΟΦΊΑ`` → ``σοφια``.
+* Folding: Unicode NFKC, case folding, then the accents of Latin, Greek and
+  Cyrillic letters removed: ``Détails`` → ``details``, ``ΣΟΦΊΑ`` → ``σοφια``.
 * Tokens: runs of letters/digits. Han, Hiragana and Katakana characters are
   one token each (those scripts do not separate words); every emoji or other
   pictographic symbol is a token of its own.
@@ -71,13 +71,26 @@ _english = snowballstemmer.stemmer("english")
 _russian = snowballstemmer.stemmer("russian")
 
 
+def _folds_marks(base: str) -> bool:
+    """True for letters whose accents are dropped: Latin, Greek, Cyrillic (not kana's
+    voicing marks, Indic vowel signs…, which change the letter)."""
+    return base < "\u0530" or "\u1e00" <= base < "\u2000"
+
+
 def fold(text: str) -> str:
-    """Case- and diacritic-folded text (NFKC, casefold, combining marks removed)."""
+    """Case- and diacritic-folded text (NFKC, casefold, accents of Latin, Greek and
+    Cyrillic letters removed)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
+    kept: list[str] = []
+    base = ""
+    for c in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(c):
+            if _folds_marks(base):
+                continue
+        else:
+            base = c
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def words(text: str) -> list[str]:
