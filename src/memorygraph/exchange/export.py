@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import time
@@ -15,6 +14,7 @@ from typing import IO, Any, TypeVar
 
 import memorygraph
 from memorygraph.backends.base import Backend
+from memorygraph.cancellation import checkpoint
 from memorygraph.errors import OperationError, UsageError
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
@@ -235,7 +235,7 @@ async def _write_all(
             batch = []
             if progress:
                 progress(kind, done)
-            await asyncio.sleep(0)  # let cancellation and other tasks in between batches
+            await checkpoint()
     write(batch)
     if progress:
         progress(kind, done + len(batch))

@@ -10,7 +10,6 @@ already holds, writing nothing.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
+from memorygraph.cancellation import checkpoint
 from memorygraph.errors import IntegrityError, InvalidExportError
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
 from memorygraph.exchange.reader import RecordLine, iter_records, require_file
@@ -254,7 +254,7 @@ async def import_graph(
             progress(kind, done)
         # A checkpoint per batch: cancellation lands between batches, and a server
         # running this import keeps answering other calls.
-        await asyncio.sleep(0)
+        await checkpoint()
     summary.duration_seconds = time.perf_counter() - started
     return summary
 

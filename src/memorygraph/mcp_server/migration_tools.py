@@ -55,35 +55,49 @@ async def with_progress(ctx: Context, work: Callable[[Progress], Awaitable[T]]) 
     """Run `work(progress)`, sending its progress to the client as notifications.
 
     Progress only ever grows, as the protocol requires: each phase counts one
-    unit, and the records done within a phase add a fraction of it.
+    unit, and the records done within a phase add a fraction of it. Updates are
+    sent at most every `PROGRESS_INTERVAL` seconds, but every phase gets at least
+    one, however short.
     """
     phases: list[str] = []
-    latest: dict[str, float | str] = {}
+    pending: dict[str, tuple[float, str]] = {}
+    wake = asyncio.Event()
 
     def progress(phase: str, done: int, total: int | None) -> None:
         if not phases or phases[-1] != phase:
             phases.append(phase)
         share = min(done / total, 0.99) if total else done / (done + 10_000)
-        latest["value"] = len(phases) - 1 + share
         counted = f"{done:,}/{total:,}" if total else f"{done:,}"
-        latest["message"] = f"{phase}: {counted} records"
+        pending[phase] = (len(phases) - 1 + share, f"{phase}: {counted} records")
+        wake.set()
 
-    async def report() -> None:
-        sent = -1.0
-        while True:
-            await asyncio.sleep(PROGRESS_INTERVAL)
-            value = float(latest.get("value", -1.0))
+    sent = -1.0
+
+    async def flush() -> None:
+        nonlocal sent
+        updates = list(pending.values())
+        pending.clear()
+        wake.clear()
+        for value, message in updates:
             if value > sent:
                 sent = value
-                await ctx.report_progress(value, None, str(latest["message"]))
+                await ctx.report_progress(value, None, message)
+
+    async def report() -> None:
+        while True:
+            await wake.wait()
+            await flush()
+            await asyncio.sleep(PROGRESS_INTERVAL)
 
     reporter = asyncio.create_task(report())
     try:
-        return await work(progress)
+        result = await work(progress)
     finally:
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reporter
+    await flush()
+    return result
 
 
 def register(server: MCPServer, state: "ServerState") -> None:

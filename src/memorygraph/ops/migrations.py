@@ -9,6 +9,7 @@ one runs. Journals on disk add the migrations of other processes and earlier run
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -187,6 +188,9 @@ class MigrationDesk:
         except MigrationError as e:
             entry.state = _failed_state(e.result)
             entry.detail = str(e)
+            if isinstance(e.__cause__, asyncio.CancelledError):
+                # Rolled back already; the caller's cancellation goes on as a cancellation.
+                raise e.__cause__ from None
             raise
         except BaseException as e:
             entry.state = "failed"
