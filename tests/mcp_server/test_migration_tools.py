@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from memorygraph.config import BackendConfig, BackendType
-from tests.mcp.helpers import call, call_error, in_process
+from tests.mcp_server.helpers import call, call_error, in_process
 from tests.migration.helpers import fill, snapshot
 from tests.migration.test_crash import _journal_with_writes, keep_one
 

@@ -10,7 +10,7 @@ from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.models import Memory, Relationship
 from memorygraph.ops.views import CONTENT_WINDOW, MAX_RESULT_CHARS
-from tests.mcp.helpers import in_process, result_size, text_of
+from tests.mcp_server.helpers import in_process, result_size, text_of
 
 ONE_MB = "word " * (1024 * 1024 // 5)
 N = 10_000

@@ -8,12 +8,12 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from tests.contract.strategies import TRICKY
-from tests.mcp.helpers import call, call_error, in_process, text_of
+from tests.mcp_server.helpers import call, call_error, in_process, text_of
 
 HOSTILE = [t for t in TRICKY if t] + ["[/bold] [red]not markup[/red]", "\u202eRTL\u202c ünï"]
 

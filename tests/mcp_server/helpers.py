@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
-from mcp import Client, StdioServerParameters
 from memorygraph.config import BackendConfig
 from memorygraph.mcp_server import ServerSettings, build_server
 from memorygraph.mcp_server.app import Profile

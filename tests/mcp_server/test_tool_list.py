@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from memorygraph.config import BackendConfig, BackendType
-from tests.mcp.helpers import in_process
+from tests.mcp_server.helpers import in_process
 
 MEMORY_TOOLS = {
     "store_memory",
