@@ -100,3 +100,13 @@ async def test_every_tool_has_described_schemas_and_annotations(tmp_path: Path) 
     for name, limit in limits.items():
         assert limit["maximum"] == 50 and limit["minimum"] == 1, name
         assert "default" in limit, name
+
+
+async def test_the_guide_documents_every_tool(tmp_path: Path) -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "MCP.md").read_text()
+    async with in_process(_config(tmp_path), profile="extended") as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    undocumented = {n for n in names if f"| `{n}` |" not in guide}
+    assert not undocumented, f"docs/MCP.md lacks {sorted(undocumented)}"
+    for name in MEMORY_TOOLS:
+        assert f"### {name}\n" in guide, f"docs/MCP.md has no example for {name}"
