@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python benchmarks/backend_writes.py
 	$(BIN)/python benchmarks/exchange_rss.py
 	$(BIN)/python benchmarks/migration.py
+	$(BIN)/python benchmarks/mcp_latency.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
