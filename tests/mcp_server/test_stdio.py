@@ -12,6 +12,8 @@ import orjson
 import pytest
 from mcp import Client, stdio_client
 
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
 from memorygraph.models import RelationshipType
 from tests.mcp_server.helpers import MEMORYGRAPH, call, call_error, stdio_params
 
@@ -150,35 +152,42 @@ async def test_logs_go_to_stderr_without_passwords(tmp_path: Path) -> None:
     assert secret not in logged
 
 
-async def test_four_servers_on_one_sqlite_file_lose_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
-    per_server = 200
+async def _four_agents(args: list[str], env: dict[str, str]) -> list[tuple[list[str], list[str]]]:
+    """Four `serve` processes on one store, each writing PER_SERVER memories and as many
+    relationships at once; what each server acknowledged."""
 
     async def agent(n: int) -> tuple[list[str], list[str]]:
         memories: list[str] = []
         relationships: list[str] = []
-        async with Client(stdio_params("--path", str(db))) as client:
-            for i in range(per_server):
+        async with Client(stdio_params(*args, env=env)) as client:
+            for i in range(PER_SERVER):
                 stored = await call(
                     client, "store_memory", type="task", title=f"server {n} memory {i}"
                 )
                 memories.append(stored["id"])
-            for i in range(per_server):
+            for i in range(PER_SERVER):
                 rel = await call(
                     client,
                     "create_relationship",
                     from_memory_id=memories[i],
-                    to_memory_id=memories[(i + 1) % per_server],
+                    to_memory_id=memories[(i + 1) % PER_SERVER],
                     relationship_type=RelationshipType.FOLLOWS.value,
                 )
                 relationships.append(rel["id"])
         return memories, relationships
 
-    # Create the file first so the four do not race to create the schema.
-    async with Client(stdio_params("--path", str(db))) as client:
+    # One server first, so the four do not race to create the schema.
+    async with Client(stdio_params(*args, env=env)) as client:
         await call(client, "get_memory_statistics")
-    results = await asyncio.gather(*(agent(n) for n in range(4)))
+    return list(await asyncio.gather(*(agent(n) for n in range(4))))
 
+
+PER_SERVER = 200
+
+
+async def test_four_servers_on_one_sqlite_file_lose_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    results = await _four_agents(["--path", str(db)], {})
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         memory_ids = [r[0] for r in conn.execute("SELECT id FROM memories")]
@@ -186,7 +195,24 @@ async def test_four_servers_on_one_sqlite_file_lose_nothing(tmp_path: Path) -> N
         titles = [r[0] for r in conn.execute("SELECT json_extract(doc, '$.title') FROM memories")]
     acknowledged_memories = [i for memories, _ in results for i in memories]
     acknowledged_relationships = [i for _, rels in results for i in rels]
-    assert len(acknowledged_memories) == 4 * per_server
+    assert len(acknowledged_memories) == 4 * PER_SERVER
     assert sorted(memory_ids) == sorted(acknowledged_memories)
     assert sorted(relationship_ids) == sorted(acknowledged_relationships)
-    assert len(set(titles)) == len(titles) == 4 * per_server
+    assert len(set(titles)) == len(titles) == 4 * PER_SERVER
+
+
+@pytest.mark.falkordb
+async def test_four_servers_on_one_falkordb_graph_lose_nothing(
+    falkordb_config: BackendConfig,
+) -> None:
+    args = ["--backend", "falkordb", "--uri", str(falkordb_config.uri)]
+    args += ["--database", str(falkordb_config.database)]
+    results = await _four_agents(args, {"FALKORDB_PASSWORD": str(falkordb_config.password)})
+    async with create_backend(falkordb_config.read_only_copy()) as backend:
+        memories = [m async for m in backend.iter_memories()]
+        relationship_ids = [r.id async for r in backend.iter_relationships()]
+    acknowledged_memories = [i for ms, _ in results for i in ms]
+    acknowledged_relationships = [i for _, rels in results for i in rels]
+    assert sorted(m.id for m in memories) == sorted(acknowledged_memories)
+    assert sorted(relationship_ids) == sorted(acknowledged_relationships)
+    assert len({m.title for m in memories}) == 4 * PER_SERVER
