@@ -4,10 +4,6 @@ with progress, cancellation, rollback and resume by id, export and import."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +16,8 @@ from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from tests.mcp_server.helpers import call, call_error, in_process
-from tests.migration.helpers import dropping_factory, fill, snapshot
-from tests.migration.test_crash import _journal_with_writes, keep_one
+from tests.migration.helpers import dropping_factory, fill, kill_mid_import, snapshot
+from tests.migration.test_crash import keep_one
 
 Progress = list[tuple[float, float | None, str | None]]
 
@@ -142,41 +138,6 @@ async def test_a_cancelled_migration_leaves_the_target_exactly_as_before(
     assert await snapshot(target) == before
 
 
-def _killed_migration(source: Path, target: Path, work: Path) -> Path:
-    """A `memorygraph migrate` process SIGKILLed mid-import; its journal."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "memorygraph",
-            "migrate",
-            "--from",
-            "sqlite",
-            "--from-path",
-            str(source),
-            "--to",
-            "sqlite",
-            "--to-path",
-            str(target),
-            "--workdir",
-            str(work),
-            "--batch-size",
-            "10",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    journal = None
-    while journal is None and time.monotonic() < deadline and proc.poll() is None:
-        journal = _journal_with_writes(work, at_least=5)
-        time.sleep(0.005)
-    assert journal is not None, "the migration ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return journal
-
-
 @pytest.mark.parametrize("recovery", ["rollback_migration", "resume_migration"])
 async def test_an_interrupted_migration_is_finished_or_undone_by_id(
     tmp_path: Path, recovery: str
@@ -187,7 +148,7 @@ async def test_an_interrupted_migration_is_finished_or_undone_by_id(
     await keep_one(target)
     before = await snapshot(target)
     work = tmp_path / "work"
-    journal = _killed_migration(source.path, target.path, work)  # type: ignore[arg-type]
+    journal = kill_mid_import(source.path, target.path, work)  # type: ignore[arg-type]
     migration_id = journal.parent.name
     async with in_process(source, workdir=work) as client:
         listing = await call(client, "list_migrations")

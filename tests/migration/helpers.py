@@ -3,7 +3,13 @@ target whose connection really drops after N write batches."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from memorygraph.backends.base import Backend
@@ -87,3 +93,33 @@ def dropping_factory(
         return backend
 
     return factory
+
+
+def journal_with_writes(work: Path, at_least: int) -> Path | None:
+    """The journal under `work` that announced at least `at_least` write batches."""
+    for journal in work.glob("*/journal.jsonl"):
+        lines = journal.read_bytes().splitlines()
+        if sum(b'"event":"intent"' in line for line in lines) >= at_least:
+            return journal
+    return None
+
+
+def kill_mid_import(source: Path, target: Path, work: Path) -> Path:
+    """Start `memorygraph migrate` from SQLite `source` to SQLite `target`, SIGKILL it once
+    its journal shows a few written batches, and return that journal."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memorygraph", "migrate", "--from", "sqlite", "--from-path",
+         str(source), "--to", "sqlite", "--to-path", str(target), "--workdir", str(work),
+         "--batch-size", "10"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    journal = None
+    while journal is None and time.monotonic() < deadline and proc.poll() is None:
+        journal = journal_with_writes(work, at_least=5)
+        time.sleep(0.005)
+    assert journal is not None, "the migration ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return journal
