@@ -1,7 +1,11 @@
 """The one exception tree of memorygraph.
 
 Every error the library raises on purpose derives from `MemoryGraphError`, and
-carries an `exit_code` the CLI uses (the CLI catches the root exactly once).
+carries an `exit_code` the CLI uses (the CLI catches the root exactly once) and
+`retryable`: whether the same request may succeed if tried again (a lost
+connection, a busy engine) or will fail the same way (bad input, a missing
+record). Adapters read both: the CLI maps them to exit codes, the MCP server to
+tool errors.
 Messages are one line: they name the problem and say what to do next. They
 never contain a password.
 
@@ -30,6 +34,8 @@ class MemoryGraphError(Exception):
     """Root of every error memorygraph raises on purpose."""
 
     exit_code = 1
+    #: True when trying the same request again may succeed.
+    retryable = False
 
 
 class UsageError(MemoryGraphError):
@@ -73,9 +79,17 @@ class OperationError(MemoryGraphError):
 class BackendConnectionError(OperationError):
     """The engine could not be reached, or refused the connection."""
 
+    retryable = True
+
 
 class BackendOperationError(OperationError):
     """The engine failed a read or a write."""
+
+
+class BackendBusyError(BackendOperationError):
+    """The engine is busy: another writer held a lock for longer than we wait."""
+
+    retryable = True
 
 
 class IntegrityError(OperationError):

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, paginate
-from memorygraph.errors import BackendOperationError, DatabaseFileError, UsageError
+from memorygraph.errors import (
+    BackendBusyError,
+    BackendOperationError,
+    DatabaseFileError,
+    UsageError,
+)
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -150,14 +155,18 @@ class SQLiteBackend(Backend):
         if self.config.read_only:
             if not exists:
                 raise DatabaseFileError(f"no database at {path}; check the path")
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.config.timeout_seconds
+            )
         else:
             if exists and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                 raise DatabaseFileError(
                     f"database file {path} is read-only; make it writable "
                     "(chmod u+w) or open it read-only"
                 )
-            conn = sqlite3.connect(path)
+            # Another process's write transaction is waited for this long (several
+            # servers on one file are the normal case), then BackendBusyError.
+            conn = sqlite3.connect(path, timeout=self.config.timeout_seconds)
         conn.isolation_level = None
         try:
             self._check_or_create_schema(conn, fresh=not exists or path.stat().st_size == 0)
@@ -228,6 +237,10 @@ class SQLiteBackend(Backend):
         try:
             yield
         except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise BackendBusyError(
+                    f"{self.describe()} is locked by another writer ({e}); try again"
+                ) from e
             if isinstance(e, sqlite3.IntegrityError | sqlite3.OperationalError):
                 raise BackendOperationError(f"{self.describe()}: {e}") from e
             raise DatabaseFileError(

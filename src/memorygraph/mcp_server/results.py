@@ -46,11 +46,15 @@ def tool_result(model: BaseModel, text: str) -> CallToolResult:
 
 
 def error_message(error: MemoryGraphError) -> str:
-    """The library's message plus a next step in tool terms, where one applies."""
+    """The library's message plus a next step in tool terms, where one applies, and
+    whether calling again may help."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     for kind, step in _NEXT_STEP:
         if isinstance(error, kind) and step not in message:
-            return f"{message}; {step}"
+            message = f"{message}; {step}"
+            break
+    if error.retryable and "retry" not in message:
+        message = f"{message} (retrying may help)"
     return message
 
 
