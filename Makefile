@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint typecheck pytest neo4j-classpath bench clean
+.PHONY: setup demo test lint typecheck pytest neo4j-classpath bench docs clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,12 @@ neo4j-classpath:
 	tools/neo4j/build-classpath.sh
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/python tools/cli_reference.py --check docs/CLI.md
+
+# Rewrite the command reference in docs/CLI.md from the commands' own help.
+docs: setup
+	$(BIN)/python tools/cli_reference.py --write docs/CLI.md
 
 typecheck: setup
 	$(BIN)/mypy
