@@ -31,11 +31,20 @@ from typing import Any
 
 
 class MemoryGraphError(Exception):
-    """Root of every error memorygraph raises on purpose."""
+    """Root of every error memorygraph raises on purpose.
+
+    `field` names the input at fault in library terms ("format", "since"), when
+    there is one: each adapter says it in its own words (the CLI as a flag, the
+    MCP server as a parameter).
+    """
 
     exit_code = 1
     #: True when trying the same request again may succeed.
     retryable = False
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UsageError(MemoryGraphError):

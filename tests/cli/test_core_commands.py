@@ -161,3 +161,14 @@ def test_demo_builds_and_shows_a_sample_graph(
     code, out, _ = run(capsys, "demo", "--dir", str(tmp_path), "--memories", "30")
     assert code == 0
     assert "30 memories, 60 relationships" in out
+
+
+def test_an_error_about_one_input_names_its_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("just some notes\n")
+    db = tmp_path / "memory.db"
+    assert main(["import", str(unknown), "--path", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the format" in err and "(--format)" in err

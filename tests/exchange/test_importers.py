@@ -355,8 +355,9 @@ async def test_detect_format_of_each_kind(tmp_path: Path) -> None:
     assert detect_format(single_line) == "mcp-json"
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")
-    with pytest.raises(UsageError, match="--format"):
+    with pytest.raises(UsageError, match="name its format") as refused:
         detect_format(text)
+    assert refused.value.field == "format"
     with pytest.raises(UsageError, match="unknown format"):
         convert_to_export(single_line, tmp_path / "o.jsonl", format="csv")
     with pytest.raises(UsageError, match="already a memorygraph export"):

@@ -291,3 +291,12 @@ async def test_every_migration_tool_on_an_embedded_falkordb_store(
             else:
                 assert outcome["success"] is True
                 assert await snapshot(target) == {**(await snapshot(store)), **before}
+
+
+async def test_an_error_about_one_input_names_its_parameter(tmp_path: Path) -> None:
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("just some notes\n")
+    async with in_process(_sqlite(tmp_path / "m.db"), workdir=tmp_path / "work") as client:
+        message = await call_error(client, "import_memories", path=str(unknown))
+    assert "cannot tell the format" in message and "(parameter format)" in message
+    assert "--" not in message

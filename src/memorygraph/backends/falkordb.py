@@ -180,7 +180,7 @@ class FalkorDBBackend(CypherBackend):
         elif isinstance(e, AuthenticationError | AuthorizationError) or (
             isinstance(e, ResponseError) and "NOAUTH" in str(e)
         ):
-            reason = "the server refused the password (set FALKORDB_PASSWORD or --password)"
+            reason = "the server refused the password (check FALKORDB_PASSWORD or the URI)"
         else:
             reason = self._safe(e) or type(e).__name__
         return BackendConnectionError(f"cannot connect to {where}: {reason}")

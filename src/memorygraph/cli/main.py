@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryGraphError as e:
         if debug:
             traceback.print_exc()
-        return _fail(str(e), e.exit_code)
+        flag = f" (--{e.field.replace('_', '-')})" if e.field else ""
+        return _fail(f"{e}{flag}", e.exit_code)
     return rv if isinstance(rv, int) else 0
 
 

@@ -164,7 +164,7 @@ def _invalid(path: Path, report: ValidationReport) -> InvalidExportError:
     first = report.problems[0] if report.problems else "?"
     return InvalidExportError(
         f"{path} is not a valid export ({report.problem_count} problem(s); first: {first}); "
-        f"nothing was written. Run `memorygraph validate {path}` to list them",
+        "nothing was written; validate the file to list them all",
         list(report.problems),
     )
 

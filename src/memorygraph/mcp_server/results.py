@@ -49,6 +49,8 @@ def error_message(error: MemoryGraphError) -> str:
     """The library's message plus a next step in tool terms, where one applies, and
     whether calling again may help."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if error.field:
+        message = f"{message} (parameter {error.field})"
     for kind, step in _NEXT_STEP:
         if isinstance(error, kind) and step not in message:
             message = f"{message}; {step}"

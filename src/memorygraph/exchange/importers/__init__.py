@@ -84,7 +84,8 @@ def detect_format(path: Path | str) -> str:
     ):
         return mcp_json.NAME
     raise UsageError(
-        f"cannot tell the format of {path}; pass --format with one of: {', '.join(FORMATS)}"
+        f"cannot tell the format of {path}; name its format, one of: {', '.join(FORMATS)}",
+        field="format",
     )
 
 

@@ -50,7 +50,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         raise InvalidExportError(
             f"{path} is a memorygraph database, not an MCP server one; "
-            "export it with `memorygraph export --backend sqlite --path ...` instead"
+            "export it with memorygraph's own export and import that file instead"
         )
     missing = {"nodes", "relationships"} - tables
     if missing:
