@@ -1,7 +1,17 @@
 """memorygraph: a graph memory store for AI coding agents.
 
 The public API is re-exported here; everything else is an implementation detail.
+
+    from memorygraph import BackendConfig, BackendType, MemoryStore, MigrationManager
+
+The heavier parts (the store, search, migration) load on first use, so that
+`import memorygraph` stays quick for the CLI and the MCP server.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.errors import MemoryGraphError
@@ -14,7 +24,31 @@ from memorygraph.models import (
     Visibility,
 )
 
+if TYPE_CHECKING:
+    from memorygraph.migration.manager import MigrationManager
+    from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
+    from memorygraph.search import RecallHit, SearchFilters, SearchHit
+    from memorygraph.store import MemoryStore
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "MemoryStore": "memorygraph.store",
+    "SearchFilters": "memorygraph.search",
+    "SearchHit": "memorygraph.search",
+    "RecallHit": "memorygraph.search",
+    "MigrationManager": "memorygraph.migration.manager",
+    "MigrationOptions": "memorygraph.migration.models",
+    "MigrationResult": "memorygraph.migration.models",
+    "VerifyMode": "memorygraph.migration.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'memorygraph' has no attribute {name!r}")
+
 
 __all__ = [
     "BackendConfig",
@@ -22,9 +56,17 @@ __all__ = [
     "Memory",
     "MemoryContext",
     "MemoryGraphError",
+    "MemoryStore",
     "MemoryType",
+    "MigrationManager",
+    "MigrationOptions",
+    "MigrationResult",
+    "RecallHit",
     "Relationship",
     "RelationshipType",
+    "SearchFilters",
+    "SearchHit",
+    "VerifyMode",
     "Visibility",
     "__version__",
 ]
