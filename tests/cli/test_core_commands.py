@@ -172,3 +172,18 @@ def test_an_error_about_one_input_names_its_flag(
     assert main(["import", str(unknown), "--path", str(db)]) == 2
     err = capsys.readouterr().err
     assert "cannot tell the format" in err and "(--format)" in err
+
+
+def test_relationship_types_are_case_insensitive_everywhere_and_forget_reports_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "memory.db")
+    assert main(["add", "--type", "problem", "--title", "p", "--id", "p", "--path", db]) == 0
+    assert main(["add", "--type", "fix", "--title", "f", "--id", "f", "--path", db]) == 0
+    assert main(["relate", "f", "p", "solves", "--path", db]) == 0
+    capsys.readouterr()
+    assert main(["related", "p", "--type", "solves", "--json", "--path", db]) == 0
+    related = json.loads(capsys.readouterr().out)
+    assert [n["relationship"]["type"] for n in related] == ["SOLVES"]
+    assert main(["forget", "f", "--json", "--path", db]) == 0
+    assert json.loads(capsys.readouterr().out) == {"id": "f", "deleted": True}

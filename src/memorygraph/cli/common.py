@@ -52,7 +52,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def backend_options(prefix: str = "", label: str = "") -> Callable[[F], F]:
+def backend_options(
+    prefix: str = "", label: str = "", *, required: bool = False
+) -> Callable[[F], F]:
     """Add --backend/--path/--uri/--user/--database/--ask-password (optionally prefixed).
 
     With prefix "from", the options are --from, --from-path, --from-uri, … and the
@@ -69,7 +71,9 @@ def backend_options(prefix: str = "", label: str = "") -> Callable[[F], F]:
                 flag,
                 f"{key}backend",
                 type=click.Choice(BACKEND_NAMES),
-                help=f"{what}backend (default: $MEMORY_BACKEND or sqlite).",
+                help=f"{what}backend (required)."
+                if required
+                else f"{what}backend (default: $MEMORY_BACKEND or sqlite).",
             ),
             click.option(
                 f"{dash}path",

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from memorygraph.backends.base import Direction
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
@@ -225,7 +226,13 @@ def relate(
     default="both",
     show_default=True,
 )
-@click.option("--type", "types", multiple=True, type=click.Choice(RELATIONSHIP_TYPES))
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    type=click.Choice(RELATIONSHIP_TYPES, case_sensitive=False),
+    help="Only relationships of this type (any case); repeat for several.",
+)
 @backend_options()
 @json_option
 def related(
@@ -265,12 +272,14 @@ def related(
 @click.command()
 @click.argument("memory_id")
 @backend_options()
-def forget(memory_id: str, **options: Any) -> None:
+@json_option
+def forget(memory_id: str, as_json: bool, **options: Any) -> None:
     """Delete a memory and its relationships.
 
     \b
-    Example:
+    Examples:
       memorygraph forget 3f2c…
+      memorygraph forget 3f2c… --json
     """
 
     async def go() -> None:
@@ -278,7 +287,10 @@ def forget(memory_id: str, **options: Any) -> None:
             await store.forget(memory_id)
 
     run(go())
-    console.print(f"forgot {memory_id}")
+    if as_json:
+        emit_json({"id": memory_id, "deleted": True})
+    else:
+        console.print(Text(f"forgot {memory_id}"))
 
 
 def register(group: click.Group) -> None:

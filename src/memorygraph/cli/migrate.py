@@ -35,7 +35,7 @@ def _password_for(config: BackendConfig, ask: bool) -> str | None:
 
 @click.command()
 @backend_options("from", "source")
-@backend_options("to", "target")
+@backend_options("to", "target", required=True)
 @click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="Show warnings, phase details, mismatches.")
 @click.option(
