@@ -36,6 +36,8 @@ async def _open(path: str) -> Any:
 
 
 async def build(db_path: str, json_path: str, spec: dict[str, Any]) -> dict[str, Any]:
+    from memorygraph.utils.export_import import export_to_json
+
     from memorygraph.models import (
         Memory,
         MemoryContext,
@@ -43,7 +45,6 @@ async def build(db_path: str, json_path: str, spec: dict[str, Any]) -> dict[str,
         RelationshipProperties,
         RelationshipType,
     )
-    from memorygraph.utils.export_import import export_to_json
 
     backend, db = await _open(db_path)
     for item in spec["memories"]:
