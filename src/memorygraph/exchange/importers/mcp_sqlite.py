@@ -8,9 +8,10 @@ columns win over the JSON copies: the server updates only the columns when it
 invalidates an edge. Rows are streamed in id order.
 
 The server's JSON export carries no relationship ids, so relationship ids are
-derived from (from, type, to) here too: the first relationship (by the
-server's id) of each such triple gets the id the JSON importer gives it, any
-further one an id that also covers the server's id; `invalidated_by`, which
+derived from (from, type, to) here too: of the relationships sharing such a
+triple, the one that export carries (still valid, strongest, then lowest
+server id) gets the id the JSON importer gives it, any other one an id that
+also covers the server's id; `invalidated_by`, which
 names a server id, is rewritten to the derived id of that relationship.
 """
 
@@ -83,9 +84,13 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]) -> Iterator[
 def _relationship_rows(conn: sqlite3.Connection, columns: list[str]) -> Iterator[dict[str, Any]]:
     """Relationship rows, each with whether it is the first of its (from, type, to) and the
     ends and type of the relationship its `invalidated_by` names, if that is one of the file."""
+    # The one the server's JSON export carries: current (no valid_until), strongest.
     first = (
-        "(SELECT MIN(d.id) FROM relationships d WHERE d.from_id = {t}.from_id "
-        "AND d.rel_type = {t}.rel_type AND d.to_id = {t}.to_id) = {t}.id"
+        "(SELECT d.id FROM relationships d WHERE d.from_id = {t}.from_id "
+        "AND d.rel_type = {t}.rel_type AND d.to_id = {t}.to_id "
+        "ORDER BY d.valid_until IS NOT NULL, CAST(CASE WHEN json_valid(d.properties) "
+        "THEN json_extract(d.properties, '$.strength') END AS REAL) DESC, d.id "
+        "LIMIT 1) = {t}.id"
     )
     picked = [f"r.{c}" for c in columns]
     invalidated = "invalidated_by" in columns
