@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memorygraph.backends.registry import create_backend
+from memorygraph.backends.registry import create_backend, target_exists
 from memorygraph.cli.common import (
     ProgressDisplay,
     backend_options,
@@ -208,6 +208,8 @@ def import_cmd(
     display = ProgressDisplay(show_progress() and not as_json and not dry_run)
 
     async def go() -> ImportSummary | tuple[ImportPlan, ConversionReport | None]:
+        if dry_run and not target_exists(config):
+            return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
         async with create_backend(config) as backend:
             if dry_run:
                 return await plan_file(file, backend, format=fmt, skip_duplicates=skip_duplicates)
