@@ -46,4 +46,4 @@ bench: setup
 	$(BIN)/python benchmarks/mcp_latency.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .upstream .pytest_cache .mypy_cache .ruff_cache

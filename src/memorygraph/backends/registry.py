@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from memorygraph.backends.base import Backend
 from memorygraph.config import BackendConfig, BackendType
-from memorygraph.errors import MissingDependencyError
+from memorygraph.errors import DatabaseFileError, MissingDependencyError
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,19 @@ def backend_class(kind: BackendType) -> type[Backend]:
 def create_backend(config: BackendConfig) -> Backend:
     """An unconnected backend for `config` (validated). Use it as `async with`."""
     return backend_class(config.backend_type)(config)
+
+
+def target_exists(config: BackendConfig) -> bool:
+    """False when `config` names a file or directory store that is not there yet (a dry
+    run then plans against an empty store instead of creating it). Raises
+    `DatabaseFileError` when its directory is missing too, as a real run would."""
+    if not config.backend_type.uses_path or config.path is None:
+        return True
+    path = config.path.expanduser()
+    if path.exists():
+        return True
+    if not path.parent.is_dir():
+        raise DatabaseFileError(
+            f"directory {path.parent} does not exist; create it or choose another path"
+        )
+    return False

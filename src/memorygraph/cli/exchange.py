@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memorygraph.backends.registry import create_backend
+from memorygraph.backends.registry import create_backend, target_exists
 from memorygraph.cli.common import (
     ProgressDisplay,
     backend_options,
@@ -23,8 +23,15 @@ from memorygraph.cli.common import (
     run,
     show_progress,
 )
+from memorygraph.errors import UsageError
 from memorygraph.exchange import export_graph, validate_export
 from memorygraph.exchange.export import ExportSummary
+from memorygraph.exchange.exporters import (
+    EXPORT_FORMATS,
+    MEMORYGRAPH,
+    OtherExportReport,
+    export_other,
+)
 from memorygraph.exchange.importers import FORMATS, ConversionReport, import_file, plan_file
 from memorygraph.exchange.load import ImportPlan, ImportSummary
 
@@ -41,21 +48,39 @@ _LABELS = {"memory": "memories", "relationship": "relationships"}
     callback=parse_since,
     help="Only records changed at or after this ISO-8601 time (with a zone): incremental.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default=MEMORYGRAPH,
+    show_default=True,
+    help="memorygraph (lossless), mcp-json (the memorygraph MCP server's JSON export) "
+    "or memory-jsonl (the MCP memory server's graph).",
+)
 @backend_options()
 @json_option
-def export_cmd(file: Path, since: datetime | None, as_json: bool, **options: Any) -> None:
+def export_cmd(file: Path, since: datetime | None, fmt: str, as_json: bool, **options: Any) -> None:
     """Write the whole graph (or what changed --since) to FILE.
 
     FILE is JSON Lines, gzip-compressed when its name ends in .gz; the format
-    is specified in docs/FORMAT.md. The backend is opened read-only and FILE
-    appears only when the export is complete.
+    is specified in docs/FORMAT.md. With --format mcp-json or memory-jsonl it
+    is another tool's format instead, and the report lists what that format
+    cannot carry. The backend is opened read-only and FILE appears only when
+    the export is complete.
 
     \b
     Examples:
       memorygraph export backup.jsonl.gz
       memorygraph export --backend neo4j --uri bolt://localhost:7687 graph.jsonl
       memorygraph export --since 2025-01-31T00:00:00+00:00 changes.jsonl --json
+      memorygraph export --format mcp-json back-to-mcp.json
+      memorygraph export --format memory-jsonl memory.jsonl
     """
+    if fmt != MEMORYGRAPH:
+        if since is not None:
+            raise UsageError(f"--since works only with --format memorygraph, not {fmt}")
+        _export_other(file, fmt, as_json, options)
+        return
     config = config_from_options(options, read_only=True)
     display = ProgressDisplay(show_progress() and not as_json)
 
@@ -94,6 +119,28 @@ def export_cmd(file: Path, since: datetime | None, as_json: bool, **options: Any
             highlight=False,
         )
     console.print(f"digest {summary.digest}", highlight=False)
+
+
+def _export_other(file: Path, fmt: str, as_json: bool, options: dict[str, Any]) -> None:
+    config = config_from_options(options, read_only=True)
+
+    async def go() -> OtherExportReport:
+        async with create_backend(config) as backend:
+            return await export_other(backend, file, format=fmt)
+
+    report = run(go())
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"exported {report.memories} memories and {report.relationships} relationships "
+        f"to {report.path} as {fmt} ({report.bytes:,} bytes)",
+        highlight=False,
+    )
+    for reason, count in sorted(report.lost.items()):
+        console.print(f"  not carried: {count} × {reason}", highlight=False)
+    for note in report.notes:
+        console.print(f"  note: {note}", highlight=False)
 
 
 def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
@@ -161,6 +208,8 @@ def import_cmd(
     display = ProgressDisplay(show_progress() and not as_json and not dry_run)
 
     async def go() -> ImportSummary | tuple[ImportPlan, ConversionReport | None]:
+        if dry_run and not target_exists(config):
+            return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
         async with create_backend(config) as backend:
             if dry_run:
                 return await plan_file(file, backend, format=fmt, skip_duplicates=skip_duplicates)

@@ -259,10 +259,16 @@ async def import_graph(
     return summary
 
 
+_EMPTY_BATCH = 1000
+
+
 async def plan_import(
-    path: Path | str, backend: Backend, *, skip_duplicates: bool = True
+    path: Path | str, backend: Backend | None, *, skip_duplicates: bool = True
 ) -> ImportPlan:
     """The dry run of `import_graph`: what would be inserted, updated, skipped or rejected.
+
+    `backend` None stands for a target that does not exist yet (so holds nothing):
+    a dry run need not create it.
 
     Runs the same validation, then asks `backend` which ids it already holds
     and whether each relationship end is in the file or the target. Writes
@@ -280,19 +286,23 @@ async def plan_import(
     for kind in RECORD_KINDS:
         counts[kind].reject = report.invalid_records[kind]
     with IdIndex() as in_file:
-        for kind, batch in _batches(path, backend.batch_size):
+        for kind, batch in _batches(path, backend.batch_size if backend else _EMPTY_BATCH):
             duplicates = {
                 line for _, line, _ in in_file.add(kind, [(rl.record.id, rl.line) for rl in batch])
             }
             batch = [rl for rl in batch if rl.line not in duplicates]  # counted as invalid
             ids = [rl.record.id for rl in batch]
+            present: set[str] = set()
             if kind == KIND_MEMORY:
-                present = await backend.existing_memory_ids(ids)
+                if backend is not None:
+                    present = await backend.existing_memory_ids(ids)
             else:
-                present = await backend.existing_relationship_ids(ids)
+                if backend is not None:
+                    present = await backend.existing_relationship_ids(ids)
                 ends = {e for rl in batch for e in _ends(rl.record)}
                 absent = in_file.missing(KIND_MEMORY, ends)
-                absent -= await backend.existing_memory_ids(sorted(absent)) if absent else set()
+                if absent and backend is not None:
+                    absent -= await backend.existing_memory_ids(sorted(absent))
                 kept = []
                 for rl in batch:
                     lost = [e for e in _ends(rl.record) if e in absent]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -139,7 +140,11 @@ class MigrationManager:
         workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
         started = time.perf_counter()
         try:
-            workdir.mkdir(parents=True)
+            if options.dry_run:
+                # A dry run leaves nothing behind: its export goes to a temporary directory.
+                workdir = Path(tempfile.mkdtemp(prefix=f"memorygraph-dry-run-{migration_id}-"))
+            else:
+                workdir.mkdir(parents=True)
         except OSError as e:
             raise UsageError(
                 f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"

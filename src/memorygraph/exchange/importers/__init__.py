@@ -167,9 +167,11 @@ async def import_file(
 
 
 async def plan_file(
-    path: Path | str, backend: Backend, *, format: str = "auto", skip_duplicates: bool = True
+    path: Path | str, backend: Backend | None, *, format: str = "auto", skip_duplicates: bool = True
 ) -> tuple[ImportPlan, ConversionReport | None]:
-    """The dry run of `import_file`: the plan, and the conversion report for other formats."""
+    """The dry run of `import_file`: the plan, and the conversion report for other formats.
+
+    `backend` None plans against a target that does not exist yet (see `plan_import`)."""
     path = require_file(path)
     fmt = _resolve(path, format)
     if fmt == MEMORYGRAPH:

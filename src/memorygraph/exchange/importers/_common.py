@@ -8,6 +8,8 @@ with a reason and the first few line numbers or ids.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from pydantic import ValidationError
 
 from memorygraph.errors import InvalidRecordError
 from memorygraph.models import (
@@ -29,6 +32,21 @@ from memorygraph.models import (
 #: uuid5 namespace of every id an importer derives (documented in docs/FORMAT.md).
 ID_NAMESPACE: Final = uuid.UUID("5d1c7d3e-8a43-5f0e-9a57-2f4b6c3e9d10")
 _MAX_NOTES: Final = 50
+_MAX_ID: Final = 512
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_NUL_TEXT: Final = "\\u0000"
+
+#: Report lines (reason texts) that scripts and tests may rely on.
+ADJUST_NAIVE_TIME: Final = "timestamps without a time zone, read as UTC"
+ADJUST_BIG_INT: Final = "metadata integers beyond 64 bits, kept exactly as decimal text"
+ADJUST_NUL: Final = "metadata keys or text with the NUL character, written with \\u0000 as text"
+ADJUST_NON_FINITE: Final = "metadata NaN or infinity, kept as text"
+ADJUST_LONG_ID: Final = (
+    "memory ids longer than 512 characters or with NUL, replaced by a derived id "
+    "(original in context.metadata.source_id)"
+)
+ADJUST_VISIBILITY: Final = "memories without a visibility, given the source's default project"
+ADJUST_EVIDENCE: Final = "relationships without evidence_count, given the source's default 1"
 
 _CONTEXT_FIELDS: Final = frozenset(MemoryContext.model_fields) - {"metadata"}
 _MEMORY_FIELDS: Final = frozenset(
@@ -100,6 +118,62 @@ def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, orjson.dumps(list(parts)).decode()))
 
 
+def loads_exact(data: bytes | str) -> Any:
+    """JSON as written, with integers of any size kept exactly (orjson turns those beyond
+    64 bits into floats) and NaN/Infinity read as floats, as Python's `json` writes them."""
+    return json.loads(data, parse_constant=float)
+
+
+def fit_json(value: Any, report: ConversionReport, depth: int = 0) -> Any:
+    """`value` in the form memorygraph's metadata can hold, each change counted.
+
+    Integers beyond 64 bits become their exact decimal text; NUL characters in
+    keys or text become the six characters ``\\u0000``; NaN and infinity become
+    text. Raises `Unmappable` when that is not enough (two keys that become one,
+    or nesting deeper than metadata allows).
+    """
+    if depth > 32:
+        raise Unmappable("metadata is nested deeper than 32 levels")
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        report.adjust(ADJUST_BIG_INT)
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        report.adjust(ADJUST_NON_FINITE)
+        return str(value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            report.adjust(ADJUST_NUL)
+            return value.replace("\x00", _NUL_TEXT)
+        return value
+    if isinstance(value, list):
+        return [fit_json(item, report, depth + 1) for item in value]
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            new_key = fit_json(str(key), report, depth + 1)
+            if new_key in out:
+                raise Unmappable(f"metadata keys {key!r} and {new_key!r} would become one")
+            out[new_key] = fit_json(item, report, depth + 1)
+        return out
+    return str(value)
+
+
+def memory_id(value: str, report: ConversionReport | None = None) -> str:
+    """The memorygraph id of a source memory id: itself when it fits (at most 512
+    characters, no NUL), else a UUID derived from it (counted when `report` is given)."""
+    if 0 < len(value) <= _MAX_ID and "\x00" not in value:
+        return value
+    if report is not None:
+        report.adjust(ADJUST_LONG_ID)
+    return stable_id("mcp-memory-id", value)
+
+
 def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | None:
     """A timezone-aware timestamp from ISO text (naive text is read as UTC, and counted)."""
     if value is None or value == "":
@@ -117,7 +191,7 @@ def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | No
     else:
         raise Unmappable(f"{what} {value!r} is not a timestamp")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        report.adjust("timestamps without a time zone, read as UTC")
+        report.adjust(ADJUST_NAIVE_TIME)
         moment = moment.replace(tzinfo=UTC)
     return moment
 
@@ -148,8 +222,8 @@ def _maybe_json(value: Any) -> Any:
     # The MCP server stores nested context values as JSON text in flat properties.
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
+            return loads_exact(value)
+        except ValueError:
             return value
     return value
 
@@ -166,7 +240,7 @@ def _context(
             continue
         if key in ("additional_metadata", "metadata"):
             if isinstance(value, dict):
-                metadata.update(value)
+                metadata.update(fit_json(value, report))
             else:
                 unknown[key] = value
         elif key == "timestamp":
@@ -179,12 +253,21 @@ def _context(
         else:
             unknown[key] = value
     if unknown:
-        metadata["source_context_fields"] = unknown
+        metadata["source_context_fields"] = fit_json(unknown, report)
         report.adjust("source context fields kept in context.metadata")
-    metadata.update(extra)
+    metadata.update(fit_json(extra, report))
     if not fields and not metadata:
         return None
-    return MemoryContext(**fields, metadata=metadata)
+    if raw and "visibility" not in fields and "visibility" not in unknown:
+        # The source's own model reads a context without visibility as "project".
+        fields["visibility"] = Visibility.PROJECT
+        report.adjust(ADJUST_VISIBILITY)
+    try:
+        return MemoryContext(**fields, metadata=metadata)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Unmappable(f"context.{where}: {first['msg']}") from None
 
 
 def memory_from_mcp(
@@ -214,12 +297,16 @@ def memory_from_mcp(
     if extra:
         meta["source_fields"] = extra
         report.adjust("source memory fields kept in context.metadata")
-    memory_id = obj.get("id")
-    if not isinstance(memory_id, str) or not memory_id:
-        memory_id = stable_id(
-            "mcp-memory", orjson.dumps(obj, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    source_id = obj.get("id")
+    if not isinstance(source_id, str) or not source_id:
+        new_id = stable_id(
+            "mcp-memory", json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)
         )
         report.adjust("memories without an id, given one derived from their content")
+    else:
+        new_id = memory_id(source_id, report)
+        if new_id != source_id:
+            meta["source_id"] = fit_json(source_id, report)
     title = obj.get("title")
     if not isinstance(title, str) or not title.strip():
         title = "(untitled)"
@@ -227,7 +314,7 @@ def memory_from_mcp(
     created = parse_time(obj.get("created_at"), report, "created_at") or default_time
     try:
         return Memory(
-            id=memory_id,
+            id=new_id,
             type=mtype,
             title=title,
             content=obj.get("content") or "",
@@ -269,7 +356,7 @@ def relationship_from_mcp(
         description = f"{original}: {description}" if description else original
     rel_id = obj.get("id") or props.get("id")
     if not isinstance(rel_id, str) or not rel_id:
-        rel_id = stable_id("mcp-relationship", start, str(raw_type), end)
+        rel_id = derived_relationship_id(start, str(raw_type), end)
     values: dict[str, Any] = {}
     for key in _RELATIONSHIP_PROPS:
         value = props.get(key)
@@ -278,14 +365,18 @@ def relationship_from_mcp(
         values[key] = parse_time(value, report, key) if key in _TIME_FIELDS else value
     if "created_at" not in values:
         values["created_at"] = default_time
+        report.adjust("relationships without a creation time, given the file's date")
+    if "evidence_count" not in values:
+        values["evidence_count"] = 1
+        report.adjust(ADJUST_EVIDENCE)
     for name in sorted(set(props) - _RELATIONSHIP_PROPS - {"id", "description", "bidirectional"}):
         # A Relationship has no free-form map: such values are dropped, but counted by name.
         report.skip(f"relationship property {name!r} has no memorygraph field (value dropped)")
     try:
         return Relationship(
             id=rel_id,
-            from_id=start,
-            to_id=end,
+            from_id=memory_id(start),
+            to_id=memory_id(end),
             type=rtype,
             description=description,
             bidirectional=bool(obj.get("bidirectional", props.get("bidirectional", False))),
@@ -293,6 +384,12 @@ def relationship_from_mcp(
         )
     except InvalidRecordError as e:
         raise Unmappable(str(e)) from None
+
+
+def derived_relationship_id(start: str, rel_type: str, end: str, *extra: str) -> str:
+    """The id of a relationship whose source has none (or whose source ids are not shared
+    by all of its files): from its ends and type, in the source's own ids."""
+    return stable_id("mcp-relationship", start, rel_type, end, *extra)
 
 
 def file_time(path: Path) -> datetime:

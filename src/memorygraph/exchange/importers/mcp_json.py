@@ -4,8 +4,11 @@ Layout: one JSON object with `format_version`, `export_version`,
 `export_date`, `backend_type`, `memory_count`, `relationship_count`,
 `memories` (objects with nested `context`) and `relationships`
 (`from_memory_id`, `to_memory_id`, `type`, `properties`{...}, no id).
-The document is read whole (it is one JSON value); records are written out
-one by one.
+The document is read whole (it is one JSON value), with integers kept exactly
+(the server writes them with Python's `json`, of any size); records are
+written out one by one. Relationship ids are derived from (from, type, to)
+exactly as the `mcp-sqlite` importer derives them, so importing both files of
+the same store gives each relationship once.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from memorygraph.errors import InvalidExportError
 from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.importers._common import (
     ConversionReport,
     Unmappable,
     file_time,
+    loads_exact,
     memory_from_mcp,
     parse_time,
     relationship_from_mcp,
@@ -33,8 +35,8 @@ NAME = "mcp-json"
 def load_document(path: Path) -> dict[str, Any]:
     """The parsed document, or `InvalidExportError` saying why it is not one."""
     try:
-        doc = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as e:
+        doc = loads_exact(path.read_bytes())
+    except (ValueError, RecursionError) as e:
         raise InvalidExportError(
             f"{path} is not valid JSON ({e}); is it an MCP JSON export?"
         ) from e

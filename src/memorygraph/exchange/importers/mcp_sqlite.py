@@ -6,6 +6,13 @@ nodes have label 'Memory' and flat properties (`context_*` keys); and
 valid_from, valid_until, recorded_at, invalidated_by). The bi-temporal
 columns win over the JSON copies: the server updates only the columns when it
 invalidates an edge. Rows are streamed in id order.
+
+The server's JSON export carries no relationship ids, so relationship ids are
+derived from (from, type, to) here too: of the relationships sharing such a
+triple, the one that export carries (still valid, strongest, then lowest
+server id) gets the id the JSON importer gives it, any other one an id that
+also covers the server's id; `invalidated_by`, which
+names a server id, is rewritten to the derived id of that relationship.
 """
 
 from __future__ import annotations
@@ -15,14 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from memorygraph.errors import InvalidExportError
 from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.importers._common import (
     ConversionReport,
     Unmappable,
+    derived_relationship_id,
     file_time,
+    loads_exact,
     memory_from_mcp,
     parse_time,
     relationship_from_mcp,
@@ -74,10 +81,46 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]) -> Iterator[
             yield dict(zip(columns, row, strict=True))
 
 
+def _relationship_rows(conn: sqlite3.Connection, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """Relationship rows, each with whether it is the first of its (from, type, to) and the
+    ends and type of the relationship its `invalidated_by` names, if that is one of the file."""
+    # The one the server's JSON export carries: current (no valid_until), strongest.
+    first = (
+        "(SELECT d.id FROM relationships d WHERE d.from_id = {t}.from_id "
+        "AND d.rel_type = {t}.rel_type AND d.to_id = {t}.to_id "
+        "ORDER BY d.valid_until IS NOT NULL, CAST(CASE WHEN json_valid(d.properties) "
+        "THEN json_extract(d.properties, '$.strength') END AS REAL) DESC, d.id "
+        "LIMIT 1) = {t}.id"
+    )
+    picked = [f"r.{c}" for c in columns]
+    invalidated = "invalidated_by" in columns
+    extra = (
+        ["i.from_id", "i.rel_type", "i.to_id", first.format(t="i")]
+        if invalidated
+        else ["NULL", "NULL", "NULL", "NULL"]
+    )
+    join = "LEFT JOIN relationships i ON i.id = r.invalidated_by" if invalidated else ""
+    names = [*columns, "first", "inv_from", "inv_type", "inv_to", "inv_first"]
+    cursor = conn.execute(
+        f"SELECT {', '.join(picked)}, {first.format(t='r')}, {', '.join(extra)} "
+        f"FROM relationships r {join} ORDER BY r.id"
+    )
+    while rows := cursor.fetchmany(_BATCH):
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
+
+
+def _derived_id(row: dict[str, Any]) -> str:
+    start, rel_type, end = (str(row.get(k)) for k in ("from_id", "rel_type", "to_id"))
+    if row.get("first"):
+        return derived_relationship_id(start, rel_type, end)
+    return derived_relationship_id(start, rel_type, end, str(row.get("id")))
+
+
 def _props(row: dict[str, Any], report: ConversionReport, what: str) -> dict[str, Any] | None:
     try:
-        props = orjson.loads(row.get("properties") or "{}")
-    except orjson.JSONDecodeError:
+        props = loads_exact(row.get("properties") or "{}")
+    except (ValueError, RecursionError):
         report.skip(f"{what} whose properties are not JSON", f"{what} id {row.get('id')!r}")
         return None
     if not isinstance(props, dict):
@@ -107,7 +150,13 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                     if props.get(column) is None and row.get(column):
                         props[column] = row[column]
                 try:
-                    default_time = parse_time(row.get("created_at"), report, "created_at")
+                    # The row's own created_at (SQLite's CURRENT_TIMESTAMP, UTC without a
+                    # zone) is read only when the properties have none.
+                    default_time = (
+                        None
+                        if props.get("created_at")
+                        else parse_time(row.get("created_at"), report, "created_at")
+                    )
                     memory = memory_from_mcp(
                         props, report, default_time=default_time or fallback, where=""
                     )
@@ -122,18 +171,42 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
 
             rel_columns = _columns(conn, "relationships", _REL_COLUMNS)
             rels: list[Relationship] = []
-            for row in _rows(conn, "relationships", rel_columns):
+            for row in _relationship_rows(conn, rel_columns):
                 props = _props(row, report, "relationships")
                 if props is None:
                     continue
                 for column in ("valid_from", "valid_until", "recorded_at", "invalidated_by"):
                     if row.get(column) is not None:
                         props[column] = row[column]
+                row["id"] = _derived_id(row)
+                props.pop("id", None)
+                if row.get("inv_from") is not None:
+                    props["invalidated_by"] = _derived_id(
+                        {
+                            "id": props["invalidated_by"],
+                            "from_id": row["inv_from"],
+                            "rel_type": row["inv_type"],
+                            "to_id": row["inv_to"],
+                            "first": row["inv_first"],
+                        }
+                    )
+                    report.adjust(
+                        "invalidated_by naming a relationship of the file, "
+                        "rewritten to that relationship's derived id"
+                    )
                 if props.get("created_at") is None and row.get("created_at"):
                     props["created_at"] = row["created_at"]
                 try:
                     rel = relationship_from_mcp(
-                        {**row, "type": row.get("rel_type")}, props, report, default_time=fallback
+                        {
+                            "id": row["id"],
+                            "from_id": row.get("from_id"),
+                            "to_id": row.get("to_id"),
+                            "type": row.get("rel_type"),
+                        },
+                        props,
+                        report,
+                        default_time=fallback,
                     )
                 except Unmappable as e:
                     report.skip(
@@ -145,6 +218,11 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                     _write_relationships(writer, written, rels, report)
                     rels = []
             _write_relationships(writer, written, rels, report)
+            if report.relationships:
+                report.notes.append(
+                    "relationship ids are derived from (from, type, to), as for the server's "
+                    "JSON export, which has none; the database's own relationship ids are not kept"
+                )
     finally:
         conn.close()
 

@@ -1,0 +1,95 @@
+"""Writers of other tools' formats, so a memorygraph store can go back where it came from.
+
+=============  ==================================================================
+mcp-json       the memorygraph MCP server's JSON export (format_version "2.0"),
+               which that server's `import_from_json` reads
+memory-jsonl   the reference MCP "memory" server's JSONL knowledge graph
+=============  ==================================================================
+
+Each writer streams the backend once (memory-jsonl keeps each memory's name
+until the relations are written, as that server keeps the whole graph) and
+returns an `OtherExportReport` naming, per reason, how many records carry
+something the format (or its reader) cannot keep. The file appears only when
+it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from memorygraph.backends.base import Backend
+from memorygraph.errors import UsageError
+
+MCP_JSON: Final = "mcp-json"
+MEMORY_JSONL: Final = "memory-jsonl"
+MEMORYGRAPH: Final = "memorygraph"
+EXPORT_FORMATS: Final = (MEMORYGRAPH, MCP_JSON, MEMORY_JSONL)
+
+
+@dataclass
+class OtherExportReport:
+    """What an export to another tool's format wrote, and what it could not carry."""
+
+    format: str
+    path: Path
+    memories: int = 0
+    relationships: int = 0
+    lost: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    bytes: int = 0
+    duration_seconds: float = 0.0
+
+    def lose(self, reason: str, count: int = 1) -> None:
+        """Count records that carry something the format cannot keep."""
+        if count:
+            self.lost[reason] = self.lost.get(reason, 0) + count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "path": str(self.path),
+            "counts": {"memory": self.memories, "relationship": self.relationships},
+            "lost": dict(self.lost),
+            "notes": list(self.notes),
+            "bytes": self.bytes,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+Writer = Callable[[Backend, Path, OtherExportReport], Awaitable[None]]
+
+
+async def export_other(backend: Backend, path: Path | str, *, format: str) -> OtherExportReport:
+    """Write the whole graph of `backend` to `path` in `format` (mcp-json or memory-jsonl).
+
+    The file is written beside `path` under a temporary name and renamed when
+    complete; on any error `path` is left as it was.
+    """
+    from memorygraph.exchange.exporters import mcp_json, memory_jsonl
+
+    writers: dict[str, Writer] = {MCP_JSON: mcp_json.write, MEMORY_JSONL: memory_jsonl.write}
+    if format not in writers:
+        raise UsageError(
+            f"unknown export format {format!r}; choose one of: {', '.join(EXPORT_FORMATS)}"
+        )
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"directory {path.parent} does not exist; create it or choose another path"
+        )
+    report = OtherExportReport(format=format, path=path)
+    partial = path.with_name(f".{path.name}.partial")
+    started = time.perf_counter()
+    try:
+        await writers[format](backend, partial, report)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    report.bytes = path.stat().st_size
+    report.duration_seconds = time.perf_counter() - started
+    return report

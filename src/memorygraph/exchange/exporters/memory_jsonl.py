@@ -1,0 +1,112 @@
+"""The reference MCP "memory" server's JSONL knowledge graph.
+
+Lines: ``{"type":"entity","name":...,"entityType":...,"observations":[...]}`` for
+each memory, then ``{"type":"relation","from":...,"to":...,"relationType":...}``
+for each relationship, exactly the keys that server writes. Names: the
+memory's title, or ``"title [id]"`` for titles that more than one memory
+shares (the server identifies entities by name). entityType: the memory type
+(or the original entityType of a memory imported from such a file).
+Observations: the content's lines (or the original observations of a memory
+imported from such a file), so memorygraph's importer gives the same content
+back. The server keeps one relation per (from, relationType, to).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from memorygraph.backends.base import Backend
+from memorygraph.cancellation import checkpoint
+from memorygraph.exchange.exporters import OtherExportReport
+from memorygraph.models import Memory, Relationship
+
+_SOURCE: Final = "memory-jsonl"
+_MEMORY_DEFAULTS: Final[dict[str, Any]] = {
+    "summary": None, "tags": [], "importance": 0.5, "confidence": 0.8, "effectiveness": None,
+    "usage_count": 0, "last_accessed": None,
+}  # fmt: skip
+_REL_DEFAULTS: Final[dict[str, Any]] = {
+    "strength": 0.5, "confidence": 0.8, "context": None, "description": None,
+    "bidirectional": False, "evidence_count": 0, "success_rate": None, "validation_count": 0,
+    "counter_evidence_count": 0, "last_validated": None, "valid_from": None,
+    "valid_until": None, "recorded_at": None, "invalidated_by": None,
+}  # fmt: skip
+
+
+def _from_jsonl(memory: Memory) -> dict[str, Any] | None:
+    if memory.context is not None and memory.context.metadata.get("source") == _SOURCE:
+        return memory.context.metadata
+    return None
+
+
+def entity(memory: Memory, name: str) -> dict[str, Any]:
+    """The entity line's object for `memory`, called `name`."""
+    origin = _from_jsonl(memory)
+    entity_type = memory.type.value
+    observations = memory.content.split("\n") if memory.content else []
+    if origin is not None:
+        if isinstance(origin.get("entity_type"), str):
+            entity_type = origin["entity_type"]
+        kept = origin.get("observations")
+        if isinstance(kept, list) and "\n".join(map(str, kept)) == memory.content:
+            observations = [str(o) for o in kept]
+    return {"type": "entity", "name": name, "entityType": entity_type, "observations": observations}
+
+
+def _account_memory(memory: Memory, report: OtherExportReport) -> None:
+    report.lose("memories whose id and timestamps the format cannot carry")
+    for name, default in _MEMORY_DEFAULTS.items():
+        if getattr(memory, name) != default:
+            report.lose(f"memories with {name}, which the format cannot carry")
+    if memory.context is not None and _from_jsonl(memory) is None:
+        report.lose("memories with a context, which the format cannot carry")
+
+
+def _account_relationship(rel: Relationship, report: OtherExportReport) -> None:
+    report.lose("relationships whose id and timestamps the format cannot carry")
+    for name, default in _REL_DEFAULTS.items():
+        if getattr(rel, name) != default:
+            report.lose(f"relationships with {name}, which the format cannot carry")
+
+
+async def write(backend: Backend, path: Path, report: OtherExportReport) -> None:
+    """Write every memory as an entity and every relationship as a relation to `path`."""
+    titles: dict[str, int] = {}
+    async for memory in backend.iter_memories():
+        titles[memory.title] = titles.get(memory.title, 0) + 1
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    with path.open("wb") as out:
+        async for memory in backend.iter_memories():
+            name = memory.title if titles[memory.title] == 1 else f"{memory.title} [{memory.id}]"
+            if name in taken:  # a unique title that equals another's "title [id]"
+                name = f"{memory.title} [{memory.id}]"
+            taken.add(name)
+            names[memory.id] = name
+            out.write(orjson.dumps(entity(memory, name)) + b"\n")
+            _account_memory(memory, report)
+            report.memories += 1
+            if report.memories % 1000 == 0:
+                await checkpoint()
+        if any(count > 1 for count in titles.values()):
+            report.notes.append('memories sharing a title are named "title [id]"')
+        seen: set[tuple[str, str, str]] = set()
+        async for rel in backend.iter_relationships():
+            start, end = names.get(rel.from_id), names.get(rel.to_id)
+            if start is None or end is None:
+                report.lose("relationships whose ends are not in the store (not written)")
+                continue
+            key = (start, rel.type.value, end)
+            if key in seen:
+                report.lose("relationships repeating another's (from, type, to) (not written)")
+                continue
+            seen.add(key)
+            line = {"type": "relation", "from": start, "to": end, "relationType": rel.type.value}
+            out.write(orjson.dumps(line) + b"\n")
+            _account_relationship(rel, report)
+            report.relationships += 1
+            if report.relationships % 1000 == 0:
+                await checkpoint()
