@@ -300,3 +300,24 @@ async def test_an_error_about_one_input_names_its_parameter(tmp_path: Path) -> N
         message = await call_error(client, "import_memories", path=str(unknown))
     assert "cannot tell the format" in message and "(parameter format)" in message
     assert "--" not in message
+
+
+async def test_export_to_the_memory_server_format_reads_back(tmp_path: Path) -> None:
+    source = _sqlite(tmp_path / "memory.db")
+    await fill(source, n=20, tricky=False)
+    graph = tmp_path / "memory.jsonl"
+    async with in_process(source, workdir=tmp_path / "work") as client:
+        result = await call(client, "export_memories", path=str(graph), format="memory-jsonl")
+        assert result["format"] == "memory-jsonl" and result["memories"] == 20
+        assert result["lost"], "the memory server's format keeps no ids or scores"
+        refused = await call_error(
+            client,
+            "export_memories",
+            path=str(tmp_path / "x.json"),
+            format="mcp-json",
+            since="2020-01-01T00:00:00+00:00",
+        )
+        assert "(parameter since)" in refused
+    async with in_process(_sqlite(tmp_path / "back.db"), workdir=tmp_path / "work") as client:
+        back = await call(client, "import_memories", path=str(graph), format="memory-jsonl")
+        assert back["report"]["memory"]["inserted"] == 20

@@ -188,17 +188,28 @@ def register(server: MCPServer, state: "ServerState") -> None:
     @tool_errors
     async def export_memories(
         path: Annotated[str, Field(description="File to write; ending in .gz compresses.")],
+        format: Annotated[
+            str,
+            Field(
+                description="memorygraph (lossless), mcp-json (the memorygraph MCP server "
+                "0.12.4) or memory-jsonl (the MCP memory server)."
+            ),
+        ] = "memorygraph",
         since: Annotated[
-            datetime | None, Field(description="Only records changed at or after this time.")
+            datetime | None,
+            Field(description="Only records changed at or after this time (memorygraph format)."),
         ] = None,
     ) -> Annotated[CallToolResult, ops.ExportResult]:
-        """Write the whole store (or what changed since a time) to a memorygraph export
-        file that import_memories and `memorygraph import` read back."""
-        result = await ops.export_memories(state.store.backend, _path(path), since=since)
+        """Write the whole store to a file: a memorygraph export that import_memories reads
+        back, or another memory server's format (the result lists what it cannot carry)."""
+        result = await ops.export_memories(
+            state.store.backend, _path(path), format=format, since=since
+        )
+        lost = f"; not carried: {result.lost}" if result.lost else ""
         return tool_result(
             result,
             f"exported {result.memories} memories and {result.relationships} relationships "
-            f"to {result.path}",
+            f"to {result.path} ({result.format}){lost}",
         )
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))

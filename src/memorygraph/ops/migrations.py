@@ -22,7 +22,8 @@ from memorygraph.backends.base import Backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.errors import ConfigurationError, MigrationError, UsageError
 from memorygraph.exchange import export_graph
-from memorygraph.exchange.importers import FORMATS, import_file, plan_file
+from memorygraph.exchange.exporters import export_other
+from memorygraph.exchange.importers import FORMATS, MEMORYGRAPH, import_file, plan_file
 from memorygraph.migration.journal import read_state
 from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
@@ -112,9 +113,15 @@ class RollbackResult(BaseModel):
 
 class ExportResult(BaseModel):
     path: str
+    format: str
     memories: int
     relationships: int
-    digest: str
+    digest: str | None = Field(default=None, description="For the memorygraph format.")
+    lost: dict[str, int] = Field(
+        default_factory=dict,
+        description="Records carrying something the format cannot keep, per reason.",
+    )
+    notes: list[str] = Field(default_factory=list)
 
 
 class ImportResult(BaseModel):
@@ -304,18 +311,38 @@ def _failed_state(result: Any) -> str:
 
 
 async def export_memories(
-    backend: Backend, path: Path, *, since: datetime | None = None
+    backend: Backend,
+    path: Path,
+    *,
+    format: str = MEMORYGRAPH,
+    since: datetime | None = None,
 ) -> ExportResult:
-    """Export the whole store (or what changed since `since`) to `path` (.gz compresses)."""
+    """Export the whole store (or what changed since `since`) to `path`: a memorygraph
+    export (.gz compresses), or another tool's format with a report of what it lost."""
     own = backend.config.path
     if own is not None and path.resolve() == own.expanduser().resolve():
-        raise UsageError(f"path {path} is the store itself; choose another file")
-    summary = await export_graph(backend, path, since=since)
+        raise UsageError(f"path {path} is the store itself; choose another file", field="path")
+    if format == MEMORYGRAPH:
+        summary = await export_graph(backend, path, since=since)
+        return ExportResult(
+            path=str(path),
+            format=format,
+            memories=summary.memories,
+            relationships=summary.relationships,
+            digest=summary.digest,
+        )
+    if since is not None:
+        raise UsageError(
+            f"since works only with the memorygraph format, not {format}", field="since"
+        )
+    report = await export_other(backend, path, format=format)
     return ExportResult(
         path=str(path),
-        memories=summary.memories,
-        relationships=summary.relationships,
-        digest=summary.digest,
+        format=format,
+        memories=report.memories,
+        relationships=report.relationships,
+        lost=report.lost,
+        notes=report.notes,
     )
 
 
