@@ -26,8 +26,17 @@ from memorygraph.models import (
 )
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
 from memorygraph.search import recall as recalling
-from memorygraph.search.ranking import CANDIDATE_LIMIT, retrieval_query, score, unit_query
-from memorygraph.search.text import parse_query
+from memorygraph.search.ranking import (
+    CANDIDATE_LIMIT,
+    Candidate,
+    ceiling,
+    match_any,
+    retrieval_query,
+    score,
+    split_by_frequency,
+    unit_query,
+)
+from memorygraph.search.text import ParsedQuery, parse_query
 
 
 @dataclass
@@ -123,20 +132,47 @@ class MemoryStore:
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must be zero or more")
         parsed = parse_query(query)
-        retrieve = retrieval_query(parsed)
-        if retrieve is None or limit == 0:
+        if not parsed.units or limit == 0:
             return []
         filters = filters or SearchFilters()
-        candidates = await self.backend.search_candidates(
-            retrieve, filters, max(CANDIDATE_LIMIT, offset + limit)
-        )
-        if not candidates:
-            return []
         df = await self.backend.count_matches([unit_query(u) for u in parsed.units])
-        total = await self.backend.count_memories()
+        if not any(df):
+            return []
+        total = await self.backend.search_total()
+        candidates = await self._candidates(parsed, df, total, filters, offset + limit)
         page = score(parsed, candidates, df, total)[offset : offset + limit]
         found = {m.id: m for m in await self.backend.get_memories([r.id for r in page])}
         return [SearchHit(found[r.id], r.score, r.matched) for r in page if r.id in found]
+
+    async def _candidates(
+        self,
+        parsed: ParsedQuery,
+        df: list[int],
+        total: int,
+        filters: SearchFilters,
+        wanted: int,
+    ) -> list[Candidate]:
+        """The memories to rank for the first `wanted` results (see
+        `memorygraph.search.ranking`: rare words first, common words only if they can
+        still reach the page)."""
+        budget = max(CANDIDATE_LIMIT, wanted)
+        if parsed.phrases:
+            phrases = retrieval_query(parsed)
+            assert phrases is not None
+            return await self.backend.search_candidates(phrases, filters, budget)
+        rare, common = split_by_frequency(df, budget)
+        found: dict[str, Candidate] = {}
+        if rare:
+            query = match_any(parsed.units[i] for i in rare)
+            found = {c.id: c for c in await self.backend.search_candidates(query, filters, budget)}
+        if common:
+            ranked = score(parsed, list(found.values()), df, total)
+            threshold = ranked[wanted - 1].score if len(ranked) >= wanted else 0.0
+            if ceiling(parsed, df, total, common) >= threshold:
+                query = match_any(parsed.units[i] for i in common)
+                for c in await self.backend.search_candidates(query, filters, budget):
+                    found.setdefault(c.id, c)
+        return list(found.values())
 
     async def recall(
         self,

@@ -104,9 +104,9 @@ def search_corpus() -> list[Memory]:
 
 #: Query → ids in rank order: every backend must return exactly these.
 EXPECTED_RANKINGS: dict[str, list[str]] = {
-    "how did we fix the redis timeouts": ["c01", "c04", "c05", "c02", "c07", "c13", "c03"],
-    "redis timeout": ["c01", "c04", "c02", "c07", "c13", "c03"],
-    "timeouts redi": ["c01", "c04", "c02", "c07", "c13", "c03"],
+    "how did we fix the redis timeouts": ["c01", "c04", "c05", "c13", "c02", "c07", "c03"],
+    "redis timeout": ["c01", "c04", "c13", "c02", "c07", "c03"],
+    "timeouts redi": ["c01", "c04", "c13", "c02", "c07", "c03"],
     "redis": ["c01", "c02", "c07", "c03"],
     "fix": ["c05", "c01", "c04"],
     "flaky tests": ["c05", "c01"],

@@ -340,11 +340,18 @@ class Backend(ABC):
     ) -> list[Candidate]:
         """Up to `limit` memories matching `query` and `filters`, by the engine's full-text
         index, best first by the engine's own relevance (ties by id), with their indexed
-        fields (`memorygraph.search.text.field_texts`)."""
+        fields (`memorygraph.search.text.field_texts`). When fewer than `limit` match,
+        every match comes back (the order then does not matter)."""
 
     @abstractmethod
     async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
         """For each query, how many memories match it (no filters): document frequencies."""
+
+    async def search_total(self) -> int:
+        """How many memories the search index covers (the N of the ranking's idf).
+
+        The memory count by default; an engine may answer it more cheaply."""
+        return await self.count_memories()
 
     @abstractmethod
     async def rebuild_search_index(self) -> int:

@@ -133,6 +133,8 @@ class SQLiteBackend(Backend):
     batch_size: ClassVar[int] = 2000
 
     _conn: sqlite3.Connection | None = None
+    #: ((data_version, total_changes), memory count) of the last `search_total`.
+    _total: tuple[tuple[int, int], int] | None = None
 
     @property
     def path(self) -> Path:
@@ -174,6 +176,7 @@ class SQLiteBackend(Backend):
             conn.close()
             raise
         self._conn = conn
+        self._total = None
 
     def _check_or_create_schema(self, conn: sqlite3.Connection, *, fresh: bool) -> None:
         where = self.path
@@ -500,6 +503,17 @@ class SQLiteBackend(Backend):
             f"ORDER BY bm25(memories_search, {TITLE_WEIGHT}, 1.0), m.id LIMIT ?"
         )
         return [Candidate(*row) for row in self._query(sql, [*params, limit])]
+
+    async def search_total(self) -> int:
+        # count(*) walks an index of every memory (about 1 ms per 100,000); keep the
+        # last answer until this connection writes (total_changes) or another one
+        # commits (data_version).
+        with self._errors():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (version, self.conn.total_changes)
+        if self._total is None or self._total[0] != stamp:
+            self._total = (stamp, await self.count_memories())
+        return self._total[1]
 
     async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
         self._require_search_index()

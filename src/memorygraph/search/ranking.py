@@ -1,20 +1,28 @@
 """One scorer for every backend: engines find candidates, this module ranks them.
 
-A search runs in three steps (see `memorygraph.store.MemoryStore.search`):
+A search runs in these steps (see `memorygraph.store.MemoryStore.search`):
 
-1. The engine's full-text index returns up to `CANDIDATE_LIMIT` memories that
-   match the query (`MatchQuery`), in the engine's own relevance order, each
-   with its two indexed fields (`Candidate`), filters applied in the engine.
-2. The engine counts, per query word or phrase, how many memories match it
-   (document frequency), and how many memories there are.
+1. The engine counts, per query word or phrase (unit), how many memories match
+   it (document frequency, `count_matches`), and how many memories there are
+   (`search_total`).
+2. Candidates (`Candidate`: a memory's id and its two indexed fields, filters
+   applied in the engine). With phrases: up to `CANDIDATE_LIMIT` memories
+   holding every phrase, in the engine's own relevance order. Otherwise the
+   units are split by frequency (`split_by_frequency`): every memory matching
+   one of the *rare* units (those whose matches together fit in
+   `CANDIDATE_LIMIT`) is fetched; the memories matching only *common* units
+   are fetched (up to `CANDIDATE_LIMIT`, in the engine's order) only when
+   their best possible score (`ceiling`) reaches the last score of the
+   requested page among the rare units' matches.
 3. `score` ranks the candidates with BM25F over those fields, the same
    arithmetic on every engine, so every engine returns the same ids in the
-   same order whenever no more than `CANDIDATE_LIMIT` memories match.
+   same order unless step 2 had to fetch common units' matches and they were
+   more than `CANDIDATE_LIMIT`.
 
 Ranking (`score`), per query word or phrase u with document frequency df(u)
 among N memories:
 
-    idf(u)   = ln(1 + (N - df + 0.5) / (df + 0.5))       (× word count for a phrase)
+    idf(u)   = ln(1 + (N - df + 0.5) / (df + 0.5)) ^ IDF_POWER  (× word count for a phrase)
     tf(u)    = TITLE_WEIGHT × tf_title + tf_body          (a prefix-only match counts
                                                             PREFIX_WEIGHT per occurrence)
     norm     = 1 - B + B × (title length + body length) / AVERAGE_LENGTH
@@ -30,19 +38,22 @@ smaller id.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from memorygraph.search.text import Field, ParsedQuery, Unit
+from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Unit
 
-#: Most memories the engine hands over for ranking (more if offset + limit is larger).
+#: Most memories one candidate query hands over (more if offset + limit is larger).
 CANDIDATE_LIMIT = 500
+#: idf is raised to this power: a rare word outweighs several common ones.
+IDF_POWER = 2.0
 #: A term in the title counts this many times a term in the body (tags, summary, content).
-TITLE_WEIGHT = 3.0
+TITLE_WEIGHT = 1.5
 #: A word matched only as the beginning of a longer word counts this much of an exact match.
 PREFIX_WEIGHT = 0.5
 #: BM25 term-frequency saturation and length normalization.
-K1 = 1.2
+K1 = 0.6
 B = 0.75
 #: Length (in indexed words) of a typical memory, for the length normalization.
 AVERAGE_LENGTH = 40.0
@@ -99,26 +110,79 @@ def retrieval_query(parsed: ParsedQuery) -> MatchQuery | None:
     return MatchQuery(tuple(g for u in parsed.words for g in unit_query(u).groups))
 
 
+def match_any(units: Iterable[Unit]) -> MatchQuery:
+    """The condition a memory meets when it matches at least one of `units` (words)."""
+    return MatchQuery(tuple(g for u in units for g in unit_query(u).groups))
+
+
+def split_by_frequency(df: Sequence[int], budget: int) -> tuple[list[int], list[int]]:
+    """Indexes of the query units in two groups, rarest first: *rare* ones, all of whose
+    matches fit in `budget` together, and the *common* rest (units matching nothing are
+    left out)."""
+    order = sorted((i for i, d in enumerate(df) if d > 0), key=lambda i: (df[i], i))
+    rare: list[int] = []
+    used = 0
+    for i in order:
+        if used + df[i] > budget:
+            break
+        rare.append(i)
+        used += df[i]
+    return rare, order[len(rare) :]
+
+
+def ceiling(parsed: ParsedQuery, df: Sequence[int], total: int, only: Sequence[int]) -> float:
+    """The highest score a memory matching no units but those at indexes `only` can get."""
+    weights = idfs(parsed, df, total)
+    best = sum(weights[i] * (K1 + 1.0) for i in only)
+    coverage = len(only) / len(parsed.units)
+    return best * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage) + 10.0**-SCORE_DIGITS
+
+
 def _idf(df: int, total: int) -> float:
     df = min(max(df, 0), total)
-    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+    return float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)) ** IDF_POWER)
 
 
-def _occurrences(unit: Unit, field: Field) -> float:
+class _Doc:
+    """One candidate's field, counted: token → occurrences, and the stems in order
+    (built only when a phrase needs them)."""
+
+    __slots__ = ("counts", "indexed", "length")
+
+    def __init__(self, indexed: str) -> None:
+        self.indexed = indexed
+        self.counts = Counter(indexed.split())
+        self.length = sum(n for token, n in self.counts.items() if token[0] == STEM_PREFIX)
+
+    def stems(self) -> list[str]:
+        return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
+
+
+def _occurrences(unit: Unit, field: _Doc) -> float:
     if unit.phrase:
         n = len(unit.terms)
-        wanted = tuple(t.stem for t in unit.terms)
-        stems = field.stems
+        wanted = [t.stem for t in unit.terms]
+        if any(w not in field.counts for w in wanted):
+            return 0.0
+        stems = field.stems()
         return float(sum(1 for i in range(len(stems) - n + 1) if stems[i : i + n] == wanted))
     (term,) = unit.terms
-    exact = sum(1 for s in field.stems if s == term.stem)
+    exact = field.counts.get(term.stem, 0)
     if exact or not term.prefixes:
         return float(exact)
     stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
-    partial = sum(1 for s in field.stems if s.startswith(stem_prefix))
-    if not partial and any(r.startswith(raw_prefix) for r in field.raw):
+    partial = sum(n for token, n in field.counts.items() if token.startswith(stem_prefix))
+    if not partial and any(token.startswith(raw_prefix) for token in field.counts):
         partial = 1
     return PREFIX_WEIGHT * partial
+
+
+def idfs(parsed: ParsedQuery, df: Sequence[int], total: int) -> list[float]:
+    """The weight of each unit of `parsed` given its document frequency `df`."""
+    return [
+        _idf(d, total) * (len(u.terms) if u.phrase else 1)
+        for u, d in zip(parsed.units, df, strict=True)
+    ]
 
 
 def score(
@@ -126,17 +190,15 @@ def score(
 ) -> list[Ranked]:
     """The candidates that match, best first (ties by id), with the units each matched."""
     units = parsed.units
-    idfs = [
-        _idf(d, total) * (len(u.terms) if u.phrase else 1) for u, d in zip(units, df, strict=True)
-    ]
+    weights = idfs(parsed, df, total)
     ranked: list[Ranked] = []
     for c in candidates:
-        title, body = Field.parse(c.title), Field.parse(c.body)
-        norm = 1.0 - B + B * (len(title.stems) + len(body.stems)) / AVERAGE_LENGTH
+        title, body = _Doc(c.title), _Doc(c.body)
+        norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
         total_score = 0.0
         matched: list[str] = []
         missing_phrase = False
-        for unit, idf in zip(units, idfs, strict=True):
+        for unit, idf in zip(units, weights, strict=True):
             tf = TITLE_WEIGHT * _occurrences(unit, title) + _occurrences(unit, body)
             if tf <= 0:
                 missing_phrase = missing_phrase or unit.phrase
