@@ -35,6 +35,7 @@ from memorygraph.search.ranking import (
     score,
     split_by_frequency,
     unit_query,
+    with_feedback,
 )
 from memorygraph.search.text import ParsedQuery, parse_query
 
@@ -140,7 +141,8 @@ class MemoryStore:
             return []
         total = await self.backend.search_total()
         candidates = await self._candidates(parsed, df, total, filters, offset + limit)
-        page = score(parsed, candidates, df, total)[offset : offset + limit]
+        ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
+        page = ranked[offset : offset + limit]
         found = {m.id: m for m in await self.backend.get_memories([r.id for r in page])}
         return [SearchHit(found[r.id], r.score, r.matched) for r in page if r.id in found]
 

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Unit
+from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Term, Unit
 
 #: Most memories one candidate query hands over (more if offset + limit is larger).
 CANDIDATE_LIMIT = 500
@@ -60,6 +60,10 @@ AVERAGE_LENGTH = 40.0
 #: Share of the score that does not depend on how many query words matched.
 COVERAGE_BASE = 0.5
 SCORE_DIGITS = 6
+#: Feedback: the best match's rarest other words (at most this many) re-rank the rest…
+FEEDBACK_TERMS = 10
+#: …adding this share of a memory's score for those words to its score.
+FEEDBACK_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -212,3 +216,49 @@ def score(
         ranked.append(Ranked(c.id, round(final, SCORE_DIGITS), tuple(matched)))
     ranked.sort(key=lambda r: (-r.score, r.id))
     return ranked
+
+
+def _stem_set(candidate: Candidate) -> set[str]:
+    return {t for t in (*candidate.title.split(), *candidate.body.split()) if t[0] == STEM_PREFIX}
+
+
+def with_feedback(
+    parsed: ParsedQuery, ranked: Sequence[Ranked], candidates: Sequence[Candidate]
+) -> list[Ranked]:
+    """`ranked` re-ranked by what the best match is about (pseudo-relevance feedback).
+
+    The best match's stems that are not query words, rarest first among the
+    ranked memories (held by at least one other), up to `FEEDBACK_TERMS`, are
+    scored like a query over the ranked memories alone (their document
+    frequency counted among them), and `FEEDBACK_WEIGHT` × that score is added.
+    Only the order changes: the same memories, the same `matched` words. A
+    problem's fix rarely repeats the question's words but shares the problem's
+    own (`checkout`, `decrement`…). Not applied to phrase queries.
+    """
+    if parsed.phrases or len(ranked) < 2 or FEEDBACK_TERMS <= 0:
+        return list(ranked)
+    by_id = {c.id: c for c in candidates}
+    stems = {r.id: _stem_set(by_id[r.id]) for r in ranked}
+    held = Counter(t for s in stems.values() for t in s)
+    asked = {t.stem for u in parsed.units for t in u.terms}
+    terms = sorted(
+        (t for t in stems[ranked[0].id] if t not in asked and held[t] > 1),
+        key=lambda t: (held[t], t),
+    )[:FEEDBACK_TERMS]
+    if not terms:
+        return list(ranked)
+    expansion = ParsedQuery(tuple(Unit(t, (Term(t, t),)) for t in terms))
+    extra = {
+        r.id: r.score
+        for r in score(
+            expansion, [by_id[r.id] for r in ranked], [held[t] for t in terms], len(ranked)
+        )
+    }
+    boosted = [
+        Ranked(
+            r.id, round(r.score + FEEDBACK_WEIGHT * extra.get(r.id, 0.0), SCORE_DIGITS), r.matched
+        )
+        for r in ranked
+    ]
+    boosted.sort(key=lambda r: (-r.score, r.id))
+    return boosted
