@@ -143,6 +143,10 @@ class Backend(ABC):
     async def engine_version(self) -> str:
         """The engine's own version string."""
 
+    def connection_warnings(self) -> list[str]:
+        """What a user should know about this connection before writing through it."""
+        return []
+
     async def health(self) -> Health:
         """Connection state, version and counts; never raises for an engine failure."""
         try:

@@ -189,7 +189,7 @@ class MigrationManager:
                 options.dry_run
                 and target_cfg.backend_type.uses_path
                 and target_cfg.path is not None
-                and not target_cfg.path.expanduser().exists()
+                and _holds_nothing(target_cfg.path.expanduser())
             )
             async with self._open_target(target_cfg, target_exists) as target:
                 await self._validate_target(run, target)
@@ -250,6 +250,7 @@ class MigrationManager:
             run.result.target_stats = health.to_dict()
             if not health.connected:
                 raise MigrationError(f"target {target.describe()} is unhealthy: {health.error}")
+            run.result.warnings.extend(target.connection_warnings())
             held = (health.memory_count or 0) + (health.relationship_count or 0)
             phase.records = held
             run.target_was_empty = held == 0
@@ -584,3 +585,10 @@ def _options_from_journal(state: JournalState) -> MigrationOptions:
         sample_every=int(saved.get("sample_every", 100)),
         batch_size=saved.get("batch_size"),
     )
+
+
+def _holds_nothing(path: Path) -> bool:
+    """True for a path that does not exist or is an empty directory (a dry run leaves it so)."""
+    if not path.exists():
+        return True
+    return path.is_dir() and next(path.iterdir(), None) is None
