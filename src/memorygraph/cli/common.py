@@ -36,8 +36,10 @@ from memorygraph.config import BackendConfig, BackendType
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+#: Markup and emoji codes are off: user text ("see [/var/log]", ":smile:") prints as
+#: typed. Styles are applied with `rich.text.Text`, never by formatting markup.
+console = Console(soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 BACKEND_NAMES = [t.value for t in BackendType]
 _PASSWORD_ENV = {

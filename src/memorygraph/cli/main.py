@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 import click
+from rich.text import Text
 
 from memorygraph import __version__
 from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status
@@ -40,7 +41,9 @@ for module in (memories, status, exchange, migrate, serve, reindex, demo):
 
 
 def _fail(message: str, code: int) -> int:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
     return code
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from memorygraph.backends.base import Direction
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
@@ -73,7 +74,10 @@ def add(
     if as_json:
         emit_json(stored.to_dict())
     else:
-        console.print(f"remembered {stored.type.value} [bold]{stored.id}[/]", highlight=False)
+        console.print(
+            Text.assemble(f"remembered {stored.type.value} ", (stored.id, "bold")),
+            highlight=False,
+        )
 
 
 @click.command()
@@ -99,7 +103,7 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
     table = Table(show_header=False, box=None)
     for key, value in memory.to_dict().items():
         if value not in (None, [], {}):
-            table.add_row(f"[bold]{key}[/]", str(value))
+            table.add_row(Text(key, style="bold"), str(value))
     console.print(table)
 
 
@@ -214,7 +218,10 @@ def relate(
     if as_json:
         emit_json(rel.to_dict())
     else:
-        console.print(f"related {from_id} -{rel.type.value}-> {to_id} as [bold]{rel.id}[/]")
+        console.print(
+            Text.assemble(f"related {from_id} -{rel.type.value}-> {to_id} as ", (rel.id, "bold")),
+            highlight=False,
+        )
 
 
 @click.command()
