@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.text import Text
 
 from memorygraph.config import BackendConfig, BackendType
+from memorygraph.models import utc_range_problem
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,6 +153,9 @@ def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None)
         ) from None
     if moment.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. {value}+00:00")
+    problem = utc_range_problem(moment)
+    if problem is not None:
+        raise click.BadParameter(problem)
     return moment
 
 

@@ -30,7 +30,13 @@ from memorygraph.exchange.format import (
     open_for_write,
 )
 from memorygraph.idindex import IdIndex
-from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+from memorygraph.models import (
+    Memory,
+    Relationship,
+    format_timestamp,
+    utc_now,
+    utc_range_problem,
+)
 
 Progress = Callable[[str, int], None]
 
@@ -66,6 +72,9 @@ class ExportSummary:
 def _check_since(since: datetime | None) -> None:
     if since is not None and (since.tzinfo is None or since.utcoffset() is None):
         raise UsageError("since must be timezone-aware, e.g. 2025-01-31T00:00:00+00:00")
+    problem = utc_range_problem(since) if since is not None else None
+    if problem is not None:
+        raise UsageError(f"since {problem}")
 
 
 class ExportWriter:

@@ -24,6 +24,7 @@ from memorygraph.models import (
     Relationship,
     RelationshipType,
     Visibility,
+    utc_range_problem,
 )
 
 #: uuid5 namespace of every id an importer derives (documented in docs/FORMAT.md).
@@ -119,6 +120,8 @@ def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | No
     if moment.tzinfo is None or moment.utcoffset() is None:
         report.adjust("timestamps without a time zone, read as UTC")
         moment = moment.replace(tzinfo=UTC)
+    if utc_range_problem(moment) is not None:
+        raise Unmappable(f"{what} outside the years 1..9999 in UTC")
     return moment
 
 
