@@ -15,13 +15,14 @@ from typing import IO, Any, TypeVar
 import memorygraph
 from memorygraph.backends.base import Backend
 from memorygraph.cancellation import checkpoint
-from memorygraph.errors import OperationError, UsageError
+from memorygraph.errors import InvalidRecordError, OperationError, UsageError
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
     FORMAT_NAME,
     FORMAT_VERSION,
     KIND_MEMORY,
     KIND_RELATIONSHIP,
+    MAX_LINE_BYTES,
     DigestSum,
     encode_header,
     encode_record,
@@ -67,6 +68,31 @@ class ExportSummary:
             "since": format_timestamp(self.since) if self.since else None,
             "duration_seconds": round(self.duration_seconds, 3),
         }
+
+
+def _refuse_own_store(backend: Backend, path: Path) -> None:
+    """`UsageError` if writing `path` would replace (part of) the store `backend` reads."""
+    store = backend.config.path
+    if store is None or not backend.config.backend_type.uses_path:
+        return
+    store = store.expanduser().resolve()
+    target = path.expanduser().resolve()
+    sidecar = target.parent == store.parent and target.name.startswith(store.name + "-")
+    if target == store or store in target.parents or sidecar:
+        raise UsageError(
+            f"{path} is part of the store it exports ({backend.describe()}); "
+            "write the export to another file"
+        )
+
+
+def _check_line(record: Memory | Relationship, line: bytes) -> None:
+    # A reader takes lines of at most MAX_LINE_BYTES plus their newline.
+    if len(line) > MAX_LINE_BYTES + 1:
+        kind = KIND_MEMORY if isinstance(record, Memory) else KIND_RELATIONSHIP
+        raise InvalidRecordError(
+            f"{kind} {record.id!r} needs a {len(line) - 1:,}-byte line, more than the export "
+            f"format's limit of {MAX_LINE_BYTES:,} bytes; shorten its content and export again"
+        )
 
 
 def _check_since(since: datetime | None) -> None:
@@ -156,7 +182,9 @@ class ExportWriter:
         ids = []
         for memory in memories:
             canonical = memory.canonical_bytes()
-            self._write(encode_record(memory, canonical))
+            line = encode_record(memory, canonical)
+            _check_line(memory, line)
+            self._write(line)
             self._digest.add_canonical(canonical)
             ids.append((memory.id, self._line + 1))
             self._line += 1
@@ -176,7 +204,9 @@ class ExportWriter:
                 if end in missing
             ]
             canonical = rel.canonical_bytes()
-            self._write(encode_record(rel, canonical, external))
+            line = encode_record(rel, canonical, external)
+            _check_line(rel, line)
+            self._write(line)
             self._digest.add_canonical(canonical)
             self._external += bool(external)
             ids.append((rel.id, self._line + 1))
@@ -266,6 +296,7 @@ async def export_graph(
     that are not in the file as external (see docs/FORMAT.md).
     """
     _check_since(since)
+    _refuse_own_store(backend, Path(path))
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
     with ExportWriter(path, source=source, since=since) as writer:
