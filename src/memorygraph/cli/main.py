@@ -15,7 +15,7 @@ from rich.text import Text
 
 from memorygraph import __version__
 from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status
-from memorygraph.cli.common import err_console
+from memorygraph.cli.common import err_console, scrub
 from memorygraph.errors import MemoryGraphError
 
 
@@ -71,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", 130)
     except MemoryGraphError as e:
         if debug:
-            traceback.print_exc()
-        return _fail(str(e), e.exit_code)
+            # Engine drivers quote URIs (with their credentials) in their own messages.
+            sys.stderr.write(scrub(traceback.format_exc()))
+        return _fail(scrub(str(e)), e.exit_code)
     return rv if isinstance(rv, int) else 0
 
 

@@ -139,7 +139,8 @@ class MigrationManager:
         workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
         started = time.perf_counter()
         try:
-            workdir.mkdir(parents=True)
+            # Private: the export and the journal in it hold the whole graph.
+            workdir.mkdir(parents=True, mode=0o700)
         except OSError as e:
             raise UsageError(
                 f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"
@@ -317,6 +318,7 @@ class MigrationManager:
             options=options.to_dict(),
             target_was_empty=run.target_was_empty,
         )
+        run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
         run.result.journal_path = str(run.journal_path)
         if not options.skip_duplicates:
             async with self._phase(run, "snapshot") as phase:
