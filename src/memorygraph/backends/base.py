@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -142,6 +143,16 @@ class Backend(ABC):
     @abstractmethod
     async def engine_version(self) -> str:
         """The engine's own version string."""
+
+    @asynccontextmanager
+    async def read_snapshot(self) -> AsyncIterator[None]:
+        """Inside this block, every read sees the store as it was when the block began.
+
+        Engines that cannot hold one snapshot across statements read each page
+        as it is at that moment (see docs/BACKENDS.md); this default does that.
+        Nesting is allowed: the outermost block's snapshot holds.
+        """
+        yield
 
     def connection_warnings(self) -> list[str]:
         """What a user should know about this connection before writing through it."""

@@ -16,7 +16,7 @@ import hashlib
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -233,6 +233,23 @@ class SQLiteBackend(Backend):
             raise DatabaseFileError(
                 f"{self.describe()} is damaged ({e}); restore it from an export"
             ) from e
+
+    @asynccontextmanager
+    async def read_snapshot(self) -> AsyncIterator[None]:
+        """One read transaction: WAL keeps its snapshot while other connections write."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield  # an outer snapshot already holds
+            return
+        with self._errors():
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1 FROM memories LIMIT 1").fetchall()  # the snapshot starts here
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with self._errors():
+                    conn.execute("COMMIT")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -299,6 +299,18 @@ async def export_graph(
     _refuse_own_store(backend, Path(path))
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
+    async with backend.read_snapshot():
+        return await _export(backend, path, source, since, size, progress)
+
+
+async def _export(
+    backend: Backend,
+    path: Path | str,
+    source: dict[str, Any],
+    since: datetime | None,
+    size: int,
+    progress: Progress | None,
+) -> ExportSummary:
     with ExportWriter(path, source=source, since=since) as writer:
         await _write_all(
             backend.iter_memories(since=since), writer.write_memories, size, KIND_MEMORY, progress

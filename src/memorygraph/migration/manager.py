@@ -177,7 +177,9 @@ class MigrationManager:
         options: MigrationOptions,
     ) -> None:
         result = run.result
-        async with self._open(source_config) as source:
+        # One snapshot of the source from its counts to verification, where the engine
+        # offers one: writes made meanwhile are neither exported nor expected.
+        async with self._open(source_config) as source, source.read_snapshot():
             async with self._phase(run, "validate_source") as phase:
                 health = await source.health()
                 result.source_stats = health.to_dict()
