@@ -374,9 +374,31 @@ class Backend(ABC):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Neighbour]:
         """Memories one edge away, with the edge, ordered by relationship id. No truncation
-        unless `limit` is given."""
+        unless `limit` is given; with `after`, only relationships whose id sorts after it."""
+
+    async def iter_neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        page: int = 1000,
+    ) -> AsyncIterator[list[Neighbour]]:
+        """Every neighbour, in pages of `page` in relationship id order: memory stays flat."""
+        wanted = list(types) if types is not None else None
+        after: str | None = None
+        while True:
+            batch = await self.neighbours(
+                memory_id, direction=direction, types=wanted, limit=page, after=after
+            )
+            if batch:
+                yield batch
+            if len(batch) < page:
+                return
+            after = batch[-1].relationship.id
 
 
 T = TypeVar("T")

@@ -550,6 +550,7 @@ class SQLiteBackend(Backend):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Neighbour]:
         legs = []
         if direction in (Direction.OUTGOING, Direction.BOTH):
@@ -569,7 +570,11 @@ class SQLiteBackend(Backend):
         for _ in legs:
             params += [memory_id, *(wanted or [])]
         # UNION (not UNION ALL) folds a self-loop's two legs into one row.
-        sql = f"SELECT * FROM ({' UNION '.join(legs)}) ORDER BY 1"
+        sql = f"SELECT * FROM ({' UNION '.join(legs)})"
+        if after is not None:
+            sql += " WHERE id > ?"
+            params.append(after)
+        sql += " ORDER BY 1"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
