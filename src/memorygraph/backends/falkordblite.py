@@ -12,7 +12,8 @@ server and of this Python process. Reopening replays it.
 Reopening fast: the owner rewrites the append-only file (``BGREWRITEAOF``, a
 snapshot of the graph plus an empty log; Redis switches to it atomically, so a
 crash during the rewrite loses nothing) right after it creates the schema, and
-again on close whenever the log holds anything. The snapshot carries the id
+at connect and close whenever the log is long (`REWRITE_LOG_BYTES`); the server
+also rewrites by itself once the log outgrows the snapshot. The snapshot carries the id
 indexes and constraints, so a log replayed after a crash runs its statements
 against built indexes (without them every replayed batch scans the whole graph,
 and replay time grows with the square of the store) and never replays a
@@ -42,7 +43,7 @@ import time
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
@@ -65,6 +66,13 @@ _OWN_ENTRIES = {
 START_TIMEOUT = 120.0
 #: How long to wait for an append-only file rewrite (a snapshot of the whole graph).
 REWRITE_TIMEOUT = 600.0
+#: A log longer than this is folded into a snapshot at connect and close (replaying
+#: it takes about a second; a snapshot of a large graph takes longer to write).
+REWRITE_LOG_BYTES = 16 * 1024 * 1024
+#: Commands that must not stay in the log: replayed, FalkorDB refuses the constraint
+#: as already existing and builds indexes only after the replay, so every replayed
+#: statement before that scans the whole graph.
+_SCHEMA_MARKERS = (b"GRAPH.CONSTRAINT", b"CREATE INDEX", b"createNodeIndex")
 
 
 class FalkorDBLiteBackend(FalkorDBBackend):
@@ -118,21 +126,34 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             "depends on it: if that process exits, the connection is lost"
         ]
 
-    def _log_bytes(self) -> int:
-        """Bytes in the append-only log after the last snapshot (what a reopen replays)."""
-        return sum(p.stat().st_size for p in (self.directory / "appendonlydir").glob("*.incr.aof"))
+    def _log_needs_rewrite(self) -> bool:
+        """True when the log after the last snapshot is long, or holds schema commands."""
+        logs = sorted((self.directory / "appendonlydir").glob("*.incr.aof"))
+        if sum(p.stat().st_size for p in logs) > REWRITE_LOG_BYTES:
+            return True
+        return any(m in p.read_bytes() for p in logs for m in _SCHEMA_MARKERS)
 
-    async def compact(self) -> None:
-        """Rewrite the append-only file as one snapshot, if its log holds anything; wait for it.
+    async def compact(self, *, force: bool = False) -> None:
+        """Rewrite the append-only file as one snapshot and wait for it to finish.
 
-        Only the owner of the server does this. Raises `BackendOperationError` if
-        the rewrite fails (the previous files stay in use: nothing is lost).
+        Only the owner of the server does this, and unless `force`, only when
+        the log is long or holds schema commands (a short log of writes replays
+        quickly once the indexes are in the snapshot). Raises
+        `BackendOperationError` if the rewrite fails (the previous files stay in
+        use: nothing is lost).
         """
-        if self._process is None or await asyncio.to_thread(self._log_bytes) == 0:
+        if self._process is None:
+            return
+        if not force and not await asyncio.to_thread(self._log_needs_rewrite):
             return
         client = self._require_client()
         try:
-            await client.execute_command("BGREWRITEAOF")  # type: ignore[no-untyped-call]
+            try:
+                await client.execute_command("BGREWRITEAOF")  # type: ignore[no-untyped-call]
+            except ResponseError as e:
+                if "already in progress" not in str(e):
+                    raise
+                # The server's own rewrite is running: waiting for it is as good.
             deadline = time.monotonic() + REWRITE_TIMEOUT
             while True:
                 info = await client.info("persistence")
