@@ -123,6 +123,27 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def utc_range_problem(value: datetime) -> str | None:
+    """Why `value` cannot be stored (it leaves the years 1..9999 in UTC), or None."""
+    if 1 < value.year < 9999:
+        return None  # the fast path: an offset moves a time by less than a day
+    try:
+        value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return (
+            f"{value.isoformat()} falls outside the years 1..9999 once converted to UTC; "
+            "use a time at least a day inside that range"
+        )
+    return None
+
+
+def _check_utc_range(value: datetime) -> datetime:
+    problem = utc_range_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _check_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text may not contain the NUL character (U+0000)")
@@ -161,8 +182,11 @@ def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
 
 # Validation runs in pydantic's core (no Python call per field): that is most of
 # the cost of reading a record back, and a migration reads each one several times.
+# The one exception is the UTC range check, one comparison for all but the first
+# and last year.
 Timestamp = Annotated[
     AwareDatetime,
+    AfterValidator(_check_utc_range),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
 ]
 _NO_NUL = r"^[^\x00]*$"
@@ -239,7 +263,7 @@ _FRIENDLY = {
 def _describe(kind: str, error: PydanticValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or kind
-    message = _FRIENDLY.get(first["type"], first["msg"])
+    message = _FRIENDLY.get(first["type"], first["msg"]).removeprefix("Value error, ")
     extra = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
     return f"invalid {kind}: {where}: {message}{extra}"
 

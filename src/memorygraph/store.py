@@ -116,6 +116,18 @@ class MemoryStore:
             memory_id, direction=direction, types=types, limit=limit
         )
 
+    async def iter_related(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+    ) -> AsyncIterator[list[Neighbour]]:
+        """Every memory one relationship away, in pages (for memories with very many)."""
+        await self.get(memory_id)
+        async for page in self.backend.iter_neighbours(memory_id, direction=direction, types=types):
+            yield page
+
     async def search(
         self,
         query: str,

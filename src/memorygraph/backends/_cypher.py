@@ -522,13 +522,18 @@ class CypherBackend(Backend):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Neighbour]:
         k = self.dialect.key_property
-        type_filter = ""
+        conditions = []
         params: dict[str, Any] = {"key": self.dialect.encode_key(memory_id)}
         if types is not None:
             params["types"] = [RelationshipType(t).value for t in types]
-            type_filter = " WHERE r.type IN $types"
+            conditions.append("r.type IN $types")
+        if after is not None:
+            params["after"] = self.dialect.encode_key(after)
+            conditions.append(f"r.{k} > $after")
+        type_filter = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         tail = f" ORDER BY r.{k}" + (f" LIMIT {int(limit)}" if limit is not None else "")
         # One directed leg per direction, merged here: an undirected pattern
         # would report a self-loop twice on some engines and once on others.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -142,6 +143,20 @@ class Backend(ABC):
     @abstractmethod
     async def engine_version(self) -> str:
         """The engine's own version string."""
+
+    @asynccontextmanager
+    async def read_snapshot(self) -> AsyncIterator[None]:
+        """Inside this block, every read sees the store as it was when the block began.
+
+        Engines that cannot hold one snapshot across statements read each page
+        as it is at that moment (see docs/BACKENDS.md); this default does that.
+        Nesting is allowed: the outermost block's snapshot holds.
+        """
+        yield
+
+    def connection_warnings(self) -> list[str]:
+        """What a user should know about this connection before writing through it."""
+        return []
 
     async def health(self) -> Health:
         """Connection state, version and counts; never raises for an engine failure."""
@@ -366,9 +381,31 @@ class Backend(ABC):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Neighbour]:
         """Memories one edge away, with the edge, ordered by relationship id. No truncation
-        unless `limit` is given."""
+        unless `limit` is given; with `after`, only relationships whose id sorts after it."""
+
+    async def iter_neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        page: int = 1000,
+    ) -> AsyncIterator[list[Neighbour]]:
+        """Every neighbour, in pages of `page` in relationship id order: memory stays flat."""
+        wanted = list(types) if types is not None else None
+        after: str | None = None
+        while True:
+            batch = await self.neighbours(
+                memory_id, direction=direction, types=wanted, limit=page, after=after
+            )
+            if batch:
+                yield batch
+            if len(batch) < page:
+                return
+            after = batch[-1].relationship.id
 
 
 T = TypeVar("T")

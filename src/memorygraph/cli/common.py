@@ -7,13 +7,16 @@ read here (the edge) and nowhere deeper.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -32,12 +35,15 @@ from rich.progress import (
 from rich.text import Text
 
 from memorygraph.config import BackendConfig, BackendType
+from memorygraph.models import utc_range_problem
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+#: Markup and emoji codes are off: user text ("see [/var/log]", ":smile:") prints as
+#: typed. Styles are applied with `rich.text.Text`, never by formatting markup.
+console = Console(soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 BACKEND_NAMES = [t.value for t in BackendType]
 _PASSWORD_ENV = {
@@ -131,7 +137,7 @@ def config_from_options(
         changes["password"] = click.prompt(
             f"Password for {base.backend_type.value}", hide_input=True, err=True
         )
-    return BackendConfig(
+    config = BackendConfig(
         base.backend_type,
         path=changes.get("path", base.path),
         uri=changes.get("uri", base.uri),
@@ -139,7 +145,30 @@ def config_from_options(
         password=changes.get("password", base.password),
         database=changes.get("database", base.database),
         read_only=read_only,
-    ).validate()
+    )
+    _SECRETS.update(_secrets_of(config))
+    return config.validate()
+
+
+#: Passwords this process was given (options, prompts, the environment): `scrub` removes them.
+_SECRETS: set[str] = set()
+_URI_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)[^\s/@:]*:[^\s/@]*@")
+
+
+def _secrets_of(config: BackendConfig) -> set[str]:
+    found = {config.password or ""}
+    if config.uri:
+        with contextlib.suppress(ValueError):
+            found.add(urlsplit(config.uri).password or "")
+    return {s for s in found if s}
+
+
+def scrub(text: str) -> str:
+    """`text` without any password this process knows of, nor credentials in any URI."""
+    secrets = _SECRETS | {os.environ.get(name, "") for name in _PASSWORD_ENV.values()}
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URI_CREDENTIALS.sub(r"\g<scheme>", text)
 
 
 def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -154,6 +183,9 @@ def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None)
         ) from None
     if moment.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no time zone; add one, e.g. {value}+00:00")
+    problem = utc_range_problem(moment)
+    if problem is not None:
+        raise click.BadParameter(problem)
     return moment
 
 

@@ -11,10 +11,11 @@ import traceback
 from collections.abc import Sequence
 
 import click
+from rich.text import Text
 
 from memorygraph import __version__
 from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status
-from memorygraph.cli.common import err_console
+from memorygraph.cli.common import err_console, scrub
 from memorygraph.errors import MemoryGraphError
 
 
@@ -40,7 +41,9 @@ for module in (memories, status, exchange, migrate, serve, reindex, demo):
 
 
 def _fail(message: str, code: int) -> int:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
     return code
 
 
@@ -68,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", 130)
     except MemoryGraphError as e:
         if debug:
-            traceback.print_exc()
+            # Engine drivers quote URIs (with their credentials) in their own messages.
+            sys.stderr.write(scrub(traceback.format_exc()))
         flag = f" (--{e.field.replace('_', '-')})" if e.field else ""
-        return _fail(f"{e}{flag}", e.exit_code)
+        return _fail(scrub(f"{e}{flag}"), e.exit_code)
     return rv if isinstance(rv, int) else 0
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
-from rich.table import Table
+import orjson
+from rich.table import Column, Table
 from rich.text import Text
 
-from memorygraph.backends.base import Direction
+from memorygraph.backends.base import Direction, Neighbour
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, RelationshipType
 from memorygraph.search import SearchFilters, SearchHit
@@ -74,7 +76,10 @@ def add(
     if as_json:
         emit_json(stored.to_dict())
     else:
-        console.print(f"remembered {stored.type.value} [bold]{stored.id}[/]", highlight=False)
+        console.print(
+            Text.assemble(f"remembered {stored.type.value} ", (stored.id, "bold")),
+            highlight=False,
+        )
 
 
 @click.command()
@@ -100,7 +105,7 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
     table = Table(show_header=False, box=None)
     for key, value in memory.to_dict().items():
         if value not in (None, [], {}):
-            table.add_row(f"[bold]{key}[/]", str(value))
+            table.add_row(Text(key, style="bold"), str(value))
     console.print(table)
 
 
@@ -215,7 +220,10 @@ def relate(
     if as_json:
         emit_json(rel.to_dict())
     else:
-        console.print(f"related {from_id} -{rel.type.value}-> {to_id} as [bold]{rel.id}[/]")
+        console.print(
+            Text.assemble(f"related {from_id} -{rel.type.value}-> {to_id} as ", (rel.id, "bold")),
+            highlight=False,
+        )
 
 
 @click.command()
@@ -245,28 +253,53 @@ def related(
       memorygraph related BUG_ID --direction incoming --type SOLVES
     """
 
-    async def go() -> Any:
+    # Printed page by page as it is read: a memory may have millions of relationships.
+    async def go() -> None:
         async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            return await store.related(
+            await store.get(memory_id)  # a missing memory fails before anything is printed
+            pages = store.iter_related(
                 memory_id,
                 direction=Direction(direction),
                 types=[RelationshipType(t) for t in types] or None,
             )
+            first = True
+            if as_json:
+                sys.stdout.write("[")
+            async for page in pages:
+                if as_json:
+                    _write_json_items(page, first)
+                else:
+                    console.print(_neighbour_table(page, header=first))
+                first = False
+            if as_json:
+                sys.stdout.write("\n]\n" if not first else "]\n")
+            elif first:
+                console.print(_neighbour_table([], header=True))
 
-    neighbours = run(go())
-    if as_json:
-        emit_json(
-            [
-                {"relationship": n.relationship.to_dict(), "memory": n.memory.to_dict()}
-                for n in neighbours
-            ]
-        )
-        return
-    table = Table("relationship", "type", "from", "to", "title", header_style="bold")
-    for n in neighbours:
+    run(go())
+
+
+def _neighbour_table(page: list[Neighbour], *, header: bool) -> Table:
+    table = Table(
+        Column("relationship", min_width=12),
+        Column("type", min_width=14),
+        Column("from", min_width=12),
+        Column("to", min_width=12),
+        "title",
+        header_style="bold",
+        show_header=header,
+    )
+    for n in page:
         r = n.relationship
         table.add_row(r.id, r.type.value, r.from_id, r.to_id, n.memory.title)
-    console.print(table)
+    return table
+
+
+def _write_json_items(page: list[Neighbour], first: bool) -> None:
+    for i, n in enumerate(page):
+        item = {"relationship": n.relationship.to_dict(), "memory": n.memory.to_dict()}
+        text = orjson.dumps(item, option=orjson.OPT_INDENT_2).decode().replace("\n", "\n  ")
+        sys.stdout.write(("\n  " if first and i == 0 else ",\n  ") + text)
 
 
 @click.command()

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.table import Column, Table
+from rich.text import Text
 
 from memorygraph.cli.common import (
     ProgressDisplay,
@@ -187,7 +188,7 @@ def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
         style = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(p.status, "")
         phases.add_row(
             p.name,
-            f"[{style}]{p.status}[/]",
+            Text(p.status, style=style),
             f"{p.records:,}",
             f"{p.seconds:.2f}",
             _rate(p.name, p.records, p.seconds),
@@ -218,14 +219,16 @@ def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
             for m in result.verification.mismatches:
                 out.print(f"  mismatch: {m.kind} {m.id!r} {m.problem} {m.detail}", highlight=False)
     for warning in result.warnings:
-        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        out.print(Text.assemble(("warning:", "yellow"), " ", warning), highlight=False)
     if not result.success:
         return  # the one-line error follows from the CLI's error boundary
     moved = f"{result.memories.read:,} memories and {result.relationships.read:,} relationships"
     if result.dry_run:
         console.print(
-            f"[bold]dry run[/]: {moved} from {result.source} would go to {result.target}; "
-            "nothing was written",
+            Text.assemble(
+                ("dry run", "bold"),
+                f": {moved} from {result.source} would go to {result.target}; nothing was written",
+            ),
             highlight=False,
         )
         return
@@ -234,8 +237,11 @@ def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
         f"verified {v.passed:,} of {v.checked:,} records ({v.mode.value})" if v else "not verified"
     )
     console.print(
-        f"[green bold]migrated[/] {moved} from {result.source} to {result.target} in "
-        f"{result.duration_seconds:.2f}s; {check}",
+        Text.assemble(
+            ("migrated", "green bold"),
+            f" {moved} from {result.source} to {result.target} in "
+            f"{result.duration_seconds:.2f}s; {check}",
+        ),
         highlight=False,
     )
 

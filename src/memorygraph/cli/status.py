@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from memorygraph.backends.base import Health
 from memorygraph.backends.registry import create_backend
@@ -34,8 +35,11 @@ def stats(as_json: bool, **options: Any) -> None:
         emit_json(result.to_dict())
         return
     console.print(
-        f"[bold]{result.location}[/] ({result.engine_version}): "
-        f"{result.memories} memories, {result.relationships} relationships",
+        Text.assemble(
+            (result.location, "bold"),
+            f" ({result.engine_version}): "
+            f"{result.memories} memories, {result.relationships} relationships",
+        ),
         highlight=False,
     )
     table = Table("kind", "type", "count", header_style="bold")
@@ -70,12 +74,18 @@ def health(as_json: bool, **options: Any) -> None:
         emit_json(result.to_dict())
     elif result.connected:
         console.print(
-            f"[green]ok[/] {result.location}: {result.engine_version}, "
-            f"{result.memory_count} memories, {result.relationship_count} relationships",
+            Text.assemble(
+                ("ok", "green"),
+                f" {result.location}: {result.engine_version}, "
+                f"{result.memory_count} memories, {result.relationship_count} relationships",
+            ),
             highlight=False,
         )
     else:
-        console.print(f"[red]unhealthy[/] {result.location}: {result.error}", highlight=False)
+        console.print(
+            Text.assemble(("unhealthy", "red"), f" {result.location}: {result.error}"),
+            highlight=False,
+        )
     if not result.connected:
         raise click.exceptions.Exit(1)
 

@@ -15,13 +15,14 @@ from typing import IO, Any, TypeVar
 import memorygraph
 from memorygraph.backends.base import Backend
 from memorygraph.cancellation import checkpoint
-from memorygraph.errors import OperationError, UsageError
+from memorygraph.errors import InvalidRecordError, OperationError, UsageError
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
     FORMAT_NAME,
     FORMAT_VERSION,
     KIND_MEMORY,
     KIND_RELATIONSHIP,
+    MAX_LINE_BYTES,
     DigestSum,
     encode_header,
     encode_record,
@@ -30,7 +31,13 @@ from memorygraph.exchange.format import (
     open_for_write,
 )
 from memorygraph.idindex import IdIndex
-from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+from memorygraph.models import (
+    Memory,
+    Relationship,
+    format_timestamp,
+    utc_now,
+    utc_range_problem,
+)
 
 Progress = Callable[[str, int], None]
 
@@ -63,9 +70,37 @@ class ExportSummary:
         }
 
 
+def _refuse_own_store(backend: Backend, path: Path) -> None:
+    """`UsageError` if writing `path` would replace (part of) the store `backend` reads."""
+    store = backend.config.path
+    if store is None or not backend.config.backend_type.uses_path:
+        return
+    store = store.expanduser().resolve()
+    target = path.expanduser().resolve()
+    sidecar = target.parent == store.parent and target.name.startswith(store.name + "-")
+    if target == store or store in target.parents or sidecar:
+        raise UsageError(
+            f"{path} is part of the store it exports ({backend.describe()}); "
+            "write the export to another file"
+        )
+
+
+def _check_line(record: Memory | Relationship, line: bytes) -> None:
+    # A reader takes lines of at most MAX_LINE_BYTES plus their newline.
+    if len(line) > MAX_LINE_BYTES + 1:
+        kind = KIND_MEMORY if isinstance(record, Memory) else KIND_RELATIONSHIP
+        raise InvalidRecordError(
+            f"{kind} {record.id!r} needs a {len(line) - 1:,}-byte line, more than the export "
+            f"format's limit of {MAX_LINE_BYTES:,} bytes; shorten its content and export again"
+        )
+
+
 def _check_since(since: datetime | None) -> None:
     if since is not None and (since.tzinfo is None or since.utcoffset() is None):
         raise UsageError("since must be timezone-aware, e.g. 2025-01-31T00:00:00+00:00")
+    problem = utc_range_problem(since) if since is not None else None
+    if problem is not None:
+        raise UsageError(f"since {problem}")
 
 
 class ExportWriter:
@@ -147,7 +182,9 @@ class ExportWriter:
         ids = []
         for memory in memories:
             canonical = memory.canonical_bytes()
-            self._write(encode_record(memory, canonical))
+            line = encode_record(memory, canonical)
+            _check_line(memory, line)
+            self._write(line)
             self._digest.add_canonical(canonical)
             ids.append((memory.id, self._line + 1))
             self._line += 1
@@ -167,7 +204,9 @@ class ExportWriter:
                 if end in missing
             ]
             canonical = rel.canonical_bytes()
-            self._write(encode_record(rel, canonical, external))
+            line = encode_record(rel, canonical, external)
+            _check_line(rel, line)
+            self._write(line)
             self._digest.add_canonical(canonical)
             self._external += bool(external)
             ids.append((rel.id, self._line + 1))
@@ -257,8 +296,21 @@ async def export_graph(
     that are not in the file as external (see docs/FORMAT.md).
     """
     _check_since(since)
+    _refuse_own_store(backend, Path(path))
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
+    async with backend.read_snapshot():
+        return await _export(backend, path, source, since, size, progress)
+
+
+async def _export(
+    backend: Backend,
+    path: Path | str,
+    source: dict[str, Any],
+    since: datetime | None,
+    size: int,
+    progress: Progress | None,
+) -> ExportSummary:
     with ExportWriter(path, source=source, since=since) as writer:
         await _write_all(
             backend.iter_memories(since=since), writer.write_memories, size, KIND_MEMORY, progress

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,8 +146,9 @@ class _GzipWriter(gzip.GzipFile):
 
 def open_for_write(path: Path, *, compress: bool | None = None) -> IO[bytes]:
     """A binary stream writing `path`; gzip (reproducible: no name, mtime 0) when `compress`,
-    which defaults to whether the name ends in ``.gz``."""
-    raw = path.open("wb")
+    which defaults to whether the name ends in ``.gz``. A new file is readable by its
+    owner only (mode 0600): an export holds the whole graph."""
+    raw = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
     if is_gzip_name(path) if compress is None else compress:
         return cast(IO[bytes], _GzipWriter(raw))
     return raw

@@ -144,7 +144,8 @@ class MigrationManager:
                 # A dry run leaves nothing behind: its export goes to a temporary directory.
                 workdir = Path(tempfile.mkdtemp(prefix=f"memorygraph-dry-run-{migration_id}-"))
             else:
-                workdir.mkdir(parents=True)
+                # Private: the export and the journal in it hold the whole graph.
+                workdir.mkdir(parents=True, mode=0o700)
         except OSError as e:
             raise UsageError(
                 f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"
@@ -181,7 +182,9 @@ class MigrationManager:
         options: MigrationOptions,
     ) -> None:
         result = run.result
-        async with self._open(source_config) as source:
+        # One snapshot of the source from its counts to verification, where the engine
+        # offers one: writes made meanwhile are neither exported nor expected.
+        async with self._open(source_config) as source, source.read_snapshot():
             async with self._phase(run, "validate_source") as phase:
                 health = await source.health()
                 result.source_stats = health.to_dict()
@@ -194,7 +197,7 @@ class MigrationManager:
                 options.dry_run
                 and target_cfg.backend_type.uses_path
                 and target_cfg.path is not None
-                and not target_cfg.path.expanduser().exists()
+                and _holds_nothing(target_cfg.path.expanduser())
             )
             async with self._open_target(target_cfg, target_exists) as target:
                 await self._validate_target(run, target)
@@ -255,6 +258,7 @@ class MigrationManager:
             run.result.target_stats = health.to_dict()
             if not health.connected:
                 raise MigrationError(f"target {target.describe()} is unhealthy: {health.error}")
+            run.result.warnings.extend(target.connection_warnings())
             held = (health.memory_count or 0) + (health.relationship_count or 0)
             phase.records = held
             run.target_was_empty = held == 0
@@ -321,6 +325,7 @@ class MigrationManager:
             options=options.to_dict(),
             target_was_empty=run.target_was_empty,
         )
+        run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
         run.result.journal_path = str(run.journal_path)
         if not options.skip_duplicates:
             async with self._phase(run, "snapshot") as phase:
@@ -589,3 +594,10 @@ def _options_from_journal(state: JournalState) -> MigrationOptions:
         sample_every=int(saved.get("sample_every", 100)),
         batch_size=saved.get("batch_size"),
     )
+
+
+def _holds_nothing(path: Path) -> bool:
+    """True for a path that does not exist or is an empty directory (a dry run leaves it so)."""
+    if not path.exists():
+        return True
+    return path.is_dir() and next(path.iterdir(), None) is None

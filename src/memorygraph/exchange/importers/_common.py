@@ -27,6 +27,7 @@ from memorygraph.models import (
     Relationship,
     RelationshipType,
     Visibility,
+    utc_range_problem,
 )
 
 #: uuid5 namespace of every id an importer derives (documented in docs/FORMAT.md).
@@ -193,6 +194,8 @@ def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | No
     if moment.tzinfo is None or moment.utcoffset() is None:
         report.adjust(ADJUST_NAIVE_TIME)
         moment = moment.replace(tzinfo=UTC)
+    if utc_range_problem(moment) is not None:
+        raise Unmappable(f"{what} outside the years 1..9999 in UTC")
     return moment
 
 
