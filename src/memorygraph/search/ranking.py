@@ -14,10 +14,11 @@ A search runs in these steps (see `memorygraph.store.MemoryStore.search`):
    are fetched (up to `CANDIDATE_LIMIT`, in the engine's order) only when
    their best possible score (`ceiling`) reaches the last score of the
    requested page among the rare units' matches.
-3. `score` ranks the candidates with BM25F over those fields, the same
-   arithmetic on every engine, so every engine returns the same ids in the
-   same order unless step 2 had to fetch common units' matches and they were
-   more than `CANDIDATE_LIMIT`.
+3. `score` ranks the candidates with BM25F over those fields, then
+   `with_feedback` re-orders them by the best match's rarest other words. The
+   arithmetic is the same on every engine, so every engine returns the same ids
+   in the same order unless step 2 had to fetch common units' matches (or a
+   phrase's) and they were more than `CANDIDATE_LIMIT`.
 
 Ranking (`score`), per query word or phrase u with document frequency df(u)
 among N memories:
