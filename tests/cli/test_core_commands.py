@@ -161,6 +161,8 @@ def test_demo_builds_and_shows_a_sample_graph(
     code, out, _ = run(capsys, "demo", "--dir", str(tmp_path), "--memories", "30")
     assert code == 0
     assert "30 memories, 60 relationships" in out
+    assert "4. an agent asks `memorygraph serve` (11 tools, over stdio)" in out
+    assert "matched redis, timeouts" in out
 
 
 def test_an_error_about_one_input_names_its_flag(

@@ -1,16 +1,22 @@
-"""`memorygraph demo`: a sample memory graph in SQLite, migrated to FalkorDB embedded."""
+"""`memorygraph demo`: a sample memory graph in SQLite, migrated to FalkorDB embedded,
+then recalled by an agent through `memorygraph serve`."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import click
+from mcp import Client, StdioServerParameters
 from rich.table import Table
+from rich.text import Text
 
 from memorygraph.cli.common import ProgressDisplay, console, run, show_progress
 from memorygraph.cli.migrate import show_report
 from memorygraph.config import BackendConfig, BackendType
+from memorygraph.errors import MemoryGraphError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions, MigrationResult
 from memorygraph.sample import sample_memories, sample_relationships
@@ -82,9 +88,39 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
             f"   mem-00000000 has {len(hub)} neighbours in {target.backend_type.value}",
             highlight=False,
         )
+        await _ask_as_an_agent(source)
         return result
 
     run(go())
+
+
+AGENT_QUESTION = "how did we fix the redis timeouts"
+
+
+async def _ask_as_an_agent(store: BackendConfig) -> None:
+    """Start `memorygraph serve` on the store as an MCP client would (a subprocess on
+    stdio) and ask it what an agent asks."""
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "memorygraph", "serve", "--path", str(store.path)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")},
+    )
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+        result = await client.call_tool("recall_memories", {"query": AGENT_QUESTION, "limit": 5})
+    if result.is_error or result.structured_content is None:
+        raise MemoryGraphError(f"the MCP server could not recall: {result.content}")
+    console.print(
+        Text(
+            f"4. an agent asks `memorygraph serve` ({len(tools)} tools, over stdio): "
+            f"recall_memories({AGENT_QUESTION!r})"
+        )
+    )
+    table = Table("id", "type", "title", "why", header_style="bold")
+    for hit in result.structured_content["results"]:
+        memory = hit["memory"]
+        table.add_row(memory["id"], memory["type"], memory["title"], hit["reason"])
+    console.print(table)
 
 
 def register(group: click.Group) -> None:
