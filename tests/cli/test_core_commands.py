@@ -162,7 +162,7 @@ def test_demo_builds_and_shows_a_sample_graph(
     assert code == 0
     assert "30 memories, 60 relationships" in out
     assert "4. an agent asks `memorygraph serve` (11 tools, over stdio)" in out
-    assert "recall_memories(" in out and "matched " in out and "redis timeout #" in out
+    assert "matched redis" in out
 
 
 def test_an_error_about_one_input_names_its_flag(
