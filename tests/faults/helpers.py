@@ -105,7 +105,7 @@ def wait_for(
         if journal is not None and ready(journal):
             return journal
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _out, err = proc.communicate()
             raise AssertionError(
                 f"the migration ended (exit {proc.returncode}) before the moment came: "
                 f"{err.decode()[-2000:]}"

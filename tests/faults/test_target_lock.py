@@ -27,10 +27,11 @@ def test_second_migration_into_a_busy_target_is_refused(tmp_path: Path) -> None:
     source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
     other = BackendConfig(BackendType.SQLITE, path=tmp_path / "other.db")
     target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
-    asyncio.run(fill(source, n=400, tricky=False))
+    asyncio.run(fill(source, n=3000, tricky=False))
     asyncio.run(fill(other, n=30, tricky=True))
-    first = start(_args(source, target, tmp_path / "w1"))
+    first = start([*_args(source, target, tmp_path / "w1"), "--batch-size", "2"])
     wait_for(first, tmp_path / "w1", lambda j: intents(j) >= 3)
+    assert first.poll() is None
     second = run_cli(_args(other, target, tmp_path / "w2"))
     assert second.returncode == 2, second.stderr
     assert "another migration" in second.stderr

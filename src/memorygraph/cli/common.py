@@ -31,7 +31,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig, BackendType, resolve_config
+from memorygraph.errors import ConfigurationError
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,11 +41,6 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 BACKEND_NAMES = [t.value for t in BackendType]
-_PASSWORD_ENV = {
-    BackendType.NEO4J: "NEO4J_PASSWORD",
-    BackendType.MEMGRAPH: "MEMGRAPH_PASSWORD",
-    BackendType.FALKORDB: "FALKORDB_PASSWORD",
-}
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -101,6 +97,10 @@ def backend_options(prefix: str = "", label: str = "") -> Callable[[F], F]:
     return decorate
 
 
+_ROLES = {"from": "the source", "to": "the target"}
+_FLAGS = {"path": "path", "uri": "uri", "username": "user", "database": "database"}
+
+
 def config_from_options(
     options: Mapping[str, Any],
     prefix: str = "",
@@ -110,32 +110,39 @@ def config_from_options(
 ) -> BackendConfig:
     """Build a validated `BackendConfig` from options added by `backend_options(prefix)`.
 
-    Anything not given on the command line comes from the environment
-    (see `memorygraph.config`); a password comes from the environment or, with
-    --ask-password, from a prompt that does not echo.
+    Resolution is the library's (`memorygraph.config.resolve_config`): anything not
+    given on the command line comes from the environment; a password comes from the
+    environment or, with --ask-password, from a prompt that does not echo. A missing
+    field is reported with the flag that gives it.
     """
     env = os.environ if env is None else env
     key = f"{prefix}_" if prefix else ""
-    base = BackendConfig.from_env(env, backend=options.get(f"{key}backend"))
-    changes: dict[str, Any] = {}
-    for option, field in (("path", "path"), ("uri", "uri"), ("user", "username")):
-        if options.get(f"{key}{option}") is not None:
-            changes[field] = options[f"{key}{option}"]
-    if options.get(f"{key}database") is not None:
-        changes["database"] = options[f"{key}database"]
-    if options.get(f"{key}ask_password"):
-        changes["password"] = click.prompt(
-            f"Password for {base.backend_type.value}", hide_input=True, err=True
+    backend = options.get(f"{key}backend") or env.get("MEMORY_BACKEND", "sqlite")
+    given = {field: options.get(f"{key}{flag}") for field, flag in _FLAGS.items()}
+    try:
+        return resolve_config(
+            backend,
+            given,
+            env,
+            role=_ROLES.get(prefix),
+            read_only=read_only,
+            ask_password=ask_password if options.get(f"{key}ask_password") else None,
         )
-    return BackendConfig(
-        base.backend_type,
-        path=changes.get("path", base.path),
-        uri=changes.get("uri", base.uri),
-        username=changes.get("username", base.username),
-        password=changes.get("password", base.password),
-        database=changes.get("database", base.database),
-        read_only=read_only,
-    ).validate()
+    except ConfigurationError as e:
+        raise with_flag(e, prefix) from None
+
+
+def with_flag(error: ConfigurationError, prefix: str = "") -> ConfigurationError:
+    """`error` with the flag that gives its field named (--to-uri for the target's uri)."""
+    if error.field not in _FLAGS:
+        return error
+    flag = f"--{prefix}-{_FLAGS[error.field]}" if prefix else f"--{_FLAGS[error.field]}"
+    return ConfigurationError(f"{error} (pass {flag})", field=error.field, role=error.role)
+
+
+def ask_password(prompt: str) -> str:
+    """Read a password from the terminal without echoing it."""
+    return str(click.prompt(prompt, hide_input=True, err=True))
 
 
 def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
