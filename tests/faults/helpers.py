@@ -75,7 +75,11 @@ def journal_in(work: Path) -> Path | None:
 
 def events(journal: Path) -> list[dict[str, object]]:
     out = []
-    for line in journal.read_bytes().splitlines():
+    try:
+        data = journal.read_bytes()
+    except FileNotFoundError:
+        return []  # removed by its migration as it ended
+    for line in data.splitlines():
         try:
             out.append(orjson.loads(line))
         except orjson.JSONDecodeError:
