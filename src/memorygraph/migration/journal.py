@@ -31,8 +31,8 @@ ever rewritten in place.
 from __future__ import annotations
 
 import os
-from contextlib import suppress
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
