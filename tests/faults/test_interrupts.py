@@ -109,7 +109,8 @@ def test_second_ctrl_c_during_rollback_keeps_the_journal(
     before = asyncio.run(snapshot(target))
     work = tmp_path / "work"
     proc = start(_migrate(source, target, work))
-    wait_for(proc, work, lambda j: has_state(j, "imported"), timeout=300)
+    # Far into the import: the rollback then has hundreds of batches to undo.
+    wait_for(proc, work, lambda j: intents(j) >= 600, timeout=300)
     proc.send_signal(signal.SIGINT)
     journal = wait_for(proc, work, lambda j: has_state(j, "failed"), timeout=120)
     code, err = kill(proc, signal.SIGINT)
