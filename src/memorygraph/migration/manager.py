@@ -455,6 +455,11 @@ class MigrationManager:
         """`_fail`, noting an interrupt (the first, or a second one during the rollback)."""
         if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
             run.interrupted = True
+        task = asyncio.current_task()
+        if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+            # The cancellation is being handled here: consume the request, so that the
+            # rollback's own awaits (and `checkpoint()`) are not taken for a new one.
+            task.uncancel()
         try:
             await self._fail(run, target, options, error)
         except (KeyboardInterrupt, asyncio.CancelledError) as again:
