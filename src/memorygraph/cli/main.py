@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration,
 
 from __future__ import annotations
 
-import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -41,8 +40,6 @@ for module in (memories, status, exchange, migrate, serve, reindex, demo):
 
 
 def _fail(message: str, code: int) -> int:
-    # The outcome is decided: a further Ctrl-C must not cut the message that states it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return code
 
