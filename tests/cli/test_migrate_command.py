@@ -116,7 +116,7 @@ def test_source_file_is_never_written(
         (["migrate", "--from", "sqlite", "--from-path", "x.db"], "Missing option '--to'"),
         (["migrate", "--from", "oracle", "--to", "sqlite"], "'oracle' is not one of"),
         (["migrate", "--to", "cassandra"], "'cassandra' is not one of"),
-        (["migrate", "--to", "neo4j", "--from-path", "x.db"], "neo4j needs a uri"),
+        (["migrate", "--to", "neo4j", "--from-path", "x.db"], "the target needs a uri"),
         (["migrate", "--to", "sqlite", "--since", "yesterday"], "not an ISO-8601 timestamp"),
         (["migrate", "--to", "sqlite", "--since", "2025-01-01T00:00:00"], "no time zone"),
     ],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 
 
 def _cli(db: Path, *args: str) -> tuple[int, str, str]:
-    done = run_cli(*args, "--backend", "sqlite", "--path", db)
+    done = run_command(*args, "--backend", "sqlite", "--path", db)
     return done.returncode, done.stdout, done.stderr
 
 

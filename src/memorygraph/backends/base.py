@@ -31,6 +31,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
+from memorygraph.cancellation import checkpoint
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
@@ -425,6 +426,7 @@ async def paginate(
         after = key(page[-1])
         if len(page) < size:
             return
+        await checkpoint()  # a cancellation lands between pages
 
 
 def _report(ids: list[str], existing: set[str], skip_existing: bool) -> WriteResult:

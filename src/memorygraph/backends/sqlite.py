@@ -240,6 +240,11 @@ class SQLiteBackend(Backend):
         try:
             yield
         except sqlite3.DatabaseError as e:
+            if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise BackendOperationError(
+                    f"{self.describe()}: the disk is full ({e}); the batch was not written. "
+                    "Free space where the database lives and retry"
+                ) from e
             if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                 raise BackendBusyError(
                     f"{self.describe()} is locked by another writer ({e}); try again"
@@ -275,9 +280,17 @@ class SQLiteBackend(Backend):
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on some errors (a full disk): then there is
+                # no transaction left to end.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         with self._errors():

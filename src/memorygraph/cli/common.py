@@ -34,7 +34,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import ENVIRONMENT, BackendConfig, BackendType, resolve_config
+from memorygraph.errors import ConfigurationError
 from memorygraph.models import utc_range_problem
 
 T = TypeVar("T")
@@ -46,11 +47,6 @@ console = Console(soft_wrap=True, markup=False, emoji=False)
 err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 BACKEND_NAMES = [t.value for t in BackendType]
-_PASSWORD_ENV = {
-    BackendType.NEO4J: "NEO4J_PASSWORD",
-    BackendType.MEMGRAPH: "MEMGRAPH_PASSWORD",
-    BackendType.FALKORDB: "FALKORDB_PASSWORD",
-}
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -111,6 +107,10 @@ def backend_options(
     return decorate
 
 
+_ROLES = {"from": "the source", "to": "the target"}
+_FLAGS = {"path": "path", "uri": "uri", "username": "user", "database": "database"}
+
+
 def config_from_options(
     options: Mapping[str, Any],
     prefix: str = "",
@@ -120,34 +120,42 @@ def config_from_options(
 ) -> BackendConfig:
     """Build a validated `BackendConfig` from options added by `backend_options(prefix)`.
 
-    Anything not given on the command line comes from the environment
-    (see `memorygraph.config`); a password comes from the environment or, with
-    --ask-password, from a prompt that does not echo.
+    Resolution is the library's (`memorygraph.config.resolve_config`): anything not
+    given on the command line comes from the environment; a password comes from the
+    environment or, with --ask-password, from a prompt that does not echo. A missing
+    field is reported with the flag that gives it.
     """
     env = os.environ if env is None else env
     key = f"{prefix}_" if prefix else ""
-    base = BackendConfig.from_env(env, backend=options.get(f"{key}backend"))
-    changes: dict[str, Any] = {}
-    for option, field in (("path", "path"), ("uri", "uri"), ("user", "username")):
-        if options.get(f"{key}{option}") is not None:
-            changes[field] = options[f"{key}{option}"]
-    if options.get(f"{key}database") is not None:
-        changes["database"] = options[f"{key}database"]
-    if options.get(f"{key}ask_password"):
-        changes["password"] = click.prompt(
-            f"Password for {base.backend_type.value}", hide_input=True, err=True
+    backend = options.get(f"{key}backend") or env.get("MEMORY_BACKEND", "sqlite")
+    given = {field: options.get(f"{key}{flag}") for field, flag in _FLAGS.items()}
+    try:
+        config = resolve_config(
+            backend,
+            given,
+            env,
+            role=_ROLES.get(prefix),
+            read_only=read_only,
+            ask_password=ask_password if options.get(f"{key}ask_password") else None,
         )
-    config = BackendConfig(
-        base.backend_type,
-        path=changes.get("path", base.path),
-        uri=changes.get("uri", base.uri),
-        username=changes.get("username", base.username),
-        password=changes.get("password", base.password),
-        database=changes.get("database", base.database),
-        read_only=read_only,
-    )
+    except ConfigurationError as e:
+        raise with_flag(e, prefix) from None
     _SECRETS.update(_secrets_of(config))
-    return config.validate()
+    return config
+
+
+def with_flag(error: ConfigurationError, prefix: str = "") -> ConfigurationError:
+    """`error` with the flag that gives its field named (--to-uri for the target's uri)."""
+    if error.field not in _FLAGS:
+        return error
+    flag = f"--{prefix}-{_FLAGS[error.field]}" if prefix else f"--{_FLAGS[error.field]}"
+    # Named here in the CLI's words, so the error boundary has no field left to add.
+    return ConfigurationError(f"{error} (pass {flag})", role=error.role)
+
+
+def ask_password(prompt: str) -> str:
+    """Read a password from the terminal without echoing it."""
+    return str(click.prompt(prompt, hide_input=True, err=True))
 
 
 #: Passwords this process was given (options, prompts, the environment): `scrub` removes them.
@@ -165,7 +173,11 @@ def _secrets_of(config: BackendConfig) -> set[str]:
 
 def scrub(text: str) -> str:
     """`text` without any password this process knows of, nor credentials in any URI."""
-    secrets = _SECRETS | {os.environ.get(name, "") for name in _PASSWORD_ENV.values()}
+    secrets = _SECRETS | {
+        os.environ.get(fields["password"], "")
+        for fields in ENVIRONMENT.values()
+        if "password" in fields
+    }
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, "***")
     return _URI_CREDENTIALS.sub(r"\g<scheme>", text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rich.text import Text
 
 from memorygraph.cli.common import (
     ProgressDisplay,
+    ask_password,
     backend_options,
     config_from_options,
     console,
@@ -21,17 +23,11 @@ from memorygraph.cli.common import (
     run,
     show_progress,
 )
-from memorygraph.config import BackendConfig
-from memorygraph.errors import MigrationError
+from memorygraph.config import DEFAULT_HOME
+from memorygraph.errors import MemoryGraphError, MigrationError, MigrationInterrupted
 from memorygraph.migration.journal import RollbackReport, read_state
-from memorygraph.migration.manager import MigrationManager
+from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
-
-
-def _password_for(config: BackendConfig, ask: bool) -> str | None:
-    if ask:
-        return str(click.prompt("Target password", hide_input=True, err=True))
-    return BackendConfig.from_env(os.environ, backend=config.backend_type.value).password
 
 
 @click.command()
@@ -119,17 +115,26 @@ def migrate(**opts: Any) -> None:
         _rollback(manager, opts["rollback_journal"], opts["to_ask_password"], as_json)
         return
 
+    journal: Path | None = None
+    finished: list[MigrationResult] = []
     try:
         with display.running():
             if opts["resume_journal"]:
-                journal = opts["resume_journal"]
-                target = read_state(journal).target_config()
-                result = run(
-                    manager.resume(journal, password=_password_for(target, opts["to_ask_password"]))
+                journal = Path(opts["resume_journal"])
+                result = _run_holding(
+                    manager.resume(
+                        journal,
+                        environment=os.environ,
+                        ask_source_password=ask_password if opts["from_ask_password"] else None,
+                        ask_target_password=ask_password if opts["to_ask_password"] else None,
+                    ),
+                    finished,
                 )
             else:
                 if not opts["to_backend"]:
                     raise click.UsageError("Missing option '--to'")
+                migration_id = new_migration_id()
+                workdir = (opts["workdir"] or DEFAULT_HOME / "migrations").expanduser().resolve()
                 options = MigrationOptions(
                     dry_run=opts["dry_run"],
                     verbose=opts["verbose"],
@@ -140,31 +145,94 @@ def migrate(**opts: Any) -> None:
                     rollback_on_failure=not opts["no_rollback_on_failure"],
                     since=opts["since"],
                     sample_every=opts["sample_every"],
-                    workdir=opts["workdir"],
+                    workdir=workdir,
                     batch_size=opts["batch_size"],
+                    migration_id=migration_id,
                 )
+                journal = workdir / migration_id / "journal.jsonl"
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")
-                result = run(manager.migrate(source, target, options))
+                result = _run_holding(manager.migrate(source, target, options), finished)
     except MigrationError as e:
         if isinstance(e.result, MigrationResult):
             show_report(e.result, as_json, opts["verbose"])
         raise
+    except KeyboardInterrupt:
+        if finished:
+            # The interrupt came after the last step: the migration is committed.
+            show_report(finished[0], as_json, opts["verbose"])
+            raise MigrationInterrupted(
+                "interrupted, but only after the migration was committed and verified; "
+                "the target holds the migrated records"
+            ) from None
+        # A second Ctrl-C that landed outside the migration's own code: say what the
+        # journal says about the target.
+        raise MigrationInterrupted(_outcome(journal)) from None
     show_report(result, as_json, opts["verbose"])
 
 
+def _run_holding(
+    operation: Coroutine[Any, Any, MigrationResult], finished: list[MigrationResult]
+) -> MigrationResult:
+    """Run `operation`, keeping its result in `finished` even when an interrupt that
+    arrived after its last await turns the run into a `KeyboardInterrupt`."""
+
+    async def holding() -> MigrationResult:
+        result = await operation
+        finished.append(result)
+        return result
+
+    return run(holding())
+
+
+def _outcome(journal: Path | None) -> str:
+    """What an interrupted run left, read from its journal."""
+    if journal is None or not journal.exists():
+        return "interrupted; the journal is gone, so nothing is left to undo"
+    try:
+        state = read_state(journal)
+    except MemoryGraphError:
+        return "interrupted before anything was written; the target is unchanged"
+    if state.state == "rolled_back":
+        return "interrupted; the target was rolled back and holds what it held before"
+    return (
+        f"interrupted; the target was NOT rolled back: undo it with "
+        f"`memorygraph migrate --rollback {journal}` or finish it with "
+        f"`memorygraph migrate --resume {journal}`"
+    )
+
+
 def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:
-    target = read_state(journal).target_config()
-    report: RollbackReport = run(manager.rollback(journal, password=_password_for(target, ask)))
+    try:
+        report: RollbackReport = run(
+            manager.rollback(
+                journal, environment=os.environ, ask_password=ask_password if ask else None
+            )
+        )
+    except KeyboardInterrupt:
+        raise MigrationInterrupted(
+            f"interrupted; the rollback did not finish: run `memorygraph migrate --rollback "
+            f"{journal}` again (it is safe to repeat)"
+        ) from None
+    state = read_state(journal)
+    where = _describe(state.header["target"])
     if as_json:
-        emit_json({"rolled_back": True, "target": target.describe(), **report.to_dict()})
+        emit_json({"rolled_back": True, "target": where, **report.to_dict()})
+        return
+    if report.already:
+        console.print(f"{where} was rolled back already; nothing to do", highlight=False)
         return
     console.print(
-        f"rolled back {target.describe()}: deleted {report.deleted_memories} memories and "
+        f"rolled back {where}: deleted {report.deleted_memories} memories and "
         f"{report.deleted_relationships} relationships, restored "
         f"{report.restored_memories + report.restored_relationships} overwritten records",
         highlight=False,
     )
+
+
+def _describe(end: dict[str, object]) -> str:
+    where = end.get("path") or end.get("uri")
+    return f"{end.get('backend_type')} at {where}"
 
 
 #: Phases whose record count is work done (the others count what they looked at).

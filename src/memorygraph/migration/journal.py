@@ -17,13 +17,22 @@ Lines:
     {"event": "write", "kind", "inserted": [...], "updated": [...]}
     {"event": "state", "state": "imported" | "committed" | "rolled_back" | "failed"}
 
-The target is described without its password; resume asks for it again.
+Each end is recorded as its backend name and non-secret fields, the path made
+absolute and the uri without credentials; `--resume` and `--rollback` resolve both
+ends again through `memorygraph.config.resolve_config`, so a password comes from
+the environment (or a prompt) exactly as in a fresh run and never enters the file.
+
+Durability: the file is created owner-only, every line is written whole, flushed and
+fsynced; a line cut short (a crash, a full disk) is cut off again before anything
+else is appended, and a reader ignores a last line without its newline. Nothing is
+ever rewritten in place.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -31,33 +40,49 @@ from typing import IO, Any
 import orjson
 
 from memorygraph.backends.base import Backend, WriteResult
-from memorygraph.config import BackendConfig, BackendType, redact_uri
-from memorygraph.errors import UsageError
+from memorygraph.config import AskPassword, BackendConfig, redact_uri, resolve_config
+from memorygraph.errors import JournalWriteError, UsageError
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 JOURNAL_NAME = "memorygraph-migration"
 JOURNAL_VERSION = 1
 
 
+#: Header keys every journal has; a journal without one of them cannot be acted on.
+HEADER_KEYS = ("migration_id", "source", "target", "export", "options")
+#: States after which nothing the journal describes is uncommitted.
+FINAL_STATES = ("committed", "rolled_back")
+
+
 def config_to_dict(config: BackendConfig) -> dict[str, Any]:
-    """A backend config without secrets, for the journal."""
+    """A backend config without secrets, for the journal: the path absolute."""
     return {
         "backend_type": config.backend_type.value,
-        "path": str(config.path) if config.path else None,
+        "path": str(config.path.expanduser().resolve()) if config.path else None,
         "uri": redact_uri(config.uri) if config.uri else None,
         "username": config.username,
         "database": config.database,
     }
 
 
-def config_from_dict(data: dict[str, Any], password: str | None = None) -> BackendConfig:
-    return BackendConfig(
-        BackendType.parse(data["backend_type"]),
-        path=Path(data["path"]) if data.get("path") else None,
-        uri=data.get("uri"),
-        username=data.get("username"),
-        password=password,
-        database=data.get("database"),
+def config_from_dict(
+    data: dict[str, Any],
+    environment: Mapping[str, str] | None = None,
+    *,
+    role: str | None = None,
+    read_only: bool = False,
+    ask_password: AskPassword | None = None,
+) -> BackendConfig:
+    """Resolve a recorded end again, as a fresh run would: its recorded fields over the
+    environment's (which supplies the password), or a password asked for."""
+    fields = {k: data.get(k) for k in ("path", "uri", "username", "database")}
+    return resolve_config(
+        str(data.get("backend_type")),
+        fields,
+        environment,
+        role=role,
+        read_only=read_only,
+        ask_password=ask_password,
     )
 
 
@@ -66,6 +91,7 @@ class JournalState:
     """What a journal file says, read back in one streaming pass (ids are not held)."""
 
     header: dict[str, Any]
+    path: Path = field(default_factory=Path)
     snapshot_complete: bool = False
     state: str = "importing"
     inserted: dict[str, int] = field(default_factory=lambda: {"memory": 0, "relationship": 0})
@@ -74,11 +100,32 @@ class JournalState:
     def export_path(self) -> Path:
         return Path(self.header["export"])
 
-    def target_config(self, password: str | None = None) -> BackendConfig:
-        return config_from_dict(self.header["target"], password)
+    @property
+    def finished(self) -> bool:
+        """True when nothing the journal describes is left uncommitted."""
+        return self.state in FINAL_STATES
 
-    def source_config(self, password: str | None = None) -> BackendConfig:
-        return config_from_dict(self.header["source"], password).read_only_copy()
+    def target_config(
+        self,
+        environment: Mapping[str, str] | None = None,
+        ask_password: AskPassword | None = None,
+    ) -> BackendConfig:
+        return config_from_dict(
+            self.header["target"], environment, role="the target", ask_password=ask_password
+        )
+
+    def source_config(
+        self,
+        environment: Mapping[str, str] | None = None,
+        ask_password: AskPassword | None = None,
+    ) -> BackendConfig:
+        return config_from_dict(
+            self.header["source"],
+            environment,
+            role="the source",
+            read_only=True,
+            ask_password=ask_password,
+        )
 
 
 class Journal:
@@ -100,7 +147,8 @@ class Journal:
         options: dict[str, Any],
         target_was_empty: bool,
     ) -> Journal:
-        journal = cls(path, path.open("xb"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        journal = cls(path, os.fdopen(fd, "wb"))
         journal._append(
             {
                 "journal": JOURNAL_NAME,
@@ -118,12 +166,36 @@ class Journal:
 
     @classmethod
     def reopen(cls, path: Path) -> Journal:
-        return cls(path, path.open("ab"))
+        """Open for appending; a last line cut short by a crash is cut off first."""
+        handle = path.open("r+b")
+        data_end = _complete_length(handle)
+        if data_end != os.fstat(handle.fileno()).st_size:
+            handle.truncate(data_end)
+            os.fsync(handle.fileno())
+        handle.seek(0, os.SEEK_END)
+        return cls(path, handle)
 
     def _append(self, event: dict[str, Any]) -> None:
-        self._handle.write(orjson.dumps(event) + b"\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        line = orjson.dumps(event) + b"\n"
+        handle = self._handle
+        good = handle.tell()
+        try:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as e:
+            # Take back the part of the line that reached the file, so the journal
+            # stays a sequence of whole lines (and the space is given back).
+            try:
+                handle.seek(good)
+                handle.truncate(good)
+                os.fsync(handle.fileno())
+            except OSError:
+                pass  # the reader ignores a last line without its newline
+            raise JournalWriteError(
+                f"cannot write the migration journal {self.path}: {e.strerror or e}"
+                + ("; the disk is full, free space there" if e.errno == 28 else "")
+            ) from e
 
     def snapshot_begin(self) -> None:
         self._append({"event": "snapshot_begin"})
@@ -157,7 +229,24 @@ class Journal:
         self._append({"event": "state", "state": state})
 
     def close(self) -> None:
-        self._handle.close()
+        # Every line was fsynced already: a failed close loses nothing.
+        with suppress(OSError):
+            self._handle.close()
+
+
+def _complete_length(handle: IO[bytes]) -> int:
+    """The length of the file up to and including its last newline."""
+    size = handle.seek(0, os.SEEK_END)
+    position = size
+    while position > 0:
+        step = min(65536, position)
+        handle.seek(position - step)
+        chunk = handle.read(step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return position - step + newline + 1
+        position -= step
+    return 0
 
 
 def _events(path: Path) -> Iterator[dict[str, Any]]:
@@ -170,11 +259,19 @@ def _events(path: Path) -> Iterator[dict[str, Any]]:
             if not line.endswith(b"\n"):
                 return  # a line cut short by a crash was never acted on
             try:
-                yield orjson.loads(line)
+                event = orjson.loads(line)
             except orjson.JSONDecodeError as e:
+                if number == 1:
+                    raise UsageError(
+                        f"{path} is not a memorygraph migration journal; give the "
+                        "journal.jsonl file in the migration's work directory"
+                    ) from e
                 raise UsageError(
                     f"journal {path} line {number} is not JSON; it is damaged and cannot be used"
                 ) from e
+            if not isinstance(event, dict):
+                raise UsageError(f"journal {path} line {number} is not an event; it is damaged")
+            yield event
 
 
 def read_state(path: Path) -> JournalState:
@@ -182,13 +279,28 @@ def read_state(path: Path) -> JournalState:
     events = _events(path)
     header = next(events, None)
     if not header or header.get("journal") != JOURNAL_NAME:
-        raise UsageError(f"{path} is not a memorygraph migration journal")
+        raise UsageError(
+            f"{path} is not a memorygraph migration journal; give the journal.jsonl file "
+            "in the migration's work directory"
+        )
     if header.get("version") != JOURNAL_VERSION:
         raise UsageError(
             f"journal {path} has version {header.get('version')}; this memorygraph reads "
             f"version {JOURNAL_VERSION}"
         )
-    state = JournalState(header)
+    missing = [k for k in HEADER_KEYS if k not in header]
+    missing += [
+        f"{end}.backend_type"
+        for end in ("source", "target")
+        if (end in header and not isinstance(header[end], dict))
+        or (isinstance(header.get(end), dict) and not header[end].get("backend_type"))
+    ]
+    if missing:
+        raise UsageError(
+            f"journal {path} is damaged: its header lacks {', '.join(missing)}; it cannot be "
+            "acted on (the target holds what the migration wrote until it is cleaned by hand)"
+        )
+    state = JournalState(header, path=path)
     for event in events:
         kind = event.get("event")
         if kind == "snapshot_begin":
@@ -196,9 +308,11 @@ def read_state(path: Path) -> JournalState:
         elif kind == "snapshot_complete":
             state.snapshot_complete = True
         elif kind == "write":
-            state.inserted[event["kind"]] += len(event["inserted"])
+            state.inserted[str(event.get("kind"))] = state.inserted.get(
+                str(event.get("kind")), 0
+            ) + len(event.get("inserted") or [])
         elif kind == "state":
-            state.state = event["state"]
+            state.state = str(event.get("state"))
     return state
 
 
@@ -208,24 +322,41 @@ class RollbackReport:
     deleted_relationships: int = 0
     restored_memories: int = 0
     restored_relationships: int = 0
+    #: True when the journal was rolled back already and nothing was done again.
+    already: bool = False
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | bool]:
         return self.__dict__.copy()
 
 
-async def undo(path: Path, target: Backend) -> RollbackReport:
-    """Delete every id the journal says was inserted, then restore the before-images.
+def _written_ids(path: Path, kind: str) -> Iterator[list[str]]:
+    """Per journal line, the ids of `kind` this migration inserted or announced
+    (an `intent` whose `write` line a crash cut off: the batch may be in the target)."""
+    for event in _events(path):
+        if event.get("kind") != kind:
+            continue
+        if event.get("event") == "write" and event.get("inserted"):
+            yield list(event["inserted"])
+        elif event.get("event") == "intent" and event.get("ids"):
+            yield list(event["ids"])
 
-    Streams the journal, so memory use does not grow with the migration. Safe to
+
+async def undo(path: Path, target: Backend) -> RollbackReport:
+    """Delete every id the journal says was inserted (or announced), then restore the
+    before-images.
+
+    Relationships go first, so each one removed is counted; those a deleted memory
+    takes with it (none, unless something was added after the migration) are counted
+    too. Streams the journal, so memory use does not grow with the migration. Safe to
     run twice: deleting an absent id and restoring an identical record are no-ops.
     """
     report = RollbackReport()
-    for event in _events(path):
-        if event.get("event") == "write" and event["inserted"]:
-            if event["kind"] == "relationship":
-                report.deleted_relationships += await target.delete_relationships(event["inserted"])
-            else:
-                report.deleted_memories += await target.delete_memories(event["inserted"])
+    for ids in _written_ids(path, "relationship"):
+        report.deleted_relationships += await target.delete_relationships(ids)
+    before = await target.count_relationships()
+    for ids in _written_ids(path, "memory"):
+        report.deleted_memories += await target.delete_memories(ids)
+    report.deleted_relationships += max(0, before - await target.count_relationships())
     # Before-images go back only from the last complete snapshot (an interrupted
     # snapshot was taken again before any write).
     snapshot: list[dict[str, Any]] = []

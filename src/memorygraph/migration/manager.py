@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,13 +34,21 @@ import anyio
 
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import DEFAULT_HOME, BackendConfig
-from memorygraph.errors import MemoryGraphError, MigrationError, UsageError
+from memorygraph.cancellation import checkpoint
+from memorygraph.config import DEFAULT_HOME, AskPassword, BackendConfig
+from memorygraph.errors import (
+    JournalWriteError,
+    MemoryGraphError,
+    MigrationError,
+    MigrationInterrupted,
+    UsageError,
+)
 from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
 from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import iter_records
 from memorygraph.idindex import IdIndex
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
+from memorygraph.migration.lock import TargetLock
 from memorygraph.migration.models import (
     MigrationOptions,
     MigrationResult,
@@ -71,6 +79,17 @@ class _Run:
     validation: ValidationReport | None = None
     #: Ids the import skipped because the target held them (on disk: may be large).
     skipped: IdIndex = field(default_factory=IdIndex)
+    #: The journal reached "committed": nothing it describes is left to undo.
+    committed: bool = False
+    #: Stopped by Ctrl-C or a cancellation (possibly during the rollback).
+    interrupted: bool = False
+
+    def settle(self, state: str) -> None:
+        """Append a state line if the journal can take it (a full disk may refuse it:
+        the outcome is then known from this run, and the journal stays usable)."""
+        if self.journal is not None:
+            with suppress(JournalWriteError):
+                self.journal.set_state(state)
 
     def kept(self, kind: str, ids: Sequence[str]) -> set[str]:
         return set(ids) - self.skipped.missing(kind, ids)
@@ -137,7 +156,9 @@ class MigrationManager:
                 f"source and target are the same store ({target.describe()}); choose another target"
             )
         migration_id = options.migration_id or new_migration_id()
-        workdir = (options.workdir or DEFAULT_HOME.expanduser() / "migrations") / migration_id
+        root = (options.workdir or DEFAULT_HOME / "migrations").expanduser().resolve()
+        workdir = root / migration_id
+        lock = None if options.dry_run else TargetLock(target, workdir / "journal.jsonl").acquire()
         started = time.perf_counter()
         try:
             if options.dry_run:
@@ -147,8 +168,11 @@ class MigrationManager:
                 # Private: the export and the journal in it hold the whole graph.
                 workdir.mkdir(parents=True, mode=0o700)
         except OSError as e:
+            if lock is not None:
+                lock.release()
             raise UsageError(
-                f"cannot create the working directory {workdir}: {e.strerror}; pass another workdir"
+                f"cannot create the working directory {workdir}: {e.strerror}; "
+                "choose another workdir"
             ) from e
         run = _Run(
             result=MigrationResult(
@@ -163,16 +187,18 @@ class MigrationManager:
             run.result.success = True
             return run.result
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
-            await self._fail(run, target, options, e)
+            await self._fail_safely(run, target, options, e)
             if isinstance(e, UsageError) and run.journal is None:
                 raise  # bad configuration found before any write: exit code 2, as is
-            raise MigrationError(self._failure_message(run, e), run.result) from e
+            raise self._failure(run, e) from e
         finally:
             run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
             if run.journal is not None:
                 run.journal.close()
             run.skipped.close()
             self._cleanup(run)
+            if lock is not None:
+                lock.release()
 
     async def _pipeline(
         self,
@@ -237,6 +263,7 @@ class MigrationManager:
                 await self._verify(run, source, target, options)
                 if run.journal is not None:
                     run.journal.set_state("committed")
+                    run.committed = True
                 result.target_stats = (await target.health()).to_dict()
 
     @asynccontextmanager
@@ -395,6 +422,7 @@ class MigrationManager:
             (memories if isinstance(record, Memory) else relationships).append(record.id)
             if len(memories) + len(relationships) >= _SNAPSHOT_BATCH:
                 await flush()
+                await checkpoint()
         await flush()
         journal.snapshot_complete()
         return saved
@@ -431,6 +459,26 @@ class MigrationManager:
 
     # --- failure, rollback, resume ------------------------------------------------------
 
+    async def _fail_safely(
+        self, run: _Run, target: BackendConfig, options: MigrationOptions, error: BaseException
+    ) -> None:
+        """`_fail`, noting an interrupt (the first, or a second one during the rollback)."""
+        if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
+            run.interrupted = True
+        task = asyncio.current_task()
+        if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+            # The cancellation is being handled here: consume the request, so that the
+            # rollback's own awaits (and `checkpoint()`) are not taken for a new one.
+            task.uncancel()
+        try:
+            await self._fail(run, target, options, error)
+        except (KeyboardInterrupt, asyncio.CancelledError) as again:
+            run.interrupted = True
+            run.result.rolled_back = False if run.journal is not None else None
+            run.result.errors.append("the rollback was interrupted")
+            if isinstance(again, asyncio.CancelledError):
+                raise  # a cancellation of the rollback itself stays a cancellation
+
     async def _fail(
         self, run: _Run, target: BackendConfig, options: MigrationOptions, error: BaseException
     ) -> None:
@@ -438,7 +486,10 @@ class MigrationManager:
         run.result.errors.append(str(error) or type(error).__name__)
         if run.journal is None:
             return  # nothing was written
-        run.journal.set_state("failed")
+        if run.committed:
+            run.result.rolled_back = False
+            return  # committed and verified already: a late interrupt undoes nothing
+        run.settle("failed")
         if not options.rollback_on_failure:
             run.result.rolled_back = False
             return
@@ -451,7 +502,7 @@ class MigrationManager:
             with anyio.CancelScope(shield=True):
                 async with self._open(target) as fresh:
                     report = await undo(run.journal_path, fresh)
-            run.journal.set_state("rolled_back")
+            run.settle("rolled_back")
             run.result.rolled_back = True
             phase.records = report.deleted_memories + report.deleted_relationships
             phase.detail = (
@@ -464,8 +515,36 @@ class MigrationManager:
             phase.status = "failed"
             phase.detail = str(e)
             run.result.errors.append(f"rollback failed: {e}")
+        except BaseException:
+            run.result.rolled_back = False
+            phase.status = "failed"
+            phase.detail = "interrupted"
+            raise
         finally:
             phase.seconds = round(time.perf_counter() - began, 4)
+
+    @classmethod
+    def _failure(cls, run: _Run, error: BaseException) -> MigrationError:
+        if run.interrupted:
+            return MigrationInterrupted(cls._interrupt_message(run), run.result)
+        return MigrationError(cls._failure_message(run, error), run.result)
+
+    @staticmethod
+    def _interrupt_message(run: _Run) -> str:
+        if run.result.rolled_back is True:
+            return "interrupted; the target was rolled back and holds what it held before"
+        if run.committed:
+            return (
+                "interrupted after the migration was committed and verified; the target "
+                "holds the migrated records"
+            )
+        if run.result.rolled_back is False:
+            return (
+                f"interrupted; the target was NOT rolled back and holds part of the "
+                f"migration: undo it with `memorygraph migrate --rollback {run.journal_path}` "
+                f"or finish it with `memorygraph migrate --resume {run.journal_path}`"
+            )
+        return "interrupted before anything was written; the target is unchanged"
 
     @staticmethod
     def _failure_message(run: _Run, error: BaseException) -> str:
@@ -480,26 +559,37 @@ class MigrationManager:
         return f"migration failed before anything was written: {what}"
 
     def _cleanup(self, run: _Run) -> None:
-        keep = run.journal is not None and run.result.rolled_back is False
-        if keep:
+        settled = run.journal is None or run.committed or run.result.rolled_back is True
+        if not settled:
             return  # the journal and export are what `--rollback` / `--resume` need
         with suppress(OSError):
             shutil.rmtree(run.workdir)
 
     async def rollback(
-        self, journal_path: Path, target: BackendConfig | None = None, password: str | None = None
+        self,
+        journal_path: Path,
+        target: BackendConfig | None = None,
+        *,
+        environment: Mapping[str, str] | None = None,
+        ask_password: AskPassword | None = None,
     ) -> RollbackReport:
-        """Undo a migration recorded in `journal_path`: delete what it inserted, restore
-        what it overwrote. The target comes from the journal unless given."""
+        """Undo a migration recorded in `journal_path`: delete what it inserted (or
+        announced), restore what it overwrote. The target is resolved from the journal
+        and `environment` (which supplies its password) unless given. A journal rolled
+        back already is left alone: a second rollback changes nothing."""
+        journal_path = journal_path.expanduser().resolve()
         state = read_state(journal_path)
-        config = target or state.target_config(password)
-        async with self._open(config) as backend:
-            report = await undo(journal_path, backend)
-        journal = Journal.reopen(journal_path)
-        try:
-            journal.set_state("rolled_back")
-        finally:
-            journal.close()
+        if state.state == "rolled_back":
+            return RollbackReport(already=True)
+        config = target or state.target_config(environment, ask_password)
+        with TargetLock(config, journal_path):
+            async with self._open(config) as backend:
+                report = await undo(journal_path, backend)
+            journal = Journal.reopen(journal_path)
+            try:
+                journal.set_state("rolled_back")
+            finally:
+                journal.close()
         with suppress(OSError):
             state.export_path.unlink()
         return report
@@ -510,11 +600,17 @@ class MigrationManager:
         *,
         source: BackendConfig | None = None,
         target: BackendConfig | None = None,
-        password: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        ask_source_password: AskPassword | None = None,
+        ask_target_password: AskPassword | None = None,
     ) -> MigrationResult:
-        """Continue an interrupted migration from its journal without duplicating anything."""
+        """Continue an interrupted migration from its journal without duplicating anything.
+
+        Both ends are resolved from the journal and `environment` as a fresh run would
+        (unless given), and every option the run had applies again."""
+        journal_path = journal_path.expanduser().resolve()
         state = read_state(journal_path)
-        if state.state in ("committed", "rolled_back"):
+        if state.finished:
             raise UsageError(
                 f"the migration in {journal_path} is already {state.state.replace('_', ' ')}; "
                 "nothing to resume"
@@ -525,8 +621,21 @@ class MigrationManager:
                 f"`memorygraph migrate --rollback {journal_path}` and migrate again"
             )
         options = _options_from_journal(state)
-        target_config = target or state.target_config(password)
-        source_config = (source or state.source_config()).read_only_copy()
+        target_config = target or state.target_config(environment, ask_target_password)
+        source_config = (
+            source or state.source_config(environment, ask_source_password)
+        ).read_only_copy()
+        with TargetLock(target_config, journal_path):
+            return await self._resume(journal_path, state, options, source_config, target_config)
+
+    async def _resume(
+        self,
+        journal_path: Path,
+        state: JournalState,
+        options: MigrationOptions,
+        source_config: BackendConfig,
+        target_config: BackendConfig,
+    ) -> MigrationResult:
         run = _Run(
             result=MigrationResult(
                 source=source_config.describe(),
@@ -558,18 +667,23 @@ class MigrationManager:
                         phase.records = await self._snapshot(
                             run.journal, run.export_path, target_backend
                         )
-                # Records written before the interruption exist now: skipping them is what
-                # makes resume idempotent, in either duplicate mode.
-                await self._run_import(run, target_backend, run.journal, True, options)
+                # Records written before the interruption exist now. With skip-duplicates
+                # they are skipped; without, they are written again (the same content),
+                # and records the target held before are overwritten as the run would
+                # have (their before-images are in the snapshot): either way idempotent.
+                await self._run_import(
+                    run, target_backend, run.journal, options.skip_duplicates, options
+                )
                 async with self._open(source_config) as source_backend:
                     await self._verify(run, source_backend, target_backend, options)
                 run.journal.set_state("committed")
+                run.committed = True
                 run.result.target_stats = (await target_backend.health()).to_dict()
             run.result.success = True
             return run.result
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
-            await self._fail(run, target_config, options, e)
-            raise MigrationError(self._failure_message(run, e), run.result) from e
+            await self._fail_safely(run, target_config, options, e)
+            raise self._failure(run, e) from e
         finally:
             run.result.duration_seconds = round(time.perf_counter() - run.started, 4)
             if run.journal is not None:
@@ -584,16 +698,22 @@ def new_migration_id() -> str:
 
 
 def _options_from_journal(state: JournalState) -> MigrationOptions:
-    saved: dict[str, Any] = state.header.get("options", {})
+    """Every option of the interrupted run that changes what a resume does."""
+    saved: dict[str, Any] = state.header.get("options") or {}
     since = saved.get("since")
-    return MigrationOptions(
-        skip_duplicates=bool(saved.get("skip_duplicates", True)),
-        verify=VerifyMode(saved.get("verify", "full")),
-        rollback_on_failure=bool(saved.get("rollback_on_failure", True)),
-        since=datetime.fromisoformat(since) if since else None,
-        sample_every=int(saved.get("sample_every", 100)),
-        batch_size=saved.get("batch_size"),
-    )
+    try:
+        return MigrationOptions(
+            skip_duplicates=bool(saved.get("skip_duplicates", True)),
+            verify=VerifyMode(saved.get("verify", "full")),
+            rollback_on_failure=bool(saved.get("rollback_on_failure", True)),
+            since=datetime.fromisoformat(since) if since else None,
+            sample_every=int(saved.get("sample_every", 100)),
+            batch_size=int(saved["batch_size"]) if saved.get("batch_size") else None,
+        )
+    except (TypeError, ValueError) as e:
+        raise UsageError(
+            f"journal {state.path} records options that cannot be read ({e}); it is damaged"
+        ) from e
 
 
 def _holds_nothing(path: Path) -> bool:

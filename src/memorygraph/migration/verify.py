@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from memorygraph.backends.base import Backend, RecordKind
+from memorygraph.cancellation import checkpoint
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 
 MAX_REPORTED = 100
@@ -123,6 +124,7 @@ async def verify(
             if len(batch) >= size:
                 verified[kind] += await checker.compare(kind, batch)
                 batch = []
+                await checkpoint()
                 if progress:
                     progress("verify", read, None)
         if batch:

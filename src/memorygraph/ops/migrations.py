@@ -19,12 +19,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from memorygraph.backends.base import Backend
-from memorygraph.config import BackendConfig, BackendType
-from memorygraph.errors import ConfigurationError, MigrationError, UsageError
+from memorygraph.config import BackendConfig, BackendType, resolve_config
+from memorygraph.errors import ConfigurationError, MemoryGraphError, MigrationError, UsageError
 from memorygraph.exchange import export_graph
 from memorygraph.exchange.exporters import export_other
 from memorygraph.exchange.importers import FORMATS, MEMORYGRAPH, import_file, plan_file
-from memorygraph.migration.journal import read_state
+from memorygraph.migration.journal import config_from_dict, read_state
 from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
 from memorygraph.models import format_timestamp, utc_now
@@ -55,25 +55,18 @@ def resolve_target(
     backend: str, given: TargetConfig | None, environment: Mapping[str, str]
 ) -> BackendConfig:
     """A validated config for a migration target: the given fields over the environment's."""
-    kind = BackendType.parse(backend)
-    base = BackendConfig.from_env(environment, backend=kind.value)
     given = given or TargetConfig()
-    config = replace(
-        base,
-        path=Path(given.path).expanduser().resolve() if given.path else None,
-        uri=given.uri or base.uri,
-        username=given.username or base.username,
-        password=given.password or base.password,
-        database=given.database or base.database,
-    )
-    if kind.uses_path and config.path is None:
+    kind = BackendType.parse(backend)
+    if kind.uses_path and not given.path:
+        # Never the default store of this process's environment: a path is named.
+        # The message names the parameter already, so no field is left for adapters to add.
         raise ConfigurationError(f"a {kind.value} target needs target_config.path")
-    if not kind.uses_path and not config.uri:
-        raise ConfigurationError(
-            f"a {kind.value} target needs target_config.uri (or {kind.value.upper()}_URI "
-            "in the server's environment)"
-        )
-    return config.validate()
+    try:
+        return resolve_config(kind, given.model_dump(), environment, role="a target")
+    except ConfigurationError as e:
+        if e.field is None:
+            raise
+        raise ConfigurationError(f"{e} (give target_config.{e.field})", role=e.role) from None
 
 
 class MigrationReport(BaseModel):
@@ -232,7 +225,7 @@ class MigrationDesk:
         """Undo what migration `migration_id` wrote, from its journal."""
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
-        report = await MigrationManager().rollback(path, target)
+        report = await MigrationManager().rollback(path, target, environment=self.environment)
         if migration_id in self._running:
             self._running[migration_id].state = "rolled_back"
         return RollbackResult(
@@ -250,7 +243,7 @@ class MigrationDesk:
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
         result = await MigrationManager(progress=progress).resume(
-            path, source=self.source, target=target
+            path, source=self.source, target=target, environment=self.environment
         )
         if migration_id in self._running:
             self._running[migration_id].state = "committed"
@@ -264,9 +257,8 @@ class MigrationDesk:
         )
 
     def _journal_target(self, path: Path, password: str | None) -> BackendConfig:
-        recorded = read_state(path).target_config()
-        from_env = BackendConfig.from_env(self.environment, backend=recorded.backend_type.value)
-        return replace(recorded, password=password or from_env.password)
+        resolved = read_state(path).target_config(self.environment)
+        return replace(resolved, password=password) if password else resolved
 
     def list(self) -> MigrationList:
         """Every migration this process started, and every journal left in the workdir."""
@@ -293,12 +285,21 @@ class MigrationDesk:
                 entries[migration_id] = MigrationEntry(
                     migration_id=migration_id,
                     state=state.state,
-                    source=state.source_config().describe(),
-                    target=state.target_config().describe(),
+                    source=_describe(state.header["source"]),
+                    target=_describe(state.header["target"]),
                     started_at=str(state.header.get("created_at", "")),
                 )
         ordered = sorted(entries.values(), key=lambda e: (e.started_at, e.migration_id))
         return MigrationList(migrations=ordered)
+
+
+def _describe(end: Any) -> str:
+    """A journal's recorded end, named as a config would name it (nothing resolved)."""
+    try:
+        return config_from_dict(end, {}).describe()
+    except (MemoryGraphError, AttributeError):
+        where = end.get("path") or end.get("uri") if isinstance(end, dict) else None
+        return f"{end.get('backend_type') if isinstance(end, dict) else '?'} at {where}"
 
 
 def _failed_state(result: Any) -> str:

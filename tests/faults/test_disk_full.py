@@ -1,0 +1,127 @@
+"""A full disk, for real (a small tmpfs, filled by a filler file): where the journal
+lives, and where the target lives. One clear message, the target rolled back, and a
+journal that stays usable once space is freed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig, BackendType
+from memorygraph.models import Memory
+from tests.faults.helpers import intents, journal_in, location_args, run_cli, start, wait_for
+from tests.migration.helpers import fill, snapshot
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill_up(where: Path) -> Path:
+    filler = where / "filler"
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+async def _keep_theirs(config: BackendConfig) -> None:
+    async with create_backend(config) as backend:
+        await backend.upsert_memories([Memory(id="theirs", type="task", title="kept")])
+
+
+@pytest.mark.parametrize("rollback_on_failure", [True, False])
+def test_disk_full_where_the_journal_lives(
+    tmp_path: Path, small_disk: Path, rollback_on_failure: bool
+) -> None:
+    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    asyncio.run(fill(source, n=600, tricky=False))
+    asyncio.run(_keep_theirs(target))
+    before = asyncio.run(snapshot(target))
+    work = small_disk / "work"
+    args = [
+        "migrate",
+        *location_args("from", source),
+        *location_args("to", target),
+        "--workdir",
+        str(work),
+        "--batch-size",
+        "2",
+    ]
+    if not rollback_on_failure:
+        args.append("--no-rollback-on-failure")
+    proc = start(args)
+    wait_for(proc, work, lambda j: intents(j) >= 3)
+    filler = _fill_up(small_disk)
+    _, raw = proc.communicate(timeout=300)
+    err = raw.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    assert "disk is full" in err, err
+    filler.unlink()
+    if rollback_on_failure:
+        assert "rolled back" in err and "NOT" not in err, err
+        assert journal_in(work) is None
+    else:
+        journal = journal_in(work)
+        assert journal is not None
+        for _ in range(2):  # a second rollback is harmless
+            undone = run_cli(["migrate", "--rollback", str(journal)])
+            assert undone.returncode == 0, undone.stderr
+    assert asyncio.run(snapshot(target)) == before
+
+
+def test_disk_full_where_the_target_lives(tmp_path: Path, small_disk: Path) -> None:
+    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    target = BackendConfig(BackendType.SQLITE, path=small_disk / "target.db")
+    asyncio.run(fill(source, n=600, tricky=False))
+    asyncio.run(_keep_theirs(target))
+    before = asyncio.run(snapshot(target))
+    proc = start(
+        [
+            "migrate",
+            *location_args("from", source),
+            *location_args("to", target),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--batch-size",
+            "2",
+        ]
+    )
+    wait_for(proc, tmp_path / "work", lambda j: intents(j) >= 3)
+    filler = _fill_up(small_disk)
+    _, raw = proc.communicate(timeout=300)
+    err = raw.decode()
+    filler.unlink()
+    assert proc.returncode == 1, err
+    assert "disk is full" in err, err
+    assert "no transaction is active" not in err
+    if "NOT rolled back" in err:
+        # Undoing needs a little room too: with space freed, the printed command finishes.
+        journal = journal_in(tmp_path / "work")
+        assert journal is not None
+        undone = run_cli(["migrate", "--rollback", str(journal)])
+        assert undone.returncode == 0, undone.stderr
+    else:
+        assert "rolled back" in err, err
+    assert asyncio.run(snapshot(target)) == before
