@@ -23,7 +23,9 @@ class IdIndex:
     def __init__(self) -> None:
         # "" = a private on-disk temporary database, deleted on close; it spills
         # to disk only beyond the cache size.
-        self._db = sqlite3.connect("", isolation_level=None)
+        # One user at a time, but not always the same thread: batches are encoded and
+        # validated in worker threads so the event loop stays free.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")

@@ -40,8 +40,16 @@ from memorygraph.search.ranking import Candidate, MatchQuery
 
 RecordKind = Literal["memory", "relationship"]
 
-#: Receives the ids a write is about to insert, before it writes (see `upsert_memories`).
-NewIdsHook = Callable[[Sequence[str]], None]
+#: Receives the ids a write is about to insert, before it writes (see `upsert_memories`);
+#: it may be a coroutine function (a journal that writes in a thread), which is awaited.
+NewIdsHook = Callable[[Sequence[str]], Awaitable[None] | None]
+
+
+async def _announce(hook: NewIdsHook | None, ids: Sequence[str]) -> None:
+    if hook is not None:
+        outcome = hook(ids)
+        if outcome is not None:
+            await outcome
 
 
 class Direction(StrEnum):
@@ -195,8 +203,7 @@ class Backend(ABC):
         ids = _unique_ids(memories)
         existing = await self.existing_memory_ids(ids) if ids else set()
         todo = [m for m in memories if not (skip_existing and m.id in existing)]
-        if before_write is not None:
-            before_write([i for i in ids if i not in existing])
+        await _announce(before_write, [i for i in ids if i not in existing])
         if todo:
             await self._write_memories(todo)
         return _report(ids, existing, skip_existing)
@@ -225,8 +232,7 @@ class Backend(ABC):
                     f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
                     "write those memories first"
                 )
-            if before_write is not None:
-                before_write([i for i in ids if i not in existing])
+            await _announce(before_write, [i for i in ids if i not in existing])
             await self._write_relationships(todo)
         return _report(ids, existing, skip_existing)
 

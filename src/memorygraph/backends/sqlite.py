@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, paginate
+from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
@@ -123,6 +124,7 @@ def _search_rows(memories: Sequence[Memory]) -> list[tuple[str, str, str]]:
     return [(*field_texts(m.title, m.content, m.summary, m.tags), m.id) for m in memories]
 
 
+@on_worker_thread
 class SQLiteBackend(Backend):
     """Memories in one SQLite file at `config.path`."""
 
@@ -133,6 +135,7 @@ class SQLiteBackend(Backend):
     batch_size: ClassVar[int] = 2000
 
     _conn: sqlite3.Connection | None = None
+    _worker: WorkerThread | None = None
     #: ((data_version, total_changes), memory count) of the last `search_total`.
     _total: tuple[tuple[int, int], int] | None = None
 
@@ -158,7 +161,10 @@ class SQLiteBackend(Backend):
             if not exists:
                 raise DatabaseFileError(f"no database at {path}; check the path")
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.config.timeout_seconds
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=self.config.timeout_seconds,
+                check_same_thread=False,
             )
         else:
             if exists and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
@@ -168,7 +174,9 @@ class SQLiteBackend(Backend):
                 )
             # Another process's write transaction is waited for this long (several
             # servers on one file are the normal case), then BackendBusyError.
-            conn = sqlite3.connect(path, timeout=self.config.timeout_seconds)
+            conn = sqlite3.connect(
+                path, timeout=self.config.timeout_seconds, check_same_thread=False
+            )
         conn.isolation_level = None
         try:
             self._check_or_create_schema(conn, fresh=not exists or path.stat().st_size == 0)
@@ -228,6 +236,14 @@ class SQLiteBackend(Backend):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self.worker.stop()
+
+    @property
+    def worker(self) -> WorkerThread:
+        """The thread every statement of this backend runs on (see `on_worker_thread`)."""
+        if self._worker is None:
+            self._worker = WorkerThread(f"memorygraph-sqlite-{self.path.name}")
+        return self._worker
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -451,13 +467,19 @@ class SQLiteBackend(Backend):
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[tuple[str, str]]:
-        async def fetch(after: str | None, size: int) -> list[Any]:
-            return self._page_rows(_TABLES[kind], "id, doc", after, size, since)
+        pages = paginate(
+            lambda after, size: self._digest_page(kind, after, size, since),
+            lambda row: row[0],
+            batch_size or self.batch_size,
+        )
+        async for record_id, digest in pages:
+            yield record_id, digest
 
-        async for record_id, doc in paginate(
-            fetch, lambda row: row[0], batch_size or self.batch_size
-        ):
-            yield record_id, _sha256(doc)
+    async def _digest_page(
+        self, kind: RecordKind, after: str | None, size: int, since: datetime | None
+    ) -> list[tuple[str, str]]:
+        rows = self._page_rows(_TABLES[kind], "id, doc", after, size, since)
+        return [(record_id, _sha256(doc)) for record_id, doc in rows]
 
     async def count_memories(self) -> int:
         return int(self._query("SELECT count(*) FROM memories")[0][0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
@@ -269,13 +270,13 @@ async def _write_all(
     async for record in records:
         batch.append(record)
         if len(batch) >= size:
-            write(batch)
+            await asyncio.to_thread(write, batch)  # encoding and writing, off the loop
             done += len(batch)
             batch = []
             if progress:
                 progress(kind, done)
             await checkpoint()
-    write(batch)
+    await asyncio.to_thread(write, batch)
     if progress:
         progress(kind, done + len(batch))
 

@@ -10,9 +10,10 @@ already holds, writing nothing.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from memorygraph.models import Memory, Relationship
 
 Progress = Callable[[str, int], None]
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
-BeforeWrite = Callable[[str, Sequence[str]], None]
+BeforeWrite = Callable[[str, Sequence[str]], Awaitable[None] | None]
 
 
 def _hook(before_write: BeforeWrite | None, kind: str) -> NewIdsHook | None:
@@ -160,6 +161,13 @@ def _batches(path: Path, size: int) -> Iterator[tuple[str, list[RecordLine]]]:
         yield kind, batch
 
 
+async def _batches_off_loop(path: Path, size: int) -> AsyncIterator[tuple[str, list[RecordLine]]]:
+    """`_batches`, each batch read and parsed in a thread so the event loop stays free."""
+    batches = _batches(path, size)
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        yield batch
+
+
 def _invalid(path: Path, report: ValidationReport) -> InvalidExportError:
     first = report.problems[0] if report.problems else "?"
     return InvalidExportError(
@@ -227,14 +235,14 @@ async def import_graph(
     """
     started = time.perf_counter()
     path = require_file(path)
-    report = validated if validated is not None else validate_export(path)
+    report = validated if validated is not None else await asyncio.to_thread(validate_export, path)
     if not report.valid:
         raise _invalid(path, report)
     size = batch_size or backend.batch_size
     if report.external_relationships:
         await _check_external_ends(path, backend, size)
     summary = ImportSummary(path=path, skip_duplicates=skip_duplicates, digest=report.digest)
-    for kind, batch in _batches(path, size):
+    async for kind, batch in _batches_off_loop(path, size):
         if kind == KIND_MEMORY:
             memories = [rl.record for rl in batch if isinstance(rl.record, Memory)]
             result = await backend.upsert_memories(

@@ -58,6 +58,7 @@ from memorygraph.migration.models import (
 )
 from memorygraph.migration.verify import verify
 from memorygraph.models import Memory
+from memorygraph.threads import on_loop
 
 #: progress(phase, records done, records expected or None)
 Progress = Callable[[str, int, int | None], None]
@@ -247,9 +248,10 @@ class MigrationManager:
                     phase.records = summary.memories + summary.relationships
                 async with self._phase(run, "validate_export") as phase:
                     lines = result.memories.read + result.relationships.read
-                    report = validate_export_file(
+                    report = await asyncio.to_thread(
+                        validate_export_file,
                         run.export_path,
-                        progress=lambda n: self._tick("validate_export", n, lines or None),
+                        progress=on_loop(lambda n: self._tick("validate_export", n, lines or None)),
                     )
                     phase.records = result.memories.read + result.relationships.read
                     if not report.valid:
@@ -372,9 +374,14 @@ class MigrationManager:
         total = result.memories.read + result.relationships.read
         done = 0
 
-        def on_batch(kind: str, batch: WriteResult) -> None:
+        # The journal's appends end in an fsync: done in a thread, so the event loop
+        # is not held up by the disk.
+        async def before_write(kind: str, ids: Sequence[str]) -> None:
+            await asyncio.to_thread(journal.record_intent, kind, ids)
+
+        async def on_batch(kind: str, batch: WriteResult) -> None:
             nonlocal done
-            journal.record_write(kind, batch)
+            await asyncio.to_thread(journal.record_write, kind, batch)
             if batch.skipped:
                 run.skipped.add(kind, [(i, 0) for i in batch.skipped])
             report = written[kind]
@@ -390,7 +397,7 @@ class MigrationManager:
                 target,
                 skip_duplicates=skip_duplicates,
                 on_batch=on_batch,
-                before_write=journal.record_intent,
+                before_write=before_write,
                 batch_size=options.batch_size,
                 validated=run.validation,
             )
@@ -651,9 +658,10 @@ class MigrationManager:
         try:
             async with self._open(target_config) as target_backend:
                 async with self._phase(run, "validate_export") as phase:
-                    report = validate_export_file(
+                    report = await asyncio.to_thread(
+                        validate_export_file,
                         run.export_path,
-                        progress=lambda n: self._tick("validate_export", n, None),
+                        progress=on_loop(lambda n: self._tick("validate_export", n, None)),
                     )
                     if not report.valid:
                         raise MigrationError(f"the export failed validation: {report.problems[0]}")
