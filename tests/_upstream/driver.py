@@ -21,6 +21,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+_REL_TIMES = ("created_at", "last_validated", "valid_from", "valid_until", "recorded_at")
+
 
 def _time(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -75,7 +77,9 @@ async def _store(db: Any, spec: dict[str, Any]) -> list[str]:
         await db.store_memory(Memory(type=MemoryType(fields.pop("type")), **fields))
     ids: list[str] = []
     for rel in spec["relationships"]:
-        props = {k: _time(v) for k, v in rel.get("properties", {}).items()}
+        props = {
+            k: _time(v) if k in _REL_TIMES else v for k, v in rel.get("properties", {}).items()
+        }
         if "invalidated_by" in props:
             props["invalidated_by"] = ids[props["invalidated_by"]]
         try:

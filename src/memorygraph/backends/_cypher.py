@@ -179,9 +179,12 @@ class CypherBackend(Backend):
         for label in sorted(set(labels) - OWN_LABELS):
             if await self._run(f"MATCH (n:`{_quoted(label)}`) RETURN 1 LIMIT 1"):
                 found.append(f"nodes labelled {label}")
-        unmarked = " AND ".join(f"m.`{p}` IS NULL" for p in OWN_NODE_MARKERS)
+        # keys(), not `m.changed_at IS NULL`: Neo4j warns about property names its
+        # graph has never held, and another tool's graph has never held ours.
         if MEMORY_LABEL in labels and await self._run(
-            f"MATCH (m:{MEMORY_LABEL}) WHERE {unmarked} RETURN 1 LIMIT 1"
+            f"MATCH (m:{MEMORY_LABEL}) WHERE none(k IN keys(m) WHERE k IN $markers) "
+            "RETURN 1 LIMIT 1",
+            {"markers": list(OWN_NODE_MARKERS)},
         ):
             found.append(f":{MEMORY_LABEL} nodes without memorygraph's properties")
         for edge_type in sorted(set(types) - OWN_EDGE_TYPES):

@@ -22,7 +22,7 @@ from memorygraph.cli.common import (
     show_progress,
 )
 from memorygraph.config import BackendConfig
-from memorygraph.errors import MigrationError
+from memorygraph.errors import MemoryGraphError
 from memorygraph.migration.journal import RollbackReport, read_state
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
@@ -146,11 +146,18 @@ def migrate(**opts: Any) -> None:
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")
                 result = run(manager.migrate(source, target, options))
-    except MigrationError as e:
-        if isinstance(e.result, MigrationResult):
+    except MemoryGraphError as e:
+        # Before the first write there is nothing to tabulate: the one-line error says
+        # it all (and --json still gets the report).
+        if isinstance(e.result, MigrationResult) and (as_json or _wrote(e.result)):
             show_report(e.result, as_json, opts["verbose"])
         raise
     show_report(result, as_json, opts["verbose"])
+
+
+def _wrote(result: MigrationResult) -> bool:
+    """True once the import began writing (a journal exists), so the tables mean something."""
+    return result.journal_path is not None
 
 
 def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:

@@ -165,6 +165,7 @@ class MigrationManager:
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
             await self._fail(run, target, options, e)
             if isinstance(e, UsageError) and run.journal is None:
+                e.result = run.result
                 raise  # bad configuration found before any write: exit code 2, as is
             raise MigrationError(self._failure_message(run, e), run.result) from e
         finally:
