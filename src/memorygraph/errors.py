@@ -16,6 +16,7 @@ never contain a password.
     │   │   └── MissingDependencyError  the backend's optional package is absent
     │   ├── InvalidRecordError      a Memory/Relationship failed validation
     │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
+    │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
     │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
@@ -44,6 +45,8 @@ class MemoryGraphError(Exception):
     exit_code = 1
     #: True when trying the same request again may succeed.
     retryable = False
+    #: The report of the operation that failed, when it has one (e.g. a `MigrationResult`).
+    result: Any = None
 
     def __init__(self, message: str = "", *, field: str | None = None) -> None:
         super().__init__(message)
@@ -80,6 +83,13 @@ class InvalidRecordError(UsageError):
 
 class DatabaseFileError(UsageError):
     """A database file cannot be used: not ours, corrupt, read-only or missing."""
+
+
+class ForeignGraphError(UsageError):
+    """A graph engine holds nodes or edges memorygraph did not write (another tool's graph).
+
+    Raised at connect, before anything is written; the message names the importer
+    that reads such a graph."""
 
 
 class InvalidExportError(UsageError):

@@ -8,6 +8,9 @@ Commands (JSON in on stdin, JSON out on stdout):
   import JSON DB  import the JSON export with upstream's import_from_json into a
                   new SQLite database at DB; prints upstream's counts and what
                   upstream then holds (its own reading of each memory and edge)
+  graph           store the spec's memories and relationships in a FalkorDB or Neo4j
+                  graph with upstream's own backend and database layer, as its server
+                  does (the spec's "server" says where); prints the relationship ids
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import json
 import sys
 from datetime import datetime
 from typing import Any
+
+_REL_TIMES = ("created_at", "last_validated", "valid_from", "valid_until", "recorded_at")
 
 
 def _time(value: Any) -> Any:
@@ -38,6 +43,19 @@ async def _open(path: str) -> Any:
 async def build(db_path: str, json_path: str, spec: dict[str, Any]) -> dict[str, Any]:
     from memorygraph.utils.export_import import export_to_json
 
+    backend, db = await _open(db_path)
+    ids = await _store(db, spec)
+    for index, by in spec.get("invalidate", []):
+        await db.invalidate_relationship(ids[index], invalidated_by=ids[by] if by >= 0 else None)
+    await export_to_json(db, json_path)
+    await backend.disconnect()
+    return {"relationship_ids": ids}
+
+
+async def _store(db: Any, spec: dict[str, Any]) -> list[str]:
+    """Store the spec's memories, then its relationships; the relationship ids upstream gave.
+
+    A relationship's "invalidated_by" property is the index of an earlier relationship."""
     from memorygraph.models import (
         Memory,
         MemoryContext,
@@ -46,7 +64,6 @@ async def build(db_path: str, json_path: str, spec: dict[str, Any]) -> dict[str,
         RelationshipType,
     )
 
-    backend, db = await _open(db_path)
     for item in spec["memories"]:
         fields = dict(item)
         context = fields.pop("context", None)
@@ -58,20 +75,55 @@ async def build(db_path: str, json_path: str, spec: dict[str, Any]) -> dict[str,
                 context["timestamp"] = _time(context["timestamp"])
             fields["context"] = MemoryContext(**context)
         await db.store_memory(Memory(type=MemoryType(fields.pop("type")), **fields))
-    ids = []
+    ids: list[str] = []
     for rel in spec["relationships"]:
-        props = {k: _time(v) for k, v in rel.get("properties", {}).items()}
-        ids.append(
-            await db.create_relationship(
+        props = {
+            k: _time(v) if k in _REL_TIMES else v for k, v in rel.get("properties", {}).items()
+        }
+        if "invalidated_by" in props:
+            props["invalidated_by"] = ids[props["invalidated_by"]]
+        try:
+            created = await db.create_relationship(
                 rel["from"],
                 rel["to"],
                 RelationshipType(rel["type"]),
                 RelationshipProperties(**props),
             )
+        except Exception as e:  # reported to the test, which decides what it means
+            if not spec.get("report_relationship_errors"):
+                raise
+            created = f"error: {type(e).__name__}: {e}"
+        ids.append(created)
+    return ids
+
+
+async def graph(spec: dict[str, Any]) -> dict[str, Any]:
+    from memorygraph.database import MemoryDatabase
+
+    server = spec["server"]
+    backend: Any
+    if server["engine"] == "falkordb":
+        from memorygraph.backends.falkordb_backend import FalkorDBBackend
+
+        backend = FalkorDBBackend(
+            host=server["host"],
+            port=server["port"],
+            password=server.get("password"),
+            graph_name=server["graph"],
         )
-    for index, by in spec.get("invalidate", []):
-        await db.invalidate_relationship(ids[index], invalidated_by=ids[by] if by >= 0 else None)
-    await export_to_json(db, json_path)
+    else:
+        from memorygraph.backends.neo4j_backend import Neo4jBackend
+
+        backend = Neo4jBackend(
+            uri=server["uri"],
+            user=server["user"],
+            password=server["password"],
+            database=server.get("database") or "neo4j",
+        )
+    await backend.connect()
+    db = MemoryDatabase(backend)
+    await db.initialize_schema()
+    ids = await _store(db, spec)
     await backend.disconnect()
     return {"relationship_ids": ids}
 
@@ -101,6 +153,8 @@ def main() -> None:
         result = asyncio.run(build(args[0], args[1], json.load(sys.stdin)))
     elif command == "import":
         result = asyncio.run(import_json(args[0], args[1]))
+    elif command == "graph":
+        result = asyncio.run(graph(json.load(sys.stdin)))
     else:
         raise SystemExit(f"unknown command {command!r}")
     json.dump(result, sys.stdout)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 
 UPSTREAM_VERSION: Final = "0.12.4"
-REQUIREMENTS: Final = (f"memorygraphMCP=={UPSTREAM_VERSION}", "mcp<2")
+#: With the extras its FalkorDB and Neo4j backends need, as their users install it.
+REQUIREMENTS: Final = (f"memorygraphMCP[falkordb,neo4j]=={UPSTREAM_VERSION}", "mcp<2")
 ROOT: Final = Path(__file__).resolve().parents[2]
 CACHE: Final = ROOT / ".upstream" / f"memorygraphMCP-{UPSTREAM_VERSION}"
 DRIVER: Final = Path(__file__).with_name("driver.py")
@@ -26,7 +27,8 @@ def _python(venv: Path) -> Path:
 def ensure_venv(cache: Path = CACHE) -> tuple[Path, float]:
     """The upstream interpreter, and the seconds spent installing it (0 when cached)."""
     stamp = cache / _STAMP
-    if stamp.exists() and _python(cache).exists():
+    wanted = f"{' '.join(REQUIREMENTS)}\n"
+    if stamp.exists() and stamp.read_text() == wanted and _python(cache).exists():
         return _python(cache), 0.0
     started = time.monotonic()
     if cache.exists():
@@ -39,7 +41,7 @@ def ensure_venv(cache: Path = CACHE) -> tuple[Path, float]:
          *REQUIREMENTS],
         check=True,
     )  # fmt: skip
-    stamp.write_text(f"{' '.join(REQUIREMENTS)}\n")
+    stamp.write_text(wanted)
     return _python(cache), time.monotonic() - started
 
 

@@ -40,6 +40,16 @@ Storage layout (the same on every engine):
   significant digits), their exact values are also kept as JSON text in
   ``_floats`` and preferred on read; the native property stays for ordering.
 
+Graphs of other tools: memorygraph writes only ``:Memory`` nodes carrying
+``changed_at`` and ``_st`` and ``:RELATIONSHIP`` edges (`OWN_LABELS`,
+`OWN_EDGE_TYPES`, `OWN_NODE_MARKERS`). At connect, before it creates any
+index or writes anything, a backend looks for anything else in the graph
+(`foreign_content`) and refuses the graph with `ForeignGraphError` naming the
+importer that reads it (the memorygraph MCP server, for one, writes ``:Memory``
+nodes with flat ``context_*`` properties and one edge type per relationship
+type into the same graph name). Only that importer opens such a graph, read-only,
+with `accept_foreign_graph`.
+
 Writes are batched with ``UNWIND $rows``: one statement per batch of up to
 `CypherDialect.write_batch_size` records (fewer when the records are large).
 """
@@ -55,7 +65,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 
 from memorygraph.backends.base import Backend, Direction, Neighbour
-from memorygraph.errors import BackendOperationError, InvalidRecordError
+from memorygraph.errors import BackendOperationError, ForeignGraphError, InvalidRecordError
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -78,6 +88,13 @@ _INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project")
 TITLE_TERMS, BODY_TERMS = "_st", "_sb"
 #: `context.project_path`, copied out of the JSON text so search can filter on it.
 PROJECT = "_project"
+
+#: Node labels and edge types memorygraph writes; a graph holding others is not its own.
+OWN_LABELS: frozenset[str] = frozenset({MEMORY_LABEL})
+OWN_EDGE_TYPES: frozenset[str] = frozenset({EDGE_LABEL})
+#: Properties every memory node memorygraph writes carries: a node with none of them
+#: was written by another tool.
+OWN_NODE_MARKERS: tuple[str, ...] = ("changed_at", TITLE_TERMS)
 
 T = TypeVar("T")
 
@@ -107,6 +124,11 @@ class CypherDialect:
     encode_key: Callable[[str], str] = _same
 
 
+def _quoted(name: str) -> str:
+    """`name` for use between backticks in a statement."""
+    return name.replace("`", "``")
+
+
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """`items` in consecutive slices of at most `size`."""
     for start in range(0, len(items), size):
@@ -121,6 +143,8 @@ class CypherBackend(Backend):
     """The contract implemented in Cypher; engines subclass and provide `_run` and schema."""
 
     dialect: ClassVar[CypherDialect]
+    #: Open a graph that holds another tool's nodes (read-only; only importers do).
+    accept_foreign_graph: bool = False
 
     # --- engine hooks ------------------------------------------------------------
 
@@ -137,6 +161,53 @@ class CypherBackend(Backend):
     @abstractmethod
     async def _create_schema(self) -> None:
         """Create the unique index/constraint on Memory.id and RELATIONSHIP.id if missing."""
+
+    # --- other tools' graphs --------------------------------------------------------
+
+    async def _labels_and_types(self) -> tuple[list[str], list[str]]:
+        """Every node label and edge type the graph knows (maybe some no longer in use)."""
+        labels = await self._run("CALL db.labels() YIELD label RETURN label")
+        types = await self._run(
+            "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType"
+        )
+        return [str(r[0]) for r in labels], [str(r[0]) for r in types]
+
+    async def foreign_content(self) -> list[str]:
+        """What the graph holds that memorygraph did not write, in words; empty when none."""
+        labels, types = await self._labels_and_types()
+        found: list[str] = []
+        for label in sorted(set(labels) - OWN_LABELS):
+            if await self._run(f"MATCH (n:`{_quoted(label)}`) RETURN 1 LIMIT 1"):
+                found.append(f"nodes labelled {label}")
+        # keys(), not `m.changed_at IS NULL`: Neo4j warns about property names its
+        # graph has never held, and another tool's graph has never held ours.
+        if MEMORY_LABEL in labels and await self._run(
+            f"MATCH (m:{MEMORY_LABEL}) WHERE none(k IN keys(m) WHERE k IN $markers) "
+            "RETURN 1 LIMIT 1",
+            {"markers": list(OWN_NODE_MARKERS)},
+        ):
+            found.append(f":{MEMORY_LABEL} nodes without memorygraph's properties")
+        for edge_type in sorted(set(types) - OWN_EDGE_TYPES):
+            if await self._run(f"MATCH ()-[r:`{_quoted(edge_type)}`]->() RETURN 1 LIMIT 1"):
+                found.append(f"edges of type {edge_type}")
+        return found
+
+    async def _refuse_foreign_graph(self) -> None:
+        """Raise `ForeignGraphError` when the graph holds what memorygraph did not write."""
+        if self.accept_foreign_graph:
+            return
+        found = await self.foreign_content()
+        if not found:
+            return
+        shown = ", ".join(found[:4]) + (", …" if len(found) > 4 else "")
+        engine = "falkordb" if self.dialect.name == "falkordb" else self.name
+        raise ForeignGraphError(
+            f"{self.describe()} holds a graph memorygraph did not write ({shown}); memorygraph "
+            "neither writes into it nor counts it, and nothing was written. If the memorygraph "
+            f"MCP server wrote it, copy it into another store with `memorygraph import "
+            f"--from-graph {engine} --from-uri URI` (see `memorygraph import --help`); "
+            "otherwise choose another graph or database"
+        )
 
     # --- encoding ----------------------------------------------------------------
 

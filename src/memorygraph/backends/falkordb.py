@@ -147,12 +147,14 @@ class FalkorDBBackend(CypherBackend):
             raise self._connection_error(e) from e
         self._client = client
         self._graph = AsyncGraph(client, self.graph_name)
-        if not self.config.read_only:
-            try:
+        try:
+            # Before any schema: another tool's graph is left exactly as it is.
+            await self._refuse_foreign_graph()
+            if not self.config.read_only:
                 await self._create_schema()
-            except BaseException:
-                await self.close()  # a half-open backend must not leak its connection
-                raise
+        except BaseException:
+            await self.close()  # a half-open backend must not leak its connection
+            raise
 
     async def _check_server(self, client: aioredis.Redis) -> None:
         deadline = time.monotonic() + self.config.timeout_seconds

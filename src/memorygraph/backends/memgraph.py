@@ -80,6 +80,13 @@ class MemgraphBackend(BoltBackend):
                 # Older servers, or properties on edges switched off: still usable.
                 self.schema_warnings.append(f"no index on relationship ids: {e}")
 
+    async def _labels_and_types(self) -> tuple[list[str], list[str]]:
+        # Memgraph has no db.labels(): read them off the graph (a scan of every node
+        # and edge, at connect; fine for the graphs this backend is meant for).
+        labels = await self._run("MATCH (n) UNWIND labels(n) AS label RETURN DISTINCT label")
+        types = await self._run("MATCH ()-[r]->() RETURN DISTINCT type(r)")
+        return [str(r[0]) for r in labels], [str(r[0]) for r in types]
+
     async def _version_detail(self, agent: str) -> str:
         try:
             rows = await self._run("SHOW VERSION")

@@ -91,12 +91,14 @@ class BoltBackend(CypherBackend):
             await driver.close()
             raise self._connection_error(e) from e
         self._driver = driver
-        if not self.config.read_only:
-            try:
+        try:
+            # Before any schema: another tool's graph is left exactly as it is.
+            await self._refuse_foreign_graph()
+            if not self.config.read_only:
                 await self._create_schema()
-            except BaseException:
-                await self.close()  # a half-open backend must not leak its driver
-                raise
+        except BaseException:
+            await self.close()  # a half-open backend must not leak its driver
+            raise
 
     async def _check_server(self, driver: neo4j.AsyncDriver) -> None:
         # verify_connectivity() logs in; the query proves the database exists.

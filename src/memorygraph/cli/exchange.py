@@ -32,7 +32,15 @@ from memorygraph.exchange.exporters import (
     OtherExportReport,
     export_other,
 )
-from memorygraph.exchange.importers import FORMATS, ConversionReport, import_file, plan_file
+from memorygraph.exchange.importers import (
+    FORMATS,
+    ConversionReport,
+    import_file,
+    import_graph_store,
+    plan_file,
+    plan_graph_store,
+)
+from memorygraph.exchange.importers.mcp_graph import ENGINES
 from memorygraph.exchange.load import ImportPlan, ImportSummary
 
 json_option = click.option(
@@ -158,8 +166,37 @@ def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
         console.print(f"  adjusted: {count} × {reason}", highlight=False)
 
 
+def _graph_source_options(fn: Any) -> Any:
+    options = [
+        click.option(
+            "--from-graph",
+            "from_graph",
+            type=click.Choice(ENGINES),
+            help="Read the memorygraph MCP server's graph from this server instead of FILE.",
+        ),
+        click.option("--from-uri", "from_uri", help="That server's URI."),
+        click.option("--from-user", "from_user", help="Its user name, if it needs one."),
+        click.option(
+            "--from-database",
+            "from_database",
+            help="Its graph (FalkorDB, default memorygraph) or database name.",
+        ),
+        click.option(
+            "--from-ask-password",
+            "from_ask_password",
+            is_flag=True,
+            help="Prompt for its password; else it comes from the environment.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--format",
     "fmt",
@@ -168,6 +205,7 @@ def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
     show_default=True,
     help="What FILE is; auto-detected from its content by default.",
 )
+@_graph_source_options
 @click.option(
     "--skip-duplicates/--no-skip-duplicates",
     default=True,
@@ -181,15 +219,16 @@ def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
 @backend_options()
 @json_option
 def import_cmd(
-    file: Path,
+    file: Path | None,
     fmt: str,
+    from_graph: str | None,
     skip_duplicates: bool,
     dry_run: bool,
     batch_size: int | None,
     as_json: bool,
     **options: Any,
 ) -> None:
-    """Import FILE into the backend, all or nothing.
+    """Import FILE (or the graph --from-graph names) into the backend, all or nothing.
 
     FILE may be a memorygraph export, the memorygraph MCP server's JSON export
     (mcp-json) or SQLite database (mcp-sqlite, opened read-only), or the MCP
@@ -197,17 +236,58 @@ def import_cmd(
     line is invalid nothing is written (exit 2). Importers list what they
     could not map.
 
+    With --from-graph falkordb, neo4j or memgraph (and --from-uri), the graph
+    the memorygraph MCP server keeps on that server is read in place,
+    read-only, and imported the same way. memorygraph's own backends refuse to
+    write into or count such a graph; this is how to copy it into one.
+
     \b
     Examples:
       memorygraph import backup.jsonl.gz
       memorygraph import --dry-run --json backup.jsonl.gz
       memorygraph import ~/.memorygraph/memory.db --format mcp-sqlite --path new.db
       memorygraph import memory.jsonl --no-skip-duplicates --backend neo4j
+      memorygraph import --from-graph falkordb --from-uri redis://localhost:6379 \\
+          --backend falkordb --uri redis://localhost:6379 --database memories
     """
+    source_options = {
+        key[len("from_") :]: value
+        for key, value in options.items()
+        if key.startswith("from_") and key != "from_graph"
+    }
+    for key in list(options):
+        if key.startswith("from_"):
+            del options[key]
+    if (file is None) == (from_graph is None):
+        raise UsageError("give either FILE or --from-graph (with --from-uri), not both or neither")
+    source = None
+    if from_graph is not None:
+        if fmt != "auto":
+            raise UsageError("--format names what FILE is; leave it out with --from-graph")
+        source = config_from_options(
+            {f"from_{k}": v for k, v in source_options.items()} | {"from_backend": from_graph},
+            "from",
+            read_only=True,
+        )
     config = config_from_options(options)
     display = ProgressDisplay(show_progress() and not as_json and not dry_run)
 
     async def go() -> ImportSummary | tuple[ImportPlan, ConversionReport | None]:
+        if source is not None:
+            if dry_run and not target_exists(config):
+                return await plan_graph_store(source, None, skip_duplicates=skip_duplicates)
+            async with create_backend(config) as backend:
+                if dry_run:
+                    return await plan_graph_store(source, backend, skip_duplicates=skip_duplicates)
+                with display.running():
+                    return await import_graph_store(
+                        source,
+                        backend,
+                        skip_duplicates=skip_duplicates,
+                        batch_size=batch_size,
+                        progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
+                    )
+        assert file is not None
         if dry_run and not target_exists(config):
             return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
         async with create_backend(config) as backend:
@@ -233,7 +313,7 @@ def import_cmd(
         else:
             _print_conversion(conversion)
             verdict = "would write" if plan.would_write else "would write NOTHING (see below)"
-            console.print(f"dry run of {file}: {verdict}", highlight=False)
+            console.print(f"dry run of {plan.path}: {verdict}", highlight=False)
             for kind, counts in (
                 ("memories", plan.memories),
                 ("relationships", plan.relationships),
@@ -260,7 +340,7 @@ def import_cmd(
             highlight=False,
         )
     console.print(
-        f"imported {file} in {summary.duration_seconds:.2f}s "
+        f"imported {summary.path} in {summary.duration_seconds:.2f}s "
         f"({summary.records_per_second:,.0f} records/s)",
         highlight=False,
     )

@@ -24,7 +24,7 @@ from memorygraph.cli.common import (
     show_progress,
 )
 from memorygraph.config import DEFAULT_HOME
-from memorygraph.errors import MemoryGraphError, MigrationError, MigrationInterrupted
+from memorygraph.errors import MemoryGraphError, MigrationInterrupted
 from memorygraph.migration.journal import RollbackReport, read_state
 from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
@@ -153,8 +153,10 @@ def migrate(**opts: Any) -> None:
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")
                 result = _run_holding(manager.migrate(source, target, options), finished)
-    except MigrationError as e:
-        if isinstance(e.result, MigrationResult):
+    except MemoryGraphError as e:
+        # Before the first write there is nothing to tabulate: the one-line error says
+        # it all (and --json still gets the report).
+        if isinstance(e.result, MigrationResult) and (as_json or _wrote(e.result)):
             show_report(e.result, as_json, opts["verbose"])
         raise
     except KeyboardInterrupt:
@@ -200,6 +202,11 @@ def _outcome(journal: Path | None) -> str:
         f"`memorygraph migrate --rollback {journal}` or finish it with "
         f"`memorygraph migrate --resume {journal}`"
     )
+
+
+def _wrote(result: MigrationResult) -> bool:
+    """True once the import began writing (a journal exists), so the tables mean something."""
+    return result.journal_path is not None
 
 
 def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:

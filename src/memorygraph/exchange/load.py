@@ -63,7 +63,8 @@ class KindCounts:
 class ImportSummary:
     """What `import_graph` wrote. `conversion` is set when the file was converted first."""
 
-    path: Path
+    #: The file imported, or the location of a graph read in place (`import_graph_store`).
+    path: Path | str
     skip_duplicates: bool
     memories: KindCounts = field(default_factory=KindCounts)
     relationships: KindCounts = field(default_factory=KindCounts)
@@ -119,7 +120,8 @@ class ImportPlan:
     rejection, `would_write` is False and it writes nothing.
     """
 
-    path: Path
+    #: As `ImportSummary.path`.
+    path: Path | str
     skip_duplicates: bool
     validation: ValidationReport
     memories: PlanCounts = field(default_factory=PlanCounts)

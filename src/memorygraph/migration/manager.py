@@ -190,6 +190,7 @@ class MigrationManager:
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
             await self._fail_safely(run, target, options, e)
             if isinstance(e, UsageError) and run.journal is None:
+                e.result = run.result
                 raise  # bad configuration found before any write: exit code 2, as is
             raise self._failure(run, e) from e
         finally:

@@ -10,6 +10,10 @@ mcp-json       the memorygraph MCP server's single-document JSON export (v2.0)
 mcp-sqlite     the memorygraph MCP server's SQLite database (opened read-only)
 memory-jsonl   the reference MCP "memory" server's JSONL knowledge graph
 =============  ==================================================================
+
+And, read in place rather than from a file (`import_graph_store`), the graph
+that server keeps in FalkorDB, Neo4j or Memgraph (mcp-falkordb, mcp-neo4j,
+mcp-memgraph; see `mcp_graph`).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from typing import Any, Final
 import orjson
 
 from memorygraph.backends.base import Backend
+from memorygraph.config import BackendConfig
 from memorygraph.errors import InvalidExportError, UsageError
 from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.format import FORMAT_NAME, KIND_HEADER, open_for_read
-from memorygraph.exchange.importers import mcp_json, mcp_sqlite, memory_jsonl
+from memorygraph.exchange.importers import mcp_graph, mcp_json, mcp_sqlite, memory_jsonl
 from memorygraph.exchange.importers._common import ConversionReport, stable_id
 from memorygraph.exchange.load import ImportPlan, ImportSummary, OnBatch, Progress
 from memorygraph.exchange.load import import_graph as _import_graph
@@ -44,10 +49,13 @@ _SNIFF_BYTES: Final = 64 * 1024
 __all__ = [
     "FORMATS",
     "ConversionReport",
+    "convert_graph_store",
     "convert_to_export",
     "detect_format",
     "import_file",
+    "import_graph_store",
     "plan_file",
+    "plan_graph_store",
     "stable_id",
 ]
 
@@ -183,4 +191,76 @@ async def plan_file(
         )
     report.output = None
     plan.path = path
+    return plan, report
+
+
+async def convert_graph_store(source: BackendConfig, out: Path | str) -> ConversionReport:
+    """Convert the memorygraph MCP server's graph at `source` (FalkorDB, Neo4j or Memgraph,
+    opened read-only) into a memorygraph export at `out`; the report says what could
+    not be mapped."""
+    fmt = mcp_graph.source_name(source)
+    where = source.describe()
+    report = ConversionReport(source_format=fmt, source=where, output=Path(out))
+    writers: list[ExportWriter] = []
+
+    def writer_for() -> ExportWriter:
+        writer = ExportWriter(
+            out,
+            source={"backend": fmt, "engine_version": engine, "converted_from": where},
+            incremental=False,
+        )
+        writers.append(writer)
+        return writer
+
+    try:
+        async with mcp_graph.open_source(source) as graph:
+            engine = await graph.engine_version()
+            await mcp_graph.convert(graph, writer_for, report)
+        writers[0].finish()
+    finally:
+        for writer in writers:
+            writer.abort()  # no-op once finished
+    return report
+
+
+async def import_graph_store(
+    source: BackendConfig,
+    backend: Backend,
+    *,
+    skip_duplicates: bool = True,
+    progress: Progress | None = None,
+    on_batch: OnBatch | None = None,
+    batch_size: int | None = None,
+) -> ImportSummary:
+    """Import the memorygraph MCP server's graph at `source` into `backend`, all or nothing.
+
+    The graph is read into a temporary export first (`convert_graph_store`), which
+    is then imported like a file; the summary's `conversion` holds the report."""
+    with tempfile.TemporaryDirectory(prefix="memorygraph-import-") as tmp:
+        converted = Path(tmp) / "converted.jsonl"
+        report = await convert_graph_store(source, converted)
+        summary = await _import_graph(
+            converted,
+            backend,
+            skip_duplicates=skip_duplicates,
+            progress=progress,
+            on_batch=on_batch,
+            batch_size=batch_size,
+        )
+    report.output = None
+    summary.path = source.describe()
+    summary.conversion = report.to_dict()
+    return summary
+
+
+async def plan_graph_store(
+    source: BackendConfig, backend: Backend | None, *, skip_duplicates: bool = True
+) -> tuple[ImportPlan, ConversionReport]:
+    """The dry run of `import_graph_store`: the plan, and the conversion report."""
+    with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
+        converted = Path(tmp) / "converted.jsonl"
+        report = await convert_graph_store(source, converted)
+        plan = await _plan_import(converted, backend, skip_duplicates=skip_duplicates)
+    report.output = None
+    plan.path = source.describe()
     return plan, report

@@ -78,7 +78,8 @@ class ConversionReport:
     """What an importer converted, and what it could not map (reason → count)."""
 
     source_format: str
-    source: Path
+    #: The file converted, or the location of a graph read in place.
+    source: Path | str
     memories: int = 0
     relationships: int = 0
     unmapped: dict[str, int] = field(default_factory=dict)
@@ -86,9 +87,9 @@ class ConversionReport:
     notes: list[str] = field(default_factory=list)
     output: Path | None = None
 
-    def skip(self, reason: str, where: str | None = None) -> None:
-        """Count a source record that was left out, and why."""
-        self.unmapped[reason] = self.unmapped.get(reason, 0) + 1
+    def skip(self, reason: str, where: str | None = None, *, count: int = 1) -> None:
+        """Count `count` source records that were left out, and why."""
+        self.unmapped[reason] = self.unmapped.get(reason, 0) + count
         if where is not None and len(self.notes) < _MAX_NOTES:
             self.notes.append(f"{where}: {reason}")
 

@@ -165,9 +165,9 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                     continue
                 batch.append(memory)
                 if len(batch) >= _BATCH:
-                    _write_memories(writer, written, batch, report)
+                    write_memories(writer, written, batch, report)
                     batch = []
-            _write_memories(writer, written, batch, report)
+            write_memories(writer, written, batch, report)
 
             rel_columns = _columns(conn, "relationships", _REL_COLUMNS)
             rels: list[Relationship] = []
@@ -215,9 +215,9 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                     continue
                 rels.append(rel)
                 if len(rels) >= _BATCH:
-                    _write_relationships(writer, written, rels, report)
+                    write_relationships(writer, written, rels, report)
                     rels = []
-            _write_relationships(writer, written, rels, report)
+            write_relationships(writer, written, rels, report)
             if report.relationships:
                 report.notes.append(
                     "relationship ids are derived from (from, type, to), as for the server's "
@@ -227,7 +227,7 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
         conn.close()
 
 
-def _write_memories(
+def write_memories(
     writer: ExportWriter, written: IdIndex, batch: list[Memory], report: ConversionReport
 ) -> None:
     duplicates = {
@@ -240,7 +240,7 @@ def _write_memories(
     report.memories += len(kept)
 
 
-def _write_relationships(
+def write_relationships(
     writer: ExportWriter, written: IdIndex, batch: list[Relationship], report: ConversionReport
 ) -> None:
     missing = written.missing("memory", [e for r in batch for e in (r.from_id, r.to_id)])
