@@ -36,7 +36,7 @@ from tests._servers.fixtures import BoltServer
 from tests._upstream.venv import Upstream
 from tests.exchange.helpers import sqlite
 from tests.exchange.test_upstream import BIG, LONG_ID, U64, _check_values
-from tests.faults.helpers import run_cli
+from tests.faults.helpers import run_command
 
 SOLVED_AT = "2024-06-01T00:00:00+00:00"
 
@@ -374,17 +374,17 @@ async def test_writing_into_or_counting_the_servers_graph_is_refused_and_changes
     before = written["dump"]
     target = graph.cli_target()
     source = tmp_path / "ours.db"
-    assert run_cli("add", "--type", "general", "--title", "t", "--path", source).returncode == 0
+    assert run_command("add", "--type", "general", "--title", "t", "--path", source).returncode == 0
     export = tmp_path / "ours.jsonl"
-    assert run_cli("export", export, "--path", source).returncode == 0
+    assert run_command("export", export, "--path", source).returncode == 0
 
-    _refused(run_cli("add", "--type", "task", "--title", "t", *target, env=graph.env), graph)
-    _refused(run_cli("import", export, *target, env=graph.env), graph)
-    _refused(run_cli("stats", *target, env=graph.env), graph)
+    _refused(run_command("add", "--type", "task", "--title", "t", *target, env=graph.env), graph)
+    _refused(run_command("import", export, *target, env=graph.env), graph)
+    _refused(run_command("stats", *target, env=graph.env), graph)
     migrate = ["migrate", "--from", "sqlite", "--from-path", source, *graph.cli_target("to")]
     migrate += ["--workdir", tmp_path / "work"]
-    _refused(run_cli(*migrate, env=graph.env), graph)
-    as_json = run_cli(*migrate, "--json", env=graph.env)
+    _refused(run_command(*migrate, env=graph.env), graph)
+    as_json = run_command(*migrate, "--json", env=graph.env)
     _refused(as_json, graph)
     report = json.loads(as_json.stdout)
     assert report["success"] is False and "did not write" in report["errors"][0]
@@ -407,22 +407,22 @@ async def test_the_servers_graph_copies_into_memorygraphs_own_graph_by_the_cli(
     if graph.config.username:
         source += ["--from-user", graph.config.username]
     db = tmp_path / "copy.db"
-    done = run_cli("import", *source, "--path", db, "--json", env=graph.env)
+    done = run_command("import", *source, "--path", db, "--json", env=graph.env)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["memory"]["inserted"] == 3
     assert report["conversion"]["unmapped"] == {}
     assert report["path"].startswith(f"{graph.engine} at ")
     assert (urlsplit(uri).password or "\0") not in done.stdout
-    again = run_cli("import", *source, "--path", db, "--json", env=graph.env)
+    again = run_command("import", *source, "--path", db, "--json", env=graph.env)
     assert json.loads(again.stdout)["memory"]["skipped"] == 3
     assert graph.dump() == written["dump"]  # read in place, never written
-    with_file = run_cli("import", db, *source, "--path", tmp_path / "x.db", env=graph.env)
+    with_file = run_command("import", db, *source, "--path", tmp_path / "x.db", env=graph.env)
     assert with_file.returncode == 2 and "either FILE or --from-graph" in with_file.stderr
 
 
 def test_a_graph_memorygraph_cannot_read_in_place_is_named(tmp_path: Path) -> None:
-    done = run_cli(
+    done = run_command(
         "import", "--from-graph", "sqlite", "--from-uri", "x", "--path", tmp_path / "t.db"
     )
     assert done.returncode == 2 and "--from-graph" in done.stderr
