@@ -117,7 +117,9 @@ def test_second_ctrl_c_during_rollback_keeps_the_journal(
     proc.send_signal(signal.SIGINT)
     journal = wait_for(proc, work, lambda j: has_state(j, "failed"), timeout=120)
     code, err = kill(proc, signal.SIGINT)
-    assert code == 130, err
+    # A second Ctrl-C that lands while the interpreter is already exiting ends the
+    # process by the signal itself, which a shell reports as 130 too.
+    assert code in (130, -signal.SIGINT), err
     assert "Traceback" not in err
     if "NOT rolled back" in err:
         assert journal.exists()
