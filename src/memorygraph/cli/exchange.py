@@ -178,6 +178,11 @@ def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
 @click.option(
     "--batch-size", type=click.IntRange(min=1), help="Records per write (default: the backend's)."
 )
+@click.option(
+    "--keep-deletions",
+    is_flag=True,
+    help="Ignore the file's tombstones: keep records it says were deleted.",
+)
 @backend_options()
 @json_option
 def import_cmd(
@@ -185,6 +190,7 @@ def import_cmd(
     fmt: str,
     skip_duplicates: bool,
     dry_run: bool,
+    keep_deletions: bool,
     batch_size: int | None,
     as_json: bool,
     **options: Any,
@@ -220,6 +226,7 @@ def import_cmd(
                     format=fmt,
                     skip_duplicates=skip_duplicates,
                     batch_size=batch_size,
+                    apply_deletions=not keep_deletions,
                     progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
                 )
 

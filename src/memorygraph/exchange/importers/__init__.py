@@ -141,6 +141,7 @@ async def import_file(
     progress: Progress | None = None,
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
+    apply_deletions: bool = True,
 ) -> ImportSummary:
     """Import a file of any of `FORMATS` into `backend` (see `import_graph`).
 
@@ -154,6 +155,7 @@ async def import_file(
         "progress": progress,
         "on_batch": on_batch,
         "batch_size": batch_size,
+        "apply_deletions": apply_deletions,
     }
     if fmt == MEMORYGRAPH:
         return await _import_graph(path, backend, **options)
