@@ -394,9 +394,7 @@ class BackendContractSuite:
         await backend.upsert_relationships([edited])
         assert await collect(backend.iter_relationships(since=since)) == ["r0001"]
         assert await collect(backend.iter_memories(since=since)) == []
-        assert [i async for i, _ in backend.iter_digests("relationship", since=since)] == [
-            "r0001"
-        ]
+        assert [i async for i, _ in backend.iter_digests("relationship", since=since)] == ["r0001"]
 
     async def test_since_ignores_the_records_own_times(self, backend: Backend) -> None:
         # A record written now whose own times lie in the past is still a change now.
