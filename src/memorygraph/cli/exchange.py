@@ -46,7 +46,8 @@ _LABELS = {"memory": "memories", "relationship": "relationships"}
 @click.option(
     "--since",
     callback=parse_since,
-    help="Only records changed at or after this ISO-8601 time (with a zone): incremental.",
+    help="Only records written at or after this ISO-8601 time (with a zone), and the "
+    "deletions (tombstones) made since: incremental.",
 )
 @click.option(
     "--format",
