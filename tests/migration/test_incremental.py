@@ -159,7 +159,13 @@ async def test_rollback_of_an_incremental_run_restores_what_it_deleted(
             target,
             MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False),
         )
-    assert caught.value.result is not None and caught.value.result.rolled_back is True
+    result = caught.value.result
+    assert result is not None and result.rolled_back is True
+    # The run had deleted the records before it failed; the rollback put them back.
+    assert (result.memories.deleted, result.relationships.deleted) == (1, 3)
+    rollback = next(p for p in result.phases if p.name == "rollback")
+    restored = len(MEMORY_EDITS) + len(RELATIONSHIP_EDITS) + 4
+    assert f"restored {restored} records" in rollback.detail
     assert await snapshot(target) == before
 
 
