@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from memorygraph.cli.exchange import register
-from memorygraph.exchange import export_graph, import_graph, validate_export
+from memorygraph.exchange import export_graph, import_graph, plan_import, validate_export
 from tests.exchange.helpers import fill, sqlite
 from tests.exchange.test_cli import invoke
 
@@ -125,3 +125,14 @@ async def test_a_version_1_0_file_still_imports(tmp_path: Path) -> None:
     raw.insert(-1, b'{"kind":"tombstone","tombstone":{}}')
     old.write_bytes(b"\n".join(raw) + b"\n")
     assert any("unknown kind 'tombstone'" in p.message for p in validate_export(old).problems)
+
+
+async def test_the_dry_run_counts_the_deletions(tmp_path: Path) -> None:
+    path, copy = await _source_with_deletions(tmp_path)
+    async with sqlite(copy) as target:
+        plan = await plan_import(path, target)
+        assert plan.deletions["memory"] == 1 and plan.deletions["relationship"] >= 1
+        assert plan.to_dict()["deletions"] == plan.deletions
+        kept = await plan_import(path, target, apply_deletions=False)
+        assert kept.deletions == {"memory": 0, "relationship": 0}
+        assert await target.count_memories() == 10

@@ -5,6 +5,7 @@ source by digest, and a rollback of the incremental run puts back what it delete
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,11 +121,11 @@ async def test_edits_and_deletions_arrive_with_since(
     await _edit_and_delete(source)
     before = await snapshot(target)
 
-    result = await manager.migrate(
-        source,
-        target,
-        MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False),
-    )
+    incremental = MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False)
+    plan = await manager.migrate(source, target, replace(incremental, dry_run=True))
+    assert (plan.memories.deleted, plan.relationships.deleted) == (1, 3)
+    assert await snapshot(target) == before
+    result = await manager.migrate(source, target, incremental)
     assert result.success
     assert result.memories.read == len(MEMORY_EDITS)
     assert result.relationships.read == len(RELATIONSHIP_EDITS)

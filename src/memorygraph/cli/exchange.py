@@ -219,7 +219,13 @@ def import_cmd(
             return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
         async with create_backend(config) as backend:
             if dry_run:
-                return await plan_file(file, backend, format=fmt, skip_duplicates=skip_duplicates)
+                return await plan_file(
+                    file,
+                    backend,
+                    format=fmt,
+                    skip_duplicates=skip_duplicates,
+                    apply_deletions=not keep_deletions,
+                )
             with display.running():
                 return await import_file(
                     file,
@@ -249,6 +255,12 @@ def import_cmd(
                 console.print(
                     f"  {kind}: {counts.insert} insert, {counts.update} update, "
                     f"{counts.skip} skip (already there), {counts.reject} reject",
+                    highlight=False,
+                )
+            if any(plan.deletions.values()):
+                console.print(
+                    f"  deletions (tombstones): {plan.deletions['memory']} memories and "
+                    f"{plan.deletions['relationship']} relationships would be deleted",
                     highlight=False,
                 )
             for problem in [*plan.validation.problems, *plan.rejections][:20]:

@@ -134,6 +134,9 @@ class ImportPlan:
     relationships: PlanCounts = field(default_factory=PlanCounts)
     unreadable_lines: int = 0
     rejections: list[Problem] = field(default_factory=list)
+    #: Per kind, records the file's tombstones would delete from the target (a memory's
+    #: relationships go with it and are not counted here).
+    deletions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
 
     def counts(self, kind: str) -> dict[str, int]:
         """The counts for "memory" or "relationship" as insert/update/skip/reject."""
@@ -152,6 +155,7 @@ class ImportPlan:
             KIND_RELATIONSHIP: self.relationships.to_dict(),
             "unreadable_lines": self.unreadable_lines,
             "rejections": [p.to_dict() for p in self.rejections],
+            "deletions": dict(self.deletions),
             "validation": self.validation.to_dict(),
         }
 
@@ -312,7 +316,11 @@ _EMPTY_BATCH = 1000
 
 
 async def plan_import(
-    path: Path | str, backend: Backend | None, *, skip_duplicates: bool = True
+    path: Path | str,
+    backend: Backend | None,
+    *,
+    skip_duplicates: bool = True,
+    apply_deletions: bool = True,
 ) -> ImportPlan:
     """The dry run of `import_graph`: what would be inserted, updated, skipped or rejected.
 
@@ -375,7 +383,21 @@ async def plan_import(
                     counts[kind].skip += 1
                 else:
                     counts[kind].update += 1
+    if backend is not None and apply_deletions and report.tombstones:
+        await _plan_deletions(path, backend, plan)
     return plan
+
+
+async def _plan_deletions(path: Path, backend: Backend, plan: ImportPlan) -> None:
+    for kind in RECORD_KINDS:
+        exists = (
+            backend.existing_memory_ids
+            if kind == KIND_MEMORY
+            else backend.existing_relationship_ids
+        )
+        ids = (t.id for t in iter_tombstones(path) if t.kind == kind)
+        while batch := [i for _, i in zip(range(backend.batch_size), ids, strict=False)]:
+            plan.deletions[kind] += len(await exists(batch))
 
 
 def _ends(record: Memory | Relationship) -> tuple[str, ...]:

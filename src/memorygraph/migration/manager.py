@@ -324,8 +324,13 @@ class MigrationManager:
                 run.result.relationships.inserted = run.result.relationships.read
                 return
             plan = await plan_import(
-                run.export_path, target, skip_duplicates=options.skip_duplicates
+                run.export_path,
+                target,
+                skip_duplicates=options.skip_duplicates,
+                apply_deletions=options.propagate_deletions,
             )
+            run.result.memories.deleted = plan.deletions["memory"]
+            run.result.relationships.deleted = plan.deletions["relationship"]
             for counts, report in (
                 (plan.memories, run.result.memories),
                 (plan.relationships, run.result.relationships),

@@ -169,7 +169,12 @@ async def import_file(
 
 
 async def plan_file(
-    path: Path | str, backend: Backend | None, *, format: str = "auto", skip_duplicates: bool = True
+    path: Path | str,
+    backend: Backend | None,
+    *,
+    format: str = "auto",
+    skip_duplicates: bool = True,
+    apply_deletions: bool = True,
 ) -> tuple[ImportPlan, ConversionReport | None]:
     """The dry run of `import_file`: the plan, and the conversion report for other formats.
 
@@ -177,7 +182,10 @@ async def plan_file(
     path = require_file(path)
     fmt = _resolve(path, format)
     if fmt == MEMORYGRAPH:
-        return await _plan_import(path, backend, skip_duplicates=skip_duplicates), None
+        plan = await _plan_import(
+            path, backend, skip_duplicates=skip_duplicates, apply_deletions=apply_deletions
+        )
+        return plan, None
     with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
         report = convert_to_export(path, Path(tmp) / "converted.jsonl", format=fmt)
         plan = await _plan_import(
