@@ -89,3 +89,34 @@ async def test_read_only_file_is_refused_for_writing_but_readable(tmp_path: Path
     assert await backend.count_memories() == 2
     await backend.close()
     assert path.read_bytes() == before
+
+
+def _strip_change_times(path: Path) -> None:
+    """Make `path` look like a store written before change times and tombstones."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP INDEX memories_written_at; DROP INDEX relationships_written_at;"
+        "ALTER TABLE memories DROP COLUMN written_at;"
+        "ALTER TABLE relationships DROP COLUMN written_at;"
+        "DROP TABLE tombstones;"
+    )
+    conn.close()
+
+
+async def test_a_store_without_change_times_gets_them_on_its_first_writable_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    await _write_two(path)
+    _strip_change_times(path)
+    t0 = mem(1).created_at
+    async with _open(path, read_only=True) as old:
+        # Read-only, it cannot be upgraded: `since` compares the records' own times.
+        assert [m.id async for m in old.iter_memories(since=t0)] == ["m0001", "m0002"]
+        assert [t async for t in old.iter_tombstones("memory")] == []
+    async with _open(path) as upgraded:
+        assert [m.id async for m in upgraded.iter_memories(since=t0)] == ["m0001", "m0002"]
+        await upgraded.delete_memories(["m0002"])
+        assert [t.id async for t in upgraded.iter_tombstones("memory")] == ["m0002"]
+    columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(memories)")}
+    assert "written_at" in columns

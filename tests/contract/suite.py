@@ -31,6 +31,68 @@ MIN_EXAMPLES = 200
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
+async def _after_a_tick() -> datetime:
+    """Now, strictly after every earlier write and before every later one."""
+    await asyncio.sleep(0.002)
+    now = datetime.now(UTC)
+    await asyncio.sleep(0.002)
+    return now
+
+
+_LONG_AGO = T0 - timedelta(days=400)
+#: For each field a record's writer may change, a value other than `mem`/`rel`'s:
+#: times move *back*, strengths *down*, so nothing in the record itself says "newer".
+MEMORY_CHANGES: dict[str, object] = {
+    "type": MemoryType.PROBLEM,
+    "title": "another title",
+    "content": "other content",
+    "summary": "a summary",
+    "tags": ["new-tag"],
+    "importance": 0.1,
+    "confidence": 0.2,
+    "effectiveness": 0.3,
+    "usage_count": 7,
+    "created_at": _LONG_AGO,
+    "updated_at": _LONG_AGO,
+    "last_accessed": _LONG_AGO,
+    "context": {"project_path": "/p", "metadata": {"k": 1}},
+}
+RELATIONSHIP_CHANGES: dict[str, object] = {
+    "from_id": "m0003",
+    "to_id": "m0004",
+    "type": RelationshipType.CAUSES,
+    "strength": 0.1,
+    "confidence": 0.2,
+    "context": "some context",
+    "description": "closed",
+    "bidirectional": True,
+    "evidence_count": 3,
+    "success_rate": 0.4,
+    "validation_count": 2,
+    "counter_evidence_count": 5,
+    "created_at": _LONG_AGO,
+    "last_validated": _LONG_AGO,
+    "valid_from": _LONG_AGO,
+    "valid_until": _LONG_AGO + timedelta(days=1),
+    "recorded_at": _LONG_AGO,
+    "invalidated_by": "r0002",
+}
+MEMORY_EDITS = sorted(MEMORY_CHANGES)
+RELATIONSHIP_EDITS = sorted(RELATIONSHIP_CHANGES)
+
+
+def edit_memory(memory: Memory, field: str) -> Memory:
+    """`memory` with `field` changed (and, for `created_at`, `updated_at` kept as it was)."""
+    changes: dict[str, object] = {field: MEMORY_CHANGES[field]}
+    if field == "created_at":
+        changes["updated_at"] = memory.updated_at
+    return memory.changed(**changes)
+
+
+def edit_relationship(relationship: Relationship, field: str) -> Relationship:
+    return relationship.changed(**{field: RELATIONSHIP_CHANGES[field]})
+
+
 def mem(i: int | str, **kw: object) -> Memory:
     fields: dict[str, object] = {
         "id": f"m{i:04d}" if isinstance(i, int) else i,
@@ -305,20 +367,84 @@ class BackendContractSuite:
         assert await collect(backend.iter_relationships(batch_size=7)) == [r.id for r in rels]
         assert await backend.count_relationships() == 60
 
-    async def test_since_selects_changed_records(self, backend: Backend) -> None:
-        old = mem(1, created_at=T0 - timedelta(days=10))
-        edited = mem(2, created_at=T0 - timedelta(days=10), updated_at=T0 + timedelta(days=1))
-        new = mem(3, created_at=T0 + timedelta(seconds=1))
-        await backend.upsert_memories([old, edited, new])
+    @pytest.mark.parametrize("field", MEMORY_EDITS)
+    async def test_since_selects_memories_written_since_whatever_field_changed(
+        self, backend: Backend, field: str
+    ) -> None:
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.upsert_memories([mem(3), mem(4, title="x", content="y")])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002"), rel(2, "m0003", "m0004")])
+        since = await _after_a_tick()
+        edited = edit_memory(mem(2), field)
+        assert edited.digest() != mem(2).digest()
+        await backend.upsert_memories([edited])
+        assert await collect(backend.iter_memories(since=since)) == ["m0002"]
+        assert await collect(backend.iter_relationships(since=since)) == []
+        assert [i async for i, _ in backend.iter_digests("memory", since=since)] == ["m0002"]
+
+    @pytest.mark.parametrize("field", RELATIONSHIP_EDITS)
+    async def test_since_selects_relationships_written_since_whatever_field_changed(
+        self, backend: Backend, field: str
+    ) -> None:
+        await backend.upsert_memories([mem(i) for i in range(1, 5)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002"), rel(2, "m0003", "m0004")])
+        since = await _after_a_tick()
+        edited = edit_relationship(rel(1, "m0001", "m0002"), field)
+        assert edited.digest() != rel(1, "m0001", "m0002").digest()
+        await backend.upsert_relationships([edited])
+        assert await collect(backend.iter_relationships(since=since)) == ["r0001"]
+        assert await collect(backend.iter_memories(since=since)) == []
+        assert [i async for i, _ in backend.iter_digests("relationship", since=since)] == ["r0001"]
+
+    async def test_since_ignores_the_records_own_times(self, backend: Backend) -> None:
+        # A record written now whose own times lie in the past is still a change now.
+        since = await _after_a_tick()
+        await backend.upsert_memories([mem(1, created_at=T0 - timedelta(days=999)), mem(2)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002")])
+        assert await collect(backend.iter_memories(since=since)) == ["m0001", "m0002"]
+        assert await collect(backend.iter_relationships(since=since)) == ["r0001"]
+        later = await _after_a_tick()
+        assert await collect(backend.iter_memories(since=later)) == []
+
+    async def test_deletions_leave_tombstones(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(i) for i in range(1, 6)])
         await backend.upsert_relationships(
-            [
-                rel(1, "m0001", "m0002", created_at=T0 - timedelta(days=5)),
-                rel(2, "m0001", "m0003", created_at=T0 - timedelta(days=5), last_validated=T0),
-                rel(3, "m0002", "m0003", created_at=T0 + timedelta(hours=1)),
-            ]
+            [rel(1, "m0001", "m0002"), rel(2, "m0003", "m0001"), rel(3, "m0004", "m0005")]
         )
-        assert await collect(backend.iter_memories(since=T0)) == ["m0002", "m0003"]
-        assert await collect(backend.iter_relationships(since=T0)) == ["r0002", "r0003"]
+        before = await _after_a_tick()
+        assert await backend.delete_memories(["m0001", "absent"]) == 1
+        assert await backend.delete_relationships(["r0003", "absent"]) == 1
+        after = await _after_a_tick()
+        memories = [t async for t in backend.iter_tombstones("memory", since=before)]
+        relationships = [t async for t in backend.iter_tombstones("relationship", since=before)]
+        assert [(t.kind, t.id) for t in memories] == [("memory", "m0001")]
+        assert [t.id for t in relationships] == ["r0001", "r0002", "r0003"]
+        for t in memories + relationships:
+            assert before.isoformat() <= datetime.fromisoformat(t.deleted_at).isoformat()
+        assert [t async for t in backend.iter_tombstones("memory", since=after)] == []
+        # Tombstones are not records: not counted, iterated or found.
+        assert (await backend.count_memories(), await backend.count_relationships()) == (4, 0)
+        assert await collect(backend.iter_memories()) == ["m0002", "m0003", "m0004", "m0005"]
+        assert await backend.get_memory("m0001") is None
+        # A record written again outlives its tombstone; deleted again, it has one again.
+        await backend.upsert_memories([mem(1)])
+        assert [t async for t in backend.iter_tombstones("memory")] == []
+        await backend.delete_memories(["m0001"])
+        again = [t async for t in backend.iter_tombstones("memory", batch_size=1)]
+        assert [t.id for t in again] == ["m0001"]
+        assert again[0].deleted_at >= memories[0].deleted_at
+
+    async def test_tombstones_page_in_id_order(self, backend: Backend) -> None:
+        ids = [f"id-{i:03d}" for i in range(23)]
+        await backend.upsert_memories([mem(i) for i in ids])
+        await backend.delete_memories(list(reversed(ids)))
+        assert [t.id async for t in backend.iter_tombstones("memory", batch_size=5)] == ids
+
+    async def test_clear_leaves_no_tombstones(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(1), mem(2)])
+        await backend.delete_memories(["m0001"])
+        await backend.clear()
+        assert [t async for t in backend.iter_tombstones("memory")] == []
 
     async def test_counts_by_type(self, backend: Backend) -> None:
         await backend.upsert_memories(

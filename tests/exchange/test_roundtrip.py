@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,9 @@ from memorygraph.errors import (
     UsageError,
 )
 from memorygraph.exchange import export_graph, import_graph, plan_import, validate_export
-from memorygraph.models import Relationship
+from memorygraph.models import Relationship, format_timestamp
 from tests.contract import strategies as rs
 from tests.exchange.helpers import (
-    T0,
     export_sample,
     fill,
     read_lines,
@@ -193,15 +193,20 @@ async def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 async def test_incremental_export_declares_external_ends(tmp_path: Path) -> None:
-    memories, _ = await fill(tmp_path / "s.db", 20)
-    since = T0 + timedelta(minutes=15)  # memories 15..19 changed at/after this
+    memories, relationships = await fill(tmp_path / "s.db", 20)
+    await asyncio.sleep(0.002)
+    since = datetime.now(UTC)  # then memories 15..19 and their edges are written again
+    await asyncio.sleep(0.002)
     async with sqlite(tmp_path / "s.db") as source:
+        await source.upsert_memories(memories[15:])
+        again = {m.id for m in memories[15:]}
+        await source.upsert_relationships([r for r in relationships if r.from_id in again])
         summary = await export_graph(source, tmp_path / "inc.jsonl", since=since)
     assert summary.incremental and summary.memories == 5
     report = validate_export(summary.path)
     assert report.valid, report.problems
     assert report.header is not None and report.header["incremental"] is True
-    assert report.header["since"] == "2025-03-01T12:15:00.123456+00:00"
+    assert report.header["since"] == format_timestamp(since)
     assert summary.external_relationships > 0
     assert report.external_relationships == summary.external_relationships
 

@@ -44,7 +44,7 @@ async def test_sample_is_valid(tmp_path: Path, lines: list[bytes]) -> None:
     report = validate_export(write_lines(tmp_path / "ok.jsonl", lines))
     assert report.valid, report.problems
     assert (report.memories, report.relationships, report.lines) == (10, 20, TRAILER)
-    assert report.format_version == "1.0"
+    assert report.format_version == "1.1"
     assert report.to_dict()["valid"] is True
 
 

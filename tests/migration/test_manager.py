@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,9 @@ async def test_since_moves_only_changed_records_and_links_existing_ends(
     target = sqlite(tmp_path / "target.db")
     await MigrationManager().migrate(source, target, opts(work))
     later = EPOCH + timedelta(days=400)
+    await asyncio.sleep(0.002)
+    since = datetime.now(UTC)
+    await asyncio.sleep(0.002)
     async with create_backend(source) as b:
         edited = (await b.get_memory("mem-00000002")).changed(  # type: ignore[union-attr]
             title="edited", updated_at=later
@@ -204,7 +208,7 @@ async def test_since_moves_only_changed_records_and_links_existing_ends(
             ]
         )
     result = await MigrationManager().migrate(
-        source, target, opts(work, since=later, skip_duplicates=False)
+        source, target, opts(work, since=since, skip_duplicates=False)
     )
     assert (result.memories.read, result.relationships.read) == (2, 1)
     assert (result.memories.inserted, result.memories.updated) == (1, 1)

@@ -50,6 +50,13 @@ nodes with flat ``context_*`` properties and one edge type per relationship
 type into the same graph name). Only that importer opens such a graph, read-only,
 with `accept_foreign_graph`.
 
+Change times and tombstones: every write sets ``_written`` on each node and
+edge it writes to the store's clock at that write (`Backend` explains why);
+``since`` compares it (``changed_at`` where a graph written before it lacks it).
+A deletion creates one ``(:MemorygraphTombstone {kind, id, _key, deleted_at})``
+node per record deleted; that label is matched by nothing but the tombstone
+queries, so tombstones are never counted, iterated or searched as records.
+
 Writes are batched with ``UNWIND $rows``: one statement per batch of up to
 `CypherDialect.write_batch_size` records (fewer when the records are large).
 """
@@ -64,7 +71,7 @@ from typing import Any, ClassVar, TypeVar
 
 import orjson
 
-from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, Tombstone
 from memorygraph.errors import BackendOperationError, ForeignGraphError, InvalidRecordError
 from memorygraph.models import (
     Memory,
@@ -72,6 +79,7 @@ from memorygraph.models import (
     Relationship,
     RelationshipType,
     format_timestamp,
+    utc_now,
 )
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
@@ -79,18 +87,21 @@ from memorygraph.search.text import field_texts
 
 MEMORY_LABEL = "Memory"
 EDGE_LABEL = "RELATIONSHIP"
+TOMBSTONE_LABEL = "MemorygraphTombstone"
+#: The store's clock at a record's last write: what `since` compares.
+WRITTEN = "_written"
 
 _MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
 _RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
 #: Internal properties that are not fields of the record.
-_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project")
+_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project", WRITTEN)
 #: The derived search fields (memorygraph.search.text.field_texts): title and body.
 TITLE_TERMS, BODY_TERMS = "_st", "_sb"
 #: `context.project_path`, copied out of the JSON text so search can filter on it.
 PROJECT = "_project"
 
 #: Node labels and edge types memorygraph writes; a graph holding others is not its own.
-OWN_LABELS: frozenset[str] = frozenset({MEMORY_LABEL})
+OWN_LABELS: frozenset[str] = frozenset({MEMORY_LABEL, TOMBSTONE_LABEL})
 OWN_EDGE_TYPES: frozenset[str] = frozenset({EDGE_LABEL})
 #: Properties every memory node memorygraph writes carries: a node with none of them
 #: was written by another tool.
@@ -309,7 +320,8 @@ class CypherBackend(Backend):
 
     async def _write_memories(self, memories: Sequence[Memory]) -> None:
         k = self.dialect.key_property
-        encoded = [self._encode_memory(m) for m in memories]
+        now = format_timestamp(utc_now())
+        encoded = [{**self._encode_memory(m), WRITTEN: now} for m in memories]
         columns, rows = self._as_lists(encoded)
         sizes = [
             len(m.content) + len(m.title) + len(row["context"] or "") + 256
@@ -324,8 +336,9 @@ class CypherBackend(Backend):
 
     async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
         k = self.dialect.key_property
+        now = format_timestamp(utc_now())
         encoded = [self._encode_relationship(r) for r in relationships]
-        columns, props = self._as_lists([e["props"] for e in encoded])
+        columns, props = self._as_lists([{**e["props"], WRITTEN: now} for e in encoded])
         rows = [[e["key"], e["from"], e["to"], *p] for e, p in zip(encoded, props, strict=True)]
         # Always delete-then-create by id: a replaced relationship whose ends
         # changed moves, and one statement keeps each batch atomic.
@@ -345,17 +358,36 @@ class CypherBackend(Backend):
     async def delete_memories(self, ids: Sequence[str]) -> int:
         self._require_writable()
         k = self.dialect.key_property
-        query = (
-            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
+        # First the tombstones of the relationships the DETACH will take with the
+        # memories (a tombstone of a record still held is never reported, so a
+        # failure between the two statements leaves nothing false behind).
+        edges = (
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}})-[r:{EDGE_LABEL}]-() "
+            f"WITH DISTINCT r CREATE (:{TOMBSTONE_LABEL} "
+            f"{{kind: 'relationship', id: r.id, `{k}`: r.`{k}`, deleted_at: $now}}) "
+            "RETURN count(*)"
+        )
+        memories = (
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
+            f"CREATE (:{TOMBSTONE_LABEL} {{kind: 'memory', id: m.id, `{k}`: m.`{k}`, "
+            "deleted_at: $now}) "
             "DETACH DELETE m RETURN count(*)"
         )
-        return await self._count_deleted(query, ids)
+        deleted = 0
+        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+            params = {"keys": list(batch), "now": format_timestamp(utc_now())}
+            await self._run(edges, params, write=True)
+            rows = await self._run(memories, params, write=True)
+            deleted += int(rows[0][0]) if rows else 0
+        return deleted
 
     async def delete_relationships(self, ids: Sequence[str]) -> int:
         self._require_writable()
         k = self.dialect.key_property
         query = (
             f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() "
+            f"CREATE (:{TOMBSTONE_LABEL} {{kind: 'relationship', id: r.id, `{k}`: r.`{k}`, "
+            "deleted_at: $now}) "
             "DELETE r RETURN count(*)"
         )
         return await self._count_deleted(query, ids)
@@ -363,7 +395,8 @@ class CypherBackend(Backend):
     async def _count_deleted(self, query: str, ids: Sequence[str]) -> int:
         deleted = 0
         for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
-            rows = await self._run(query, {"keys": list(batch)}, write=True)
+            params = {"keys": list(batch), "now": format_timestamp(utc_now())}
+            rows = await self._run(query, params, write=True)
             deleted += int(rows[0][0]) if rows else 0
         return deleted
 
@@ -374,10 +407,15 @@ class CypherBackend(Backend):
             f"MATCH (m:{MEMORY_LABEL}) WITH m LIMIT {int(self.dialect.clear_chunk)} "
             "DETACH DELETE m RETURN count(*)"
         )
-        while True:
-            rows = await self._run(query, write=True)
-            if not rows or int(rows[0][0]) == 0:
-                return
+        for label in (MEMORY_LABEL, TOMBSTONE_LABEL):
+            query = (
+                f"MATCH (m:{label}) WITH m LIMIT {int(self.dialect.clear_chunk)} "
+                "DETACH DELETE m RETURN count(*)"
+            )
+            while True:
+                rows = await self._run(query, write=True)
+                if not rows or int(rows[0][0]) == 0:
+                    break
 
     # --- reads -------------------------------------------------------------------
 
@@ -437,7 +475,7 @@ class CypherBackend(Backend):
             where.append(f"{var}.{self.dialect.key_property} > $after")
             params["after"] = self.dialect.encode_key(after)
         if since is not None:
-            where.append(f"{var}.changed_at >= $since")
+            where.append(f"coalesce({var}.{WRITTEN}, {var}.changed_at) >= $since")
             params["since"] = format_timestamp(since)
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
@@ -469,6 +507,34 @@ class CypherBackend(Backend):
     ) -> list[Relationship]:
         query, params = self._relationship_page_query(after, limit, since)
         return [self._decode_relationship(*row) for row in await self._collected(query, params)]
+
+    async def _page_tombstones(
+        self, kind: RecordKind, after: str | None, limit: int, since: datetime | None
+    ) -> list[Tombstone]:
+        k = self.dialect.key_property
+        where, params = self._page_filter("t", after, None)
+        conditions = [where.removeprefix(" WHERE ")] if where else []
+        conditions.append("t.kind = $kind")
+        params["kind"] = kind
+        if since is not None:
+            conditions.append("t.deleted_at >= $since")
+            params["since"] = format_timestamp(since)
+        present = (
+            f"(x:{MEMORY_LABEL} {{`{k}`: key}})"
+            if kind == "memory"
+            else f"()-[x:{EDGE_LABEL} {{`{k}`: key}}]->()"
+        )
+        # A record deleted twice (written again in between) has two tombstones: the
+        # later one counts. One written again and still held has none that counts.
+        query = (
+            f"MATCH (t:{TOMBSTONE_LABEL}) WHERE {' AND '.join(conditions)} "
+            f"WITH t.{k} AS key, max(t.deleted_at) AS at, min(t.id) AS id "
+            f"OPTIONAL MATCH {present} "
+            "WITH key, at, id, x WHERE x IS NULL "
+            f"WITH key, at, id ORDER BY key LIMIT {int(limit)} "
+            "RETURN collect([id, at])"
+        )
+        return [Tombstone(kind, i, at) for i, at in await self._collected(query, params)]
 
     async def count_memories(self) -> int:
         rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN count(m)")

@@ -50,6 +50,27 @@ async def _announce(hook: NewIdsHook | None, ids: Sequence[str]) -> None:
         outcome = hook(ids)
         if outcome is not None:
             await outcome
+RECORD_KINDS: tuple[RecordKind, ...] = ("memory", "relationship")
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What a deletion leaves behind: which record went, and when.
+
+    Deleting a memory leaves one for it and one for every relationship deleted
+    with it. A store keeps them beside its records (never counted, iterated or
+    searched as records) so that an incremental migration or export can carry
+    the deletion. A record written again under the same id outlives its
+    tombstone: stores report only tombstones of ids they do not hold.
+    """
+
+    kind: RecordKind
+    id: str
+    #: Canonical timestamp text of the deletion (the store's clock).
+    deleted_at: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"deleted_at": self.deleted_at, "id": self.id, "kind": self.kind}
 
 
 class Direction(StrEnum):
@@ -246,15 +267,17 @@ class Backend(ABC):
 
     @abstractmethod
     async def delete_memories(self, ids: Sequence[str]) -> int:
-        """Delete these memories and every relationship touching them; return memories deleted."""
+        """Delete these memories and every relationship touching them, leaving a tombstone
+        for each record deleted; return memories deleted."""
 
     @abstractmethod
     async def delete_relationships(self, ids: Sequence[str]) -> int:
-        """Delete these relationships; return how many existed."""
+        """Delete these relationships, leaving a tombstone for each; return how many existed."""
 
     @abstractmethod
     async def clear(self) -> None:
-        """Delete every memory and relationship (schema stays)."""
+        """Delete every memory, relationship and tombstone (schema stays): a reset,
+        which leaves no tombstones behind (migrate in full after it)."""
 
     # --- reads -----------------------------------------------------------------
 
@@ -339,6 +362,32 @@ class Backend(ABC):
         )
         async for record in records:
             yield record.id, record.digest()
+
+    # --- change times and tombstones ---------------------------------------------
+    #
+    # Every write stamps each record it writes with the store's own clock (its
+    # change time, kept beside the record and never part of it or its digest);
+    # `since` compares that stamp, whatever field changed. Deletions leave a
+    # `Tombstone` stamped the same way.
+
+    @abstractmethod
+    async def _page_tombstones(
+        self, kind: RecordKind, after: str | None, limit: int, since: datetime | None
+    ) -> list[Tombstone]:
+        """Up to `limit` tombstones of `kind` with id > `after` (all if None), deleted at
+        or after `since`, ascending id; ids the store holds again are left out."""
+
+    async def iter_tombstones(
+        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[Tombstone]:
+        """Every tombstone of `kind` (deleted at or after `since`), ascending id, streamed."""
+        pages = paginate(
+            lambda after, size: self._page_tombstones(kind, after, size, since),
+            lambda tombstone: tombstone.id,
+            batch_size or self.batch_size,
+        )
+        async for tombstone in pages:
+            yield tombstone
 
     @abstractmethod
     async def count_memories(self) -> int: ...

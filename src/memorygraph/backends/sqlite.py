@@ -21,7 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, paginate
+from memorygraph.backends.base import (
+    Backend,
+    Direction,
+    Neighbour,
+    RecordKind,
+    Tombstone,
+    paginate,
+)
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.errors import (
     BackendBusyError,
@@ -35,6 +42,7 @@ from memorygraph.models import (
     Relationship,
     RelationshipType,
     format_timestamp,
+    utc_now,
 )
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery
@@ -74,7 +82,8 @@ CREATE TABLE memories (
     id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     changed_at TEXT NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    written_at TEXT
 );
 CREATE INDEX memories_type ON memories(type);
 CREATE INDEX memories_changed_at ON memories(changed_at);
@@ -84,7 +93,8 @@ CREATE TABLE relationships (
     to_id TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
     type TEXT NOT NULL,
     changed_at TEXT NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    written_at TEXT
 ) WITHOUT ROWID;
 CREATE INDEX relationships_from ON relationships(from_id);
 CREATE INDEX relationships_to ON relationships(to_id);
@@ -92,6 +102,30 @@ CREATE INDEX relationships_type ON relationships(type);
 CREATE INDEX relationships_changed_at ON relationships(changed_at);
 """
 _SCHEMA += _SEARCH_SCHEMA
+
+#: Change times and tombstones (see `Backend`): `written_at` is the store's clock at
+#: each record's last write, which `since` compares; `changed_at` stays the record's
+#: own time (search filters on it). Stores written before these existed get them on
+#: their first writable open; until then (read-only) `since` falls back to `changed_at`.
+_SYNC_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tombstones (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tombstones_deleted_at ON tombstones(deleted_at);
+"""
+_SYNC_COLUMNS = """
+ALTER TABLE memories ADD COLUMN written_at TEXT;
+ALTER TABLE relationships ADD COLUMN written_at TEXT;
+UPDATE memories SET written_at = changed_at;
+UPDATE relationships SET written_at = changed_at;
+"""
+_SYNC_INDEXES = """
+CREATE INDEX IF NOT EXISTS memories_written_at ON memories(written_at);
+CREATE INDEX IF NOT EXISTS relationships_written_at ON relationships(written_at);
+"""
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -136,6 +170,8 @@ class SQLiteBackend(Backend):
 
     _conn: sqlite3.Connection | None = None
     _worker: WorkerThread | None = None
+    #: The store has `written_at` and `tombstones` (a read-only old store may not).
+    _synced: bool = False
     #: ((data_version, total_changes), memory count) of the last `search_total`.
     _total: tuple[tuple[int, int], int] | None = None
 
@@ -194,7 +230,7 @@ class SQLiteBackend(Backend):
             if not tables and fresh and not self.config.read_only:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                conn.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+                conn.executescript(f"BEGIN; {_SCHEMA} {_SYNC_SCHEMA} {_SYNC_INDEXES} COMMIT;")
                 conn.executemany(
                     "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
                     [
@@ -203,6 +239,7 @@ class SQLiteBackend(Backend):
                         (_SEARCH_READY, "1"),
                     ],
                 )
+                self._synced = True
                 return
             if "mg_meta" not in tables:
                 raise DatabaseFileError(
@@ -219,11 +256,23 @@ class SQLiteBackend(Backend):
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if _SEARCH_READY not in meta:
                     self._add_search_schema(conn)
+                self._add_sync_schema(conn)
+            self._synced = "tombstones" in {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master")
+            }
         except sqlite3.DatabaseError as e:
             raise DatabaseFileError(
                 f"{where} is not a usable memorygraph database ({e}); check the path "
                 "or restore it from an export"
             ) from e
+
+    @staticmethod
+    def _add_sync_schema(conn: sqlite3.Connection) -> None:
+        """Give a store written before change times and tombstones existed both."""
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(memories)")}
+        if "written_at" in columns:
+            return
+        conn.executescript(f"BEGIN; {_SYNC_COLUMNS} {_SYNC_SCHEMA} {_SYNC_INDEXES} COMMIT;")
 
     @staticmethod
     def _add_search_schema(conn: sqlite3.Connection) -> None:
@@ -318,15 +367,18 @@ class SQLiteBackend(Backend):
     # --- writes ----------------------------------------------------------------
 
     async def _write_memories(self, memories: Sequence[Memory]) -> None:
+        now = format_timestamp(utc_now())
         rows = [
-            (m.id, m.type.value, format_timestamp(m.changed_at), m.canonical_bytes().decode())
+            (m.id, m.type.value, format_timestamp(m.changed_at), m.canonical_bytes().decode(), now)
             for m in memories
         ]
         with self._transaction() as conn:
             conn.executemany(
-                "INSERT INTO memories(id, type, changed_at, doc) VALUES (?, ?, ?, ?) "
+                "INSERT INTO memories(id, type, changed_at, doc, written_at) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
-                "changed_at = excluded.changed_at, doc = excluded.doc",
+                "changed_at = excluded.changed_at, doc = excluded.doc, "
+                "written_at = excluded.written_at",
                 rows,
             )
             self._write_search_rows(conn, memories)
@@ -345,6 +397,7 @@ class SQLiteBackend(Backend):
         )
 
     async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
+        now = format_timestamp(utc_now())
         rows = [
             (
                 r.id,
@@ -353,13 +406,15 @@ class SQLiteBackend(Backend):
                 r.type.value,
                 format_timestamp(r.changed_at),
                 r.canonical_bytes().decode(),
+                now,
             )
             for r in relationships
         ]
         with self._transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO relationships(id, from_id, to_id, type, changed_at, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO relationships"
+                "(id, from_id, to_id, type, changed_at, doc, written_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -373,10 +428,27 @@ class SQLiteBackend(Backend):
     def _delete(self, table: str, ids: Sequence[str]) -> int:
         self._require_writable()
         deleted = 0
+        now = format_timestamp(utc_now())
         with self._transaction() as conn:
             for chunk in _chunks(ids):
+                marks = _marks(len(chunk))
+                if table == "memories":
+                    # The relationships the cascade takes with them leave tombstones too.
+                    for end in ("from_id", "to_id"):
+                        conn.execute(
+                            "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
+                            "SELECT 'relationship', id, ? FROM relationships "
+                            f"WHERE {end} IN ({marks})",
+                            (now, *chunk),
+                        )
+                kind = "memory" if table == "memories" else "relationship"
+                conn.execute(
+                    "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
+                    f"SELECT ?, id, ? FROM {table} WHERE id IN ({marks})",
+                    (kind, now, *chunk),
+                )
                 deleted += conn.execute(
-                    f"DELETE FROM {table} WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                    f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk)
                 ).rowcount
         return deleted
 
@@ -385,6 +457,7 @@ class SQLiteBackend(Backend):
         with self._transaction() as conn:
             conn.execute("DELETE FROM relationships")
             conn.execute("DELETE FROM memories")
+            conn.execute("DELETE FROM tombstones")
 
     # --- reads -----------------------------------------------------------------
 
@@ -433,7 +506,7 @@ class SQLiteBackend(Backend):
             where.append("id > ?")
             params.append(after)
         if since is not None:
-            where.append("changed_at >= ?")
+            where.append(f"{'written_at' if self._synced else 'changed_at'} >= ?")
             params.append(format_timestamp(since))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return self._query(
@@ -480,6 +553,26 @@ class SQLiteBackend(Backend):
     ) -> list[tuple[str, str]]:
         rows = self._page_rows(_TABLES[kind], "id, doc", after, size, since)
         return [(record_id, _sha256(doc)) for record_id, doc in rows]
+
+    async def _page_tombstones(
+        self, kind: RecordKind, after: str | None, limit: int, since: datetime | None
+    ) -> list[Tombstone]:
+        if not self._synced:
+            return []
+        where, params = ["t.kind = ?"], list[str]([kind])
+        if after is not None:
+            where.append("t.id > ?")
+            params.append(after)
+        if since is not None:
+            where.append("t.deleted_at >= ?")
+            params.append(format_timestamp(since))
+        rows = self._query(
+            f"SELECT t.id, t.deleted_at FROM tombstones t WHERE {' AND '.join(where)} "
+            f"AND NOT EXISTS (SELECT 1 FROM {_TABLES[kind]} r WHERE r.id = t.id) "
+            "ORDER BY t.id LIMIT ?",
+            [*params, limit],
+        )
+        return [Tombstone(kind, i, deleted_at) for i, deleted_at in rows]
 
     async def count_memories(self) -> int:
         return int(self._query("SELECT count(*) FROM memories")[0][0])

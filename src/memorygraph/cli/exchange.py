@@ -54,7 +54,8 @@ _LABELS = {"memory": "memories", "relationship": "relationships"}
 @click.option(
     "--since",
     callback=parse_since,
-    help="Only records changed at or after this ISO-8601 time (with a zone): incremental.",
+    help="Only records written at or after this ISO-8601 time (with a zone), and the "
+    "deletions (tombstones) made since: incremental.",
 )
 @click.option(
     "--format",
@@ -216,6 +217,11 @@ def _graph_source_options(fn: Any) -> Any:
 @click.option(
     "--batch-size", type=click.IntRange(min=1), help="Records per write (default: the backend's)."
 )
+@click.option(
+    "--keep-deletions",
+    is_flag=True,
+    help="Ignore the file's tombstones: keep records it says were deleted.",
+)
 @backend_options()
 @json_option
 def import_cmd(
@@ -224,6 +230,7 @@ def import_cmd(
     from_graph: str | None,
     skip_duplicates: bool,
     dry_run: bool,
+    keep_deletions: bool,
     batch_size: int | None,
     as_json: bool,
     **options: Any,
@@ -292,7 +299,13 @@ def import_cmd(
             return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
         async with create_backend(config) as backend:
             if dry_run:
-                return await plan_file(file, backend, format=fmt, skip_duplicates=skip_duplicates)
+                return await plan_file(
+                    file,
+                    backend,
+                    format=fmt,
+                    skip_duplicates=skip_duplicates,
+                    apply_deletions=not keep_deletions,
+                )
             with display.running():
                 return await import_file(
                     file,
@@ -300,6 +313,7 @@ def import_cmd(
                     format=fmt,
                     skip_duplicates=skip_duplicates,
                     batch_size=batch_size,
+                    apply_deletions=not keep_deletions,
                     progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
                 )
 
@@ -321,6 +335,12 @@ def import_cmd(
                 console.print(
                     f"  {kind}: {counts.insert} insert, {counts.update} update, "
                     f"{counts.skip} skip (already there), {counts.reject} reject",
+                    highlight=False,
+                )
+            if any(plan.deletions.values()):
+                console.print(
+                    f"  deletions (tombstones): {plan.deletions['memory']} memories and "
+                    f"{plan.deletions['relationship']} relationships would be deleted",
                     highlight=False,
                 )
             for problem in [*plan.validation.problems, *plan.rejections][:20]:

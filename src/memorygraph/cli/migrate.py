@@ -54,7 +54,13 @@ from memorygraph.migration.models import MigrationOptions, MigrationResult, Veri
 @click.option(
     "--since",
     callback=parse_since,
-    help="Only records created or changed at or after this ISO-8601 time.",
+    help="Only records written at or after this ISO-8601 time (the store's own change "
+    "time), and the deletions made since then.",
+)
+@click.option(
+    "--keep-deletions",
+    is_flag=True,
+    help="Do not delete in the target what the source deleted (its tombstones).",
 )
 @click.option(
     "--no-rollback-on-failure",
@@ -144,6 +150,7 @@ def migrate(**opts: Any) -> None:
                     else VerifyMode(opts["verify_mode"]),
                     rollback_on_failure=not opts["no_rollback_on_failure"],
                     since=opts["since"],
+                    propagate_deletions=not opts["keep_deletions"],
                     sample_every=opts["sample_every"],
                     workdir=workdir,
                     batch_size=opts["batch_size"],

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import IO, Any, TypeVar
 
 import memorygraph
-from memorygraph.backends.base import Backend
+from memorygraph.backends.base import RECORD_KINDS, Backend, Tombstone
 from memorygraph.cancellation import checkpoint
 from memorygraph.errors import InvalidRecordError, OperationError, UsageError
 from memorygraph.exchange.format import (
@@ -27,6 +27,7 @@ from memorygraph.exchange.format import (
     DigestSum,
     encode_header,
     encode_record,
+    encode_tombstone,
     encode_trailer,
     is_gzip_name,
     open_for_write,
@@ -52,6 +53,8 @@ class ExportSummary:
     relationships: int
     external_relationships: int
     digest: str
+    #: Tombstone lines: deletions (at or after `since`) the file carries.
+    tombstones: int
     bytes: int
     incremental: bool
     since: datetime | None
@@ -62,6 +65,7 @@ class ExportSummary:
             "path": str(self.path),
             "counts": {KIND_MEMORY: self.memories, KIND_RELATIONSHIP: self.relationships},
             "external_relationships": self.external_relationships,
+            "tombstones": self.tombstones,
             "digest": self.digest,
             "digest_algorithm": DIGEST_ALGORITHM,
             "bytes": self.bytes,
@@ -133,6 +137,7 @@ class ExportWriter:
         self._digest = DigestSum()
         self._counts = {KIND_MEMORY: 0, KIND_RELATIONSHIP: 0}
         self._external = 0
+        self._tombstones = 0
         self._line = 1
         self._started = time.perf_counter()
         self._ids = IdIndex()
@@ -215,6 +220,13 @@ class ExportWriter:
         self._add_ids(KIND_RELATIONSHIP, ids)
         self._counts[KIND_RELATIONSHIP] += len(relationships)
 
+    def write_tombstones(self, tombstones: Sequence[Tombstone]) -> None:
+        """Append a batch of tombstones (after every record)."""
+        for tombstone in tombstones:
+            self._write(encode_tombstone(tombstone))
+            self._line += 1
+        self._tombstones += len(tombstones)
+
     def finish(self) -> ExportSummary:
         """Write the trailer, close, and move the file into place."""
         self._write(
@@ -225,6 +237,7 @@ class ExportWriter:
                     "digest_algorithm": DIGEST_ALGORITHM,
                     "external_relationships": self._external,
                     "header_digest": self._header_digest,
+                    "tombstones": self._tombstones,
                 }
             )
         )
@@ -238,6 +251,7 @@ class ExportWriter:
             memories=self._counts[KIND_MEMORY],
             relationships=self._counts[KIND_RELATIONSHIP],
             external_relationships=self._external,
+            tombstones=self._tombstones,
             digest=self._digest.hexdigest(),
             bytes=self.path.stat().st_size,
             incremental=self._incremental,
@@ -323,4 +337,12 @@ async def _export(
             KIND_RELATIONSHIP,
             progress,
         )
+        for kind in RECORD_KINDS:
+            batch: list[Tombstone] = []
+            async for tombstone in backend.iter_tombstones(kind, since=since):
+                batch.append(tombstone)
+                if len(batch) >= size:
+                    writer.write_tombstones(batch)
+                    batch = []
+            writer.write_tombstones(batch)
         return writer.finish()

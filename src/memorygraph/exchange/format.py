@@ -21,12 +21,13 @@ from typing import IO, Any, Final, cast
 
 import orjson
 
+from memorygraph.backends.base import Tombstone
 from memorygraph.models import Memory, Relationship
 
 FORMAT_NAME: Final = "memorygraph-export"
 #: The version this code writes; it reads every 1.x.
 FORMAT_MAJOR: Final = 1
-FORMAT_MINOR: Final = 0
+FORMAT_MINOR: Final = 1
 FORMAT_VERSION: Final = f"{FORMAT_MAJOR}.{FORMAT_MINOR}"
 DIGEST_ALGORITHM: Final = "sha256-sum-mod-2^256"
 
@@ -34,6 +35,10 @@ KIND_HEADER: Final = "header"
 KIND_MEMORY: Final = "memory"
 KIND_RELATIONSHIP: Final = "relationship"
 KIND_TRAILER: Final = "trailer"
+#: Since 1.1: a deletion in the source (see `memorygraph.backends.base.Tombstone`).
+KIND_TOMBSTONE: Final = "tombstone"
+#: The first minor with tombstone lines.
+TOMBSTONE_MINOR: Final = 1
 RECORD_KINDS: Final = (KIND_MEMORY, KIND_RELATIONSHIP)
 #: The values a relationship line may list under "external".
 EXTERNAL_ENDS: Final = ("from_id", "to_id")
@@ -124,6 +129,11 @@ def encode_record(
     if external:
         tail = b',"external":' + orjson.dumps(external)
     return b'{"kind":"' + kind.encode() + b'","record":' + canonical + tail + b"}\n"
+
+
+def encode_tombstone(tombstone: Tombstone) -> bytes:
+    """One tombstone line: ``{"kind":"tombstone","tombstone":{deleted_at, id, kind}}``."""
+    return _dumps({"kind": KIND_TOMBSTONE, "tombstone": tombstone.to_dict()})
 
 
 def is_gzip_name(path: Path) -> bool:

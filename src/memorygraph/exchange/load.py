@@ -22,7 +22,7 @@ from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.cancellation import checkpoint
 from memorygraph.errors import IntegrityError, InvalidExportError
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
-from memorygraph.exchange.reader import RecordLine, iter_records, require_file
+from memorygraph.exchange.reader import RecordLine, iter_records, iter_tombstones, require_file
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
 from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship
@@ -30,6 +30,9 @@ from memorygraph.models import Memory, Relationship
 Progress = Callable[[str, int], None]
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
 BeforeWrite = Callable[[str, Sequence[str]], Awaitable[None] | None]
+#: before_delete(memories, relationships): the records a tombstone batch is about to
+#: delete from the target (the relationships include those going with the memories).
+BeforeDelete = Callable[[Sequence[Memory], Sequence[Relationship]], None]
 
 
 def _hook(before_write: BeforeWrite | None, kind: str) -> NewIdsHook | None:
@@ -71,6 +74,10 @@ class ImportSummary:
     digest: str = ""
     duration_seconds: float = 0.0
     conversion: dict[str, Any] | None = None
+    #: Records deleted because the file carries their tombstones, per kind.
+    deleted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
+    #: Tombstones left unapplied (`apply_deletions=False`).
+    deletions_kept: int = 0
 
     @property
     def records_per_second(self) -> float:
@@ -84,6 +91,8 @@ class ImportSummary:
             KIND_MEMORY: self.memories.to_dict(),
             KIND_RELATIONSHIP: self.relationships.to_dict(),
             "digest": self.digest,
+            "deleted": dict(self.deleted),
+            "deletions_kept": self.deletions_kept,
             "duration_seconds": round(self.duration_seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
         }
@@ -128,6 +137,9 @@ class ImportPlan:
     relationships: PlanCounts = field(default_factory=PlanCounts)
     unreadable_lines: int = 0
     rejections: list[Problem] = field(default_factory=list)
+    #: Per kind, records the file's tombstones would delete from the target (a memory's
+    #: relationships go with it and are not counted here).
+    deletions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
 
     def counts(self, kind: str) -> dict[str, int]:
         """The counts for "memory" or "relationship" as insert/update/skip/reject."""
@@ -146,6 +158,7 @@ class ImportPlan:
             KIND_RELATIONSHIP: self.relationships.to_dict(),
             "unreadable_lines": self.unreadable_lines,
             "rejections": [p.to_dict() for p in self.rejections],
+            "deletions": dict(self.deletions),
             "validation": self.validation.to_dict(),
         }
 
@@ -219,6 +232,8 @@ async def import_graph(
     batch_size: int | None = None,
     validated: ValidationReport | None = None,
     before_write: BeforeWrite | None = None,
+    apply_deletions: bool = True,
+    before_delete: BeforeDelete | None = None,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -234,6 +249,11 @@ async def import_graph(
     batch is about to insert, before it is written (the migration journals them
     there, so that a crash between a write and its `on_batch` still leaves a
     record of it).
+
+    After the records, the file's tombstones delete their ids from the target
+    (relationships first, then memories with every relationship touching them),
+    unless `apply_deletions` is False. `before_delete(memories, relationships)`
+    receives each batch's records about to be deleted, before the deletion.
     """
     started = time.perf_counter()
     path = require_file(path)
@@ -265,15 +285,52 @@ async def import_graph(
         # A checkpoint per batch: cancellation lands between batches, and a server
         # running this import keeps answering other calls.
         await checkpoint()
+    if report.tombstones:
+        if apply_deletions:
+            await _apply_tombstones(path, backend, size, summary, before_delete)
+        else:
+            summary.deletions_kept = report.tombstones
     summary.duration_seconds = time.perf_counter() - started
     return summary
+
+
+async def _apply_tombstones(
+    path: Path,
+    backend: Backend,
+    size: int,
+    summary: ImportSummary,
+    before_delete: BeforeDelete | None,
+) -> None:
+    for kind in (KIND_RELATIONSHIP, KIND_MEMORY):
+        ids = (t.id for t in iter_tombstones(path) if t.kind == kind)
+        while batch := [i for _, i in zip(range(size), ids, strict=False)]:
+            if kind == KIND_RELATIONSHIP:
+                found_r = await backend.get_relationships(batch)
+                if before_delete is not None and found_r:
+                    before_delete([], found_r)
+                summary.deleted[kind] += await backend.delete_relationships(batch)
+            else:
+                found_m = await backend.get_memories(batch)
+                edges: dict[str, Relationship] = {}
+                for memory in found_m:
+                    async for page in backend.iter_neighbours(memory.id):
+                        edges.update((n.relationship.id, n.relationship) for n in page)
+                if before_delete is not None and found_m:
+                    before_delete(found_m, list(edges.values()))
+                summary.deleted[kind] += await backend.delete_memories(batch)
+                summary.deleted[KIND_RELATIONSHIP] += len(edges)
+            await checkpoint()
 
 
 _EMPTY_BATCH = 1000
 
 
 async def plan_import(
-    path: Path | str, backend: Backend | None, *, skip_duplicates: bool = True
+    path: Path | str,
+    backend: Backend | None,
+    *,
+    skip_duplicates: bool = True,
+    apply_deletions: bool = True,
 ) -> ImportPlan:
     """The dry run of `import_graph`: what would be inserted, updated, skipped or rejected.
 
@@ -336,7 +393,21 @@ async def plan_import(
                     counts[kind].skip += 1
                 else:
                     counts[kind].update += 1
+    if backend is not None and apply_deletions and report.tombstones:
+        await _plan_deletions(path, backend, plan)
     return plan
+
+
+async def _plan_deletions(path: Path, backend: Backend, plan: ImportPlan) -> None:
+    for kind in RECORD_KINDS:
+        exists = (
+            backend.existing_memory_ids
+            if kind == KIND_MEMORY
+            else backend.existing_relationship_ids
+        )
+        ids = (t.id for t in iter_tombstones(path) if t.kind == kind)
+        while batch := [i for _, i in zip(range(backend.batch_size), ids, strict=False)]:
+            plan.deletions[kind] += len(await exists(batch))
 
 
 def _ends(record: Memory | Relationship) -> tuple[str, ...]:

@@ -27,17 +27,25 @@ from memorygraph.exchange.format import (
     KIND_HEADER,
     KIND_MEMORY,
     KIND_RELATIONSHIP,
+    KIND_TOMBSTONE,
     KIND_TRAILER,
     MAX_LINE_BYTES,
     RECORD_KINDS,
+    TOMBSTONE_MINOR,
     DigestSum,
     UnsupportedVersionError,
     check_version,
     encode_record,
+    encode_tombstone,
     iter_lines,
     open_for_read,
 )
-from memorygraph.exchange.reader import RecordLine, parse_record, require_file
+from memorygraph.exchange.reader import (
+    RecordLine,
+    parse_record,
+    parse_tombstone,
+    require_file,
+)
 from memorygraph.idindex import IdIndex
 from memorygraph.models import Relationship
 
@@ -81,6 +89,8 @@ class ValidationReport:
     invalid_records: dict[str, int] = field(default_factory=_zero)
     dangling_relationships: int = 0
     external_relationships: int = 0
+    #: Tombstone lines (format 1.1 and later): deletions the import carries out.
+    tombstones: int = 0
     unreadable_lines: int = 0
     ignored_lines: int = 0
     lines: int = 0
@@ -124,6 +134,7 @@ class ValidationReport:
             "invalid_records": dict(self.invalid_records),
             "dangling_relationships": self.dangling_relationships,
             "external_relationships": self.external_relationships,
+            "tombstones": self.tombstones,
             "unreadable_lines": self.unreadable_lines,
             "ignored_lines": self.ignored_lines,
             "lines": self.lines,
@@ -157,6 +168,7 @@ class _Validator:
         self.header_digest: str | None = None
         self.trailer_line: int | None = None
         self.first_relationship_line: int | None = None
+        self.first_tombstone_line: int | None = None
         self.memory_batch: list[tuple[str, int]] = []
         self.relationship_batch: list[RecordLine] = []
 
@@ -224,6 +236,12 @@ class _Validator:
             return
         if self.trailer_line is not None and kind != KIND_TRAILER:
             self.problem(number, f"a line after the trailer (line {self.trailer_line})")
+        if kind in RECORD_KINDS and self.first_tombstone_line is not None:
+            self.problem(
+                number,
+                f"a {kind} after the first tombstone (line {self.first_tombstone_line}); "
+                "tombstones come after every record",
+            )
         if kind == KIND_MEMORY:
             self.memory(number, obj, data)
         elif kind == KIND_RELATIONSHIP:
@@ -234,6 +252,8 @@ class _Validator:
             else:
                 self.trailer_line = number
                 self.report.trailer = obj
+        elif kind == KIND_TOMBSTONE and self.file_minor >= TOMBSTONE_MINOR:
+            self.tombstone(number, obj, data)
         elif self.file_minor > FORMAT_MINOR and isinstance(kind, str):
             # A newer minor may add line kinds; older readers skip them (docs/FORMAT.md).
             self.report.ignored_lines += 1
@@ -241,7 +261,9 @@ class _Validator:
             self.report.unreadable_lines += 1
             self.problem(
                 number,
-                f"unknown kind {kind!r}; expected header, memory, relationship or trailer",
+                f"unknown kind {kind!r}; expected header, memory, relationship"
+                + (", tombstone" if self.file_minor >= TOMBSTONE_MINOR else "")
+                + " or trailer",
             )
 
     def header(self, number: int, obj: dict[str, Any], data: bytes) -> None:
@@ -328,6 +350,32 @@ class _Validator:
             if len(self.relationship_batch) >= _BATCH:
                 self.flush_relationships()
 
+    def tombstone(self, number: int, obj: dict[str, Any], data: bytes) -> None:
+        if self.first_tombstone_line is None:
+            self.first_tombstone_line = number
+            self.flush_relationships()  # every record id is indexed before the first one
+        self.report.tombstones += 1
+        try:
+            tombstone = parse_tombstone(obj)
+        except InvalidRecordError as e:
+            self.problem(number, str(e))
+            return
+        expected = encode_tombstone(tombstone)[:-1]
+        newer = self.file_minor > FORMAT_MINOR  # may append keys after "tombstone"
+        exact = data.startswith(expected[:-1]) if newer else data == expected
+        if not exact:
+            self.problem(
+                number,
+                "the tombstone line is not in canonical form (sorted keys, compact JSON); "
+                "it was changed after export",
+            )
+        elif not self.ids.missing(tombstone.kind, [tombstone.id]):
+            self.problem(
+                number,
+                f"tombstone of {tombstone.kind} {tombstone.id!r}, which this file also holds "
+                "as a record; a record is either deleted or exported, not both",
+            )
+
     def flush_memories(self) -> None:
         for record_id, number, first in self.ids.add(KIND_MEMORY, self.memory_batch):
             self.report.invalid_records[KIND_MEMORY] += 1
@@ -403,6 +451,12 @@ class _Validator:
                 where,
                 f"the trailer counts {external!r} relationships with external ends but the "
                 f"file has {report.external_relationships}",
+            )
+        if self.file_minor >= TOMBSTONE_MINOR and trailer.get("tombstones") != report.tombstones:
+            self.problem(
+                where,
+                f"the trailer counts {trailer.get('tombstones')!r} tombstones but the file has "
+                f"{report.tombstones}: lines were lost or added",
             )
         if self.header_digest is not None and trailer.get("header_digest") != self.header_digest:
             self.problem(where, "the header does not match the trailer's header_digest: edited?")

@@ -15,6 +15,10 @@ Lines:
                                                              to be written (a crash right after
                                                              the write still leaves this line)
     {"event": "write", "kind", "inserted": [...], "updated": [...]}
+    {"event": "delete", "memories": [...], "relationships": [...]}
+                                                             records a tombstone is about to
+                                                             delete (with the relationships
+                                                             going with the memories)
     {"event": "state", "state": "imported" | "committed" | "rolled_back" | "failed"}
 
 Each end is recorded as its backend name and non-secret fields, the path made
@@ -225,6 +229,19 @@ class Journal:
                 }
             )
 
+    def record_delete(
+        self, memories: Sequence[Memory], relationships: Sequence[Relationship]
+    ) -> None:
+        """Before a tombstone batch deletes them: the records as the target holds them."""
+        if memories or relationships:
+            self._append(
+                {
+                    "event": "delete",
+                    "memories": [m.to_dict() for m in memories],
+                    "relationships": [r.to_dict() for r in relationships],
+                }
+            )
+
     def set_state(self, state: str) -> None:
         self._append({"event": "state", "state": state})
 
@@ -322,6 +339,9 @@ class RollbackReport:
     deleted_relationships: int = 0
     restored_memories: int = 0
     restored_relationships: int = 0
+    #: Records the migration deleted (tombstones) and the rollback put back.
+    undeleted_memories: int = 0
+    undeleted_relationships: int = 0
     #: True when the journal was rolled back already and nothing was done again.
     already: bool = False
 
@@ -377,4 +397,16 @@ async def undo(path: Path, target: Backend) -> RollbackReport:
         relationships = [Relationship.parse(r) for r in event["records"]]
         await target.upsert_relationships(relationships)
         report.restored_relationships += len(relationships)
+    # Then what the migration's tombstones deleted: every memory first, so that each
+    # relationship finds its ends.
+    for event in _events(path):
+        if event.get("event") == "delete" and event.get("memories"):
+            memories = [Memory.parse(r) for r in event["memories"]]
+            await target.upsert_memories(memories)
+            report.undeleted_memories += len(memories)
+    for event in _events(path):
+        if event.get("event") == "delete" and event.get("relationships"):
+            relationships = [Relationship.parse(r) for r in event["relationships"]]
+            await target.upsert_relationships(relationships)
+            report.undeleted_relationships += len(relationships)
     return report

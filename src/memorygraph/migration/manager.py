@@ -327,8 +327,13 @@ class MigrationManager:
                 run.result.relationships.inserted = run.result.relationships.read
                 return
             plan = await plan_import(
-                run.export_path, target, skip_duplicates=options.skip_duplicates
+                run.export_path,
+                target,
+                skip_duplicates=options.skip_duplicates,
+                apply_deletions=options.propagate_deletions,
             )
+            run.result.memories.deleted = plan.deletions["memory"]
+            run.result.relationships.deleted = plan.deletions["relationship"]
             for counts, report in (
                 (plan.memories, run.result.memories),
                 (plan.relationships, run.result.relationships),
@@ -393,7 +398,7 @@ class MigrationManager:
             self._tick("import", done, total or None)
 
         async with self._phase(run, "import") as phase:
-            await import_graph(
+            summary = await import_graph(
                 run.export_path,
                 target,
                 skip_duplicates=skip_duplicates,
@@ -401,7 +406,16 @@ class MigrationManager:
                 before_write=before_write,
                 batch_size=options.batch_size,
                 validated=run.validation,
+                apply_deletions=options.propagate_deletions,
+                before_delete=journal.record_delete,
             )
+            result.memories.deleted = summary.deleted["memory"]
+            result.relationships.deleted = summary.deleted["relationship"]
+            if summary.deletions_kept:
+                result.warnings.append(
+                    f"{summary.deletions_kept} record(s) the source deleted were kept in the "
+                    "target (--keep-deletions)"
+                )
             phase.records = done
         journal.set_state("imported")
 
@@ -443,11 +457,13 @@ class MigrationManager:
             return
         expected = run.result.memories.read + run.result.relationships.read
         async with self._phase(run, "verify") as phase:
+            # The whole source, whatever `since` selected: an incremental run must leave
+            # the target equal to the source for every id the source ever held.
             outcome, verified = await verify(
                 source,
                 target,
                 mode=options.verify,
-                since=options.since,
+                deletions=options.propagate_deletions,
                 compare_type_counts=run.target_was_empty,
                 sample_every=options.sample_every,
                 progress=lambda phase, done, _: self._tick(phase, done, expected or None),
@@ -513,10 +529,15 @@ class MigrationManager:
             run.settle("rolled_back")
             run.result.rolled_back = True
             phase.records = report.deleted_memories + report.deleted_relationships
+            restored = (
+                report.restored_memories
+                + report.restored_relationships
+                + report.undeleted_memories
+                + report.undeleted_relationships
+            )
             phase.detail = (
                 f"deleted {report.deleted_memories} memories and "
-                f"{report.deleted_relationships} relationships; restored "
-                f"{report.restored_memories + report.restored_relationships} records"
+                f"{report.deleted_relationships} relationships; restored {restored} records"
             )
         except MemoryGraphError as e:
             run.result.rolled_back = False
@@ -716,6 +737,7 @@ def _options_from_journal(state: JournalState) -> MigrationOptions:
             verify=VerifyMode(saved.get("verify", "full")),
             rollback_on_failure=bool(saved.get("rollback_on_failure", True)),
             since=datetime.fromisoformat(since) if since else None,
+            propagate_deletions=bool(saved.get("propagate_deletions", True)),
             sample_every=int(saved.get("sample_every", 100)),
             batch_size=int(saved["batch_size"]) if saved.get("batch_size") else None,
         )

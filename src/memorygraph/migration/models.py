@@ -44,6 +44,9 @@ class MigrationOptions:
     verify: VerifyMode = VerifyMode.FULL
     rollback_on_failure: bool = True
     since: datetime | None = None
+    #: Carry the source's deletions (its tombstones) to the target; False keeps, in the
+    #: target, records the source deleted.
+    propagate_deletions: bool = True
     #: With VerifyMode.SAMPLE, compare the digest of one record in this many.
     sample_every: int = 100
     #: Records per import batch (default: the target backend's own batch size).
@@ -79,7 +82,7 @@ class Mismatch:
 
     kind: str  # "memory" | "relationship"
     id: str
-    problem: str  # "missing" | "changed" | "count"
+    problem: str  # "missing" | "changed" | "deleted" | "count"
     detail: str = ""
 
 
@@ -111,6 +114,8 @@ class KindReport:
     skipped: int = 0
     rejected: int = 0
     verified: int = 0
+    #: Deleted from the target because the source deleted them (tombstones).
+    deleted: int = 0
 
 
 @dataclass

@@ -81,6 +81,32 @@ class _Checker:
             )
 
 
+async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None:
+    """Flag each id the source deleted that the target still holds."""
+    exists = (
+        checker.target.existing_memory_ids
+        if kind == "memory"
+        else checker.target.existing_relationship_ids
+    )
+
+    async def flush(ids: list[str]) -> None:
+        for record_id in sorted(await exists(ids)):
+            checker.mismatch(
+                kind, record_id, "deleted", "deleted in the source, held by the target"
+            )
+        checker.result.checked += len(ids)
+
+    batch: list[str] = []
+    async for tombstone in checker.source.iter_tombstones(kind):
+        batch.append(tombstone.id)
+        if len(batch) >= size:
+            await flush(batch)
+            batch = []
+            await checkpoint()
+    if batch:
+        await flush(batch)
+
+
 async def _enumerate(
     pairs: AsyncIterator[tuple[str, str]],
 ) -> AsyncIterator[tuple[int, tuple[str, str]]]:
@@ -96,6 +122,7 @@ async def verify(
     *,
     mode: VerifyMode = VerifyMode.FULL,
     since: datetime | None = None,
+    deletions: bool = False,
     compare_type_counts: bool = True,
     sample_every: int = 100,
     progress: Progress | None = None,
@@ -106,6 +133,8 @@ async def verify(
     Digests are streamed from the source in its own order and looked up by id
     in the target, one batch at a time. A record that differs but that the
     import skipped on purpose (`kept`) is counted in `kept_differing`, not flagged.
+    With `deletions`, every id the source deleted (its tombstones) must be absent
+    from the target too, whatever `since` (which narrows only the records compared).
     """
     result = VerificationResult(mode=mode)
     checker = _Checker(source, target, result, kept)
@@ -131,6 +160,9 @@ async def verify(
             verified[kind] += await checker.compare(kind, batch)
         if progress:
             progress("verify", read, None)
+    if deletions:
+        for kind in kinds:
+            await _check_deleted(checker, kind, size)
     result.source_count = read
     result.target_count = await target.count_memories() + await target.count_relationships()
 

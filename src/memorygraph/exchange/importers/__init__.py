@@ -149,6 +149,7 @@ async def import_file(
     progress: Progress | None = None,
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
+    apply_deletions: bool = True,
 ) -> ImportSummary:
     """Import a file of any of `FORMATS` into `backend` (see `import_graph`).
 
@@ -162,6 +163,7 @@ async def import_file(
         "progress": progress,
         "on_batch": on_batch,
         "batch_size": batch_size,
+        "apply_deletions": apply_deletions,
     }
     if fmt == MEMORYGRAPH:
         return await _import_graph(path, backend, **options)
@@ -175,7 +177,12 @@ async def import_file(
 
 
 async def plan_file(
-    path: Path | str, backend: Backend | None, *, format: str = "auto", skip_duplicates: bool = True
+    path: Path | str,
+    backend: Backend | None,
+    *,
+    format: str = "auto",
+    skip_duplicates: bool = True,
+    apply_deletions: bool = True,
 ) -> tuple[ImportPlan, ConversionReport | None]:
     """The dry run of `import_file`: the plan, and the conversion report for other formats.
 
@@ -183,7 +190,10 @@ async def plan_file(
     path = require_file(path)
     fmt = _resolve(path, format)
     if fmt == MEMORYGRAPH:
-        return await _plan_import(path, backend, skip_duplicates=skip_duplicates), None
+        plan = await _plan_import(
+            path, backend, skip_duplicates=skip_duplicates, apply_deletions=apply_deletions
+        )
+        return plan, None
     with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
         report = convert_to_export(path, Path(tmp) / "converted.jsonl", format=fmt)
         plan = await _plan_import(
