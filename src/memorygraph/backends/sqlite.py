@@ -282,10 +282,15 @@ class SQLiteBackend(Backend):
             conn.execute("INSERT INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,))
 
     async def close(self) -> None:
+        # On the worker, after anything still running there (a batch whose caller was
+        # cancelled): closing a connection under a running statement would crash.
+        self.worker.call_blocking(self._close_connection)
+        self.worker.stop()
+
+    def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self.worker.stop()
 
     @property
     def worker(self) -> WorkerThread:

@@ -52,6 +52,19 @@ class WorkerThread:
         future = asyncio.run_coroutine_threadsafe(coro, self._ensure())
         return await asyncio.wrap_future(future)
 
+    def call_blocking(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the worker after the work already queued there, and wait for it
+        without yielding: for closing a connection, which must not happen while a
+        statement a cancelled caller left behind is still running on it."""
+        loop = self._loop
+        if loop is None or self.on_worker():
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), loop).result()
+
     def stop(self) -> None:
         """Stop the worker's loop and thread (after the work already queued)."""
         loop, thread = self._loop, self._thread
