@@ -35,7 +35,7 @@ from rich.progress import (
 from rich.text import Text
 
 from memorygraph.config import ENVIRONMENT, BackendConfig, BackendType, resolve_config
-from memorygraph.errors import ConfigurationError
+from memorygraph.errors import ConfigurationError, MemoryGraphError
 from memorygraph.models import utc_range_problem
 
 T = TypeVar("T")
@@ -51,7 +51,18 @@ BACKEND_NAMES = [t.value for t in BackendType]
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a library coroutine to completion from a synchronous command."""
-    return asyncio.run(coro)
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_exception_handler(_report_once)
+        return runner.run(coro)
+
+
+def _report_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # A second Ctrl-C ends the run while the operation is still finishing; asyncio
+    # then logs the operation's own error with a traceback. The CLI reports that
+    # error in one line already, so only other problems reach the default handler.
+    if isinstance(context.get("exception"), MemoryGraphError):
+        return
+    loop.default_exception_handler(context)
 
 
 def backend_options(
