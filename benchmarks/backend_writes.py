@@ -13,7 +13,7 @@ MEMGRAPH_URI is set.
     .venv/bin/python benchmarks/backend_writes.py --only falkordb --memories 2000
     .venv/bin/python benchmarks/backend_writes.py --json          # machine-readable
 
-Target (issue 3): batched writes >= 5,000 records/s on every server backend.
+Target: batched writes >= 5,000 records/s on every server backend.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ records/s and peak RSS per N, and the ratio peak(largest)/peak(smallest).
     .venv/bin/python benchmarks/exchange_rss.py            # N = 10,000 and 100,000
     .venv/bin/python benchmarks/exchange_rss.py 1000 5000  # other sizes
 
-Targets (issue 4): peak RSS under 150 MB at 100k; ratio <= 1.3.
+Targets: peak RSS under 150 MB at 100k; ratio <= 1.3.
 """
 
 from __future__ import annotations

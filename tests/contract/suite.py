@@ -25,7 +25,7 @@ from memorygraph.search import SearchFilters
 from memorygraph.store import MemoryStore
 from tests.contract import strategies as rs
 
-#: The issue asks for at least this many property examples per record type.
+#: Property round trips must have tried at least this many examples per record type.
 MIN_EXAMPLES = 200
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -149,7 +149,7 @@ class MigrationResult:
     #: or was not asked for (the journal then lets `--rollback` finish it).
     rolled_back: bool | None = None
 
-    # Aliases the workplan's callers expect.
+    # Totals for scripts: records written (inserted or replaced) and kept as they were.
     @property
     def imported_memories(self) -> int:
         return self.memories.inserted + self.memories.updated
