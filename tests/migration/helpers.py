@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
@@ -123,3 +125,13 @@ def kill_mid_import(source: Path, target: Path, work: Path) -> Path:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return journal
+
+
+def pair_configs(
+    request: pytest.FixtureRequest, a: str, b: str
+) -> tuple[BackendConfig, BackendConfig]:
+    """The source and target configs of the pair (a, b), from the `<kind>_config`
+    fixtures (a second SQLite store when both ends are SQLite)."""
+    source = request.getfixturevalue(f"{a}_config")
+    target = request.getfixturevalue("other_sqlite_config" if a == b else f"{b}_config")
+    return source, target

