@@ -50,6 +50,8 @@ async def _announce(hook: NewIdsHook | None, ids: Sequence[str]) -> None:
         outcome = hook(ids)
         if outcome is not None:
             await outcome
+
+
 RECORD_KINDS: tuple[RecordKind, ...] = ("memory", "relationship")
 
 

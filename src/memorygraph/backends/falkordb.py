@@ -267,12 +267,8 @@ class FalkorDBBackend(CypherBackend):
     # --- search ----------------------------------------------------------------
 
     def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
-        # Tokens are lowercase ASCII letters and digits: nothing to escape.
-        def alt(token: str, prefix: bool) -> str:
-            return token + ("*" if prefix else "")
-
-        groups = ["(" + " | ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
-        text = (" " if query.require_all else " | ").join(groups)
+        # RediSearch syntax; tokens are lowercase ASCII letters and digits, nothing to escape.
+        text = query.expression(either=" | ", both=" ")
         return (
             f"CALL db.idx.fulltext.queryNodes('{MEMORY_LABEL}', $q) YIELD node AS m, score "
             "WITH m, score",

@@ -234,11 +234,7 @@ class Neo4jBackend(BoltBackend):
 
     def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
         # Lucene syntax; tokens are lowercase ASCII letters and digits, nothing to escape.
-        def alt(token: str, prefix: bool) -> str:
-            return token + ("*" if prefix else "")
-
-        groups = ["(" + " OR ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
-        text = (" AND " if query.require_all else " OR ").join(groups)
+        text = query.expression(either=" OR ", both=" AND ")
         return (
             f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $q) YIELD node AS m, score "
             "WITH m, score",

@@ -147,11 +147,9 @@ def _sha256(doc: str) -> str:
 def _fts_query(query: MatchQuery) -> str:
     # Tokens are plain ASCII letters and digits (memorygraph.search.text), quoted
     # anyway: no user text is ever parsed as FTS5 syntax.
-    def alt(token: str, prefix: bool) -> str:
-        return '"' + token.replace('"', '""') + '"' + ("*" if prefix else "")
-
-    groups = ["(" + " OR ".join(alt(t, p) for t, p in g) + ")" for g in query.groups]
-    return (" AND " if query.require_all else " OR ").join(groups)
+    return query.expression(
+        either=" OR ", both=" AND ", quote=lambda token: '"' + token.replace('"', '""') + '"'
+    )
 
 
 def _search_rows(memories: Sequence[Memory]) -> list[tuple[str, str, str]]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Term, Unit
@@ -79,6 +79,22 @@ class MatchQuery:
 
     groups: tuple[tuple[tuple[str, bool], ...], ...]
     require_all: bool = False
+
+    def expression(
+        self, *, either: str, both: str, quote: Callable[[str], str] = lambda token: token
+    ) -> str:
+        """This condition in an engine's boolean query syntax: alternatives joined by
+        `either`, groups by `both` (or by `either` without `require_all`), each token
+        written by `quote` and a prefix marked with a trailing ``*`` (the mark FTS5,
+        Lucene and RediSearch share)."""
+
+        def alternative(token: str, prefix: bool) -> str:
+            return quote(token) + ("*" if prefix else "")
+
+        groups = [
+            "(" + either.join(alternative(t, p) for t, p in group) + ")" for group in self.groups
+        ]
+        return (both if self.require_all else either).join(groups)
 
 
 @dataclass(frozen=True)
