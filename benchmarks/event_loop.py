@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.migration.helpers import fill
+from tests.migration.helpers import fill, loop_delays
 
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.migration.manager import MigrationManager
@@ -32,21 +32,11 @@ async def measure(memories: int, work: Path) -> tuple[float, float, int, float]:
     if not source.path.exists():  # type: ignore[union-attr]
         await fill(source, n=memories, tricky=False)
     target = BackendConfig(BackendType.SQLITE, path=work / f"target-{time.time_ns()}.db")
-    delays: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            started = time.perf_counter()
-            await asyncio.sleep(TICK)
-            delays.append(time.perf_counter() - started - TICK)
-
-    ticks = asyncio.create_task(ticker())
     began = time.perf_counter()
-    await MigrationManager().migrate(source, target, MigrationOptions(workdir=work / "w"))
+    _, delays = await loop_delays(
+        MigrationManager().migrate(source, target, MigrationOptions(workdir=work / "w")), TICK
+    )
     seconds = time.perf_counter() - began
-    done.set()
-    await ticks
     p99 = statistics.quantiles(delays, n=100)[98] if len(delays) > 100 else max(delays)
     return max(delays), p99, len(delays), seconds
 

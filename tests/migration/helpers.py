@@ -3,14 +3,15 @@ target whose connection really drops after N write batches."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -21,6 +22,8 @@ from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, Relationship
 from memorygraph.sample import EPOCH, sample_memories, sample_relationships
 from tests.contract.strategies import ONE_MB, TRICKY
+
+T = TypeVar("T")
 
 
 def tricky_records() -> tuple[list[Memory], list[Relationship]]:
@@ -135,3 +138,24 @@ def pair_configs(
     source = request.getfixturevalue(f"{a}_config")
     target = request.getfixturevalue("other_sqlite_config" if a == b else f"{b}_config")
     return source, target
+
+
+async def loop_delays(work: Awaitable[T], tick: float = 0.010) -> tuple[T, list[float]]:
+    """Await `work` while another task on the same loop sleeps `tick` seconds at a time;
+    return its result and how late each of those sleeps woke up (seconds)."""
+    delays: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(tick)
+            delays.append(time.perf_counter() - started - tick)
+
+    ticks = asyncio.create_task(ticker())
+    try:
+        result = await work
+    finally:
+        done.set()
+        await ticks
+    return result, delays

@@ -4,8 +4,6 @@ during a migration). benchmarks/event_loop.py measures the same figure on demand
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from memorygraph.config import BackendConfig, BackendType
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
-from tests.migration.helpers import fill
+from tests.migration.helpers import fill, loop_delays
 
 TICK = 0.010
 #: Far above the 50 ms this machine reaches when quiet, far below a phase run on the
@@ -27,21 +25,10 @@ async def test_a_100k_record_migration_never_blocks_the_loop(tmp_path: Path) -> 
     source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
     target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
     await fill(source, n=33_334, tricky=False)
-    delays: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            started = time.perf_counter()
-            await asyncio.sleep(TICK)
-            delays.append(time.perf_counter() - started - TICK)
-
-    ticks = asyncio.create_task(ticker())
-    result = await MigrationManager().migrate(
-        source, target, MigrationOptions(workdir=tmp_path / "work")
+    result, delays = await loop_delays(
+        MigrationManager().migrate(source, target, MigrationOptions(workdir=tmp_path / "work")),
+        TICK,
     )
-    done.set()
-    await ticks
     assert result.success
     assert result.memories.read + result.relationships.read == 100_002
     worst = max(delays)
