@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from memorygraph.backends.base import WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.backends.sqlite import SQLiteBackend
+from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.config import BackendConfig
 from memorygraph.errors import (
     IntegrityError,
@@ -291,11 +292,20 @@ async def test_export_refuses_naive_since_and_missing_directory(tmp_path: Path) 
 
 
 class _FailingBackend(SQLiteBackend):
-    async def iter_relationships(  # type: ignore[override]
-        self, *, since: datetime | None = None, batch_size: int | None = None
-    ) -> AsyncIterator[Relationship]:
-        raise OperationError("engine went away")
-        yield  # pragma: no cover
+    """Reads memories, then fails as an engine that goes away would."""
+
+    async def iter_canonical(  # type: ignore[override]
+        self,
+        kind: RecordKind,
+        *,
+        since: datetime | None = None,
+        batch_size: int | None = None,
+        trusted: bool = False,
+    ) -> AsyncIterator[list[CanonicalRecord]]:
+        if kind == "relationship":
+            raise OperationError("engine went away")
+        async for page in super().iter_canonical(kind, since=since, batch_size=batch_size):
+            yield page
 
 
 async def test_failed_export_leaves_no_file(tmp_path: Path) -> None:

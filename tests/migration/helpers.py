@@ -84,17 +84,18 @@ def dropping_factory(
         if config != target or made["flaky"]:
             return backend
         made["flaky"] = True
-        original = backend.upsert_relationships
+        original = backend.upsert_canonical
         calls = {"n": 0}
 
-        async def upsert(*args: Any, **kwargs: Any) -> Any:
-            calls["n"] += 1
-            if calls["n"] > after_batches:
-                await backend.close()
-                raise BackendConnectionError(f"{backend.describe()}: connection dropped (test)")
-            return await original(*args, **kwargs)
+        async def upsert(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == "relationship":
+                calls["n"] += 1
+                if calls["n"] > after_batches:
+                    await backend.close()
+                    raise BackendConnectionError(f"{backend.describe()}: connection dropped (test)")
+            return await original(kind, *args, **kwargs)  # type: ignore[arg-type]
 
-        backend.upsert_relationships = upsert  # type: ignore[method-assign]
+        backend.upsert_canonical = upsert  # type: ignore[method-assign]
         return backend
 
     return factory

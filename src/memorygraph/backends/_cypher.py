@@ -63,6 +63,7 @@ Writes are batched with ``UNWIND $rows``: one statement per batch of up to
 
 from __future__ import annotations
 
+import hashlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, Tombstone
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.errors import BackendOperationError, ForeignGraphError, InvalidRecordError
 from memorygraph.models import (
     Memory,
@@ -222,21 +224,22 @@ class CypherBackend(Backend):
 
     # --- encoding ----------------------------------------------------------------
 
-    def _encode_memory(self, memory: Memory) -> dict[str, Any]:
-        row = memory.to_dict()
+    def _encode_memory(self, memory: CanonicalRecord) -> dict[str, Any]:
+        row = dict(memory.data)
         context = row.get("context")
         row["context"] = None if context is None else orjson.dumps(context).decode()
-        row["changed_at"] = format_timestamp(memory.changed_at)
+        row["changed_at"] = memory.changed_at
         row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
         row[TITLE_TERMS], row[BODY_TERMS] = field_texts(
-            memory.title, memory.content, memory.summary, memory.tags
+            row["title"], row["content"], row["summary"], row["tags"]
         )
-        row[PROJECT] = memory.context.project_path if memory.context else None
+        row[PROJECT] = context.get("project_path") if context else None
         if not self.dialect.exact_floats:
             row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
         return row
 
-    def _decode_memory(self, props: dict[str, Any]) -> Memory:
+    def _memory_values(self, props: dict[str, Any]) -> dict[str, Any]:
+        """A memory node's properties as the memory's canonical values (`to_dict()`)."""
         data = {k: v for k, v in props.items() if k not in _INTERNAL}
         floats = props.get("_floats")
         if floats is not None:
@@ -250,19 +253,25 @@ class CypherBackend(Backend):
             data.setdefault(name, None)
         if data["tags"] is None:  # an engine that drops empty lists
             data["tags"] = []
-        return self._parse(Memory, data)
+        return data
 
-    def _encode_relationship(self, relationship: Relationship) -> dict[str, Any]:
-        props = relationship.to_dict()
+    def _decode_memory(self, props: dict[str, Any]) -> Memory:
+        return self._parse(Memory, self._memory_values(props))
+
+    def _encode_relationship(self, relationship: CanonicalRecord) -> dict[str, Any]:
+        props = dict(relationship.data)
         from_id, to_id = props.pop("from_id"), props.pop("to_id")
-        props["changed_at"] = format_timestamp(relationship.changed_at)
+        props["changed_at"] = relationship.changed_at
         key = self.dialect.encode_key
         props[self.dialect.key_property] = key(relationship.id)
         if not self.dialect.exact_floats:
             props["_floats"] = orjson.dumps({k: props[k] for k in _RELATIONSHIP_FLOATS}).decode()
         return {"key": key(relationship.id), "from": key(from_id), "to": key(to_id), "props": props}
 
-    def _decode_relationship(self, props: dict[str, Any], from_id: str, to_id: str) -> Relationship:
+    def _relationship_values(
+        self, props: dict[str, Any], from_id: str, to_id: str
+    ) -> dict[str, Any]:
+        """An edge's properties and ends as the relationship's canonical values."""
         data = {k: v for k, v in props.items() if k not in _INTERNAL}
         floats = props.get("_floats")
         if floats is not None:
@@ -270,7 +279,10 @@ class CypherBackend(Backend):
         for name in Relationship.model_fields:
             data.setdefault(name, None)
         data["from_id"], data["to_id"] = from_id, to_id
-        return self._parse(Relationship, data)
+        return data
+
+    def _decode_relationship(self, props: dict[str, Any], from_id: str, to_id: str) -> Relationship:
+        return self._parse(Relationship, self._relationship_values(props, from_id, to_id))
 
     def _parse(self, model: type[T], data: dict[str, Any]) -> T:
         try:
@@ -318,15 +330,21 @@ class CypherBackend(Backend):
         """Cypher map literal ``{`a`: row[0], …}`` rebuilding a row from its list."""
         return "{" + ", ".join(f"`{c}`: row[{i + offset}]" for i, c in enumerate(columns)) + "}"
 
-    async def _write_memories(self, memories: Sequence[Memory]) -> None:
+    async def _write_canonical(
+        self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
+    ) -> None:
+        if kind == "memory":
+            await self._write_memories(records)
+        else:
+            await self._write_relationships(records)
+
+    async def _write_memories(self, memories: Sequence[CanonicalRecord]) -> None:
         k = self.dialect.key_property
         now = format_timestamp(utc_now())
         encoded = [{**self._encode_memory(m), WRITTEN: now} for m in memories]
         columns, rows = self._as_lists(encoded)
-        sizes = [
-            len(m.content) + len(m.title) + len(row["context"] or "") + 256
-            for m, row in zip(memories, encoded, strict=True)
-        ]
+        # Roughly the statement's text: the canonical bytes less their keys.
+        sizes = [len(m.raw) for m in memories]
         query = (
             f"UNWIND $rows AS row MERGE (m:{MEMORY_LABEL} {{`{k}`: row[{columns.index(k)}]}}) "
             f"SET m = {self._map_of(columns)}"
@@ -334,7 +352,7 @@ class CypherBackend(Backend):
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
-    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
+    async def _write_relationships(self, relationships: Sequence[CanonicalRecord]) -> None:
         k = self.dialect.key_property
         now = format_timestamp(utc_now())
         encoded = [self._encode_relationship(r) for r in relationships]
@@ -351,7 +369,7 @@ class CypherBackend(Backend):
             f"CREATE (a)-[r:{EDGE_LABEL}]->(b) "
             f"SET r = {self._map_of(columns, offset=3)}"
         )
-        sizes = [len(r.description or "") + len(r.context or "") + 256 for r in relationships]
+        sizes = [len(r.raw) for r in relationships]
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
@@ -436,21 +454,41 @@ class CypherBackend(Backend):
             found += await self._collected(query, {"keys": list(batch)})
         return found
 
-    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+    async def _memory_props(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         k = self.dialect.key_property
         query = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
             "RETURN collect(properties(m))"
         )
-        return [self._decode_memory(props) for props in await self._by_keys(query, ids)]
+        return await self._by_keys(query, ids)
 
-    async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
+    async def _relationship_rows(self, ids: Sequence[str]) -> list[list[Any]]:
+        """[properties, from id, to id] of each relationship among `ids`."""
         k = self.dialect.key_property
         query = (
             f"UNWIND $keys AS key MATCH (a)-[r:{EDGE_LABEL} {{{k}: key}}]->(b) "
             "RETURN collect([properties(r), a.id, b.id])"
         )
-        return [self._decode_relationship(*row) for row in await self._by_keys(query, ids)]
+        return await self._by_keys(query, ids)
+
+    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+        return [self._decode_memory(props) for props in await self._memory_props(ids)]
+
+    async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
+        return [self._decode_relationship(*row) for row in await self._relationship_rows(ids)]
+
+    async def digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        # The stored values serialised as the canonical form is, without the model:
+        # most of the cost of verifying a migration into a graph engine was pydantic.
+        if kind == "memory":
+            values = [self._memory_values(p) for p in await self._memory_props(ids)]
+        else:
+            rows = await self._relationship_rows(ids)
+            values = [self._relationship_values(*row) for row in rows]
+        return {
+            v["id"]: hashlib.sha256(orjson.dumps(v, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            for v in values
+        }
 
     async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
         k = self.dialect.key_property
@@ -641,12 +679,13 @@ class CypherBackend(Backend):
         )
         done = 0
         batch: list[list[Any]] = []
-        async for memory in self.iter_memories():
-            row = self._encode_memory(memory)
-            batch.append([row[k], row[TITLE_TERMS], row[BODY_TERMS], row[PROJECT]])
-            if len(batch) >= self.dialect.write_batch_size:
-                await self._run(statement, {"rows": batch}, write=True)
-                done, batch = done + len(batch), []
+        async for page in self.iter_canonical("memory"):
+            for memory in page:
+                row = self._encode_memory(memory)
+                batch.append([row[k], row[TITLE_TERMS], row[BODY_TERMS], row[PROJECT]])
+                if len(batch) >= self.dialect.write_batch_size:
+                    await self._run(statement, {"rows": batch}, write=True)
+                    done, batch = done + len(batch), []
         if batch:
             await self._run(statement, {"rows": batch}, write=True)
             done += len(batch)

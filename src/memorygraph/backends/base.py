@@ -29,16 +29,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import CanonicalRecord
+from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
-
-RecordKind = Literal["memory", "relationship"]
 
 #: Receives the ids a write is about to insert, before it writes (see `upsert_memories`);
 #: it may be a coroutine function (a journal that writes in a thread), which is awaited.
@@ -120,7 +120,7 @@ class WriteResult:
         return self
 
 
-def _unique_ids(records: Sequence[Memory] | Sequence[Relationship]) -> list[str]:
+def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
@@ -222,14 +222,10 @@ class Backend(ABC):
         `before_write(ids)` is called with the ids about to be inserted (absent from
         the store) before anything is written: a journal hook that survives a crash.
         """
-        self._require_writable()
-        ids = _unique_ids(memories)
-        existing = await self.existing_memory_ids(ids) if ids else set()
-        todo = [m for m in memories if not (skip_existing and m.id in existing)]
-        await _announce(before_write, [i for i in ids if i not in existing])
-        if todo:
-            await self._write_memories(todo)
-        return _report(ids, existing, skip_existing)
+        records = [CanonicalRecord.of(m) for m in memories]
+        return await self.upsert_canonical(
+            "memory", records, skip_existing=skip_existing, before_write=before_write
+        )
 
     async def upsert_relationships(
         self,
@@ -242,30 +238,55 @@ class Backend(ABC):
 
         `before_write` as for `upsert_memories`.
         """
+        records = [CanonicalRecord.of(r) for r in relationships]
+        return await self.upsert_canonical(
+            "relationship", records, skip_existing=skip_existing, before_write=before_write
+        )
+
+    async def upsert_canonical(
+        self,
+        kind: RecordKind,
+        records: Sequence[CanonicalRecord],
+        *,
+        skip_existing: bool = False,
+        before_write: NewIdsHook | None = None,
+    ) -> WriteResult:
+        """`upsert_memories` / `upsert_relationships` for records already in canonical form
+        (what an import and a migration write: nothing is rebuilt or validated again)."""
         self._require_writable()
-        ids = _unique_ids(relationships)
-        existing = await self.existing_relationship_ids(ids) if ids else set()
-        todo = [r for r in relationships if not (skip_existing and r.id in existing)]
+        ids = _unique_ids(records)
+        existing = await self.existing_ids(kind, ids) if ids else set()
+        todo = [r for r in records if not (skip_existing and r.id in existing)]
         if todo:
-            ends = {r.from_id for r in todo} | {r.to_id for r in todo}
-            missing = ends - await self.existing_memory_ids(sorted(ends))
-            if missing:
-                sample = ", ".join(repr(i) for i in sorted(missing)[:3])
-                raise IntegrityError(
-                    f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
-                    "write those memories first"
-                )
+            if kind == "relationship":
+                await self._require_ends(todo)
             await _announce(before_write, [i for i in ids if i not in existing])
-            await self._write_relationships(todo)
+            await self._write_canonical(kind, todo, {i for i in ids if i not in existing})
         return _report(ids, existing, skip_existing)
 
-    @abstractmethod
-    async def _write_memories(self, memories: Sequence[Memory]) -> None:
-        """Insert or wholly replace each memory (ids are unique within the batch)."""
+    async def _require_ends(self, relationships: Sequence[CanonicalRecord]) -> None:
+        ends = {r.data["from_id"] for r in relationships} | {r.data["to_id"] for r in relationships}
+        missing = ends - await self.existing_memory_ids(sorted(ends))
+        if missing:
+            sample = ", ".join(repr(i) for i in sorted(missing)[:3])
+            raise IntegrityError(
+                f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
+                "write those memories first"
+            )
+
+    async def existing_ids(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
+        """The ids among `ids` the store holds records of `kind` for."""
+        if kind == "memory":
+            return await self.existing_memory_ids(ids)
+        return await self.existing_relationship_ids(ids)
 
     @abstractmethod
-    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
-        """Insert or wholly replace each relationship, ends included; ends exist."""
+    async def _write_canonical(
+        self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
+    ) -> None:
+        """Insert or wholly replace each record (ids unique within the batch; a
+        relationship's ends exist). `new_ids` are those the store did not hold before
+        this call: an engine may skip looking for an old version of them."""
 
     @abstractmethod
     async def delete_memories(self, ids: Sequence[str]) -> int:
@@ -346,12 +367,40 @@ class Backend(ABC):
     async def digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
         """id → `digest()` of each stored record of `kind` among `ids`.
 
-        Engines that keep each record's canonical bytes may override this to skip
-        building the records; the result must be the same.
+        An engine may compute these without building the records (from the
+        canonical bytes it keeps, or the stored values serialised directly). Such a
+        digest never reports two different records as equal, but may report a
+        difference where the engine hands a value back in another type (an
+        integral float as an int); `model_digests` is then the judge.
         """
+        return await self.model_digests(kind, ids)
+
+    async def model_digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        """id → `digest()` of each stored record among `ids`, read through the model."""
         if kind == "memory":
             return {m.id: m.digest() for m in await self.get_memories(ids)}
         return {r.id: r.digest() for r in await self.get_relationships(ids)}
+
+    async def iter_canonical(
+        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[list[CanonicalRecord]]:
+        """Every record of `kind` (changed at or after `since`) in canonical form, in
+        pages, in the order of `iter_memories`. Engines that keep canonical bytes
+        override this to read them instead of building models."""
+        records: AsyncIterator[Memory] | AsyncIterator[Relationship] = (
+            self.iter_memories(since=since, batch_size=batch_size)
+            if kind == "memory"
+            else self.iter_relationships(since=since, batch_size=batch_size)
+        )
+        size = batch_size or self.batch_size
+        page: list[CanonicalRecord] = []
+        async for record in records:
+            page.append(CanonicalRecord.of(record))
+            if len(page) >= size:
+                yield page
+                page = []
+        if page:
+            yield page
 
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None

@@ -30,10 +30,13 @@ from memorygraph.backends.base import (
     paginate,
 )
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
+from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
     DatabaseFileError,
+    InvalidRecordError,
     UsageError,
 )
 from memorygraph.models import (
@@ -152,8 +155,9 @@ def _fts_query(query: MatchQuery) -> str:
     )
 
 
-def _search_rows(memories: Sequence[Memory]) -> list[tuple[str, str, str]]:
-    return [(*field_texts(m.title, m.content, m.summary, m.tags), m.id) for m in memories]
+def _search_texts(memory: dict[str, Any]) -> tuple[str, str]:
+    """The title and body terms of a memory given as its canonical values."""
+    return field_texts(memory["title"], memory["content"], memory["summary"], memory["tags"])
 
 
 @on_worker_thread
@@ -369,12 +373,25 @@ class SQLiteBackend(Backend):
 
     # --- writes ----------------------------------------------------------------
 
-    async def _write_memories(self, memories: Sequence[Memory]) -> None:
+    async def _write_canonical(
+        self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
+    ) -> None:
         now = format_timestamp(utc_now())
-        rows = [
-            (m.id, m.type.value, format_timestamp(m.changed_at), m.canonical_bytes().decode(), now)
-            for m in memories
-        ]
+        if kind == "relationship":
+            rows = [
+                (r.id, r.data["from_id"], r.data["to_id"], r.data["type"], r.changed_at,
+                 r.raw.decode(), now)
+                for r in records
+            ]  # fmt: skip
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO relationships"
+                    "(id, from_id, to_id, type, changed_at, doc, written_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            return
+        memories = [(r.id, r.data["type"], r.changed_at, r.raw.decode(), now) for r in records]
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT INTO memories(id, type, changed_at, doc, written_at) "
@@ -382,44 +399,27 @@ class SQLiteBackend(Backend):
                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
                 "changed_at = excluded.changed_at, doc = excluded.doc, "
                 "written_at = excluded.written_at",
-                rows,
+                memories,
             )
-            self._write_search_rows(conn, memories)
+            replaced = [r.id for r in records if r.id not in new_ids]
+            self._write_search_rows(conn, records, replaced)
 
     @staticmethod
-    def _write_search_rows(conn: sqlite3.Connection, memories: Sequence[Memory]) -> None:
-        search = _search_rows(memories)
-        conn.executemany(
-            "DELETE FROM memories_search WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)",
-            [(row[2],) for row in search],
-        )
+    def _write_search_rows(
+        conn: sqlite3.Connection, records: Sequence[CanonicalRecord], replaced: Sequence[str]
+    ) -> None:
+        """Index `records` for search; `replaced` are the ids that had a row before."""
+        if replaced:
+            conn.executemany(
+                "DELETE FROM memories_search "
+                "WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)",
+                [(i,) for i in replaced],
+            )
         conn.executemany(
             "INSERT INTO memories_search(rowid, title, body) "
             "SELECT rowid, ?, ? FROM memories WHERE id = ?",
-            search,
+            [(*_search_texts(r.data), r.id) for r in records],
         )
-
-    async def _write_relationships(self, relationships: Sequence[Relationship]) -> None:
-        now = format_timestamp(utc_now())
-        rows = [
-            (
-                r.id,
-                r.from_id,
-                r.to_id,
-                r.type.value,
-                format_timestamp(r.changed_at),
-                r.canonical_bytes().decode(),
-                now,
-            )
-            for r in relationships
-        ]
-        with self._transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO relationships"
-                "(id, from_id, to_id, type, changed_at, doc, written_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
         # The foreign keys' ON DELETE CASCADE removes the memories' relationships.
@@ -527,6 +527,37 @@ class SQLiteBackend(Backend):
         return [
             Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
         ]
+
+    async def iter_canonical(
+        self,
+        kind: RecordKind,
+        *,
+        since: datetime | None = None,
+        batch_size: int | None = None,
+        trusted: bool = False,
+    ) -> AsyncIterator[list[CanonicalRecord]]:
+        """The stored docs as they are (each validated once here, unless `trusted`)."""
+        size = batch_size or self.batch_size
+        after: str | None = None
+        while page := await self._canonical_page(kind, after, size, since, trusted):
+            yield page
+            if len(page) < size:
+                return
+            after = page[-1].id
+            await checkpoint()
+
+    async def _canonical_page(
+        self, kind: RecordKind, after: str | None, size: int, since: datetime | None, trusted: bool
+    ) -> list[CanonicalRecord]:
+        rows = self._page_rows(_TABLES[kind], "CAST(doc AS BLOB)", after, size, since)
+        make = CanonicalRecord.trusted if trusted else CanonicalRecord.parse
+        try:
+            return [make(kind, raw) for (raw,) in rows]
+        except InvalidRecordError as e:
+            raise DatabaseFileError(
+                f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
+                "restore it from an export"
+            ) from e
 
     # The stored doc *is* the canonical form, so digests need no parsing.
 
@@ -683,19 +714,10 @@ class SQLiteBackend(Backend):
         done = 0
         with self._transaction() as tx:
             tx.execute("DELETE FROM memories_search")
-            pages = paginate(
-                lambda after, size: self._page_memories(after, size, None),
-                lambda memory: memory.id,
-                self.batch_size,
-            )
-            batch: list[Memory] = []
-            async for memory in pages:
-                batch.append(memory)
-                if len(batch) >= self.batch_size:
-                    self._write_search_rows(tx, batch)
-                    done, batch = done + len(batch), []
-            self._write_search_rows(tx, batch)
-            done += len(batch)
+            # Validated when written; the terms only need the values.
+            async for page in self.iter_canonical("memory", trusted=True):
+                self._write_search_rows(tx, page, replaced=())
+                done += len(page)
             tx.execute(
                 "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,)
             )

@@ -6,19 +6,21 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import memorygraph
 from memorygraph.backends.base import RECORD_KINDS, Backend, Tombstone
 from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import InvalidRecordError, OperationError, UsageError
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
+    EXTERNAL_ENDS,
     FORMAT_NAME,
     FORMAT_VERSION,
     KIND_MEMORY,
@@ -59,6 +61,9 @@ class ExportSummary:
     incremental: bool
     since: datetime | None
     duration_seconds: float
+    #: sha256 (hex) of the file's content as written (before any compression): a
+    #: reader that finds the same knows the file is the one this writer made.
+    file_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,12 +95,11 @@ def _refuse_own_store(backend: Backend, path: Path) -> None:
         )
 
 
-def _check_line(record: Memory | Relationship, line: bytes) -> None:
+def _check_line(kind: str, record_id: str, line: bytes) -> None:
     # A reader takes lines of at most MAX_LINE_BYTES plus their newline.
     if len(line) > MAX_LINE_BYTES + 1:
-        kind = KIND_MEMORY if isinstance(record, Memory) else KIND_RELATIONSHIP
         raise InvalidRecordError(
-            f"{kind} {record.id!r} needs a {len(line) - 1:,}-byte line, more than the export "
+            f"{kind} {record_id!r} needs a {len(line) - 1:,}-byte line, more than the export "
             f"format's limit of {MAX_LINE_BYTES:,} bytes; shorten its content and export again"
         )
 
@@ -135,6 +139,7 @@ class ExportWriter:
         self._since = since
         self._incremental = since is not None if incremental is None else incremental
         self._digest = DigestSum()
+        self._file_hash = hashlib.sha256()
         self._counts = {KIND_MEMORY: 0, KIND_RELATIONSHIP: 0}
         self._external = 0
         self._tombstones = 0
@@ -171,6 +176,7 @@ class ExportWriter:
     def _write(self, data: bytes) -> None:
         assert self._out is not None, "the export is already finished"
         self._out.write(data)
+        self._file_hash.update(data)
 
     def _add_ids(self, kind: str, ids: list[tuple[str, int]]) -> None:
         duplicates = self._ids.add(kind, ids)
@@ -183,42 +189,40 @@ class ExportWriter:
 
     def write_memories(self, memories: Sequence[Memory]) -> None:
         """Append a batch of memories (all memories come before any relationship)."""
-        if self._counts[KIND_RELATIONSHIP]:
-            raise OperationError("memories must be written before relationships")
-        ids = []
-        for memory in memories:
-            canonical = memory.canonical_bytes()
-            line = encode_record(memory, canonical)
-            _check_line(memory, line)
-            self._write(line)
-            self._digest.add_canonical(canonical)
-            ids.append((memory.id, self._line + 1))
-            self._line += 1
-        self._add_ids(KIND_MEMORY, ids)
-        self._counts[KIND_MEMORY] += len(memories)
+        self.write_canonical(KIND_MEMORY, [CanonicalRecord.of(m) for m in memories])
 
     def write_relationships(self, relationships: Sequence[Relationship]) -> None:
         """Append a batch of relationships, declaring ends not in this file as external."""
-        missing = self._ids.missing(
-            KIND_MEMORY, [end for r in relationships for end in (r.from_id, r.to_id)]
-        )
+        self.write_canonical(KIND_RELATIONSHIP, [CanonicalRecord.of(r) for r in relationships])
+
+    def write_canonical(self, kind: RecordKind, records: Sequence[CanonicalRecord]) -> None:
+        """Append a batch of valid records of `kind` as their canonical bytes.
+
+        The file stays valid as it grows: memories before relationships, no id twice,
+        relationship ends that are not memories of the file declared external. So
+        what this writer finishes needs no second reading to be trusted.
+        """
+        if kind == KIND_MEMORY and self._counts[KIND_RELATIONSHIP]:
+            raise OperationError("memories must be written before relationships")
+        missing: set[str] = set()
+        if kind == KIND_RELATIONSHIP:
+            missing = self._ids.missing(
+                KIND_MEMORY, [r.data[end] for r in records for end in EXTERNAL_ENDS]
+            )
         ids = []
-        for rel in relationships:
-            external = [
-                name
-                for name, end in (("from_id", rel.from_id), ("to_id", rel.to_id))
-                if end in missing
-            ]
-            canonical = rel.canonical_bytes()
-            line = encode_record(rel, canonical, external)
-            _check_line(rel, line)
-            self._write(line)
-            self._digest.add_canonical(canonical)
+        lines = []
+        for record in records:
+            external = [end for end in EXTERNAL_ENDS if missing and record.data[end] in missing]
+            line = encode_record(kind, record.raw, external)
+            _check_line(kind, record.id, line)
+            lines.append(line)
+            self._digest.add_canonical(record.raw)
             self._external += bool(external)
-            ids.append((rel.id, self._line + 1))
             self._line += 1
-        self._add_ids(KIND_RELATIONSHIP, ids)
-        self._counts[KIND_RELATIONSHIP] += len(relationships)
+            ids.append((record.id, self._line))
+        self._write(b"".join(lines))
+        self._add_ids(kind, ids)
+        self._counts[kind] += len(records)
 
     def write_tombstones(self, tombstones: Sequence[Tombstone]) -> None:
         """Append a batch of tombstones (after every record)."""
@@ -257,6 +261,7 @@ class ExportWriter:
             incremental=self._incremental,
             since=self._since,
             duration_seconds=time.perf_counter() - self._started,
+            file_sha256=self._file_hash.hexdigest(),
         )
 
     def abort(self) -> None:
@@ -268,31 +273,23 @@ class ExportWriter:
         self._partial.unlink(missing_ok=True)
 
 
-R = TypeVar("R", Memory, Relationship)
-
-
-async def _write_all(
-    records: AsyncIterator[R],
-    write: Callable[[Sequence[R]], None],
-    size: int,
-    kind: str,
+async def _write_kind(
+    backend: Backend,
+    writer: ExportWriter,
+    kind: RecordKind,
+    since: datetime | None,
     progress: Progress | None,
 ) -> None:
-    """Write `records` in batches of `size`, reporting `progress(kind, done)` per batch."""
-    batch: list[R] = []
+    """Write every record of `kind`, a page at a time, reporting `progress(kind, done)`."""
     done = 0
-    async for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            await asyncio.to_thread(write, batch)  # encoding and writing, off the loop
-            done += len(batch)
-            batch = []
-            if progress:
-                progress(kind, done)
-            await checkpoint()
-    await asyncio.to_thread(write, batch)
-    if progress:
-        progress(kind, done + len(batch))
+    async for page in backend.iter_canonical(kind, since=since):
+        await asyncio.to_thread(writer.write_canonical, kind, page)  # off the loop
+        done += len(page)
+        if progress:
+            progress(kind, done)
+        await checkpoint()
+    if progress and not done:
+        progress(kind, 0)
 
 
 async def export_graph(
@@ -327,16 +324,8 @@ async def _export(
     progress: Progress | None,
 ) -> ExportSummary:
     with ExportWriter(path, source=source, since=since) as writer:
-        await _write_all(
-            backend.iter_memories(since=since), writer.write_memories, size, KIND_MEMORY, progress
-        )
-        await _write_all(
-            backend.iter_relationships(since=since),
-            writer.write_relationships,
-            size,
-            KIND_RELATIONSHIP,
-            progress,
-        )
+        for kind in RECORD_KINDS:
+            await _write_kind(backend, writer, kind, since, progress)
         for kind in RECORD_KINDS:
             batch: list[Tombstone] = []
             async for tombstone in backend.iter_tombstones(kind, since=since):

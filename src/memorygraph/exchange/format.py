@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, cast
@@ -116,19 +116,15 @@ def encode_trailer(trailer: dict[str, Any]) -> bytes:
     return _dumps({"kind": KIND_TRAILER, **trailer})
 
 
-def encode_record(
-    record: Memory | Relationship, canonical: bytes, external: list[str] | None = None
-) -> bytes:
-    """One record line. `canonical` is `record.canonical_bytes()` (passed in: already computed).
+def encode_record(kind: str, canonical: bytes, external: Sequence[str] = ()) -> bytes:
+    """One record line of `kind` ("memory" or "relationship") holding `canonical`, a
+    record's canonical bytes, and the ends declared external.
 
     The record object is written in canonical form, so an export of the same
     records is the same bytes whatever backend it came from.
     """
-    kind = KIND_MEMORY if isinstance(record, Memory) else KIND_RELATIONSHIP
-    tail = b""
-    if external:
-        tail = b',"external":' + orjson.dumps(external)
-    return b'{"kind":"' + kind.encode() + b'","record":' + canonical + tail + b"}\n"
+    tail = b',"external":' + orjson.dumps(list(external)) + b"}\n" if external else b"}\n"
+    return b'{"kind":"' + kind.encode() + b'","record":' + canonical + tail
 
 
 def encode_tombstone(tombstone: Tombstone) -> bytes:

@@ -14,15 +14,24 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import IntegrityError, InvalidExportError
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
-from memorygraph.exchange.reader import RecordLine, iter_records, iter_tombstones, require_file
+from memorygraph.exchange.reader import (
+    CanonicalLine,
+    iter_canonical_lines,
+    iter_records,
+    iter_tombstones,
+    require_file,
+    unchanged_trailer,
+)
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
 from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship
@@ -163,10 +172,21 @@ class ImportPlan:
         }
 
 
-def _batches(path: Path, size: int) -> Iterator[tuple[str, list[RecordLine]]]:
-    """Consecutive runs of same-kind record lines, at most `size` long."""
-    kind, batch = KIND_MEMORY, list[RecordLine]()
+def _checked_lines(path: Path) -> Iterator[CanonicalLine]:
+    """The record lines of a file that may be invalid: each one validated, the
+    invalid ones left out (as `iter_records` does)."""
     for rl in iter_records(path):
+        yield CanonicalLine(rl.line, CanonicalRecord.of(rl.record), rl.external)
+
+
+def _batches(
+    path: Path, size: int, *, valid: bool = True
+) -> Iterator[tuple[RecordKind, list[CanonicalLine]]]:
+    """Consecutive runs of same-kind record lines, at most `size` long. `valid` says
+    the file is proven valid (its lines are then taken as they are)."""
+    kind: RecordKind = KIND_MEMORY
+    batch: list[CanonicalLine] = []
+    for rl in iter_canonical_lines(path) if valid else _checked_lines(path):
         if rl.kind != kind or len(batch) >= size:
             if batch:
                 yield kind, batch
@@ -176,11 +196,23 @@ def _batches(path: Path, size: int) -> Iterator[tuple[str, list[RecordLine]]]:
         yield kind, batch
 
 
-async def _batches_off_loop(path: Path, size: int) -> AsyncIterator[tuple[str, list[RecordLine]]]:
-    """`_batches`, each batch read and parsed in a thread so the event loop stays free."""
+async def _batches_ahead(
+    path: Path, size: int
+) -> AsyncIterator[tuple[RecordKind, list[CanonicalLine]]]:
+    """`_batches`, read in a thread one batch ahead: the next batch is read and decoded
+    while the caller writes the current one (the engine and Python both busy)."""
     batches = _batches(path, size)
-    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-        yield batch
+    ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await ahead) is not None:
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            yield batch
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            # The thread finishes its batch; wait for it so the file closes after it.
+            with suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(ahead)
 
 
 def _invalid(path: Path, report: ValidationReport) -> InvalidExportError:
@@ -201,7 +233,7 @@ async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
             if kind == KIND_MEMORY:
                 in_file.add(KIND_MEMORY, [(rl.record.id, rl.line) for rl in batch])
                 continue
-            ends = {getattr(rl.record, name) for rl in batch for name in rl.external}
+            ends = {rl.record.data[name] for rl in batch for name in rl.external}
             absent = in_file.missing(KIND_MEMORY, ends)
             absent -= await backend.existing_memory_ids(sorted(absent)) if absent else set()
             missing_total += len(absent)
@@ -222,6 +254,33 @@ async def _call(on_batch: OnBatch | None, kind: str, result: WriteResult) -> Non
         await outcome
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What an import needs to know of a file it may trust."""
+
+    digest: str
+    external_relationships: int
+    tombstones: int
+
+
+def _proven(
+    path: Path, validated: ValidationReport | None, file_sha256: str | None
+) -> _Facts:
+    """Prove `path` importable: by its sha256 when the writer's is known, else by a
+    report `validate_export` gave for it, else by validating it now."""
+    if file_sha256 is not None:
+        trailer = unchanged_trailer(path, file_sha256)
+        return _Facts(
+            str(trailer.get("digest", "")),
+            int(trailer.get("external_relationships") or 0),
+            int(trailer.get("tombstones") or 0),
+        )
+    report = validated if validated is not None else validate_export(path)
+    if not report.valid:
+        raise _invalid(path, report)
+    return _Facts(report.digest, report.external_relationships, report.tombstones)
+
+
 async def import_graph(
     path: Path | str,
     backend: Backend,
@@ -231,6 +290,7 @@ async def import_graph(
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
     validated: ValidationReport | None = None,
+    file_sha256: str | None = None,
     before_write: BeforeWrite | None = None,
     apply_deletions: bool = True,
     before_delete: BeforeDelete | None = None,
@@ -244,11 +304,15 @@ async def import_graph(
     `on_batch(kind, write_result)` runs after each batch is written, with the
     ids inserted/updated/skipped; `progress(kind, done)` after each batch.
     `validated` is a report `validate_export` already gave for this same,
-    unchanged file (the migration manager's own temporary export): passing it
-    saves reading the file twice. `before_write(kind, ids)` receives the ids each
-    batch is about to insert, before it is written (the migration journals them
-    there, so that a crash between a write and its `on_batch` still leaves a
-    record of it).
+    unchanged file; `file_sha256` is what `ExportWriter` reported for a file this
+    process wrote (the migration's own export): the file is then proven by one
+    hashing pass instead of a validation. `before_write(kind, ids)` receives the
+    ids each batch is about to insert, before it is written (the migration
+    journals them there, so that a crash between a write and its `on_batch`
+    still leaves a record of it).
+
+    Records go to the backend as the canonical bytes the file holds: a valid file's
+    lines are canonical, so nothing is rebuilt or validated again.
 
     After the records, the file's tombstones delete their ids from the target
     (relationships first, then memories with every relationship touching them),
@@ -257,39 +321,31 @@ async def import_graph(
     """
     started = time.perf_counter()
     path = require_file(path)
-    report = validated if validated is not None else await asyncio.to_thread(validate_export, path)
-    if not report.valid:
-        raise _invalid(path, report)
+    facts = await asyncio.to_thread(_proven, path, validated, file_sha256)
     size = batch_size or backend.batch_size
-    if report.external_relationships:
+    if facts.external_relationships:
         await _check_external_ends(path, backend, size)
-    summary = ImportSummary(path=path, skip_duplicates=skip_duplicates, digest=report.digest)
-    async for kind, batch in _batches_off_loop(path, size):
-        if kind == KIND_MEMORY:
-            memories = [rl.record for rl in batch if isinstance(rl.record, Memory)]
-            result = await backend.upsert_memories(
-                memories, skip_existing=skip_duplicates, before_write=_hook(before_write, kind)
-            )
-            summary.memories.add(result)
-            done = summary.memories.total
-        else:
-            rels = [rl.record for rl in batch if isinstance(rl.record, Relationship)]
-            result = await backend.upsert_relationships(
-                rels, skip_existing=skip_duplicates, before_write=_hook(before_write, kind)
-            )
-            summary.relationships.add(result)
-            done = summary.relationships.total
+    summary = ImportSummary(path=path, skip_duplicates=skip_duplicates, digest=facts.digest)
+    counts = {KIND_MEMORY: summary.memories, KIND_RELATIONSHIP: summary.relationships}
+    async for kind, batch in _batches_ahead(path, size):
+        result = await backend.upsert_canonical(
+            kind,
+            [rl.record for rl in batch],
+            skip_existing=skip_duplicates,
+            before_write=_hook(before_write, kind),
+        )
+        counts[kind].add(result)
         await _call(on_batch, kind, result)
         if progress:
-            progress(kind, done)
+            progress(kind, counts[kind].total)
         # A checkpoint per batch: cancellation lands between batches, and a server
         # running this import keeps answering other calls.
         await checkpoint()
-    if report.tombstones:
+    if facts.tombstones:
         if apply_deletions:
             await _apply_tombstones(path, backend, size, summary, before_delete)
         else:
-            summary.deletions_kept = report.tombstones
+            summary.deletions_kept = facts.tombstones
     summary.duration_seconds = time.perf_counter() - started
     return summary
 
@@ -353,7 +409,8 @@ async def plan_import(
     for kind in RECORD_KINDS:
         counts[kind].reject = report.invalid_records[kind]
     with IdIndex() as in_file:
-        for kind, batch in _batches(path, backend.batch_size if backend else _EMPTY_BATCH):
+        size = backend.batch_size if backend else _EMPTY_BATCH
+        for kind, batch in _batches(path, size, valid=report.valid):
             duplicates = {
                 line for _, line, _ in in_file.add(kind, [(rl.record.id, rl.line) for rl in batch])
             }
@@ -410,7 +467,7 @@ async def _plan_deletions(path: Path, backend: Backend, plan: ImportPlan) -> Non
             plan.deletions[kind] += len(await exists(batch))
 
 
-def _ends(record: Memory | Relationship) -> tuple[str, ...]:
-    if isinstance(record, Relationship):
-        return (record.from_id, record.to_id)
+def _ends(record: CanonicalRecord) -> tuple[str, ...]:
+    if record.kind == KIND_RELATIONSHIP:
+        return (record.data["from_id"], record.data["to_id"])
     return ()

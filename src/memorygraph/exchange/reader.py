@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,12 +12,14 @@ from typing import Any
 import orjson
 
 from memorygraph.backends.base import RECORD_KINDS, Tombstone
-from memorygraph.errors import InvalidRecordError, UsageError
+from memorygraph.canonical import CanonicalRecord, RecordKind
+from memorygraph.errors import InvalidExportError, InvalidRecordError, UsageError
 from memorygraph.exchange.format import (
     EXTERNAL_ENDS,
     KIND_MEMORY,
     KIND_RELATIONSHIP,
     KIND_TOMBSTONE,
+    KIND_TRAILER,
     iter_lines,
     open_for_read,
 )
@@ -88,6 +91,55 @@ def iter_records(path: Path | str) -> Iterator[RecordLine]:
                 continue
 
 
+@dataclass(frozen=True, slots=True)
+class CanonicalLine:
+    """A record line of a file already proven valid, as its canonical record."""
+
+    line: int
+    record: CanonicalRecord
+    external: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> RecordKind:
+        return self.record.kind
+
+
+_MEMORY_PREFIX = b'{"kind":"memory","record":'
+_RELATIONSHIP_PREFIX = b'{"kind":"relationship","record":'
+_EXTERNAL = b',"external":'
+_HASH_CHUNK = 1 << 20
+#: Enough of the file's end to hold its trailer line whole.
+_TRAILER_TAIL = 64 * 1024
+
+
+def iter_canonical_lines(path: Path | str) -> Iterator[CanonicalLine]:
+    """The record lines of a file that `validate_export` accepted, or that this process
+    wrote and whose file digest still matches, in file order.
+
+    Every record line of such a file is canonical (docs/FORMAT.md), so the record's
+    bytes are sliced out of the line as they are and decoded once, without the model.
+    Other lines are skipped.
+    """
+    with open_for_read(Path(path)) as stream:
+        for raw in iter_lines(stream):
+            data = raw.data
+            if data is None:
+                continue
+            kind: RecordKind
+            if data.startswith(_MEMORY_PREFIX):
+                kind, body = KIND_MEMORY, data[len(_MEMORY_PREFIX) : -1]
+            elif data.startswith(_RELATIONSHIP_PREFIX):
+                kind, body = KIND_RELATIONSHIP, data[len(_RELATIONSHIP_PREFIX) : -1]
+            else:
+                continue
+            external: tuple[str, ...] = ()
+            if body.endswith(b"]"):  # a record ends in "}", a list of external ends in "]"
+                cut = body.rindex(_EXTERNAL)
+                external = tuple(orjson.loads(body[cut + len(_EXTERNAL) :]))
+                body = body[:cut]
+            yield CanonicalLine(raw.number, CanonicalRecord.trusted(kind, body), external)
+
+
 def parse_tombstone(obj: dict[str, Any]) -> Tombstone:
     """Validate one decoded tombstone line, or raise `InvalidRecordError`."""
     body = obj.get("tombstone")
@@ -128,3 +180,28 @@ def iter_tombstones(path: Path | str) -> Iterator[Tombstone]:
                 yield parse_tombstone(obj)
             except InvalidRecordError:
                 continue
+
+
+def unchanged_trailer(path: Path | str, file_sha256: str) -> dict[str, Any]:
+    """The trailer of the export at `path` when its content still hashes to `file_sha256`
+    (what `ExportWriter` reported when it wrote it); `InvalidExportError` otherwise.
+
+    One hashing pass instead of a validation: a file that is byte for byte the one
+    a writer produced is as valid as it was when written.
+    """
+    digest = hashlib.sha256()
+    last = b""
+    with open_for_read(require_file(path)) as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+            last = (last + chunk)[-_TRAILER_TAIL:]
+    if digest.hexdigest() != file_sha256:
+        raise InvalidExportError(
+            f"{path} changed after it was written (its sha256 differs); nothing was written "
+            "from it. Export the source again",
+            [],
+        )
+    trailer = orjson.loads(last.rstrip(b"\n").rpartition(b"\n")[2])
+    if not isinstance(trailer, dict) or trailer.get("kind") != KIND_TRAILER:
+        raise InvalidExportError(f"{path} ends without its trailer; export the source again", [])
+    return trailer

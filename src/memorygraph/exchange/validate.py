@@ -311,7 +311,7 @@ class _Validator:
         self.digest.add_canonical(canonical)
         # Every byte of a record line is fixed by its record (docs/FORMAT.md), so an
         # edit that parses to the same values (1.0 written as 1e0) is still caught.
-        expected = encode_record(parsed.record, canonical, list(parsed.external))[:-1]
+        expected = encode_record(kind, canonical, parsed.external)[:-1]
         if self.file_minor > FORMAT_MINOR:
             # A newer minor may append keys after the record; the record bytes stay fixed.
             exact = data.startswith(expected[: len(expected) - len(expected_tail(parsed))])

@@ -7,7 +7,10 @@ the old versions back; resume continues the import without duplicating.
 
 Lines:
     {"journal": "memorygraph-migration", "version": 1, "migration_id", "created_at",
-     "source", "target", "export", "options", "target_was_empty"}   header, always first
+     "source", "target", "export", "options", "target_was_empty",
+     "export_sha256"}                                        header, always first; the
+                                                             export's content hash proves
+                                                             it unchanged on resume
     {"event": "snapshot_begin"}                              before-images follow
     {"event": "snapshot", "kind", "records": [...]}          records about to be overwritten
     {"event": "snapshot_complete"}
@@ -150,6 +153,7 @@ class Journal:
         export_path: Path,
         options: dict[str, Any],
         target_was_empty: bool,
+        export_sha256: str | None = None,
     ) -> Journal:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         journal = cls(path, os.fdopen(fd, "wb"))
@@ -164,6 +168,7 @@ class Journal:
                 "export": str(export_path),
                 "options": options,
                 "target_was_empty": target_was_empty,
+                "export_sha256": export_sha256,
             }
         )
         return journal

@@ -45,7 +45,7 @@ from memorygraph.errors import (
 )
 from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
 from memorygraph.exchange import validate_export as validate_export_file
-from memorygraph.exchange.reader import iter_records
+from memorygraph.exchange.reader import iter_canonical_lines, unchanged_trailer
 from memorygraph.idindex import IdIndex
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
 from memorygraph.migration.lock import TargetLock
@@ -57,7 +57,6 @@ from memorygraph.migration.models import (
     VerifyMode,
 )
 from memorygraph.migration.verify import verify
-from memorygraph.models import Memory
 from memorygraph.threads import on_loop
 
 #: progress(phase, records done, records expected or None)
@@ -77,6 +76,9 @@ class _Run:
     export_path: Path
     journal: Journal | None = None
     target_was_empty: bool = True
+    #: The export's content hash as its writer reported it (proves it on import).
+    export_sha256: str | None = None
+    #: Or, for a journal written without that hash, the export's validation.
     validation: ValidationReport | None = None
     #: Ids the import skipped because the target held them (on disk: may be large).
     skipped: IdIndex = field(default_factory=IdIndex)
@@ -247,17 +249,10 @@ class MigrationManager:
                     result.memories.read = summary.memories
                     result.relationships.read = summary.relationships
                     phase.records = summary.memories + summary.relationships
-                async with self._phase(run, "validate_export") as phase:
-                    lines = result.memories.read + result.relationships.read
-                    report = await asyncio.to_thread(
-                        validate_export_file,
-                        run.export_path,
-                        progress=on_loop(lambda n: self._tick("validate_export", n, lines or None)),
-                    )
-                    phase.records = result.memories.read + result.relationships.read
-                    if not report.valid:
-                        raise MigrationError(f"the export failed validation: {report.problems[0]}")
-                    run.validation = report
+                    # The writer kept the file valid as it wrote it (from records
+                    # validated as they were read), so no second pass reads it: the
+                    # import proves it unchanged by this hash instead.
+                    run.export_sha256 = summary.file_sha256
                 if options.dry_run:
                     await self._plan(run, target, options)
                     return
@@ -359,6 +354,7 @@ class MigrationManager:
             export_path=run.export_path,
             options=options.to_dict(),
             target_was_empty=run.target_was_empty,
+            export_sha256=run.export_sha256,
         )
         run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
         run.result.journal_path = str(run.journal_path)
@@ -405,6 +401,7 @@ class MigrationManager:
                 on_batch=on_batch,
                 before_write=before_write,
                 batch_size=options.batch_size,
+                file_sha256=run.export_sha256,
                 validated=run.validation,
                 apply_deletions=options.propagate_deletions,
                 before_delete=journal.record_delete,
@@ -439,9 +436,8 @@ class MigrationManager:
                 saved += len(found_r)
                 relationships.clear()
 
-        for line in iter_records(export_path):
-            record = line.record
-            (memories if isinstance(record, Memory) else relationships).append(record.id)
+        for line in iter_canonical_lines(export_path):
+            (memories if line.kind == "memory" else relationships).append(line.record.id)
             if len(memories) + len(relationships) >= _SNAPSHOT_BATCH:
                 await flush()
                 await checkpoint()
@@ -680,16 +676,28 @@ class MigrationManager:
         try:
             async with self._open(target_config) as target_backend:
                 async with self._phase(run, "validate_export") as phase:
-                    report = await asyncio.to_thread(
-                        validate_export_file,
-                        run.export_path,
-                        progress=on_loop(lambda n: self._tick("validate_export", n, None)),
-                    )
-                    if not report.valid:
-                        raise MigrationError(f"the export failed validation: {report.problems[0]}")
-                    run.validation = report
-                    run.result.memories.read = report.counts.get("memory", 0)
-                    run.result.relationships.read = report.counts.get("relationship", 0)
+                    # Proven by the hash its writer recorded, or (a journal without
+                    # one) validated whole.
+                    run.export_sha256 = state.header.get("export_sha256")
+                    if run.export_sha256 is not None:
+                        trailer = await asyncio.to_thread(
+                            unchanged_trailer, run.export_path, run.export_sha256
+                        )
+                        counts = trailer.get("counts") or {}
+                    else:
+                        report = await asyncio.to_thread(
+                            validate_export_file,
+                            run.export_path,
+                            progress=on_loop(lambda n: self._tick("validate_export", n, None)),
+                        )
+                        if not report.valid:
+                            raise MigrationError(
+                                f"the export failed validation: {report.problems[0]}"
+                            )
+                        run.validation = report
+                        counts = report.counts
+                    run.result.memories.read = int(counts.get("memory", 0))
+                    run.result.relationships.read = int(counts.get("relationship", 0))
                     phase.records = run.result.memories.read + run.result.relationships.read
                 assert run.journal is not None
                 if not options.skip_duplicates and not state.snapshot_complete:

@@ -51,6 +51,13 @@ class _Checker:
         """Check one batch of (id, source digest); return how many matched."""
         theirs = await self.target.digests(kind, [i for i, _ in batch])
         differing = [i for i, d in batch if i in theirs and theirs[i] != d]
+        if differing:
+            # A quick digest may see a difference only in how the engine typed a
+            # value; the records read through the model decide.
+            theirs.update(await self.target.model_digests(kind, differing))
+            ours = await self.source.model_digests(kind, differing)
+            batch = [(i, ours.get(i, d)) for i, d in batch]
+            differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         kept = self.kept(kind, differing) if self.kept and differing else set()
         passed = 0
         for record_id, digest in batch:

@@ -80,17 +80,35 @@ def _folds_marks(base: str) -> bool:
 def fold(text: str) -> str:
     """Case- and diacritic-folded text (NFKC, casefold, accents of Latin, Greek and
     Cyrillic letters removed)."""
+    if text.isascii():
+        return text.lower()  # what the rest does to ASCII, at a fraction of the cost
     text = unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFC", _drop_marks(unicodedata.normalize("NFD", text)))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _drop_marks(text: str) -> str:
+    """`text` (decomposed) without the combining marks that follow a letter whose
+    accents fold away. ASCII is never a mark, so only the non-ASCII runs are walked."""
     kept: list[str] = []
     base = ""
-    for c in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(c):
-            if _folds_marks(base):
-                continue
-        else:
-            base = c
-        kept.append(c)
-    return unicodedata.normalize("NFC", "".join(kept))
+    done = 0
+    for run in _NON_ASCII.finditer(text):
+        if run.start() > done:
+            kept.append(text[done : run.start()])
+            base = text[run.start() - 1]
+        for c in run.group():
+            if unicodedata.combining(c):
+                if _folds_marks(base):
+                    continue
+            else:
+                base = c
+            kept.append(c)
+        done = run.end()
+    kept.append(text[done:])
+    return "".join(kept)
 
 
 def words(text: str) -> list[str]:
@@ -117,15 +135,23 @@ def decode(token: str) -> str:
     return bytes.fromhex(token[1:]).decode("utf-8")
 
 
+@lru_cache(maxsize=65536)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The indexed tokens of one folded word: none for a stop word, else its stem and,
+    when that differs, the word as written."""
+    if word in STOP_WORDS:
+        return ()
+    s = stem(word)
+    return (encode(s), encode(word, RAW_PREFIX)) if s != word else (encode(s),)
+
+
 def _index_tokens(text: str) -> Iterator[str]:
     count = 0
     for word in words(text):
-        if word in STOP_WORDS:
+        tokens = _word_tokens(word)
+        if not tokens:
             continue
-        s = stem(word)
-        yield encode(s)
-        if s != word:
-            yield encode(word, RAW_PREFIX)
+        yield from tokens
         count += 1
         if count >= MAX_FIELD_TOKENS:
             return

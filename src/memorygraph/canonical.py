@@ -1,0 +1,93 @@
+"""Records carried as their canonical bytes, validated once where they enter the process.
+
+A migration reads each record from the source, writes it to the export, reads
+it back, writes it to the target and hashes both sides. Rebuilding a `Memory`
+(pydantic) and its canonical JSON at every step cost more than all the engine
+work together. A `CanonicalRecord` is the record as the canonical bytes that
+`Memory.canonical_bytes()` would produce, plus those bytes decoded to plain
+values (`data`, equal to `record.to_dict()`): what every step needs, and what
+a store that keeps canonical bytes (SQLite) or an export line already holds.
+
+Where a record enters the process it is validated once (`parse`); bytes that
+were already proven (a line of an export this process wrote and whose file
+digest still matches) are taken as they are (`trusted`). Nothing downstream
+validates again: the bytes written and hashed are the bytes that came in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from memorygraph.errors import InvalidRecordError
+from memorygraph.models import Memory, Relationship
+
+RecordKind = Literal["memory", "relationship"]
+MODELS: dict[str, type[Memory] | type[Relationship]] = {
+    "memory": Memory,
+    "relationship": Relationship,
+}
+#: The timestamps whose latest is a record's change time (`Memory.changed_at`,
+#: `Relationship.changed_at`). Canonical timestamps are fixed-width UTC text, so the
+#: latest is the greatest string.
+_CHANGE_STAMPS: dict[str, tuple[str, ...]] = {
+    "memory": ("created_at", "updated_at"),
+    "relationship": ("created_at", "last_validated", "recorded_at"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalRecord:
+    """One valid record: its canonical bytes (`raw`) and their decoded values (`data`)."""
+
+    kind: RecordKind
+    raw: bytes
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        record_id: str = self.data["id"]
+        return record_id
+
+    @property
+    def changed_at(self) -> str:
+        """`changed_at` of the record, as canonical timestamp text."""
+        stamps: list[str] = [self.data[name] for name in _CHANGE_STAMPS[self.kind]]
+        return max(s for s in stamps if s is not None)
+
+    def digest(self) -> str:
+        """sha256 (hex) of the canonical bytes: the same as the record's `digest()`."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    def record(self) -> Memory | Relationship:
+        """The record as its model (for the few callers that need one)."""
+        return MODELS[self.kind].parse(self.data)
+
+    @classmethod
+    def of(cls, record: Memory | Relationship) -> CanonicalRecord:
+        """The canonical form of a validated model."""
+        data = record.to_dict()
+        kind: RecordKind = "memory" if isinstance(record, Memory) else "relationship"
+        return cls(kind, orjson.dumps(data, option=orjson.OPT_SORT_KEYS), data)
+
+    @classmethod
+    def parse(cls, kind: RecordKind, raw: bytes) -> CanonicalRecord:
+        """Validate `raw`, the canonical JSON of a record of `kind` as a store keeps it.
+
+        Raises `InvalidRecordError` when it is not a valid record. The bytes are
+        kept as they are: a store that keeps canonical bytes wrote them canonical.
+        """
+        MODELS[kind].parse_json(raw)
+        return cls(kind, raw, orjson.loads(raw))
+
+    @classmethod
+    def trusted(cls, kind: RecordKind, raw: bytes) -> CanonicalRecord:
+        """Bytes already proven valid and canonical (see the module's docstring)."""
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise InvalidRecordError(f"a {kind} is not valid JSON: {e}") from e
+        return cls(kind, raw, data)
