@@ -61,7 +61,7 @@ FINAL_STATES = ("committed", "rolled_back")
 def config_to_dict(config: BackendConfig) -> dict[str, Any]:
     """A backend config without secrets, for the journal: the path absolute."""
     return {
-        "backend_type": config.backend_type.value,
+        "backend_type": config.backend_type,
         "path": str(config.path.expanduser().resolve()) if config.path else None,
         "uri": redact_uri(config.uri) if config.uri else None,
         "username": config.username,

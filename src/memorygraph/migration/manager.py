@@ -223,7 +223,7 @@ class MigrationManager:
             target_cfg = target_config.read_only_copy() if options.dry_run else target_config
             target_exists = not (
                 options.dry_run
-                and target_cfg.backend_type.uses_path
+                and target_cfg.spec.uses_path
                 and target_cfg.path is not None
                 and _holds_nothing(target_cfg.path.expanduser())
             )

@@ -8,12 +8,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import format_timestamp
 
 __all__ = [
     "BackendConfig",
-    "BackendType",
     "KindReport",
     "MigrationOptions",
     "MigrationResult",
