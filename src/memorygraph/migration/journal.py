@@ -98,7 +98,6 @@ class JournalState:
     path: Path = field(default_factory=Path)
     snapshot_complete: bool = False
     state: str = "importing"
-    inserted: dict[str, int] = field(default_factory=lambda: {"memory": 0, "relationship": 0})
 
     @property
     def export_path(self) -> Path:
@@ -324,10 +323,6 @@ def read_state(path: Path) -> JournalState:
             state.snapshot_complete = False
         elif kind == "snapshot_complete":
             state.snapshot_complete = True
-        elif kind == "write":
-            state.inserted[str(event.get("kind"))] = state.inserted.get(
-                str(event.get("kind")), 0
-            ) + len(event.get("inserted") or [])
         elif kind == "state":
             state.state = str(event.get("state"))
     return state

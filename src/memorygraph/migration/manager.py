@@ -315,7 +315,6 @@ class MigrationManager:
                     f"export and only {free // 2**20} MiB are free; pass another workdir"
                 )
             phase.detail = f"{source.name} → {target.name if target else run.result.target}"
-            run.result.warnings += check.warnings
             if not check.valid:
                 raise MigrationError("; ".join(check.errors))
 

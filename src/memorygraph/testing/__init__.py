@@ -22,8 +22,12 @@ hypothesis strategies for valid records.
 
 from memorygraph.testing.suite import (
     EXPECTED_RANKINGS,
+    MEMORY_EDITS,
+    RELATIONSHIP_EDITS,
     BackendContractSuite,
     collect,
+    edit_memory,
+    edit_relationship,
     found_ids,
     mem,
     rel,
@@ -33,8 +37,12 @@ from memorygraph.testing.suite import (
 
 __all__ = [
     "EXPECTED_RANKINGS",
+    "MEMORY_EDITS",
+    "RELATIONSHIP_EDITS",
     "BackendContractSuite",
     "collect",
+    "edit_memory",
+    "edit_relationship",
     "found_ids",
     "mem",
     "rel",
