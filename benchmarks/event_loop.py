@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.migration.helpers import fill, loop_delays
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 
@@ -28,10 +28,10 @@ TICK = 0.010
 
 
 async def measure(memories: int, work: Path) -> tuple[float, float, int, float]:
-    source = BackendConfig(BackendType.SQLITE, path=work / "source.db")
+    source = BackendConfig("sqlite", path=work / "source.db")
     if not source.path.exists():  # type: ignore[union-attr]
         await fill(source, n=memories, tricky=False)
-    target = BackendConfig(BackendType.SQLITE, path=work / f"target-{time.time_ns()}.db")
+    target = BackendConfig("sqlite", path=work / f"target-{time.time_ns()}.db")
     began = time.perf_counter()
     _, delays = await loop_delays(
         MigrationManager().migrate(source, target, MigrationOptions(workdir=work / "w")), TICK

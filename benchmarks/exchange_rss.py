@@ -36,12 +36,12 @@ def _peak_mb() -> float:
 
 async def _build(db: Path, n: int) -> None:
     from memorygraph.backends.sqlite import SQLiteBackend
-    from memorygraph.config import BackendConfig, BackendType
+    from memorygraph.config import BackendConfig
     from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     types, rtypes = list(MemoryType), list(RelationshipType)
-    async with SQLiteBackend(BackendConfig(BackendType.SQLITE, path=db)) as backend:
+    async with SQLiteBackend(BackendConfig("sqlite", path=db)) as backend:
         for start in range(0, n, 2000):
             await backend.upsert_memories(
                 [
@@ -73,16 +73,14 @@ async def _build(db: Path, n: int) -> None:
 
 async def _measure(source: Path, work: Path) -> dict[str, float]:
     from memorygraph.backends.sqlite import SQLiteBackend
-    from memorygraph.config import BackendConfig, BackendType
+    from memorygraph.config import BackendConfig
     from memorygraph.exchange import export_graph, import_graph
 
     started = time.perf_counter()
-    async with SQLiteBackend(
-        BackendConfig(BackendType.SQLITE, path=source, read_only=True)
-    ) as backend:
+    async with SQLiteBackend(BackendConfig("sqlite", path=source, read_only=True)) as backend:
         summary = await export_graph(backend, work / "graph.jsonl.gz")
     exported = time.perf_counter()
-    async with SQLiteBackend(BackendConfig(BackendType.SQLITE, path=work / "target.db")) as target:
+    async with SQLiteBackend(BackendConfig("sqlite", path=work / "target.db")) as target:
         result = await import_graph(summary.path, target)
     done = time.perf_counter()
     records = summary.memories + summary.relationships

@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from memorygraph.backends.registry import create_backend  # noqa: E402
-from memorygraph.config import BackendConfig, BackendType  # noqa: E402
+from memorygraph.config import BackendConfig  # noqa: E402
 from memorygraph.sample import sample_memories, sample_relationships  # noqa: E402
 
 BATCH = 5000
 
 
 async def build_source(path: Path, n: int) -> None:
-    async with create_backend(BackendConfig(BackendType.SQLITE, path=path)) as backend:
+    async with create_backend(BackendConfig("sqlite", path=path)) as backend:
         memories = list(sample_memories(n))
         for i in range(0, n, BATCH):
             await backend.upsert_memories(memories[i : i + BATCH])

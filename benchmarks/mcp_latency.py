@@ -47,7 +47,7 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import (
     Memory,
     MemoryContext,
@@ -279,7 +279,7 @@ class Writer:
 async def build_store(path: Path, n: int, writer: Writer) -> dict[str, float]:
     """Write `n` memories and their relationships in batches; seconds spent, by part."""
     generating = writing = 0.0
-    async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path=path)) as store:
+    async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
         for start in range(0, n, BATCH):
             began = time.perf_counter()
             memories: list[Memory] = []
@@ -460,7 +460,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     async with Client(params) as client:
         start_s = time.perf_counter() - started
-        async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path=db)) as store:
+        async with MemoryStore.open(BackendConfig("sqlite", path=db)) as store:
             await client.list_tools()
             round_trip = await time_round_trip(client, args.calls)
             for tool in TOOLS:

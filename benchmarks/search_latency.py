@@ -14,7 +14,7 @@ import time
 from itertools import islice
 from pathlib import Path
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.sample import sample_memories
 from memorygraph.store import MemoryStore
 
@@ -40,10 +40,10 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    kind = BackendType(args.backend)
+    kind = args.backend
     config = (
         BackendConfig(kind, path=tmp / "memory.db")
-        if kind == BackendType.SQLITE
+        if kind == "sqlite"
         else BackendConfig(kind, uri=args.uri)
     )
     async with MemoryStore.open(config) as store:

@@ -2,7 +2,7 @@
 
 The public API is re-exported here; everything else is an implementation detail.
 
-    from memorygraph import BackendConfig, BackendType, MemoryStore, MigrationManager
+    from memorygraph import BackendConfig, MemoryStore, MigrationManager
 
 The heavier parts (the store, search, migration) load on first use, so that
 `import memorygraph` stays quick for the CLI and the MCP server.
@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.backends.registry import register_backend
+from memorygraph.backends.spec import BackendSpec
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MemoryGraphError
 from memorygraph.models import (
     Memory,
@@ -52,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BackendConfig",
-    "BackendType",
+    "BackendSpec",
     "Memory",
     "MemoryContext",
     "MemoryGraphError",
@@ -69,4 +71,5 @@ __all__ = [
     "VerifyMode",
     "Visibility",
     "__version__",
+    "register_backend",
 ]

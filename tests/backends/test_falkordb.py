@@ -12,12 +12,12 @@ import pytest
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess, free_port
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, MemoryType
+from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.falkordb_server import running_falkordb
 from tests.backends.refusals import SECRET, refused
-from tests.contract.suite import BackendContractSuite, mem, rel
 
 pytestmark = pytest.mark.falkordb
 
@@ -41,33 +41,31 @@ async def _refused(config: BackendConfig) -> str:
 async def test_wrong_port_fails_fast() -> None:
     port = free_port()
     message = await _refused(
-        BackendConfig(BackendType.FALKORDB, uri=f"redis://127.0.0.1:{port}", password=SECRET)
+        BackendConfig("falkordb", uri=f"redis://127.0.0.1:{port}", password=SECRET)
     )
     assert str(port) in message
 
 
 async def test_wrong_password_is_refused(falkordb_server: FalkorDBProcess) -> None:
-    message = await _refused(
-        BackendConfig(BackendType.FALKORDB, uri=falkordb_server.uri, password=SECRET)
-    )
+    message = await _refused(BackendConfig("falkordb", uri=falkordb_server.uri, password=SECRET))
     assert "password" in message
 
 
 async def test_password_in_uri_is_not_printed(falkordb_server: FalkorDBProcess) -> None:
     uri = falkordb_server.uri.replace("redis://", f"redis://:{SECRET}@")
-    message = await _refused(BackendConfig(BackendType.FALKORDB, uri=uri))
+    message = await _refused(BackendConfig("falkordb", uri=uri))
     assert "password" in message
 
 
 async def test_missing_password_is_refused(falkordb_server: FalkorDBProcess) -> None:
-    message = await _refused(BackendConfig(BackendType.FALKORDB, uri=falkordb_server.uri))
+    message = await _refused(BackendConfig("falkordb", uri=falkordb_server.uri))
     assert "password" in message
 
 
 async def test_server_down_fails_fast() -> None:
     with running_falkordb() as server:
         uri = server.uri
-    await _refused(BackendConfig(BackendType.FALKORDB, uri=uri))
+    await _refused(BackendConfig("falkordb", uri=uri))
 
 
 @pytest.fixture
@@ -98,21 +96,19 @@ def mute_server() -> Iterator[int]:
 
 
 async def test_server_that_never_answers_times_out(mute_server: int) -> None:
-    config = BackendConfig(
-        BackendType.FALKORDB, uri=f"redis://127.0.0.1:{mute_server}", timeout_seconds=2
-    )
+    config = BackendConfig("falkordb", uri=f"redis://127.0.0.1:{mute_server}", timeout_seconds=2)
     message = await _refused(config)
     assert "no answer within 2s" in message
 
 
 async def test_redis_without_falkordb_is_refused() -> None:
     with running_falkordb(module=False) as server:
-        message = await _refused(BackendConfig(BackendType.FALKORDB, uri=server.uri))
+        message = await _refused(BackendConfig("falkordb", uri=server.uri))
     assert "without the FalkorDB module" in message
 
 
 async def test_unparseable_uri_is_a_connection_error() -> None:
-    backend = create_backend(BackendConfig(BackendType.FALKORDB, uri="bolt://127.0.0.1:1"))
+    backend = create_backend(BackendConfig("falkordb", uri="bolt://127.0.0.1:1"))
     with pytest.raises(BackendConnectionError, match="falkordb at bolt://"):
         await backend.connect()
 

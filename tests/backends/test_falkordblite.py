@@ -16,10 +16,10 @@ import pytest
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.falkordblite import FalkorDBLiteBackend
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import DatabaseFileError
 from memorygraph.models import Memory, MemoryContext, MemoryType, Relationship, RelationshipType
-from tests.contract.suite import BackendContractSuite, mem
+from memorygraph.testing import BackendContractSuite, mem
 
 pytestmark = pytest.mark.falkordblite
 
@@ -78,11 +78,11 @@ _CHILD = """
 import asyncio, sys
 from pathlib import Path
 from memorygraph.backends.falkordblite import FalkorDBLiteBackend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests.backends.test_falkordblite import sample_records
 
 async def main():
-    backend = FalkorDBLiteBackend(BackendConfig(BackendType.FALKORDBLITE, path=Path(sys.argv[1])))
+    backend = FalkorDBLiteBackend(BackendConfig("falkordblite", path=Path(sys.argv[1])))
     await backend.connect()
     memories, relationships = sample_records()
     for start in range(0, len(memories), 200):
@@ -122,7 +122,7 @@ def _write_in_child_then_sigkill(directory: Path) -> int:
 
 async def _assert_all_present(directory: Path) -> None:
     memories, relationships = sample_records()
-    config = BackendConfig(BackendType.FALKORDBLITE, path=directory)
+    config = BackendConfig("falkordblite", path=directory)
     async with create_backend(config) as backend:
         assert await backend.count_memories() == len(memories)
         assert await backend.count_relationships() == len(relationships)
@@ -173,7 +173,7 @@ async def test_orphaned_server_of_a_killed_owner_is_adopted(tmp_path: Path) -> N
 
 
 async def test_close_stops_the_server_and_reopen_keeps_data(tmp_path: Path) -> None:
-    config = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / "store")
+    config = BackendConfig("falkordblite", path=tmp_path / "store")
     async with FalkorDBLiteBackend(config) as backend:
         await backend.upsert_memories([mem(1)])
         assert backend._process is not None
@@ -186,7 +186,7 @@ async def test_close_stops_the_server_and_reopen_keeps_data(tmp_path: Path) -> N
 
 
 async def test_second_backend_on_the_directory_is_a_guest(tmp_path: Path) -> None:
-    config = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / "store")
+    config = BackendConfig("falkordblite", path=tmp_path / "store")
     async with FalkorDBLiteBackend(config) as owner:
         await owner.upsert_memories([mem(1)])
         async with FalkorDBLiteBackend(config.read_only_copy()) as guest:
@@ -199,7 +199,7 @@ async def test_second_backend_on_the_directory_is_a_guest(tmp_path: Path) -> Non
 
 async def test_stale_state_with_a_recycled_pid_is_not_adopted(tmp_path: Path) -> None:
     directory = tmp_path / "store"
-    config = BackendConfig(BackendType.FALKORDBLITE, path=directory)
+    config = BackendConfig("falkordblite", path=directory)
     async with FalkorDBLiteBackend(config) as backend:
         await backend.upsert_memories([mem(1)])
     # A crashed owner's state file whose PID now belongs to an unrelated process (us).
@@ -213,7 +213,7 @@ async def test_stale_state_with_a_recycled_pid_is_not_adopted(tmp_path: Path) ->
 
 async def test_foreign_directory_is_refused_untouched(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    config = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path)
+    config = BackendConfig("falkordblite", path=tmp_path)
     with pytest.raises(DatabaseFileError, match="not a falkordblite store"):
         await FalkorDBLiteBackend(config).connect()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -222,8 +222,8 @@ async def test_foreign_directory_is_refused_untouched(tmp_path: Path) -> None:
 async def test_missing_parent_and_read_only_missing_store_are_refused(tmp_path: Path) -> None:
     missing = tmp_path / "absent" / "store"
     with pytest.raises(DatabaseFileError, match="does not exist"):
-        await FalkorDBLiteBackend(BackendConfig(BackendType.FALKORDBLITE, path=missing)).connect()
-    ro = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / "store", read_only=True)
+        await FalkorDBLiteBackend(BackendConfig("falkordblite", path=missing)).connect()
+    ro = BackendConfig("falkordblite", path=tmp_path / "store", read_only=True)
     with pytest.raises(DatabaseFileError, match="does not exist"):
         await FalkorDBLiteBackend(ro).connect()
     assert not (tmp_path / "absent").exists() and not (tmp_path / "store").exists()
@@ -234,7 +234,7 @@ async def test_long_directory_paths_fall_back_to_a_password_protected_port(
 ) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.parent.mkdir()
-    config = BackendConfig(BackendType.FALKORDBLITE, path=deep)
+    config = BackendConfig("falkordblite", path=deep)
     async with FalkorDBLiteBackend(config) as backend:
         assert backend._process is not None
         assert backend._process.unix_socket is None and backend._process.port

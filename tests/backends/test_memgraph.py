@@ -14,9 +14,9 @@ import pytest
 
 from memorygraph.backends.falkordb_process import free_port
 from memorygraph.backends.memgraph import MemgraphBackend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
+from memorygraph.testing import BackendContractSuite, mem, rel
 from tests.backends.refusals import SECRET, refused
-from tests.contract.suite import BackendContractSuite, mem, rel
 
 
 @pytest.fixture
@@ -36,9 +36,7 @@ async def _refused(config: BackendConfig) -> str:
 async def test_wrong_port_fails_fast() -> None:
     port = free_port()
     await _refused(
-        BackendConfig(
-            BackendType.MEMGRAPH, uri=f"bolt://127.0.0.1:{port}", username="u", password=SECRET
-        )
+        BackendConfig("memgraph", uri=f"bolt://127.0.0.1:{port}", username="u", password=SECRET)
     )
 
 
@@ -48,9 +46,7 @@ async def test_server_that_never_answers_times_out() -> None:
     listener.listen(8)
     try:
         port = listener.getsockname()[1]
-        await _refused(
-            BackendConfig(BackendType.MEMGRAPH, uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2)
-        )
+        await _refused(BackendConfig("memgraph", uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2))
     finally:
         listener.close()
 
@@ -59,7 +55,7 @@ async def test_server_that_never_answers_times_out() -> None:
 async def test_schema_and_version(memgraph_config: BackendConfig) -> None:
     async with MemgraphBackend(memgraph_config) as backend:
         assert (await backend.engine_version()).lower().startswith("memgraph")
-        assert backend.schema_warnings == [], backend.schema_warnings
+        assert backend.connection_warnings() == [], backend.connection_warnings()
         rows = await backend._run("SHOW CONSTRAINT INFO")
         assert any("Memory" in map(str, row) and "id" in str(row) for row in rows), rows
         await backend.upsert_memories([mem(1), mem(2)])

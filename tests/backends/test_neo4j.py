@@ -7,11 +7,11 @@ import pytest
 from memorygraph.backends.falkordb_process import free_port
 from memorygraph.backends.neo4j import Neo4jBackend
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
+from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.fixtures import BoltServer
 from tests.backends.refusals import SECRET, refused
-from tests.contract.suite import BackendContractSuite, mem, rel
 
 pytestmark = pytest.mark.neo4j
 
@@ -32,9 +32,7 @@ async def _refused(config: BackendConfig) -> str:
 async def test_wrong_port_fails_fast() -> None:
     port = free_port()
     message = await _refused(
-        BackendConfig(
-            BackendType.NEO4J, uri=f"bolt://127.0.0.1:{port}", username="neo4j", password=SECRET
-        )
+        BackendConfig("neo4j", uri=f"bolt://127.0.0.1:{port}", username="neo4j", password=SECRET)
     )
     assert str(port) in message
 
@@ -43,16 +41,14 @@ async def test_wrong_password_is_refused(neo4j_server: BoltServer) -> None:
     if neo4j_server.auth is None:
         pytest.skip("this Neo4j runs without authentication")
     message = await _refused(
-        BackendConfig(
-            BackendType.NEO4J, uri=neo4j_server.uri, username=neo4j_server.user, password=SECRET
-        )
+        BackendConfig("neo4j", uri=neo4j_server.uri, username=neo4j_server.user, password=SECRET)
     )
     assert "password" in message
 
 
 async def test_password_in_uri_is_not_printed(neo4j_server: BoltServer) -> None:
     uri = neo4j_server.uri.replace("bolt://", f"bolt://neo4j:{SECRET}@")
-    backend = create_backend(BackendConfig(BackendType.NEO4J, uri=uri, password=SECRET))
+    backend = create_backend(BackendConfig("neo4j", uri=uri, password=SECRET))
     with pytest.raises(BackendConnectionError) as info:
         await backend.connect()
     assert SECRET not in str(info.value)
@@ -66,7 +62,7 @@ async def test_server_that_never_answers_times_out() -> None:
     listener.listen(8)  # accepts (kernel backlog) and never speaks Bolt
     try:
         port = listener.getsockname()[1]
-        config = BackendConfig(BackendType.NEO4J, uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2)
+        config = BackendConfig("neo4j", uri=f"bolt://127.0.0.1:{port}", timeout_seconds=2)
         await _refused(config)
     finally:
         listener.close()

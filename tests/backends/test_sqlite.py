@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.sqlite import SQLiteBackend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import DatabaseFileError
-from tests.contract.suite import BackendContractSuite, mem
+from memorygraph.testing import BackendContractSuite, mem
 
 
 @pytest.fixture
 def backend_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "memory.db")
+    return BackendConfig("sqlite", path=tmp_path / "memory.db")
 
 
 class TestSQLiteContract(BackendContractSuite):
@@ -23,12 +23,12 @@ class TestSQLiteContract(BackendContractSuite):
 
 
 async def _write_two(path: Path) -> None:
-    async with SQLiteBackend(BackendConfig(BackendType.SQLITE, path=path)) as b:
+    async with SQLiteBackend(BackendConfig("sqlite", path=path)) as b:
         await b.upsert_memories([mem(1), mem(2)])
 
 
 def _open(path: Path, read_only: bool = False) -> SQLiteBackend:
-    return SQLiteBackend(BackendConfig(BackendType.SQLITE, path=path, read_only=read_only))
+    return SQLiteBackend(BackendConfig("sqlite", path=path, read_only=read_only))
 
 
 @pytest.mark.parametrize(

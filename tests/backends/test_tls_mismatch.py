@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests._servers.fixtures import BoltServer
 from tests.backends.refusals import refused
 
@@ -14,9 +14,7 @@ async def test_falkordb_tls_to_a_plain_server(falkordb_server) -> None:  # type:
     uri = falkordb_server.uri.replace("redis://", "rediss://", 1)
     assert uri.startswith("rediss://")
     await refused(
-        BackendConfig(
-            BackendType.FALKORDB, uri=uri, password=falkordb_server.password, timeout_seconds=3
-        )
+        BackendConfig("falkordb", uri=uri, password=falkordb_server.password, timeout_seconds=3)
     )
 
 
@@ -26,7 +24,7 @@ async def test_neo4j_tls_to_a_plain_server(neo4j_server: BoltServer) -> None:
     assert uri.startswith("bolt+s://")
     await refused(
         BackendConfig(
-            BackendType.NEO4J,
+            "neo4j",
             uri=uri,
             username=neo4j_server.user,
             password=neo4j_server.password,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.cli.main import main
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
@@ -20,7 +20,7 @@ from tests.migration.helpers import dropping_factory, fill, snapshot
 @pytest.fixture
 async def paths(tmp_path: Path) -> dict[str, str]:
     source = tmp_path / "source.db"
-    await fill(BackendConfig(BackendType.SQLITE, path=source), n=20, tricky=False)
+    await fill(BackendConfig("sqlite", path=source), n=20, tricky=False)
     return {
         "source": str(source),
         "target": str(tmp_path / "target.db"),
@@ -105,8 +105,8 @@ def test_source_file_is_never_written(
     before = hashlib.sha256(Path(paths["source"]).read_bytes()).hexdigest()
     assert migrate(capsys, paths)[0] == 0
     assert hashlib.sha256(Path(paths["source"]).read_bytes()).hexdigest() == before
-    source = BackendConfig(BackendType.SQLITE, path=Path(paths["source"]))
-    target = BackendConfig(BackendType.SQLITE, path=Path(paths["target"]))
+    source = BackendConfig("sqlite", path=Path(paths["source"]))
+    target = BackendConfig("sqlite", path=Path(paths["target"]))
     assert asyncio.run(snapshot(source)) == asyncio.run(snapshot(target))
 
 
@@ -172,8 +172,8 @@ def test_unreachable_source_exits_1_and_says_nothing_was_written(
 def test_rollback_flag_undoes_a_failed_migration(
     capsys: pytest.CaptureFixture[str], paths: dict[str, str]
 ) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=Path(paths["source"]))
-    target = BackendConfig(BackendType.SQLITE, path=Path(paths["target"]))
+    source = BackendConfig("sqlite", path=Path(paths["source"]))
+    target = BackendConfig("sqlite", path=Path(paths["target"]))
     asyncio.run(fill(target, n=3, tricky=False))
     before = asyncio.run(snapshot(target))
     manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=1))

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from memorygraph.backends.sqlite import SQLiteBackend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.exchange import export_graph
 from memorygraph.models import (
     Memory,
@@ -32,7 +32,7 @@ TRICKY = [
 
 
 def sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
-    return SQLiteBackend(BackendConfig(BackendType.SQLITE, path=path, read_only=read_only))
+    return SQLiteBackend(BackendConfig("sqlite", path=path, read_only=read_only))
 
 
 def sample_memories(n: int = 30) -> list[Memory]:

@@ -26,7 +26,7 @@ from memorygraph.errors import (
 )
 from memorygraph.exchange import export_graph, import_graph, plan_import, validate_export
 from memorygraph.models import Relationship, format_timestamp
-from tests.contract import strategies as rs
+from memorygraph.testing import strategies as rs
 from tests.exchange.helpers import (
     export_sample,
     fill,
@@ -126,7 +126,7 @@ async def test_round_trip_through_engine(
     try:
         engine = create_backend(config)
     except MissingDependencyError as e:
-        pytest.skip(f"{config.backend_type.value} backend not available: {e}")
+        pytest.skip(f"{config.backend_type} backend not available: {e}")
     first = await export_sample(tmp_path, n=25)
     async with engine:
         await import_graph(first, engine)
@@ -309,12 +309,12 @@ class _FailingBackend(SQLiteBackend):
 
 
 async def test_failed_export_leaves_no_file(tmp_path: Path) -> None:
-    from memorygraph.config import BackendConfig, BackendType
+    from memorygraph.config import BackendConfig
 
     await fill(tmp_path / "s.db", 5)
     out = tmp_path / "x.jsonl"
     out.write_bytes(b"previous content")
-    async with _FailingBackend(BackendConfig(BackendType.SQLITE, path=tmp_path / "s.db")) as b:
+    async with _FailingBackend(BackendConfig("sqlite", path=tmp_path / "s.db")) as b:
         with pytest.raises(OperationError, match="went away"):
             await export_graph(b, out)
     assert out.read_bytes() == b"previous content"

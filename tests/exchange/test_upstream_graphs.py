@@ -20,7 +20,7 @@ import pytest
 
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import ForeignGraphError
 from memorygraph.exchange.importers import import_graph_store
 from memorygraph.exchange.importers._common import (
@@ -430,7 +430,7 @@ def test_a_graph_memorygraph_cannot_read_in_place_is_named(tmp_path: Path) -> No
 
 
 def test_memgraph_is_read_by_the_same_importer() -> None:
-    config = BackendConfig(BackendType.MEMGRAPH, uri="bolt://127.0.0.1:7687")
+    config = BackendConfig("memgraph", uri="bolt://127.0.0.1:7687")
     from memorygraph.exchange.importers import mcp_graph
 
     assert mcp_graph.source_name(config) == "mcp-memgraph"

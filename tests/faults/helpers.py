@@ -18,7 +18,7 @@ from memorygraph.config import BackendConfig
 
 def location_args(prefix: str, config: BackendConfig) -> list[str]:
     """`--from …`/`--to …` options for `config` (never its password)."""
-    args = [f"--{prefix}", config.backend_type.value]
+    args = [f"--{prefix}", config.backend_type]
     if config.path is not None:
         args += [f"--{prefix}-path", str(config.path)]
     if config.uri:

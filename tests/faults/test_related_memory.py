@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship, RelationshipType
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,7 @@ def _peak_rss_mb(*args: str) -> tuple[float, str]:
 @pytest.fixture(scope="module")
 def hub_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("hub") / "memory.db"
-    asyncio.run(_hub(BackendConfig(BackendType.SQLITE, path=db)))
+    asyncio.run(_hub(BackendConfig("sqlite", path=db)))
     return db
 
 
@@ -88,7 +88,7 @@ async def test_neighbours_page_in_relationship_id_order(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     config = (
-        BackendConfig(BackendType.SQLITE, path=tmp_path / "m.db")
+        BackendConfig("sqlite", path=tmp_path / "m.db")
         if engine == "sqlite"
         else request.getfixturevalue(f"{engine}_config")
     )

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.exchange import validate_export
 from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
@@ -23,11 +23,11 @@ WRITER = """
 import asyncio, sys
 from pathlib import Path
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship
 
 async def main() -> None:
-    config = BackendConfig(BackendType.SQLITE, path=Path(sys.argv[1]), timeout_seconds=60)
+    config = BackendConfig("sqlite", path=Path(sys.argv[1]), timeout_seconds=60)
     async with create_backend(config) as backend:
         i = 0
         while True:
@@ -65,8 +65,8 @@ async def _consistent(config: BackendConfig) -> None:
 
 def test_migration_of_a_source_being_written(tmp_path: Path) -> None:
     db = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=4000, tricky=False))
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    asyncio.run(fill(BackendConfig("sqlite", path=db), n=4000, tricky=False))
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     writer = _start_writer(db)
     try:
         done = run_command(
@@ -78,14 +78,14 @@ def test_migration_of_a_source_being_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     asyncio.run(_consistent(target))
     moved = asyncio.run(snapshot(target))
-    source = asyncio.run(snapshot(BackendConfig(BackendType.SQLITE, path=db)))
+    source = asyncio.run(snapshot(BackendConfig("sqlite", path=db)))
     assert all(source.get(key) == digest for key, digest in moved.items())
     assert any(key.startswith("m:aaa-") for key in moved)
 
 
 def test_export_of_a_source_being_written_is_valid(tmp_path: Path) -> None:
     db = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=4000, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=db), n=4000, tricky=False))
     writer = _start_writer(db)
     try:
         for attempt in range(3):

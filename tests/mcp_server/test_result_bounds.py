@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship
 from memorygraph.ops.views import CONTENT_WINDOW, MAX_RESULT_CHARS
 from tests.mcp_server.helpers import in_process, result_size, text_of
@@ -31,7 +31,7 @@ def _memory(i: int) -> Memory:
 
 @pytest.mark.slow
 async def test_no_result_of_any_tool_exceeds_the_bound(tmp_path: Path) -> None:
-    config = BackendConfig(BackendType.SQLITE, path=tmp_path / "memory.db")
+    config = BackendConfig("sqlite", path=tmp_path / "memory.db")
     async with create_backend(config) as backend:
         for start in range(0, N, 1000):
             await backend.upsert_memories([_memory(i) for i in range(start, start + 1000)])

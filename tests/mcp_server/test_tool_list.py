@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from tests.mcp_server.helpers import in_process
 
 MEMORY_TOOLS = {
@@ -54,7 +54,7 @@ CORE_TOKEN_BUDGET = 7_000
 
 
 def _config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "memory.db")
+    return BackendConfig("sqlite", path=tmp_path / "memory.db")
 
 
 async def test_core_profile_lists_the_memory_tools_only(tmp_path: Path) -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 
 
 @pytest.fixture
 def sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "one.db")
+    return BackendConfig("sqlite", path=tmp_path / "one.db")
 
 
 @pytest.fixture
 def other_sqlite_config(tmp_path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=tmp_path / "two.db")
+    return BackendConfig("sqlite", path=tmp_path / "two.db")

@@ -21,7 +21,7 @@ from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, Relationship
 from memorygraph.sample import EPOCH, sample_memories, sample_relationships
-from tests.contract.strategies import ONE_MB, TRICKY
+from memorygraph.testing.strategies import ONE_MB, TRICKY
 
 T = TypeVar("T")
 

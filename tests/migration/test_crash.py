@@ -12,7 +12,7 @@ import pytest
 
 from memorygraph.backends.registry import create_backend
 from memorygraph.cli.main import main
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory
 from tests.migration.helpers import fill, kill_mid_import, snapshot
 
@@ -24,8 +24,8 @@ async def keep_one(config: BackendConfig) -> None:
 
 @pytest.mark.parametrize("recovery", ["rollback", "resume"])
 def test_sigkill_mid_import_then_recover(tmp_path: Path, recovery: str) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     asyncio.run(fill(source, n=1500, tricky=False))
     asyncio.run(keep_one(target))
     before = asyncio.run(snapshot(target))

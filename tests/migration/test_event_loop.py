@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from tests.migration.helpers import fill, loop_delays
@@ -22,8 +22,8 @@ WORST_ALLOWED = 0.250
 
 @pytest.mark.slow
 async def test_a_100k_record_migration_never_blocks_the_loop(tmp_path: Path) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
-    target = BackendConfig(BackendType.SQLITE, path=tmp_path / "target.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
     await fill(source, n=33_334, tricky=False)
     result, delays = await loop_delays(
         MigrationManager().migrate(source, target, MigrationOptions(workdir=tmp_path / "work")),

@@ -17,7 +17,7 @@ from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory, Relationship
-from tests.contract.suite import (
+from memorygraph.testing import (
     MEMORY_EDITS,
     RELATIONSHIP_EDITS,
     edit_memory,

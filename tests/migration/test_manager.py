@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import DatabaseFileError, MigrationError, UsageError
 from memorygraph.migration.journal import read_state
 from memorygraph.migration.manager import MigrationManager
@@ -21,7 +21,7 @@ from tests.migration.helpers import dropping_factory, fill, snapshot
 
 
 def sqlite(path: Path) -> BackendConfig:
-    return BackendConfig(BackendType.SQLITE, path=path)
+    return BackendConfig("sqlite", path=path)
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ async def test_unreachable_source_fails_before_any_write(tmp_path: Path, work: P
     with pytest.raises(DatabaseFileError, match="no database"):
         await MigrationManager().migrate(missing, target, opts(work))
     assert not (tmp_path / "target.db").exists()
-    down = BackendConfig(BackendType.FALKORDB, uri="redis://127.0.0.1:9", timeout_seconds=2)
+    down = BackendConfig("falkordb", uri="redis://127.0.0.1:9", timeout_seconds=2)
     with pytest.raises(MigrationError, match="before anything was written") as info:
         await MigrationManager().migrate(down, target, opts(work))
     assert info.value.result.rolled_back is None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
@@ -52,7 +52,7 @@ TARGETS = [pytest.param(k, id=k, marks=MARKS.get(k, [])) for k in KINDS]
 async def test_dropped_target_connection_leaves_target_as_before(
     request: pytest.FixtureRequest, b: str, tmp_path: Path
 ) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
     target = request.getfixturevalue(f"{b}_config")
     await fill(source, n=40)
     await fill(target, n=4, tricky=False)
@@ -71,7 +71,7 @@ async def test_dropped_target_connection_leaves_target_as_before(
 async def test_dry_run_leaves_target_unchanged(
     request: pytest.FixtureRequest, b: str, tmp_path: Path
 ) -> None:
-    source = BackendConfig(BackendType.SQLITE, path=tmp_path / "source.db")
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
     target = request.getfixturevalue(f"{b}_config")
     await fill(source, n=20)
     await fill(target, n=5, tricky=False)

@@ -8,7 +8,7 @@ import pytest
 
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.migration.models import VerifyMode
 from memorygraph.migration.verify import verify
 from tests.migration.helpers import fill
@@ -16,8 +16,8 @@ from tests.migration.helpers import fill
 
 @pytest.fixture
 async def pair(tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = BackendConfig(BackendType.SQLITE, path=tmp_path / "a.db")
-    b = BackendConfig(BackendType.SQLITE, path=tmp_path / "b.db")
+    a = BackendConfig("sqlite", path=tmp_path / "a.db")
+    b = BackendConfig("sqlite", path=tmp_path / "b.db")
     await fill(a, n=30)
     await fill(b, n=30)
     async with create_backend(a) as source, create_backend(b) as target:

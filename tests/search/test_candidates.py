@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends.base import Backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, MemoryType
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import (
@@ -68,7 +68,7 @@ async def test_common_words_are_fetched_only_when_they_could_reach_the_page(
 ) -> None:
     memories = [_memory(i, "alpha common words") for i in range(60)]
     memories += [_memory(100 + i, "alpha zebra") for i in range(3)]
-    config = BackendConfig(BackendType.SQLITE, path=tmp_path / "m.db")
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
     async with MemoryStore.open(config) as store:
         await store.backend.upsert_memories(memories)
         everything = [h.memory.id for h in await store.search("alpha zebra", limit=100)]
@@ -90,7 +90,7 @@ async def test_common_words_are_fetched_only_when_they_could_reach_the_page(
 
 async def test_sqlite_total_follows_writes_from_any_connection(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    async with MemoryStore.open(BackendConfig(BackendType.SQLITE, path=path)) as store:
+    async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
         await store.backend.upsert_memories([_memory(1, "alpha")])
         assert await store.backend.search_total() == 1
         await store.backend.upsert_memories([_memory(2, "alpha")])

@@ -14,7 +14,7 @@ from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.search.ranking import MatchQuery
 from memorygraph.store import MemoryStore
-from tests.contract.suite import EXPECTED_RANKINGS, found_ids, search_corpus
+from memorygraph.testing import EXPECTED_RANKINGS, found_ids, search_corpus
 
 
 def _no_index(self: Any, query: MatchQuery) -> None:

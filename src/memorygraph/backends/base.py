@@ -4,7 +4,9 @@ A backend subclasses `Backend` and implements the abstract primitives
 (`_write_memories`, `_page_memories`, …). The public operations that carry
 policy (duplicate skipping, write reports, endpoint checks, streaming) are
 written once here, on top of those primitives, so every engine behaves the
-same and the contract test suite (tests/contract/) can hold them all to it.
+same and the contract suite (`memorygraph.testing`) can hold them all to it.
+What a backend declares about itself (how it is located, its environment
+variables, its capabilities) is its `BackendSpec` (`memorygraph.backends.spec`).
 
 Rules every implementation keeps:
 
@@ -135,12 +137,6 @@ class Backend(ABC):
     """One storage engine behind the memorygraph contract. Use as `async with`."""
 
     name: ClassVar[str]
-    #: Writes of one batch are all-or-nothing.
-    supports_transactions: ClassVar[bool] = False
-    #: Maps and nested lists can be stored as native properties (else JSON-encoded inside).
-    supports_nested_properties: ClassVar[bool] = False
-    #: Search uses the engine's own full-text index.
-    supports_fulltext: ClassVar[bool] = True
     #: Records per engine round trip for bulk work (export, import, verification).
     batch_size: ClassVar[int] = 1000
 

@@ -47,6 +47,7 @@ from memorygraph.backends._cypher import (
     CypherBackend,
     CypherDialect,
 )
+from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -90,10 +91,6 @@ class FalkorDBBackend(CypherBackend):
     """Memories in a FalkorDB graph (see `memorygraph.backends._cypher` for the layout)."""
 
     name: ClassVar[str] = "falkordb"
-    #: Each batch is one GRAPH.QUERY, which FalkorDB applies atomically.
-    supports_transactions: ClassVar[bool] = True
-    supports_nested_properties: ClassVar[bool] = False
-    supports_fulltext: ClassVar[bool] = True
     batch_size: ClassVar[int] = 2000
     dialect: ClassVar[CypherDialect] = CypherDialect(
         name="falkordb",
@@ -368,3 +365,12 @@ class FalkorDBBackend(CypherBackend):
                     f"{SCHEMA_TIMEOUT:.0f}s; try again later"
                 )
             await asyncio.sleep(0.05)
+
+
+SPEC = BackendSpec(
+    name="falkordb",
+    backend=FalkorDBBackend,
+    locator="uri",
+    install_hint=extra_hint("falkordb"),
+    environment={"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
+)

@@ -49,6 +49,8 @@ from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
+from memorygraph.backends.spec import BackendSpec, extra_hint
+from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import BackendConnectionError, BackendOperationError, DatabaseFileError
 
 LOCK_FILE = "owner.lock"
@@ -267,3 +269,13 @@ def _read_owner(directory: Path) -> str:
         return (directory / LOCK_FILE).read_text().strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+SPEC = BackendSpec(
+    name="falkordblite",
+    backend=FalkorDBLiteBackend,
+    locator="path",
+    install_hint=extra_hint("falkordblite"),
+    environment={"path": "FALKORDBLITE_PATH"},
+    defaults={"path": DEFAULT_HOME / "falkordblite"},
+)

@@ -17,8 +17,8 @@ tests are skipped, saying so, otherwise. Differences from Neo4j it relies on:
   edge-type property index, ``CREATE EDGE INDEX ON :RELATIONSHIP(id)``, needs
   the server flag ``--storage-properties-on-edges=true`` (Memgraph's default)
   and Memgraph 2.18 or newer; if the server refuses it, connect still succeeds
-  (edges then lookup by scan, slower on big graphs) and `schema_warnings` says
-  why. Memgraph's docs say "named parameters are not supported" for edge-type
+  (edges then lookup by scan, slower on big graphs) and `connection_warnings()`
+  says why. Memgraph's docs say "named parameters are not supported" for edge-type
   property indexes, so a lookup written with ``$param`` may not use it; ours
   bind the id through ``UNWIND`` (a variable), which the docs neither promise
   nor rule out. Uniqueness of relationship ids is kept by the writer instead:
@@ -42,6 +42,7 @@ from typing import ClassVar
 
 from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherDialect
 from memorygraph.backends.neo4j import BoltBackend
+from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendOperationError
 
@@ -54,16 +55,18 @@ class MemgraphBackend(BoltBackend):
     """Memories in a Memgraph database (see the module docstring for what is unverified)."""
 
     name: ClassVar[str] = "memgraph"
-    supports_fulltext: ClassVar[bool] = False
     dialect: ClassVar[CypherDialect] = CypherDialect(name="memgraph")
 
     def __init__(self, config: BackendConfig) -> None:
         super().__init__(config)
         #: Why an optional part of the schema could not be created (empty when all is well).
-        self.schema_warnings: list[str] = []
+        self._schema_problems: list[str] = []
+
+    def connection_warnings(self) -> list[str]:
+        return [*super().connection_warnings(), *self._schema_problems]
 
     async def _create_schema(self) -> None:
-        self.schema_warnings = []
+        self._schema_problems = []
         for statement in (
             f"CREATE INDEX ON :{MEMORY_LABEL}(id)",
             f"CREATE CONSTRAINT ON (m:{MEMORY_LABEL}) ASSERT m.id IS UNIQUE",
@@ -78,7 +81,7 @@ class MemgraphBackend(BoltBackend):
         except BackendOperationError as e:
             if not _already_exists(e):
                 # Older servers, or properties on edges switched off: still usable.
-                self.schema_warnings.append(f"no index on relationship ids: {e}")
+                self._schema_problems.append(f"no index on relationship ids: {e}")
 
     async def _labels_and_types(self) -> tuple[list[str], list[str]]:
         # Memgraph has no db.labels(): read them off the graph (a scan of every node
@@ -93,3 +96,16 @@ class MemgraphBackend(BoltBackend):
         except BackendOperationError:
             return agent  # older servers: the Bolt agent ("Memgraph/2.x") is all there is
         return f"Memgraph {rows[0][0]}" if rows and rows[0] else agent
+
+
+SPEC = BackendSpec(
+    name="memgraph",
+    backend=MemgraphBackend,
+    locator="uri",
+    install_hint=extra_hint("memgraph"),
+    environment={
+        "uri": "MEMGRAPH_URI",
+        "username": "MEMGRAPH_USER",
+        "password": "MEMGRAPH_PASSWORD",
+    },
+)

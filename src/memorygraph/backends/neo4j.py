@@ -36,6 +36,7 @@ from memorygraph.backends._cypher import (
     CypherBackend,
     CypherDialect,
 )
+from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -54,9 +55,6 @@ SEARCH_INDEX = "memorygraph_search"
 class BoltBackend(CypherBackend):
     """A Cypher engine reached with the `neo4j` driver; subclasses supply schema and version."""
 
-    supports_transactions: ClassVar[bool] = True
-    supports_nested_properties: ClassVar[bool] = False
-    supports_fulltext: ClassVar[bool] = True
     batch_size: ClassVar[int] = 2000
 
     _driver: neo4j.AsyncDriver | None = None
@@ -249,3 +247,18 @@ class Neo4jBackend(BoltBackend):
             return agent
         name, version, edition = rows[0]
         return f"{name} {version} {edition}"
+
+
+SPEC = BackendSpec(
+    name="neo4j",
+    backend=Neo4jBackend,
+    locator="uri",
+    install_hint=extra_hint("neo4j"),
+    environment={
+        "uri": "NEO4J_URI",
+        "username": "NEO4J_USER",
+        "password": "NEO4J_PASSWORD",
+        "database": "NEO4J_DATABASE",
+    },
+    defaults={"username": "neo4j"},
+)

@@ -29,9 +29,11 @@ from memorygraph.backends.base import (
     Tombstone,
     paginate,
 )
+from memorygraph.backends.spec import SNAPSHOT_READS, BackendSpec
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
+from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
@@ -165,9 +167,6 @@ class SQLiteBackend(Backend):
     """Memories in one SQLite file at `config.path`."""
 
     name: ClassVar[str] = "sqlite"
-    supports_transactions: ClassVar[bool] = True
-    supports_nested_properties: ClassVar[bool] = True
-    supports_fulltext: ClassVar[bool] = True
     batch_size: ClassVar[int] = 2000
 
     _conn: sqlite3.Connection | None = None
@@ -762,3 +761,13 @@ class SQLiteBackend(Backend):
             Neighbour(Relationship.parse_json(rel), Memory.parse_json(mem))
             for _, rel, mem in self._query(sql, params)
         ]
+
+
+SPEC = BackendSpec(
+    name="sqlite",
+    backend=SQLiteBackend,
+    locator="path",
+    environment={"path": "MEMORY_SQLITE_PATH"},
+    defaults={"path": DEFAULT_HOME / "memory.db"},
+    capabilities=frozenset({SNAPSHOT_READS}),
+)

@@ -34,7 +34,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memorygraph.config import ENVIRONMENT, BackendConfig, BackendType, resolve_config
+from memorygraph.backends.registry import backend_names, loaded_specs
+from memorygraph.config import BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError
 from memorygraph.models import utc_range_problem
 
@@ -46,7 +47,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 console = Console(soft_wrap=True, markup=False, emoji=False)
 err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
-BACKEND_NAMES = [t.value for t in BackendType]
+
+class BackendChoice(click.Choice[str]):
+    """The registered backend names, read when the option is used or shown (so a
+    backend registered or installed after this module is imported is a choice too)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(backend_names())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        pass
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -83,7 +98,7 @@ def backend_options(
             click.option(
                 flag,
                 f"{key}backend",
-                type=click.Choice(BACKEND_NAMES),
+                type=BackendChoice(),
                 help=f"{what}backend (required)."
                 if required
                 else f"{what}backend (default: $MEMORY_BACKEND or sqlite).",
@@ -183,11 +198,12 @@ def _secrets_of(config: BackendConfig) -> set[str]:
 
 
 def scrub(text: str) -> str:
-    """`text` without any password this process knows of, nor credentials in any URI."""
+    """`text` without any password this process knows of (given, asked for, or in the
+    password variable of a backend it has looked up), nor credentials in any URI."""
     secrets = _SECRETS | {
-        os.environ.get(fields["password"], "")
-        for fields in ENVIRONMENT.values()
-        if "password" in fields
+        os.environ.get(spec.environment["password"], "")
+        for spec in loaded_specs()
+        if "password" in spec.environment
     }
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, "***")

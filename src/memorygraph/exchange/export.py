@@ -83,7 +83,7 @@ class ExportSummary:
 def _refuse_own_store(backend: Backend, path: Path) -> None:
     """`UsageError` if writing `path` would replace (part of) the store `backend` reads."""
     store = backend.config.path
-    if store is None or not backend.config.backend_type.uses_path:
+    if store is None or not backend.config.spec.uses_path:
         return
     store = store.expanduser().resolve()
     target = path.expanduser().resolve()

@@ -64,7 +64,7 @@ FINAL_STATES = ("committed", "rolled_back")
 def config_to_dict(config: BackendConfig) -> dict[str, Any]:
     """A backend config without secrets, for the journal: the path absolute."""
     return {
-        "backend_type": config.backend_type.value,
+        "backend_type": config.backend_type,
         "path": str(config.path.expanduser().resolve()) if config.path else None,
         "uri": redact_uri(config.uri) if config.uri else None,
         "username": config.username,
@@ -101,7 +101,6 @@ class JournalState:
     path: Path = field(default_factory=Path)
     snapshot_complete: bool = False
     state: str = "importing"
-    inserted: dict[str, int] = field(default_factory=lambda: {"memory": 0, "relationship": 0})
 
     @property
     def export_path(self) -> Path:
@@ -329,10 +328,6 @@ def read_state(path: Path) -> JournalState:
             state.snapshot_complete = False
         elif kind == "snapshot_complete":
             state.snapshot_complete = True
-        elif kind == "write":
-            state.inserted[str(event.get("kind"))] = state.inserted.get(
-                str(event.get("kind")), 0
-            ) + len(event.get("inserted") or [])
         elif kind == "state":
             state.state = str(event.get("state"))
     return state

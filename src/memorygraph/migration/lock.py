@@ -34,7 +34,7 @@ def lock_path(target: BackendConfig, home: Path | None = None) -> Path:
     if target.path is not None:
         path = target.path.expanduser().resolve()
         return path.with_name(path.name + ".migration-lock")
-    key = f"{target.backend_type.value}|{redact_uri(target.uri or '')}|{target.database or ''}"
+    key = f"{target.backend_type}|{redact_uri(target.uri or '')}|{target.database or ''}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return (home or DEFAULT_HOME.expanduser()) / "locks" / f"{digest}.migration-lock"
 

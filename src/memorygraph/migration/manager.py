@@ -225,7 +225,7 @@ class MigrationManager:
             target_cfg = target_config.read_only_copy() if options.dry_run else target_config
             target_exists = not (
                 options.dry_run
-                and target_cfg.backend_type.uses_path
+                and target_cfg.spec.uses_path
                 and target_cfg.path is not None
                 and _holds_nothing(target_cfg.path.expanduser())
             )
@@ -310,7 +310,6 @@ class MigrationManager:
                     f"export and only {free // 2**20} MiB are free; pass another workdir"
                 )
             phase.detail = f"{source.name} → {target.name if target else run.result.target}"
-            run.result.warnings += check.warnings
             if not check.valid:
                 raise MigrationError("; ".join(check.errors))
 

@@ -8,12 +8,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.models import format_timestamp
 
 __all__ = [
     "BackendConfig",
-    "BackendType",
     "KindReport",
     "MigrationOptions",
     "MigrationResult",
@@ -39,7 +38,6 @@ class MigrationOptions:
     """How to migrate. The defaults are the safe choice."""
 
     dry_run: bool = False
-    verbose: bool = False
     skip_duplicates: bool = True
     verify: VerifyMode = VerifyMode.FULL
     rollback_on_failure: bool = True
@@ -65,11 +63,10 @@ class MigrationOptions:
 
 @dataclass
 class ValidationResult:
-    """Outcome of a pre-flight check: errors stop the migration, warnings do not."""
+    """Outcome of a pre-flight check: any error stops the migration."""
 
     valid: bool = True
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     def fail(self, message: str) -> None:
         self.valid = False
@@ -148,19 +145,6 @@ class MigrationResult:
     #: None: nothing needed undoing; True: the target was rolled back; False: rollback failed
     #: or was not asked for (the journal then lets `--rollback` finish it).
     rolled_back: bool | None = None
-
-    # Totals for scripts: records written (inserted or replaced) and kept as they were.
-    @property
-    def imported_memories(self) -> int:
-        return self.memories.inserted + self.memories.updated
-
-    @property
-    def imported_relationships(self) -> int:
-        return self.relationships.inserted + self.relationships.updated
-
-    @property
-    def skipped_memories(self) -> int:
-        return self.memories.skipped
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,7 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from memorygraph.backends.base import Backend
-from memorygraph.config import BackendConfig, BackendType, resolve_config
+from memorygraph.backends.registry import backend_spec
+from memorygraph.config import BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, MigrationError, UsageError
 from memorygraph.exchange import export_graph
 from memorygraph.exchange.exporters import export_other
@@ -56,13 +57,13 @@ def resolve_target(
 ) -> BackendConfig:
     """A validated config for a migration target: the given fields over the environment's."""
     given = given or TargetConfig()
-    kind = BackendType.parse(backend)
-    if kind.uses_path and not given.path:
+    spec = backend_spec(backend)
+    if spec.uses_path and not given.path:
         # Never the default store of this process's environment: a path is named.
         # The message names the parameter already, so no field is left for adapters to add.
-        raise ConfigurationError(f"a {kind.value} target needs target_config.path")
+        raise ConfigurationError(f"a {spec.name} target needs target_config.path")
     try:
-        return resolve_config(kind, given.model_dump(), environment, role="a target")
+        return resolve_config(spec.name, given.model_dump(), environment, role="a target")
     except ConfigurationError as e:
         if e.field is None:
             raise

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from memorygraph.backends._cypher import CypherBackend
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig, BackendType
+from memorygraph.config import BackendConfig
 from memorygraph.errors import UsageError
 from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.importers._common import (
@@ -44,12 +44,12 @@ from memorygraph.models import Memory, Relationship
 
 #: Source format names, one per engine (the report's `source_format`).
 NAMES: Final = {
-    BackendType.FALKORDB: "mcp-falkordb",
-    BackendType.NEO4J: "mcp-neo4j",
-    BackendType.MEMGRAPH: "mcp-memgraph",
+    "falkordb": "mcp-falkordb",
+    "neo4j": "mcp-neo4j",
+    "memgraph": "mcp-memgraph",
 }
 #: The engines this importer reads (`--from-graph`).
-ENGINES: Final = tuple(t.value for t in NAMES)
+ENGINES: Final = tuple(NAMES)
 _PAGE: Final = 1000
 _LABEL: Final = "Memory"
 
@@ -60,7 +60,7 @@ def source_name(config: BackendConfig) -> str:
         return NAMES[config.backend_type]
     except KeyError:
         raise UsageError(
-            f"{config.backend_type.value} is not a graph server the memorygraph MCP server "
+            f"{config.backend_type} is not a graph server the memorygraph MCP server "
             f"writes; choose one of: {', '.join(ENGINES)}",
             field="from_graph",
         ) from None

@@ -3,6 +3,10 @@
 A backend's test module subclasses `BackendContractSuite` and supplies one
 fixture, `backend_config`: a `BackendConfig` for an *empty* store. The suite
 opens backends itself (several times where persistence matters).
+
+A test that holds a backend to an optional capability says so with
+`@requires(capability)`; on a backend whose `BackendSpec` does not declare it,
+the test is skipped, saying which.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,12 +22,13 @@ from hypothesis import strategies as st
 
 from memorygraph.backends.base import Backend, Direction
 from memorygraph.backends.registry import create_backend
+from memorygraph.backends.spec import CAPABILITIES, SNAPSHOT_READS
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.search import SearchFilters
 from memorygraph.store import MemoryStore
-from tests.contract import strategies as rs
+from memorygraph.testing import strategies as rs
 
 #: Property round trips must have tried at least this many examples per record type.
 MIN_EXAMPLES = 200
@@ -186,8 +191,37 @@ async def found_ids(
     return [h.memory.id for h in await store.search(query, filters=filters, limit=100)]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The attribute `requires` sets on a test function: the capabilities it needs.
+REQUIRES = "memorygraph_requires"
+
+
+def requires(*capabilities: str) -> Callable[[F], F]:
+    """Mark a contract test as needing `capabilities` (names from
+    `memorygraph.backends.spec.CAPABILITIES`)."""
+    unknown = sorted(set(capabilities) - CAPABILITIES)
+    if unknown:
+        raise ValueError(f"unknown capabilit(ies): {', '.join(unknown)}")
+
+    def mark(test: F) -> F:
+        setattr(test, REQUIRES, (*getattr(test, REQUIRES, ()), *capabilities))
+        return test
+
+    return mark
+
+
 class BackendContractSuite:
     """Subclass and provide a `backend_config` fixture for an empty store."""
+
+    @pytest.fixture(autouse=True)
+    def _declared_capabilities(
+        self, request: pytest.FixtureRequest, backend_config: BackendConfig
+    ) -> None:
+        spec = backend_config.spec
+        for capability in getattr(request.function, REQUIRES, ()):
+            if not spec.has(capability):
+                pytest.skip(f"backend {spec.name} does not declare capability {capability}")
 
     @pytest.fixture
     async def backend(self, backend_config: BackendConfig) -> AsyncIterator[Backend]:
@@ -201,7 +235,7 @@ class BackendContractSuite:
         assert health.connected, health.error
         assert health.engine_version
         assert (health.memory_count, health.relationship_count) == (0, 0)
-        assert health.backend == backend.name
+        assert health.backend == backend.name == backend.config.backend_type
 
     async def test_records_survive_close_and_reopen(self, backend_config: BackendConfig) -> None:
         async with create_backend(backend_config) as b:
@@ -223,6 +257,26 @@ class BackendContractSuite:
             with pytest.raises(UsageError, match="read-only"):
                 await ro.clear()
             assert await ro.count_memories() == 1
+
+    @requires(SNAPSHOT_READS)
+    async def test_reads_in_a_snapshot_ignore_later_writes(
+        self, backend_config: BackendConfig
+    ) -> None:
+        async with (
+            create_backend(backend_config) as reader,
+            create_backend(backend_config) as writer,
+        ):
+            await writer.upsert_memories([mem(1), mem(2)])
+            await writer.upsert_relationships([rel(1, "m0001", "m0002")])
+            async with reader.read_snapshot():
+                assert await reader.count_memories() == 2
+                await writer.upsert_memories([mem(3), mem(2, title="changed")])
+                await writer.delete_memories(["m0001"])
+                assert await reader.count_memories() == 2
+                assert await collect(reader.iter_memories()) == ["m0001", "m0002"]
+                assert await reader.get_memory("m0002") == mem(2)
+                assert await collect(reader.iter_relationships()) == ["r0001"]
+            assert await collect(reader.iter_memories()) == ["m0002", "m0003"]
 
     # --- writes ------------------------------------------------------------------
 
@@ -511,7 +565,7 @@ class BackendContractSuite:
         await backend.upsert_memories(search_corpus())
         store = MemoryStore(backend)
 
-        async def only(**kw: object) -> set[str]:
+        async def only(**kw: Any) -> set[str]:
             return set(await found_ids(store, "redis timeout memory", SearchFilters(**kw)))
 
         everything = await only()
