@@ -34,6 +34,7 @@ from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
     DatabaseFileError,
+    NextStep,
     UsageError,
 )
 from memorygraph.models import (
@@ -71,8 +72,7 @@ DROP TABLE IF EXISTS memories_fts;
 #: mg_meta key set once every memory's search row is written.
 _SEARCH_READY = "search_index"
 _NOT_INDEXED = (
-    "{where} was written before memorygraph had ranked search, so it has no search index "
-    "yet; run `memorygraph reindex` on it (or `MemoryStore.reindex()`) once"
+    "{where} was written before memorygraph had ranked search, so it has no search index yet"
 )
 
 _SCHEMA = """
@@ -596,7 +596,10 @@ class SQLiteBackend(Backend):
     def _require_search_index(self) -> None:
         rows = self._query("SELECT value FROM mg_meta WHERE key = ?", [_SEARCH_READY])
         if not rows:
-            raise UsageError(_NOT_INDEXED.format(where=self.describe()))
+            raise UsageError(
+                _NOT_INDEXED.format(where=self.describe()),
+                next_steps=[NextStep("reindex", self.describe())],
+            )
 
     async def search_candidates(
         self, query: MatchQuery, filters: SearchFilters, limit: int

@@ -48,7 +48,7 @@ NAMES: Final = {
     BackendType.NEO4J: "mcp-neo4j",
     BackendType.MEMGRAPH: "mcp-memgraph",
 }
-#: The engines this importer reads (`--from-graph`).
+#: The engines this importer reads a graph from.
 ENGINES: Final = tuple(t.value for t in NAMES)
 _PAGE: Final = 1000
 _LABEL: Final = "Memory"
