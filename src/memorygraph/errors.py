@@ -7,7 +7,10 @@ connection, a busy engine) or will fail the same way (bad input, a missing
 record). Adapters read both: the CLI maps them to exit codes, the MCP server to
 tool errors.
 Messages are one line: they name the problem and say what to do next. They
-never contain a password.
+never contain a password, nor any adapter's words (a CLI flag, a command, a tool):
+an input at fault is named by `.field`, and a next step by `.next_steps`
+(`NextStep`), which each adapter words its own way. `str(error)` words both in
+library terms.
 
     MemoryGraphError                exit 1 unless a subclass says otherwise
     ├── UsageError                  exit 2: the input or configuration is wrong
@@ -31,15 +34,65 @@ never contain a password.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: What a caller can do next about an error:
+#:   rollback          undo the migration recorded in the journal `subject`
+#:   resume            finish the migration recorded in the journal `subject`
+#:   rollback_then_migrate  undo it (journal `subject`), then migrate again
+#:   import_graph      copy the graph the memorygraph MCP server keeps on the engine
+#:                     `subject` into a store of memorygraph's own
+#:   reindex           rebuild the search index of the store `subject` once
+#:   search            look the id up by searching the store
+Action = Literal["rollback", "resume", "rollback_then_migrate", "import_graph", "reindex", "search"]
+
+#: Each action in library terms: what `str(error)` says.
+_LIBRARY_WORDS: dict[str, str] = {
+    "rollback": "undo it by rolling back the migration in {subject} (MigrationManager.rollback)",
+    "resume": "finish it by resuming the migration in {subject} (MigrationManager.resume)",
+    "rollback_then_migrate": "roll back the migration in {subject} "
+    "(MigrationManager.rollback) and migrate again",
+    "import_graph": "if the memorygraph MCP server wrote it, copy it into another store by "
+    "importing it from the {subject} graph (exchange.importers.import_graph_store); "
+    "otherwise choose another graph or database",
+    "reindex": "rebuild its search index once (MemoryStore.reindex)",
+    "search": "search for it",
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One thing the caller can do about an error: an `Action` on a `subject` (a
+    journal path, an engine name, a store), worded by each adapter."""
+
+    action: Action
+    subject: str = ""
+
+
+def library_words(step: NextStep) -> str:
+    """`step` in library terms."""
+    return _LIBRARY_WORDS[step.action].format(subject=step.subject)
+
+
+#: An adapter's wording of a next step.
+Wording = Callable[[NextStep], str]
+
+
+def with_next_steps(problem: str, steps: Iterable[NextStep], words: Wording = library_words) -> str:
+    """`problem`, then the steps in `words`, joined by "or"."""
+    said = " or ".join(words(step) for step in steps)
+    return f"{problem}; {said}" if said else problem
 
 
 class MemoryGraphError(Exception):
     """Root of every error memorygraph raises on purpose.
 
     `field` names the input at fault in library terms ("format", "since"), when
-    there is one: each adapter says it in its own words (the CLI as a flag, the
-    MCP server as a parameter).
+    there is one, and `next_steps` what the caller can do about it: each adapter
+    says them in its own words (the CLI as flags and commands, the MCP server as
+    parameters and tools). `problem` is the message without the next steps.
     """
 
     exit_code = 1
@@ -48,9 +101,28 @@ class MemoryGraphError(Exception):
     #: The report of the operation that failed, when it has one (e.g. a `MigrationResult`).
     result: Any = None
 
-    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        field: str | None = None,
+        next_steps: Iterable[NextStep] = (),
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.next_steps = tuple(next_steps)
+
+    @property
+    def problem(self) -> str:
+        """What went wrong, without the next steps."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return with_next_steps(self.problem, self.next_steps)
+
+    def worded(self, words: Wording) -> str:
+        """The message with its next steps in an adapter's `words`."""
+        return with_next_steps(self.problem, self.next_steps, words)
 
 
 class UsageError(MemoryGraphError):
@@ -64,8 +136,15 @@ class ConfigurationError(UsageError):
     missing or wrong field ("path", "uri", …) and `role` the store ("the target"),
     when known, so that an adapter can name its own option for it."""
 
-    def __init__(self, message: str, *, field: str | None = None, role: str | None = None):
-        super().__init__(message, field=field)
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        role: str | None = None,
+        next_steps: Iterable[NextStep] = (),
+    ):
+        super().__init__(message, field=field, next_steps=next_steps)
         self.role = role
 
 
@@ -131,8 +210,10 @@ class NotFoundError(OperationError):
 class MigrationError(OperationError):
     """A migration failed. `result` holds the report, including whether it rolled back."""
 
-    def __init__(self, message: str, result: Any = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, result: Any = None, *, next_steps: Iterable[NextStep] = ()
+    ) -> None:
+        super().__init__(message, next_steps=next_steps)
         self.result = result
 
 

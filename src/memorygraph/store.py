@@ -17,7 +17,7 @@ from typing import Any
 from memorygraph.backends.base import Backend, Direction, Neighbour
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import NotFoundError, UsageError
+from memorygraph.errors import NextStep, NotFoundError, UsageError
 from memorygraph.models import (
     Memory,
     Relationship,
@@ -79,7 +79,7 @@ class MemoryStore:
         """The memory with this id, or `NotFoundError`."""
         found = await self.backend.get_memory(memory_id)
         if found is None:
-            raise NotFoundError(f"no memory with id {memory_id!r}; search for it with `search`")
+            raise NotFoundError(f"no memory with id {memory_id!r}", next_steps=[NextStep("search")])
         return found
 
     async def update(self, memory_id: str, **changes: Any) -> Memory:

@@ -189,3 +189,26 @@ def test_relationship_types_are_case_insensitive_everywhere_and_forget_reports_j
     assert [n["relationship"]["type"] for n in related] == ["SOLVES"]
     assert main(["forget", "f", "--json", "--path", db]) == 0
     assert json.loads(capsys.readouterr().out) == {"id": "f", "deleted": True}
+
+
+def test_every_command_that_reports_has_json_and_the_guide_says_which() -> None:
+    from memorygraph.cli.main import cli
+
+    without = {
+        name
+        for name, command in cli.commands.items()
+        if not any("--json" in p.opts for p in command.params)
+    }
+    assert without == {"demo", "serve"}
+    guide = (Path(__file__).parents[2] / "docs" / "CLI.md").read_text()
+    assert "most commands that report have\n`--json`" in guide
+
+
+def test_memory_types_are_case_insensitive_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "memory.db")
+    assert main(["add", "--type", "SOLUTION", "--title", "pin redis", "--path", db]) == 0
+    capsys.readouterr()
+    assert main(["search", "redis", "--type", "Solution", "--json", "--path", db]) == 0
+    assert [h["type"] for h in json.loads(capsys.readouterr().out)] == ["solution"]

@@ -211,3 +211,16 @@ def test_unreachable_target_prints_one_line_and_no_tables(
         assert report["errors"] and "cannot connect" in report["errors"][0]
     else:
         assert out == ""
+
+
+def test_help_says_the_target_is_required_and_has_no_default(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["migrate", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    to_help = out.split("--to [", 1)[1].split("--to-path", 1)[0]
+    assert "(required)" in to_help and "MEMORY_BACKEND" not in to_help
+    assert "$MEMORY_BACKEND" in out.split("--from [", 1)[1].split("--from-path", 1)[0]
+    source = str(tmp_path / "s.db")
+    assert main(["migrate", "--from", "sqlite", "--from-path", source]) == 2
+    assert "Missing option '--to'" in capsys.readouterr().err

@@ -67,14 +67,16 @@ def test_export_validate_import_as_json(cli: click.Group, tmp_path: Path) -> Non
     assert "memories: 0 inserted, 0 updated, 8 skipped" in result.output
 
 
-def test_validate_reports_line_numbers_and_exit_1(cli: click.Group, tmp_path: Path) -> None:
+def test_a_corrupt_export_exits_2_from_validate_import_and_dry_run(
+    cli: click.Group, tmp_path: Path
+) -> None:
     asyncio.run(fill(tmp_path / "src.db", 3))
     out = tmp_path / "g.jsonl"
     assert invoke(cli, "export", out, "--path", tmp_path / "src.db").exit_code == 0
     lines = read_lines(out)
     write_lines(out, [*lines[:2], b"{broken", *lines[3:]])
     result = invoke(cli, "validate", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "line 3: invalid JSON" in result.output
 
     result = invoke(cli, "import", out, "--path", tmp_path / "dst.db")
@@ -83,7 +85,7 @@ def test_validate_reports_line_numbers_and_exit_1(cli: click.Group, tmp_path: Pa
     assert asyncio.run(_count(tmp_path / "dst.db")) == 0
 
     result = invoke(cli, "import", out, "--path", tmp_path / "dst.db", "--dry-run")
-    assert result.exit_code == 1 and "would write NOTHING" in result.output
+    assert result.exit_code == 2 and "would write NOTHING" in result.output
 
 
 def test_since_needs_a_time_zone(cli: click.Group, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import pytest
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import ForeignGraphError
+from memorygraph.errors import ForeignGraphError, NextStep
 from memorygraph.exchange.importers import import_graph_store
 from memorygraph.exchange.importers._common import (
     ADJUST_BIG_INT,
@@ -390,9 +390,11 @@ async def test_writing_into_or_counting_the_servers_graph_is_refused_and_changes
     assert report["success"] is False and "did not write" in report["errors"][0]
     assert graph.dump() == before
 
-    with pytest.raises(ForeignGraphError, match="--from-graph"):
+    with pytest.raises(ForeignGraphError) as refused:
         async with create_backend(graph.config):
             pass
+    assert refused.value.next_steps == (NextStep("import_graph", graph.engine),)
+    assert "--" not in str(refused.value)
     assert graph.dump() == before
 
 

@@ -42,7 +42,7 @@ def _export_with(tmp_path: Path, stamp: str) -> Path:
 def test_validate_and_import_name_the_line(tmp_path: Path, stamp: str) -> None:
     export = _export_with(tmp_path, stamp)
     done = run_command("validate", export)
-    assert done.returncode == 1, done.stdout + done.stderr  # 1: the file is invalid
+    assert done.returncode == 2, done.stdout + done.stderr  # 2: the file is invalid input
     assert "Traceback" not in done.stderr
     assert "line 3" in done.stdout + done.stderr
     target = BackendConfig("sqlite", path=tmp_path / "target.db")

@@ -175,6 +175,30 @@ async def test_an_interrupted_migration_is_finished_or_undone_by_id(
         assert after == {**(await snapshot(source)), **before}
 
 
+async def test_a_target_left_unfinished_is_refused_with_the_tools_that_settle_it(
+    tmp_path: Path,
+) -> None:
+    source = _sqlite(tmp_path / "memory.db")
+    target = _sqlite(tmp_path / "target.db")
+    await fill(source, n=1500, tricky=False)
+    work = tmp_path / "work"
+    journal = kill_mid_import(source.path, target.path, work)  # type: ignore[arg-type]
+    migration_id = journal.parent.name
+    async with in_process(source, workdir=work) as client:
+        refused = await call_error(
+            client,
+            "migrate_database",
+            target_backend="sqlite",
+            target_config={"path": str(target.path)},
+            confirm=True,
+        )
+        assert "unfinished" in refused
+        assert f"rollback_migration (migration_id {migration_id!r})" in refused
+        assert f"resume_migration (migration_id {migration_id!r})" in refused
+        assert "--" not in refused and "`memorygraph" not in refused
+        await call(client, "rollback_migration", migration_id=migration_id)
+
+
 async def test_export_then_import_into_another_store(tmp_path: Path) -> None:
     source = _sqlite(tmp_path / "memory.db")
     await fill(source, n=50)

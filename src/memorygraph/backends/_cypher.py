@@ -74,7 +74,12 @@ import orjson
 
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, Tombstone
 from memorygraph.canonical import CanonicalRecord
-from memorygraph.errors import BackendOperationError, ForeignGraphError, InvalidRecordError
+from memorygraph.errors import (
+    BackendOperationError,
+    ForeignGraphError,
+    InvalidRecordError,
+    NextStep,
+)
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -216,10 +221,8 @@ class CypherBackend(Backend):
         engine = "falkordb" if self.dialect.name == "falkordb" else self.name
         raise ForeignGraphError(
             f"{self.describe()} holds a graph memorygraph did not write ({shown}); memorygraph "
-            "neither writes into it nor counts it, and nothing was written. If the memorygraph "
-            f"MCP server wrote it, copy it into another store with `memorygraph import "
-            f"--from-graph {engine} --from-uri URI` (see `memorygraph import --help`); "
-            "otherwise choose another graph or database"
+            "neither writes into it nor counts it, and nothing was written",
+            next_steps=[NextStep("import_graph", engine)],
         )
 
     # --- encoding ----------------------------------------------------------------

@@ -39,6 +39,7 @@ from memorygraph.errors import (
     BackendOperationError,
     DatabaseFileError,
     InvalidRecordError,
+    NextStep,
     UsageError,
 )
 from memorygraph.models import (
@@ -76,8 +77,7 @@ DROP TABLE IF EXISTS memories_fts;
 #: mg_meta key set once every memory's search row is written.
 _SEARCH_READY = "search_index"
 _NOT_INDEXED = (
-    "{where} was written before memorygraph had ranked search, so it has no search index "
-    "yet; run `memorygraph reindex` on it (or `MemoryStore.reindex()`) once"
+    "{where} was written before memorygraph had ranked search, so it has no search index yet"
 )
 
 _SCHEMA = """
@@ -626,7 +626,10 @@ class SQLiteBackend(Backend):
     def _require_search_index(self) -> None:
         rows = self._query("SELECT value FROM mg_meta WHERE key = ?", [_SEARCH_READY])
         if not rows:
-            raise UsageError(_NOT_INDEXED.format(where=self.describe()))
+            raise UsageError(
+                _NOT_INDEXED.format(where=self.describe()),
+                next_steps=[NextStep("reindex", self.describe())],
+            )
 
     async def search_candidates(
         self, query: MatchQuery, filters: SearchFilters, limit: int

@@ -36,7 +36,7 @@ from rich.text import Text
 
 from memorygraph.backends.registry import backend_names, loaded_specs
 from memorygraph.config import BackendConfig, resolve_config
-from memorygraph.errors import ConfigurationError, MemoryGraphError
+from memorygraph.errors import ConfigurationError, MemoryGraphError, NextStep
 from memorygraph.models import utc_range_problem
 
 T = TypeVar("T")
@@ -176,7 +176,35 @@ def with_flag(error: ConfigurationError, prefix: str = "") -> ConfigurationError
         return error
     flag = f"--{prefix}-{_FLAGS[error.field]}" if prefix else f"--{_FLAGS[error.field]}"
     # Named here in the CLI's words, so the error boundary has no field left to add.
-    return ConfigurationError(f"{error} (pass {flag})", role=error.role)
+    return ConfigurationError(
+        f"{error.problem} (pass {flag})", role=error.role, next_steps=error.next_steps
+    )
+
+
+#: The library's next steps (`MemoryGraphError.next_steps`) as commands to run.
+_STEPS = {
+    "rollback": "undo it with `memorygraph migrate --rollback {subject}`",
+    "resume": "finish it with `memorygraph migrate --resume {subject}`",
+    "rollback_then_migrate": "roll it back with `memorygraph migrate --rollback {subject}` "
+    "and migrate again",
+    "import_graph": "if the memorygraph MCP server wrote it, copy it into another store with "
+    "`memorygraph import --from-graph {subject} --from-uri URI` (see `memorygraph import "
+    "--help`); otherwise choose another graph or database",
+    "reindex": "run `memorygraph reindex` on it once",
+    "search": "search for it with `memorygraph search`",
+}
+
+
+def command_words(step: NextStep) -> str:
+    """A next step as the command that takes it."""
+    return _STEPS[step.action].format(subject=step.subject)
+
+
+def error_text(error: MemoryGraphError) -> str:
+    """The one line the CLI prints for `error`: its next steps as commands, the input at
+    fault as a flag, no password."""
+    flag = f" (--{error.field.replace('_', '-')})" if error.field else ""
+    return scrub(error.worded(command_words) + flag)
 
 
 def ask_password(prompt: str) -> str:

@@ -23,7 +23,7 @@ from memorygraph.cli.common import (
     run,
     show_progress,
 )
-from memorygraph.errors import UsageError
+from memorygraph.errors import InvalidExportError, UsageError
 from memorygraph.exchange import export_graph, validate_export
 from memorygraph.exchange.export import ExportSummary
 from memorygraph.exchange.exporters import (
@@ -240,7 +240,8 @@ def import_cmd(
     FILE may be a memorygraph export, the memorygraph MCP server's JSON export
     (mcp-json) or SQLite database (mcp-sqlite, opened read-only), or the MCP
     memory server's JSONL graph (memory-jsonl). It is validated first; if any
-    line is invalid nothing is written (exit 2). Importers list what they
+    line is invalid nothing is written (exit 2, as `validate` and --dry-run
+    give). Importers list what they
     could not map.
 
     With --from-graph falkordb, neo4j or memgraph (and --from-uri), the graph
@@ -345,6 +346,9 @@ def import_cmd(
                 )
             for problem in [*plan.validation.problems, *plan.rejections][:20]:
                 console.print(f"  {problem}", highlight=False)
+        if not plan.validation.valid:
+            # The same exit code as `validate` and a real import give this file.
+            click.get_current_context().exit(InvalidExportError.exit_code)
         if not plan.would_write:
             click.get_current_context().exit(1)
         return
@@ -377,7 +381,7 @@ def import_cmd(
 )
 @json_option
 def validate_cmd(file: Path, max_problems: int, as_json: bool) -> None:
-    """Check every line of the export FILE; exit 0 if it is valid, 1 if not.
+    """Check every line of the export FILE; exit 0 if it is valid, 2 if not.
 
     Checks the header, each record's schema and canonical form, duplicate
     ids, relationship ends, order, and the trailer's counts and digest (a
@@ -405,7 +409,8 @@ def validate_cmd(file: Path, max_problems: int, as_json: bool) -> None:
         for note in report.notes:
             console.print(f"  note: {note}", highlight=False)
     if not report.valid:
-        click.get_current_context().exit(1)
+        # An invalid file is bad input: the exit code of an import of it.
+        click.get_current_context().exit(InvalidExportError.exit_code)
 
 
 def register(group: click.Group) -> None:

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from memorygraph import __version__
 from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status
-from memorygraph.cli.common import err_console, scrub
+from memorygraph.cli.common import err_console, error_text, scrub
 from memorygraph.errors import MemoryGraphError
 
 
@@ -73,8 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             # Engine drivers quote URIs (with their credentials) in their own messages.
             sys.stderr.write(scrub(traceback.format_exc()))
-        flag = f" (--{e.field.replace('_', '-')})" if e.field else ""
-        return _fail(scrub(f"{e}{flag}"), e.exit_code)
+        return _fail(error_text(e), e.exit_code)
     return rv if isinstance(rv, int) else 0
 
 

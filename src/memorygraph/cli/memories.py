@@ -1,4 +1,6 @@
-"""Commands on single memories: add, get, search, relate, related, forget."""
+"""Commands on single memories: add, get, search, relate, related, forget.
+
+Each parses its options, calls `memorygraph.ops`, and prints what it returns."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from rich.text import Text
 
 from memorygraph.backends.base import Direction, Neighbour
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
-from memorygraph.models import Memory, MemoryType, RelationshipType
-from memorygraph.search import SearchFilters, SearchHit
-from memorygraph.store import MemoryStore
+from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from memorygraph.ops import memories as ops
+from memorygraph.search import SearchHit
 
 MEMORY_TYPES = [t.value for t in MemoryType]
 RELATIONSHIP_TYPES = [t.value for t in RelationshipType]
@@ -29,7 +31,9 @@ def _memory_table(memories: list[Memory]) -> Table:
 
 
 @click.command()
-@click.option("--type", "memory_type", type=click.Choice(MEMORY_TYPES), required=True)
+@click.option(
+    "--type", "memory_type", type=click.Choice(MEMORY_TYPES, case_sensitive=False), required=True
+)
 @click.option("--title", required=True, help="One line that says what this memory is.")
 @click.option("--content", default="", help="The full text.")
 @click.option("--summary", help="A short summary.")
@@ -56,21 +60,19 @@ def add(
       memorygraph add --type solution --title "Pin redis to 7.2" --tag redis
       memorygraph add --type problem --title "Idle clients dropped" --content "…" --json
     """
-    fields: dict[str, Any] = {
-        "type": memory_type,
-        "title": title,
-        "content": content,
-        "summary": summary,
-        "tags": list(tags),
-        "importance": importance,
-    }
-    if memory_id:
-        fields["id"] = memory_id
-    record = Memory(**fields)
 
     async def go() -> Memory:
-        async with MemoryStore.open(config_from_options(options)) as store:
-            return await store.remember(record)
+        async with ops.open_store(config_from_options(options)) as store:
+            return await ops.remember(
+                store,
+                type=memory_type,
+                title=title,
+                content=content,
+                summary=summary,
+                tags=tags,
+                importance=importance,
+                memory_id=memory_id or None,
+            )
 
     stored = run(go())
     if as_json:
@@ -95,8 +97,8 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
     """
 
     async def go() -> Memory:
-        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            return await store.get(memory_id)
+        async with ops.open_store(config_from_options(options, read_only=True)) as store:
+            return await ops.memory(store, memory_id)
 
     memory = run(go())
     if as_json:
@@ -114,9 +116,9 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
 @click.option(
     "--type",
     "memory_types",
-    type=click.Choice(MEMORY_TYPES),
+    type=click.Choice(MEMORY_TYPES, case_sensitive=False),
     multiple=True,
-    help="Only this type; repeat for several.",
+    help="Only this type (any case); repeat for several.",
 )
 @click.option(
     "--tag", "tags", multiple=True, help="Only memories with this tag; repeat for any of several."
@@ -158,14 +160,14 @@ def search(
     """
 
     async def go() -> list[SearchHit]:
-        filters = SearchFilters(
-            types=tuple(MemoryType(t) for t in memory_types),
+        where = ops.filters(
+            memory_types=memory_types,
             tags=tags,
-            project=project,
+            project_path=project,
             min_importance=min_importance,
         )
-        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            return await store.search(query, filters=filters, limit=limit, offset=offset)
+        async with ops.open_store(config_from_options(options, read_only=True)) as store:
+            return await ops.find_memories(store, query, where=where, limit=limit, offset=offset)
 
     found = run(go())
     if as_json:
@@ -206,12 +208,13 @@ def relate(
       memorygraph relate FIX_ID BUG_ID SOLVES --strength 0.9
     """
 
-    async def go() -> Any:
-        async with MemoryStore.open(config_from_options(options)) as store:
-            return await store.relate(
+    async def go() -> Relationship:
+        async with ops.open_store(config_from_options(options)) as store:
+            return await ops.relate(
+                store,
                 from_id,
                 to_id,
-                relationship_type.upper(),
+                relationship_type,
                 strength=strength,
                 description=description,
             )
@@ -255,12 +258,10 @@ def related(
 
     # Printed page by page as it is read: a memory may have millions of relationships.
     async def go() -> None:
-        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            await store.get(memory_id)  # a missing memory fails before anything is printed
-            pages = store.iter_related(
-                memory_id,
-                direction=Direction(direction),
-                types=[RelationshipType(t) for t in types] or None,
+        async with ops.open_store(config_from_options(options, read_only=True)) as store:
+            # A missing memory fails here, before anything is printed.
+            pages = await ops.related_pages(
+                store, memory_id, direction=direction, relationship_types=types
             )
             first = True
             if as_json:
@@ -316,8 +317,8 @@ def forget(memory_id: str, as_json: bool, **options: Any) -> None:
     """
 
     async def go() -> None:
-        async with MemoryStore.open(config_from_options(options)) as store:
-            await store.forget(memory_id)
+        async with ops.open_store(config_from_options(options)) as store:
+            await ops.forget(store, memory_id)
 
     run(go())
     if as_json:

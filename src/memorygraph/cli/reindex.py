@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
-from memorygraph.store import MemoryStore
+from memorygraph.ops import memories as ops
 
 
 @click.command()
@@ -27,8 +27,8 @@ def reindex(as_json: bool, **options: Any) -> None:
     """
 
     async def go() -> tuple[int, str]:
-        async with MemoryStore.open(config_from_options(options)) as store:
-            return await store.reindex(), store.backend.describe()
+        async with ops.open_store(config_from_options(options)) as store:
+            return await ops.reindex(store), store.backend.describe()
 
     started = time.monotonic()
     count, location = run(go())

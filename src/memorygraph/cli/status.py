@@ -9,9 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from memorygraph.backends.base import Health
-from memorygraph.backends.registry import create_backend
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
-from memorygraph.store import MemoryStore, StoreStats
+from memorygraph.ops import memories as ops
 
 
 @click.command()
@@ -26,13 +25,13 @@ def stats(as_json: bool, **options: Any) -> None:
       memorygraph stats --backend neo4j --uri bolt://127.0.0.1:7687 --json
     """
 
-    async def go() -> StoreStats:
-        async with MemoryStore.open(config_from_options(options, read_only=True)) as store:
-            return await store.stats()
+    async def go() -> ops.Statistics:
+        async with ops.open_store(config_from_options(options, read_only=True)) as store:
+            return await ops.get_memory_statistics(store)
 
     result = run(go())
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(result.model_dump(mode="json"))
         return
     console.print(
         Text.assemble(
@@ -65,11 +64,7 @@ def health(as_json: bool, **options: Any) -> None:
       memorygraph health --json
     """
 
-    async def go() -> Health:
-        async with create_backend(config_from_options(options, read_only=True)) as backend:
-            return await backend.health()
-
-    result = run(go())
+    result: Health = run(ops.check_health(config_from_options(options, read_only=True)))
     if as_json:
         emit_json(result.to_dict())
     elif result.connected:

@@ -1,7 +1,7 @@
 """The MCP server: memorygraph's operations as tools an AI agent calls.
 
 `build_server(settings)` returns an `MCPServer` (the official `mcp` SDK) whose tools
-call `memorygraph.ops` and nothing else; `memorygraph serve` runs it over stdio.
+call `memorygraph.ops` and nothing else; `cli/serve.py` runs it over stdio.
 Tool groups live in `memory_tools` and `migration_tools`; `results` turns
 operation results and library errors into tool results.
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, ParamSpec
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -22,6 +23,7 @@ from memorygraph.errors import (
     BackendConnectionError,
     ConfigurationError,
     MemoryGraphError,
+    NextStep,
     NotFoundError,
 )
 
@@ -37,6 +39,23 @@ _NEXT_STEP: list[tuple[type[MemoryGraphError], str]] = [
 ]
 
 
+def tool_words(step: NextStep) -> str:
+    """A next step as the tool call that takes it (a migration by the id its journal
+    sits under), or as what to do outside this server when no tool does it."""
+    migration = Path(step.subject).parent.name
+    return {
+        "rollback": f"undo it with rollback_migration (migration_id {migration!r})",
+        "resume": f"finish it with resume_migration (migration_id {migration!r})",
+        "rollback_then_migrate": f"undo it with rollback_migration (migration_id "
+        f"{migration!r}) and migrate again",
+        "import_graph": "if the memorygraph MCP server wrote it, copy it into another store "
+        f"by importing it from the {step.subject} graph outside this server; otherwise "
+        "choose another graph or database in target_config",
+        "reindex": "rebuild its search index once, outside this server (MemoryStore.reindex)",
+        "search": "find ids with search_memories or recall_memories",
+    }[step.action]
+
+
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
     """`model` as structured content, with `text` as its rendering."""
     return CallToolResult(
@@ -48,7 +67,7 @@ def tool_result(model: BaseModel, text: str) -> CallToolResult:
 def error_message(error: MemoryGraphError) -> str:
     """The library's message plus a next step in tool terms, where one applies, and
     whether calling again may help."""
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = error.worded(tool_words).splitlines()[0] if str(error) else type(error).__name__
     if error.field:
         message = f"{message} (parameter {error.field})"
     for kind, step in _NEXT_STEP:

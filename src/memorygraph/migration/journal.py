@@ -25,7 +25,7 @@ Lines:
     {"event": "state", "state": "imported" | "committed" | "rolled_back" | "failed"}
 
 Each end is recorded as its backend name and non-secret fields, the path made
-absolute and the uri without credentials; `--resume` and `--rollback` resolve both
+absolute and the uri without credentials; resume and rollback resolve both
 ends again through `memorygraph.config.resolve_config`, so a password comes from
 the environment (or a prompt) exactly as in a fresh run and never enters the file.
 

@@ -10,8 +10,8 @@ crashed owner never blocks the target by its lock alone.
 The file also says which journal its last owner wrote (with the owner's pid and
 host). While that journal is unfinished (neither committed nor rolled back), a
 new migration into the target is refused: rolling back the crashed one would
-otherwise remove records the new one counts on. Its own `--resume` and
-`--rollback` may proceed; so may anything once the journal is settled or gone.
+otherwise remove records the new one counts on. Its own resume and
+rollback may proceed; so may anything once the journal is settled or gone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import IO, Any
 import orjson
 
 from memorygraph.config import DEFAULT_HOME, BackendConfig, redact_uri
-from memorygraph.errors import TargetBusyError, UsageError
+from memorygraph.errors import NextStep, TargetBusyError, UsageError
 
 
 def lock_path(target: BackendConfig, home: Path | None = None) -> Path:
@@ -74,8 +74,8 @@ class TargetLock:
             handle.close()
             raise TargetBusyError(
                 f"the migration recorded in {pending} into {self.target.describe()} is "
-                f"unfinished; settle it first with `memorygraph migrate --rollback {pending}` "
-                f"or `memorygraph migrate --resume {pending}`"
+                "unfinished and must be settled first",
+                next_steps=[NextStep("rollback", str(pending)), NextStep("resume", str(pending))],
             )
         _write(
             handle, {"pid": os.getpid(), "host": socket.gethostname(), "journal": str(self.journal)}

@@ -41,6 +41,7 @@ from memorygraph.errors import (
     MemoryGraphError,
     MigrationError,
     MigrationInterrupted,
+    NextStep,
     UsageError,
 )
 from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
@@ -410,7 +411,7 @@ class MigrationManager:
             if summary.deletions_kept:
                 result.warnings.append(
                     f"{summary.deletions_kept} record(s) the source deleted were kept in the "
-                    "target (--keep-deletions)"
+                    "target, as the migration was told to keep deletions"
                 )
             phase.records = done
         journal.set_state("imported")
@@ -471,7 +472,8 @@ class MigrationManager:
             if outcome.kept_differing:
                 run.result.warnings.append(
                     f"{outcome.kept_differing} record(s) the target already held differ from "
-                    "the source and were kept as they were (--no-skip-duplicates overwrites them)"
+                    "the source and were kept as they were (a migration that does not skip "
+                    "duplicates overwrites them)"
                 )
             if not outcome.valid:
                 raise MigrationError("verification failed: " + "; ".join(outcome.errors))
@@ -550,8 +552,21 @@ class MigrationManager:
     @classmethod
     def _failure(cls, run: _Run, error: BaseException) -> MigrationError:
         if run.interrupted:
-            return MigrationInterrupted(cls._interrupt_message(run), run.result)
-        return MigrationError(cls._failure_message(run, error), run.result)
+            return MigrationInterrupted(
+                cls._interrupt_message(run), run.result, next_steps=cls._settle(run)
+            )
+        steps = cls._settle(run)[:1]
+        if not steps and isinstance(error, MemoryGraphError):
+            steps = error.next_steps
+        return MigrationError(cls._failure_message(run, error), run.result, next_steps=steps)
+
+    @staticmethod
+    def _settle(run: _Run) -> tuple[NextStep, ...]:
+        """Undo or finish a migration left unsettled (nothing when it is settled)."""
+        if run.committed or run.result.rolled_back is not False:
+            return ()
+        journal = str(run.journal_path)
+        return (NextStep("rollback", journal), NextStep("resume", journal))
 
     @staticmethod
     def _interrupt_message(run: _Run) -> str:
@@ -563,29 +578,23 @@ class MigrationManager:
                 "holds the migrated records"
             )
         if run.result.rolled_back is False:
-            return (
-                f"interrupted; the target was NOT rolled back and holds part of the "
-                f"migration: undo it with `memorygraph migrate --rollback {run.journal_path}` "
-                f"or finish it with `memorygraph migrate --resume {run.journal_path}`"
-            )
+            return "interrupted; the target was NOT rolled back and holds part of the migration"
         return "interrupted before anything was written; the target is unchanged"
 
     @staticmethod
     def _failure_message(run: _Run, error: BaseException) -> str:
-        what = str(error) or type(error).__name__
+        problem = error.problem if isinstance(error, MemoryGraphError) else str(error)
+        what = problem or type(error).__name__
         if run.result.rolled_back is True:
             return f"migration failed and the target was rolled back: {what}"
         if run.result.rolled_back is False:
-            return (
-                f"migration failed and the target was NOT rolled back: {what}; undo it with "
-                f"`memorygraph migrate --rollback {run.journal_path}`"
-            )
+            return f"migration failed and the target was NOT rolled back: {what}"
         return f"migration failed before anything was written: {what}"
 
     def _cleanup(self, run: _Run) -> None:
         settled = run.journal is None or run.committed or run.result.rolled_back is True
         if not settled:
-            return  # the journal and export are what `--rollback` / `--resume` need
+            return  # the journal and export are what a rollback or a resume needs
         with suppress(OSError):
             shutil.rmtree(run.workdir)
 
@@ -641,8 +650,8 @@ class MigrationManager:
             )
         if not state.export_path.exists():
             raise UsageError(
-                f"the export {state.export_path} of this migration is gone; roll it back with "
-                f"`memorygraph migrate --rollback {journal_path}` and migrate again"
+                f"the export {state.export_path} of this migration is gone",
+                next_steps=[NextStep("rollback_then_migrate", str(journal_path))],
             )
         options = _options_from_journal(state)
         target_config = target or state.target_config(environment, ask_target_password)

@@ -1,32 +1,40 @@
-"""Operations on memories and relationships, with bounded, structured results.
+"""Operations on memories and relationships.
 
-Each function takes an open `MemoryStore`, does one thing, and returns a
-pydantic model that an adapter (the MCP server, a script) can serialize as is.
-Errors are the library's own (`memorygraph.errors`), worded in terms of the
-operation's parameters; adapters add their own next steps.
+Each function takes an open `MemoryStore` (`open_store`) and does one thing. Most
+return a pydantic model with bounded size that an adapter (the MCP server, a
+script) can serialize as is; the record operations (`remember`, `memory`,
+`forget`, `relate`, `related_pages`, `find_memories`, `reindex`) return whole
+records, unbounded, for an adapter that shows them in full (the CLI). Types are
+named as strings, in any case. Errors are the library's own
+(`memorygraph.errors`), worded in terms of the operation's parameters; adapters
+add their own next steps.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from memorygraph.backends.base import Direction, Neighbour
+from memorygraph.backends.base import Direction, Health, Neighbour
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
 from memorygraph.errors import InvalidRecordError, NotFoundError
 from memorygraph.models import (
     Memory,
     MemoryContext,
     MemoryType,
+    Relationship,
     RelationshipType,
     format_timestamp,
     utc_now,
 )
 from memorygraph.ops.views import MAX_PAGE, MemorySummary, MemoryView, RelationshipView, is_valid
-from memorygraph.search import SearchFilters
+from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.store import MemoryStore
 
 #: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
@@ -156,7 +164,70 @@ class Statistics(BaseModel):
     relationships_by_type: dict[str, int]
 
 
+# --- the store ------------------------------------------------------------------------
+
+
+def open_store(config: BackendConfig) -> AbstractAsyncContextManager[MemoryStore]:
+    """Connect to the store `config` names (`async with`); it closes on exit."""
+    return MemoryStore.open(config)
+
+
+async def check_health(config: BackendConfig) -> Health:
+    """Whether the engine `config` names answers, with its version and counts."""
+    async with create_backend(config) as backend:
+        return await backend.health()
+
+
+async def reindex(store: MemoryStore) -> int:
+    """Rebuild the search index from the stored memories; return how many were indexed."""
+    return await store.reindex()
+
+
 # --- single memories -----------------------------------------------------------------
+
+
+async def remember(
+    store: MemoryStore,
+    *,
+    type: str,
+    title: str,
+    content: str = "",
+    summary: str | None = None,
+    tags: Sequence[str] = (),
+    importance: float = 0.5,
+    confidence: float = 0.8,
+    project_path: str | None = None,
+    context: dict[str, Any] | None = None,
+    memory_id: str | None = None,
+) -> Memory:
+    """Store a memory (replacing the one with `memory_id`, if any) and return it whole."""
+    fields: dict[str, Any] = {
+        "type": parse_memory_type(type, "type"),
+        "title": title,
+        "content": content,
+        "summary": summary,
+        "tags": list(tags),
+        "importance": importance,
+        "confidence": confidence,
+    }
+    ctx = dict(context or {})
+    if project_path is not None:
+        ctx["project_path"] = project_path
+    if ctx:
+        fields["context"] = _context(ctx)
+    if memory_id is not None:
+        fields["id"] = memory_id
+    return await store.remember(**fields)
+
+
+async def memory(store: MemoryStore, memory_id: str) -> Memory:
+    """The whole memory with this id, or `NotFoundError`."""
+    return await store.get(memory_id)
+
+
+async def forget(store: MemoryStore, memory_id: str) -> None:
+    """Delete a memory and its relationships, or `NotFoundError` if there is none."""
+    await store.forget(memory_id)
 
 
 async def store_memory(
@@ -174,29 +245,25 @@ async def store_memory(
     memory_id: str | None = None,
 ) -> StoredMemory:
     """Store a new memory and return its id. An id already in use is refused."""
-    fields: dict[str, Any] = {
-        "type": parse_memory_type(type, "type"),
-        "title": title,
-        "content": content,
-        "summary": summary,
-        "tags": list(tags),
-        "importance": importance,
-        "confidence": confidence,
-    }
-    ctx = dict(context or {})
-    if project_path is not None:
-        ctx["project_path"] = project_path
-    if ctx:
-        fields["context"] = _context(ctx)
-    if memory_id is not None:
-        fields["id"] = memory_id
-        if await store.backend.get_memory(memory_id) is not None:
-            raise InvalidRecordError(
-                f"memory_id {memory_id!r} is already in use; omit it for a new id, "
-                "or change that memory with update_memory"
-            )
-    memory = await store.remember(**fields)
-    return StoredMemory(id=memory.id, memory=MemorySummary.of(memory))
+    if memory_id is not None and await store.backend.get_memory(memory_id) is not None:
+        raise InvalidRecordError(
+            f"memory_id {memory_id!r} is already in use; omit it for a new id, "
+            "or change that memory with update_memory"
+        )
+    stored = await remember(
+        store,
+        type=type,
+        title=title,
+        content=content,
+        summary=summary,
+        tags=tags,
+        importance=importance,
+        confidence=confidence,
+        project_path=project_path,
+        context=context,
+        memory_id=memory_id,
+    )
+    return StoredMemory(id=stored.id, memory=MemorySummary.of(stored))
 
 
 def _context(data: dict[str, Any]) -> MemoryContext:
@@ -279,16 +346,65 @@ async def create_relationship(
     """Join two stored memories with a typed, directed relationship."""
     await _memory(store, from_memory_id, "from_memory_id")
     await _memory(store, to_memory_id, "to_memory_id")
-    relationship = await store.relate(
+    relationship = await relate(
+        store,
         from_memory_id,
         to_memory_id,
-        parse_relationship_type(relationship_type),
+        relationship_type,
         strength=strength,
         confidence=confidence,
         description=description,
         context=context,
     )
     return RelationshipView.of(relationship)
+
+
+async def relate(
+    store: MemoryStore,
+    from_id: str,
+    to_id: str,
+    relationship_type: str,
+    *,
+    strength: float = 0.5,
+    confidence: float = 0.8,
+    description: str | None = None,
+    context: str | None = None,
+) -> Relationship:
+    """Join two memories with a relationship of `relationship_type` (any case) and return
+    it whole; an end that is not stored is refused by the store (`IntegrityError`)."""
+    return await store.relate(
+        from_id,
+        to_id,
+        parse_relationship_type(relationship_type),
+        strength=strength,
+        confidence=confidence,
+        description=description,
+        context=context,
+    )
+
+
+async def related_pages(
+    store: MemoryStore,
+    memory_id: str,
+    *,
+    direction: str = "both",
+    relationship_types: Sequence[str] | None = None,
+) -> AsyncIterator[list[Neighbour]]:
+    """Every memory one relationship away, in pages as the store reads them (no cap: a
+    memory may have millions). A missing memory fails here, before any page."""
+    await store.get(memory_id)
+    types = [parse_relationship_type(t) for t in relationship_types] if relationship_types else None
+    return store.iter_related(memory_id, direction=parse_direction(direction), types=types)
+
+
+def parse_direction(name: str) -> Direction:
+    """The direction called `name` (any case), or `InvalidRecordError`."""
+    try:
+        return Direction(name.strip().lower())
+    except ValueError:
+        raise InvalidRecordError(
+            f"direction {name!r} is not a direction; use outgoing, incoming or both"
+        ) from None
 
 
 def parse_relationship_type(name: str) -> RelationshipType:
@@ -360,12 +476,7 @@ async def get_related_memories(
         raise InvalidRecordError(f"max_depth must be between 1 and {MAX_DEPTH}, not {max_depth}")
     await _memory(store, memory_id)
     types = [parse_relationship_type(t) for t in relationship_types] if relationship_types else None
-    try:
-        way = Direction(direction.strip().lower())
-    except ValueError:
-        raise InvalidRecordError(
-            f"direction {direction!r} is not a direction; use outgoing, incoming or both"
-        ) from None
+    way = parse_direction(direction)
     seen = {memory_id}
     frontier = [memory_id]
     found: list[RelatedMemory] = []
@@ -448,7 +559,7 @@ async def search_memories(
 ) -> SearchPage:
     """Memories matching the words of `query`, best first, one page."""
     _check_page(limit, offset)
-    hits = await store.search(query, filters=where, limit=limit + 1, offset=offset)
+    hits = await find_memories(store, query, where=where, limit=limit + 1, offset=offset)
     return SearchPage(
         query=query,
         results=[
@@ -457,6 +568,18 @@ async def search_memories(
         ],
         page=_page(limit, offset, len(hits) > limit),
     )
+
+
+async def find_memories(
+    store: MemoryStore,
+    query: str,
+    *,
+    where: SearchFilters | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[SearchHit]:
+    """Memories matching the words of `query`, best first, whole (any `limit`)."""
+    return await store.search(query, filters=where, limit=limit, offset=offset)
 
 
 async def recall_memories(

@@ -72,7 +72,7 @@ def resolve_target(
 
 class MigrationReport(BaseModel):
     """The outcome of a migration: its id, whether it succeeded, and the full report
-    (the same fields as `memorygraph migrate --json`)."""
+    (the same fields as `MigrationResult.to_dict`)."""
 
     migration_id: str
     success: bool

@@ -48,7 +48,7 @@ NAMES: Final = {
     "neo4j": "mcp-neo4j",
     "memgraph": "mcp-memgraph",
 }
-#: The engines this importer reads (`--from-graph`).
+#: The engines this importer reads a graph from.
 ENGINES: Final = tuple(NAMES)
 _PAGE: Final = 1000
 _LABEL: Final = "Memory"
