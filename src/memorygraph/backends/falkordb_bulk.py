@@ -1,0 +1,400 @@
+"""Load a whole memory graph into an empty FalkorDB graph with ``GRAPH.BULK``.
+
+``GRAPH.BULK`` is FalkorDB's binary bulk-insert command (the one the
+falkordb-bulk-loader tool sends). It builds nodes and edges straight from
+typed binary values, with no Cypher to plan and no index to consult, so it is
+the fastest way into an *empty* graph. This module writes exactly what
+`FalkorDBBackend` writes for each record (the same labels, edge type and
+properties, `_written` included), so a graph loaded here reads back through the
+backend with the same digests, and the backend opens it as its own.
+
+The command::
+
+    GRAPH.BULK key [BEGIN] node_count edge_count node_blob_count edge_blob_count
+               node_blob... edge_blob...
+
+``BEGIN`` goes on the first call only, and the server refuses it when the key
+``key`` already exists: a bulk load creates its graph, it never adds to one.
+Use a graph name that does not exist yet (and delete a failed attempt before
+retrying). Every call is applied as a whole under the graph's write lock.
+
+Each blob holds entities of one label (node blobs) or one relationship type
+(edge blobs), all with the same property names:
+
+* header: the label or type, NUL-terminated; the property count as a 4-byte
+  unsigned integer; each property name NUL-terminated;
+* nodes: one value per property, in header order;
+* edges: the internal ids of the source and destination node (8-byte unsigned
+  integers), then one value per property.
+
+A value is one type byte followed by its payload: ``0`` null (no payload; the
+server leaves the property out, as Cypher's ``SET n = {p: null}`` does),
+``1`` boolean (one byte), ``2`` double (8 bytes), ``3`` string (UTF-8 bytes,
+NUL-terminated), ``4`` integer (8 bytes, signed), ``5`` array (8-byte signed
+length, then that many values). Numbers are little-endian here, as the server
+reads them in its own (x86-64/ARM64: little-endian) byte order.
+
+Limits that follow from the format:
+
+* a string cannot contain NUL (U+0000): the server reads each string up to its
+  first NUL byte. Records cannot hold NUL either (the models refuse it), so
+  every valid record loads exactly; a value with NUL raises `ValueError`
+  before anything is sent.
+* maps are not values (the backend stores ``context`` as JSON text anyway);
+  integers must fit in 64 bits.
+* nodes get internal ids 0, 1, 2, … in the order they are sent (the graph is
+  new, so nothing was deleted before them); edges name their ends by those ids,
+  so a relationship can only be added once both its memories were added.
+
+Calls are cut to `max_buffer_bytes` (64 MB by default, well under the 512 MB
+Redis allows per argument), so the server never holds more than one such
+command at a time. After the last call, `create_schema` creates the indexes,
+unique constraints and full-text index `FalkorDBBackend` creates at connect,
+and waits until they are built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from falkordb.asyncio.graph import AsyncGraph
+
+from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
+from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
+from memorygraph.config import BackendConfig
+from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+
+BI_NULL, BI_BOOL, BI_DOUBLE, BI_STRING, BI_LONG, BI_ARRAY = range(6)
+
+#: Default cap on the bytes of one GRAPH.BULK call (all its blobs together).
+DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
+#: The server reads the property count of a blob into 16 bits (and asserts below this).
+MAX_PROPERTIES = 65534
+#: How long `create_schema` waits for the server to build indexes on a loaded graph.
+SCHEMA_TIMEOUT = 600.0
+
+_NULL = bytes([BI_NULL])
+_TRUE = bytes([BI_BOOL, 1])
+_FALSE = bytes([BI_BOOL, 0])
+_DOUBLE = struct.Struct("<Bd")
+_LONG = struct.Struct("<Bq")
+_ARRAY = struct.Struct("<Bq")
+_COUNT = struct.Struct("<I")
+_ENDS = struct.Struct("<QQ")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _cstring(text: str, what: str) -> bytes:
+    data = text.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError(
+            f"{what} contains NUL (U+0000), which GRAPH.BULK cannot send "
+            "(the server ends each string at its first NUL)"
+        )
+    return data + b"\0"
+
+
+def encode_value(value: Any, out: bytearray) -> None:
+    """Append `value` in GRAPH.BULK's binary form to `out`.
+
+    None, bool, int (64-bit), float, str (without NUL) and lists/tuples of
+    those; anything else raises `TypeError` or `ValueError`.
+    """
+    if value is None:
+        out += _NULL
+    elif isinstance(value, str):
+        out.append(BI_STRING)
+        out += _cstring(value, "a string")
+    elif value is True:
+        out += _TRUE
+    elif value is False:
+        out += _FALSE
+    elif isinstance(value, int):
+        if not _LONG_MIN <= value <= _LONG_MAX:
+            raise ValueError(f"integer {value} does not fit in 64 bits")
+        out += _LONG.pack(BI_LONG, value)
+    elif isinstance(value, float):
+        out += _DOUBLE.pack(BI_DOUBLE, value)
+    elif isinstance(value, list | tuple):
+        out += _ARRAY.pack(BI_ARRAY, len(value))
+        for item in value:
+            encode_value(item, out)
+    else:
+        raise TypeError(f"GRAPH.BULK cannot send a {type(value).__name__} as a property value")
+
+
+def encode_header(name: str, properties: Sequence[str]) -> bytes:
+    """A blob's header: label or type, property count, property names."""
+    if len(properties) > MAX_PROPERTIES:
+        raise ValueError(f"{len(properties)} properties; GRAPH.BULK takes at most {MAX_PROPERTIES}")
+    parts = [_cstring(name, "a label"), _COUNT.pack(len(properties))]
+    parts += [_cstring(p, "a property name") for p in properties]
+    return b"".join(parts)
+
+
+@dataclass
+class _Blob:
+    """Entities of one label or type with one list of property names."""
+
+    name: str
+    columns: list[str]
+    header: bytes
+    names: frozenset[str] = frozenset()
+    entities: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+    def to_bytes(self) -> bytes:
+        return self.header + b"".join(self.entities)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk load sent: nodes, edges and GRAPH.BULK calls."""
+
+    nodes: int
+    edges: int
+    calls: int
+
+
+class BulkLoader:
+    """Feeds batches of property rows into a new graph, GRAPH.BULK call by call.
+
+    `client` is a `redis.asyncio.Redis` connected to the FalkorDB server (with
+    ``decode_responses=True``, as the backend's); `graph_name` must not exist
+    yet. Add every memory row with `add_memories` before the relationships that
+    touch it (`add_relationships`), then `finish`. A memory row is the node's
+    property map (`memory_rows` builds them as the backend does); a
+    relationship row is ``{"key", "from", "to", "props"}`` with the ends as
+    memory keys (`relationship_rows`).
+
+    Rows are encoded as they arrive and sent whenever the pending bytes
+    would pass `max_buffer_bytes`, so memory stays bounded by that buffer
+    (plus one small key-to-node-id map).
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        graph_name: str,
+        *,
+        max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    ) -> None:
+        self.client = client
+        self.graph_name = graph_name
+        self.max_buffer_bytes = max_buffer_bytes
+        self._node_ids: dict[str, int] = {}
+        self._edge_keys: set[str] = set()
+        self._nodes: list[_Blob] = []
+        self._edges: list[_Blob] = []
+        self._pending_nodes = 0
+        self._pending_edges = 0
+        self._pending_bytes = 0
+        self._sent_nodes = 0
+        self._sent_edges = 0
+        self._calls = 0
+
+    # --- rows ------------------------------------------------------------------
+
+    async def add_memories(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add one node labelled Memory per row (its properties); rows need `_key`."""
+        for row in rows:
+            key = row[KEY_PROPERTY]
+            if key in self._node_ids:
+                raise ValueError(f"memory key {key!r} was already added")
+            data = bytearray()
+            blob = self._blob(self._nodes, MEMORY_LABEL, row)
+            for column in blob.columns:
+                encode_value(row.get(column), data)
+            await self._make_room(len(data))
+            blob = self._blob(self._nodes, MEMORY_LABEL, row)
+            self._node_ids[key] = self._sent_nodes + self._pending_nodes
+            blob.entities.append(bytes(data))
+            blob.size += len(data)
+            self._pending_nodes += 1
+            self._pending_bytes += len(data)
+
+    async def add_relationships(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add one RELATIONSHIP edge per row, between memories added before."""
+        for row in rows:
+            key = row["key"]
+            if key in self._edge_keys:
+                raise ValueError(f"relationship key {key!r} was already added")
+            try:
+                ends = _ENDS.pack(self._node_ids[row["from"]], self._node_ids[row["to"]])
+            except KeyError as e:
+                raise ValueError(
+                    f"relationship {key!r} names memory key {e.args[0]!r}, which was not "
+                    "added before it"
+                ) from None
+            props = row["props"]
+            data = bytearray(ends)
+            blob = self._blob(self._edges, EDGE_LABEL, props)
+            for column in blob.columns:
+                encode_value(props.get(column), data)
+            await self._make_room(len(data))
+            blob = self._blob(self._edges, EDGE_LABEL, props)
+            self._edge_keys.add(key)
+            blob.entities.append(bytes(data))
+            blob.size += len(data)
+            self._pending_edges += 1
+            self._pending_bytes += len(data)
+
+    def _blob(self, blobs: list[_Blob], name: str, row: Mapping[str, Any]) -> _Blob:
+        """The open blob for `row`: the last one, unless `row` has a property it lacks."""
+        if blobs:
+            last = blobs[-1]
+            if all(k in last.names for k in row):
+                return last
+            columns = last.columns + [k for k in row if k not in last.names]
+        else:
+            columns = list(row)
+        header = encode_header(name, columns)
+        blob = _Blob(name, columns, header, frozenset(columns), size=len(header))
+        blobs.append(blob)
+        self._pending_bytes += len(header)
+        return blob
+
+    async def _make_room(self, size: int) -> None:
+        if self._pending_nodes + self._pending_edges and (
+            self._pending_bytes + size > self.max_buffer_bytes
+        ):
+            await self._send()
+
+    # --- sending ---------------------------------------------------------------
+
+    async def _send(self) -> None:
+        nodes = [b for b in self._nodes if b.entities]
+        edges = [b for b in self._edges if b.entities]
+        if not nodes and not edges:
+            return
+        args: list[Any] = ["GRAPH.BULK", self.graph_name]
+        if self._calls == 0:
+            args.append("BEGIN")
+        args += [self._pending_nodes, self._pending_edges, len(nodes), len(edges)]
+        args += [b.to_bytes() for b in nodes] + [b.to_bytes() for b in edges]
+        await self.client.execute_command(*args)  # type: ignore[no-untyped-call]
+        self._calls += 1
+        self._sent_nodes += self._pending_nodes
+        self._sent_edges += self._pending_edges
+        # The next call starts with the same columns (one header each, no entities).
+        self._nodes = [self._reopened(self._nodes[-1])] if self._nodes else []
+        self._edges = [self._reopened(self._edges[-1])] if self._edges else []
+        self._pending_nodes = self._pending_edges = 0
+        self._pending_bytes = sum(b.size for b in self._nodes + self._edges)
+
+    @staticmethod
+    def _reopened(blob: _Blob) -> _Blob:
+        return _Blob(blob.name, blob.columns, blob.header, blob.names, size=len(blob.header))
+
+    async def finish(self) -> BulkResult:
+        """Send what is pending; return the totals sent."""
+        await self._send()
+        return BulkResult(self._sent_nodes, self._sent_edges, self._calls)
+
+
+# --- rows as the backend writes them ------------------------------------------------
+
+
+def _encoder(graph_name: str = "memorygraph") -> FalkorDBBackend:
+    """A FalkorDB backend that is never connected: only its encoders are used."""
+    # The backend named by its registry name (the config accepts a name as well).
+    name: Any = "falkordb"
+    return FalkorDBBackend(BackendConfig(name, uri="redis://unused", database=graph_name))
+
+
+def memory_rows(memories: Iterable[Memory], written: str | None = None) -> list[dict[str, Any]]:
+    """The node properties `FalkorDBBackend` writes for each memory (`_written` = `written`)."""
+    backend = _encoder()
+    now = written or format_timestamp(utc_now())
+    return [{**backend._encode_memory(m), WRITTEN: now} for m in memories]
+
+
+def relationship_rows(
+    relationships: Iterable[Relationship], written: str | None = None
+) -> list[dict[str, Any]]:
+    """``{"key", "from", "to", "props"}`` per relationship, props as the backend writes them."""
+    backend = _encoder()
+    now = written or format_timestamp(utc_now())
+    rows = []
+    for relationship in relationships:
+        row = backend._encode_relationship(relationship)
+        row["props"] = {**row["props"], WRITTEN: now}
+        rows.append(row)
+    return rows
+
+
+# --- schema ------------------------------------------------------------------------
+
+
+async def create_schema(
+    client: aioredis.Redis, graph_name: str, *, timeout: float = SCHEMA_TIMEOUT
+) -> None:
+    """Create what `FalkorDBBackend` creates at connect, on a loaded graph, and wait for it.
+
+    The backend's own schema code runs on `client`: the exact-match indexes and
+    unique constraints on ``_key`` of Memory and RELATIONSHIP (it waits until
+    they are operational) and the full-text index on ``_st``/``_sb``; this then
+    waits until every index of the graph is operational.
+    """
+    backend = _encoder(graph_name)
+    backend._client = client
+    backend._graph = AsyncGraph(client, graph_name)
+    try:
+        await backend._create_schema()
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = await backend._run("CALL db.indexes() YIELD status RETURN status", write=True)
+            if all(status == "OPERATIONAL" for (status,) in rows):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"indexes of {graph_name!r} not built after {timeout:.0f}s")
+            await asyncio.sleep(0.05)
+    finally:
+        backend._client = backend._graph = None
+
+
+async def bulk_load(
+    client: aioredis.Redis,
+    graph_name: str,
+    memories: Iterable[Mapping[str, Any]],
+    relationships: Iterable[Mapping[str, Any]],
+    *,
+    max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    schema: bool = True,
+) -> BulkResult:
+    """Load memory rows, then relationship rows, into the new graph `graph_name`.
+
+    See `BulkLoader` for the rows and `create_schema` for what `schema` adds.
+    Raises redis' `ResponseError` when `graph_name` already exists.
+    """
+    loader = BulkLoader(client, graph_name, max_buffer_bytes=max_buffer_bytes)
+    await loader.add_memories(memories)
+    await loader.add_relationships(relationships)
+    result = await loader.finish()
+    if schema:
+        await create_schema(client, graph_name)
+    return result
+
+
+__all__ = [
+    "BI_ARRAY",
+    "BI_BOOL",
+    "BI_DOUBLE",
+    "BI_LONG",
+    "BI_NULL",
+    "BI_STRING",
+    "BulkLoader",
+    "BulkResult",
+    "bulk_load",
+    "create_schema",
+    "encode_header",
+    "encode_value",
+    "memory_rows",
+    "relationship_rows",
+]
