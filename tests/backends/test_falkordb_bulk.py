@@ -35,7 +35,7 @@ from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship, RelationshipType
 from memorygraph.sample import sample_memories, sample_relationships
-from tests.contract import strategies as rs
+from memorygraph.testing import strategies as rs
 
 pytestmark = pytest.mark.falkordb
 

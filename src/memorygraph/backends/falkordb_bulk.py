@@ -67,6 +67,7 @@ from falkordb.asyncio.graph import AsyncGraph
 
 from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
 from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
@@ -312,7 +313,7 @@ def memory_rows(memories: Iterable[Memory], written: str | None = None) -> list[
     """The node properties `FalkorDBBackend` writes for each memory (`_written` = `written`)."""
     backend = _encoder()
     now = written or format_timestamp(utc_now())
-    return [{**backend._encode_memory(m), WRITTEN: now} for m in memories]
+    return [{**backend._encode_memory(CanonicalRecord.of(m)), WRITTEN: now} for m in memories]
 
 
 def relationship_rows(
@@ -323,7 +324,7 @@ def relationship_rows(
     now = written or format_timestamp(utc_now())
     rows = []
     for relationship in relationships:
-        row = backend._encode_relationship(relationship)
+        row = backend._encode_relationship(CanonicalRecord.of(relationship))
         row["props"] = {**row["props"], WRITTEN: now}
         rows.append(row)
     return rows
