@@ -246,15 +246,22 @@ class Backend(ABC):
         *,
         skip_existing: bool = False,
         before_write: NewIdsHook | None = None,
+        known_new: bool = False,
     ) -> WriteResult:
         """`upsert_memories` / `upsert_relationships` for records already in canonical form
-        (what an import and a migration write: nothing is rebuilt or validated again)."""
+        (what an import and a migration write: nothing is rebuilt or validated again).
+
+        `known_new` says the caller knows none of the ids is stored yet and every
+        relationship's ends are (a migration into a target that started empty, from
+        an export whose ids are unique and whose memories come first): the store is
+        then not asked, which halves the statements of a bulk load.
+        """
         self._require_writable()
         ids = _unique_ids(records)
-        existing = await self.existing_ids(kind, ids) if ids else set()
+        existing = await self.existing_ids(kind, ids) if ids and not known_new else set()
         todo = [r for r in records if not (skip_existing and r.id in existing)]
         if todo:
-            if kind == "relationship":
+            if kind == "relationship" and not known_new:
                 await self._require_ends(todo)
             await _announce(before_write, [i for i in ids if i not in existing])
             await self._write_canonical(kind, todo, {i for i in ids if i not in existing})

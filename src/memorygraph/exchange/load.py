@@ -294,6 +294,7 @@ async def import_graph(
     before_write: BeforeWrite | None = None,
     apply_deletions: bool = True,
     before_delete: BeforeDelete | None = None,
+    known_new: bool = False,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -312,7 +313,9 @@ async def import_graph(
     still leaves a record of it).
 
     Records go to the backend as the canonical bytes the file holds: a valid file's
-    lines are canonical, so nothing is rebuilt or validated again.
+    lines are canonical, so nothing is rebuilt or validated again. `known_new` is
+    `Backend.upsert_canonical`'s: the caller knows the target holds none of the
+    file's ids (and has checked its external ends).
 
     After the records, the file's tombstones delete their ids from the target
     (relationships first, then memories with every relationship touching them),
@@ -333,6 +336,7 @@ async def import_graph(
             [rl.record for rl in batch],
             skip_existing=skip_duplicates,
             before_write=_hook(before_write, kind),
+            known_new=known_new,
         )
         counts[kind].add(result)
         await _call(on_batch, kind, result)

@@ -87,6 +87,8 @@ class _Run:
     committed: bool = False
     #: Stopped by Ctrl-C or a cancellation (possibly during the rollback).
     interrupted: bool = False
+    #: A first run, not a resume (which finds its own earlier writes in the target).
+    fresh: bool = True
 
     def settle(self, state: str) -> None:
         """Append a state line if the journal can take it (a full disk may refuse it:
@@ -405,6 +407,9 @@ class MigrationManager:
                 validated=run.validation,
                 apply_deletions=options.propagate_deletions,
                 before_delete=journal.record_delete,
+                # A first run into an empty target (held under the lock): no id of the
+                # export is there. A resume finds its own earlier batches, so asks.
+                known_new=run.target_was_empty and run.fresh,
             )
             result.memories.deleted = summary.deleted["memory"]
             result.relationships.deleted = summary.deleted["relationship"]
@@ -680,6 +685,7 @@ class MigrationManager:
             export_path=state.export_path,
             journal=Journal.reopen(journal_path),
             target_was_empty=bool(state.header.get("target_was_empty", False)),
+            fresh=False,
         )
         try:
             async with self._open(target_config) as target_backend:
