@@ -157,6 +157,16 @@ def _fts_query(query: MatchQuery) -> str:
     )
 
 
+def _relationship_rows(records: Sequence[CanonicalRecord], now: str) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for r in records:
+        data = r.data
+        rows.append(
+            (r.id, data["from_id"], data["to_id"], data["type"], r.changed_at, r.raw.decode(), now)
+        )
+    return rows
+
+
 def _search_texts(memory: dict[str, Any]) -> tuple[str, str]:
     """The title and body terms of a memory given as its canonical values."""
     return field_texts(memory["title"], memory["content"], memory["summary"], memory["tags"])
@@ -376,32 +386,30 @@ class SQLiteBackend(Backend):
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
     ) -> None:
         now = format_timestamp(utc_now())
-        if kind == "relationship":
-            rows = [
-                (r.id, r.data["from_id"], r.data["to_id"], r.data["type"], r.changed_at,
-                 r.raw.decode(), now)
-                for r in records
-            ]  # fmt: skip
-            with self._transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO relationships"
-                    "(id, from_id, to_id, type, changed_at, doc, written_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            return
-        memories = [(r.id, r.data["type"], r.changed_at, r.raw.decode(), now) for r in records]
+        # New ids take a plain INSERT: replacing costs twice as much per row once
+        # foreign keys are on, for nothing when there is no old row.
+        fresh = [r for r in records if r.id in new_ids]
+        replaced = [r for r in records if r.id not in new_ids]
         with self._transaction() as conn:
+            if kind == "relationship":
+                insert = (
+                    "INTO relationships(id, from_id, to_id, type, changed_at, doc, written_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+                )
+                for verb, batch in (("INSERT", fresh), ("INSERT OR REPLACE", replaced)):
+                    if batch:
+                        conn.executemany(f"{verb} {insert}", _relationship_rows(batch, now))
+                return
+            rows = [(r.id, r.data["type"], r.changed_at, r.raw.decode(), now) for r in records]
             conn.executemany(
                 "INSERT INTO memories(id, type, changed_at, doc, written_at) "
                 "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
                 "changed_at = excluded.changed_at, doc = excluded.doc, "
                 "written_at = excluded.written_at",
-                memories,
+                rows,
             )
-            replaced = [r.id for r in records if r.id not in new_ids]
-            self._write_search_rows(conn, records, replaced)
+            self._write_search_rows(conn, records, [r.id for r in replaced])
 
     @staticmethod
     def _write_search_rows(
