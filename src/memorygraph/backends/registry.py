@@ -59,7 +59,7 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 def register_backend(spec: BackendSpec, *, replace: bool = False) -> BackendSpec:
     """Make `spec` reachable by its name everywhere a backend is named (configs, the
-    CLI's --backend, migrations). A name already taken is refused unless `replace`;
+    CLI's backend option, migrations). A name already taken is refused unless `replace`;
     a built-in name is always refused."""
     if not isinstance(spec, BackendSpec):
         raise ConfigurationError(f"register_backend needs a BackendSpec, not {spec!r}")
