@@ -295,8 +295,10 @@ class SQLiteBackend(Backend):
     async def close(self) -> None:
         # On the worker, after anything still running there (a batch whose caller was
         # cancelled): closing a connection under a running statement would crash.
-        self.worker.call_blocking(self._close_connection)
-        self.worker.stop()
+        try:
+            await self.worker.run_to_completion(self._close_connection)
+        finally:
+            self.worker.stop()
 
     def _close_connection(self) -> None:
         if self._conn is not None:

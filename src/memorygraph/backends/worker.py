@@ -52,10 +52,11 @@ class WorkerThread:
         future = asyncio.run_coroutine_threadsafe(coro, self._ensure())
         return await asyncio.wrap_future(future)
 
-    def call_blocking(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the worker after the work already queued there, and wait for it
-        without yielding: for closing a connection, which must not happen while a
-        statement a cancelled caller left behind is still running on it."""
+    async def run_to_completion(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the worker after the work already queued there, waiting without
+        blocking the caller's loop; `fn` always completes, even if the caller is
+        cancelled meanwhile (then this waits for it, and the cancellation goes on).
+        For closing a connection: SQLite may write back its whole WAL then."""
         loop = self._loop
         if loop is None or self.on_worker():
             return fn()
@@ -63,7 +64,12 @@ class WorkerThread:
         async def call() -> T:
             return fn()
 
-        return asyncio.run_coroutine_threadsafe(call(), loop).result()
+        future = asyncio.run_coroutine_threadsafe(call(), loop)
+        try:
+            return await asyncio.shield(asyncio.wrap_future(future))
+        except asyncio.CancelledError:
+            future.result()
+            raise
 
     def stop(self) -> None:
         """Stop the worker's loop and thread (after the work already queued)."""
