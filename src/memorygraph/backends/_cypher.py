@@ -336,38 +336,48 @@ class CypherBackend(Backend):
     async def _write_canonical(
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
     ) -> None:
-        if kind == "memory":
-            await self._write_memories(records)
-        else:
-            await self._write_relationships(records)
+        # New records are created outright: matching an old version that cannot be
+        # there costs an index lookup per record (and per edge, a delete).
+        fresh = [r for r in records if r.id in new_ids]
+        replaced = [r for r in records if r.id not in new_ids]
+        write = self._write_memories if kind == "memory" else self._write_relationships
+        for batch, is_new in ((fresh, True), (replaced, False)):
+            if batch:
+                await write(batch, is_new)
 
-    async def _write_memories(self, memories: Sequence[CanonicalRecord]) -> None:
+    async def _write_memories(self, memories: Sequence[CanonicalRecord], new: bool) -> None:
         k = self.dialect.key_property
         now = format_timestamp(utc_now())
         encoded = [{**self._encode_memory(m), WRITTEN: now} for m in memories]
         columns, rows = self._as_lists(encoded)
         # Roughly the statement's text: the canonical bytes less their keys.
         sizes = [len(m.raw) for m in memories]
-        query = (
-            f"UNWIND $rows AS row MERGE (m:{MEMORY_LABEL} {{`{k}`: row[{columns.index(k)}]}}) "
-            f"SET m = {self._map_of(columns)}"
+        node = (
+            f"CREATE (m:{MEMORY_LABEL})"
+            if new
+            else f"MERGE (m:{MEMORY_LABEL} {{`{k}`: row[{columns.index(k)}]}})"
         )
+        query = f"UNWIND $rows AS row {node} SET m = {self._map_of(columns)}"
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
-    async def _write_relationships(self, relationships: Sequence[CanonicalRecord]) -> None:
+    async def _write_relationships(
+        self, relationships: Sequence[CanonicalRecord], new: bool
+    ) -> None:
         k = self.dialect.key_property
         now = format_timestamp(utc_now())
         encoded = [self._encode_relationship(r) for r in relationships]
         columns, props = self._as_lists([{**e["props"], WRITTEN: now} for e in encoded])
         rows = [[e["key"], e["from"], e["to"], *p] for e, p in zip(encoded, props, strict=True)]
-        # Always delete-then-create by id: a replaced relationship whose ends
+        # A replaced relationship is deleted, then created by id: one whose ends
         # changed moves, and one statement keeps each batch atomic.
+        old = (
+            ""
+            if new
+            else f"OPTIONAL MATCH ()-[old:{EDGE_LABEL} {{`{k}`: row[0]}}]->() DELETE old WITH row "
+        )
         query = (
-            "UNWIND $rows AS row "
-            f"OPTIONAL MATCH ()-[old:{EDGE_LABEL} {{`{k}`: row[0]}}]->() "
-            "DELETE old "
-            "WITH row "
+            f"UNWIND $rows AS row {old}"
             f"MATCH (a:{MEMORY_LABEL} {{`{k}`: row[1]}}), (b:{MEMORY_LABEL} {{`{k}`: row[2]}}) "
             f"CREATE (a)-[r:{EDGE_LABEL}]->(b) "
             f"SET r = {self._map_of(columns, offset=3)}"

@@ -1,7 +1,7 @@
 """The backend contract: domain operations every storage engine provides.
 
 A backend subclasses `Backend` and implements the abstract primitives
-(`_write_memories`, `_page_memories`, …). The public operations that carry
+(`_write_canonical`, `_page_memories`, …). The public operations that carry
 policy (duplicate skipping, write reports, endpoint checks, streaming) are
 written once here, on top of those primitives, so every engine behaves the
 same and the contract suite (`memorygraph.testing`) can hold them all to it.
