@@ -16,7 +16,6 @@ from memorygraph.exchange.importers import (
     convert_to_export,
     detect_format,
     import_file,
-    plan_file,
 )
 from memorygraph.exchange.importers._common import ID_NAMESPACE, derived_relationship_id
 from memorygraph.exchange.importers.memory_jsonl import entity_id
@@ -336,9 +335,9 @@ async def test_memory_jsonl_import(tmp_path: Path) -> None:
 async def test_memory_jsonl_with_nothing_usable_is_refused(tmp_path: Path) -> None:
     src = _jsonl(tmp_path / "m.jsonl", [{"type": "relation", "from": "a", "to": "b"}])
     async with sqlite(tmp_path / "t.db") as target:
-        plan, report = await plan_file(src, target)
-        assert report is not None and report.unmapped_total == 1
-        assert plan.memories.insert == 0
+        plan = await import_file(src, target, dry_run=True)
+        assert plan.conversion is not None and plan.conversion["unmapped_total"] == 1
+        assert plan.memories.inserted == 0
     empty = _jsonl(tmp_path / "e.jsonl", [{"type": "entity", "name": "", "observations": []}])
     (tmp_path / "e2.jsonl").write_bytes(b"")
     with pytest.raises(UsageError, match="cannot tell the format"):

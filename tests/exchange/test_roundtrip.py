@@ -24,7 +24,7 @@ from memorygraph.errors import (
     OperationError,
     UsageError,
 )
-from memorygraph.exchange import export_graph, import_graph, plan_import, validate_export
+from memorygraph.exchange import export_graph, import_graph, validate_export
 from memorygraph.models import Relationship, format_timestamp
 from memorygraph.testing import strategies as rs
 from tests.exchange.helpers import (
@@ -166,7 +166,7 @@ async def test_progress_is_reported_per_kind(tmp_path: Path) -> None:
     path = await export_sample(tmp_path, n=12)
     seen: list[tuple[str, int]] = []
     async with sqlite(tmp_path / "t.db") as target:
-        await import_graph(path, target, progress=lambda k, n: seen.append((k, n)), batch_size=5)
+        await import_graph(path, target, progress=lambda k, n, _: seen.append((k, n)), batch_size=5)
     assert seen[-1] == ("relationship", 24)
     assert ("memory", 12) in seen
 
@@ -213,17 +213,25 @@ async def test_incremental_export_declares_external_ends(tmp_path: Path) -> None
 
     # A target without the outside ends: refused before any write.
     async with sqlite(tmp_path / "empty.db") as empty:
-        plan = await plan_import(summary.path, empty)
-        assert plan.relationships.reject > 0 and not plan.would_write
+        plan = await import_graph(summary.path, empty, dry_run=True)
+        assert plan.relationships.rejected > 0 and not plan.would_write
         with pytest.raises(IntegrityError, match="declares external"):
             await import_graph(summary.path, empty)
         assert await empty.count_memories() == 0
+    # A target that does not exist yet holds none of them either; the file's own ends pass.
+    absent = await import_graph(summary.path, None, dry_run=True)
+    assert absent.relationships.rejected == plan.relationships.rejected
+    assert absent.relationships.rejected == summary.external_relationships
+    assert absent.relationships.inserted == summary.relationships - summary.external_relationships
+    assert absent.memories.inserted == summary.memories and not absent.would_write
+    assert all("neither in the file nor in the target" in p.message for p in absent.rejections)
+    assert [p.line for p in absent.rejections] == sorted({p.line for p in absent.rejections})
 
     # A target holding an older full copy: accepted.
     async with sqlite(tmp_path / "old.db") as old:
         await old.upsert_memories(memories)
-        plan = await plan_import(summary.path, old)
-        assert plan.would_write and plan.relationships.reject == 0
+        plan = await import_graph(summary.path, old, dry_run=True)
+        assert plan.would_write and plan.relationships.rejected == 0
         result = await import_graph(summary.path, old)
         assert result.relationships.inserted == summary.relationships
 
@@ -241,7 +249,7 @@ async def test_undeclared_dangling_end_is_invalid(tmp_path: Path) -> None:
 # --- the dry run -----------------------------------------------------------------------
 
 
-async def test_plan_counts_insert_skip_update_reject_and_writes_nothing(tmp_path: Path) -> None:
+async def test_dry_run_counts_insert_skip_update_reject_and_writes_nothing(tmp_path: Path) -> None:
     path = await export_sample(tmp_path, n=10)
     memories, relationships = await fill(tmp_path / "copy.db", 10)
     async with sqlite(tmp_path / "t.db") as target:
@@ -250,32 +258,32 @@ async def test_plan_counts_insert_skip_update_reject_and_writes_nothing(tmp_path
             [r for r in relationships if r.from_id < "m0004" and r.to_id < "m0004"]
         )
         held = await target.count_relationships()
-        plan = await plan_import(path, target)
-        assert plan.memories.to_dict() == {"insert": 6, "update": 0, "skip": 4, "reject": 0}
-        assert plan.relationships.skip == held and plan.relationships.insert == 20 - held
-        assert plan.counts("memory")["skip"] == 4
+        plan = await import_graph(path, target, dry_run=True)
+        assert plan.to_dict()["memory"] == {"insert": 6, "update": 0, "skip": 4, "reject": 0}
+        assert plan.relationships.skipped == held and plan.relationships.inserted == 20 - held
+        assert plan.counts("memory").skipped == 4
         assert plan.would_write
-        replace = await plan_import(path, target, skip_duplicates=False)
-        assert replace.memories.update == 4 and replace.memories.skip == 0
+        replace = await import_graph(path, target, skip_duplicates=False, dry_run=True)
+        assert replace.memories.updated == 4 and replace.memories.skipped == 0
         assert await target.count_memories() == 4
         # The dry run agrees with what the import then does.
         done = await import_graph(path, target)
-        assert done.memories.inserted == plan.memories.insert
-        assert done.relationships.skipped == plan.relationships.skip
+        assert done.memories.inserted == plan.memories.inserted
+        assert done.relationships.skipped == plan.relationships.skipped
 
 
-async def test_plan_of_invalid_file_reports_rejections(tmp_path: Path) -> None:
+async def test_dry_run_of_invalid_file_reports_rejections(tmp_path: Path) -> None:
     path = await export_sample(tmp_path, n=10)
     lines = read_lines(path)
     lines[3] = lines[3].replace(b'"importance":', b'"importance":9,"_":', 1)  # m0002 broken
     write_lines(path, lines)
     async with sqlite(tmp_path / "t.db") as target:
-        plan = await plan_import(path, target)
-        assert not plan.would_write and not plan.validation.valid
-        assert plan.memories.reject == 1 and plan.memories.insert == 9
+        plan = await import_graph(path, target, dry_run=True)
+        assert not plan.would_write and plan.validation and not plan.validation.valid
+        assert plan.memories.rejected == 1 and plan.memories.inserted == 9
         # relationships touching m0002 (line 4) have an end in neither place
-        assert plan.relationships.reject > 0
-        assert plan.to_dict()["relationship"]["reject"] == plan.relationships.reject
+        assert plan.relationships.rejected > 0
+        assert plan.to_dict()["relationship"]["reject"] == plan.relationships.rejected
         assert await target.count_memories() == 0
 
 
@@ -326,7 +334,7 @@ async def test_export_reports_progress_and_bytes(tmp_path: Path) -> None:
     seen: list[tuple[str, int]] = []
     async with sqlite(tmp_path / "s.db", read_only=True) as source:
         summary = await export_graph(
-            source, tmp_path / "x.jsonl", progress=lambda k, n: seen.append((k, n))
+            source, tmp_path / "x.jsonl", progress=lambda k, n, _: seen.append((k, n))
         )
     assert seen == [("memory", 5), ("relationship", 10)]
     assert summary.bytes == (tmp_path / "x.jsonl").stat().st_size

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from memorygraph.cli.exchange import register
-from memorygraph.exchange import export_graph, import_graph, plan_import, validate_export
+from memorygraph.exchange import export_graph, import_graph, validate_export
 from tests.exchange.helpers import fill, sqlite
 from tests.exchange.test_cli import invoke
 
@@ -130,9 +130,9 @@ async def test_a_version_1_0_file_still_imports(tmp_path: Path) -> None:
 async def test_the_dry_run_counts_the_deletions(tmp_path: Path) -> None:
     path, copy = await _source_with_deletions(tmp_path)
     async with sqlite(copy) as target:
-        plan = await plan_import(path, target)
-        assert plan.deletions["memory"] == 1 and plan.deletions["relationship"] >= 1
-        assert plan.to_dict()["deletions"] == plan.deletions
-        kept = await plan_import(path, target, apply_deletions=False)
-        assert kept.deletions == {"memory": 0, "relationship": 0}
+        plan = await import_graph(path, target, dry_run=True)
+        assert plan.deleted["memory"] == 1 and plan.deleted["relationship"] >= 1
+        assert plan.to_dict()["deletions"] == plan.deleted
+        kept = await import_graph(path, target, apply_deletions=False, dry_run=True)
+        assert kept.deleted == {"memory": 0, "relationship": 0}
         assert await target.count_memories() == 10

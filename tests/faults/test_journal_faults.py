@@ -161,8 +161,8 @@ async def test_rollback_report_counts_relationships_removed_with_their_memories(
             source, target, options
         )
     report = await MigrationManager().rollback(Path(failed.value.result.journal_path))
-    assert report.deleted_memories == 60
-    assert report.deleted_relationships == 50
+    assert report.memories.deleted == 60
+    assert report.relationships.deleted == 50
     assert await snapshot(target) == {}
 
 

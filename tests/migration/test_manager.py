@@ -160,7 +160,7 @@ async def test_crash_then_rollback_from_journal(
     assert read_state(journal).state == "failed"
     assert await snapshot(target) != before
     report = await MigrationManager().rollback(journal)
-    assert report.deleted_memories == 70
+    assert report.memories.deleted == 70
     assert await snapshot(target) == before
     assert read_state(journal).state == "rolled_back"
 

@@ -25,7 +25,7 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -109,16 +109,19 @@ class Health:
 
 @dataclass
 class WriteResult:
-    """Which ids a batched write inserted (new), updated (replaced) or skipped (already present)."""
+    """Which ids a batched write inserted (new), updated (replaced) or skipped (already
+    present); a dry run also names the relationships it rejected (an end stored nowhere)."""
 
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: WriteResult) -> Self:
         self.inserted += other.inserted
         self.updated += other.updated
         self.skipped += other.skipped
+        self.rejected += other.rejected
         return self
 
 
@@ -247,6 +250,8 @@ class Backend(ABC):
         skip_existing: bool = False,
         before_write: NewIdsHook | None = None,
         known_new: bool = False,
+        dry_run: bool = False,
+        held: Collection[str] = frozenset(),
     ) -> WriteResult:
         """`upsert_memories` / `upsert_relationships` for records already in canonical form
         (what an import and a migration write: nothing is rebuilt or validated again).
@@ -255,27 +260,40 @@ class Backend(ABC):
         relationship's ends are (a migration into a target that started empty, from
         an export whose ids are unique and whose memories come first): the store is
         then not asked, which halves the statements of a bulk load.
+
+        `dry_run` makes the same decisions and reports them, but announces and writes
+        nothing (a read-only store will do). A relationship with an end that is neither
+        stored nor in `held` (the memories earlier batches of the dry run would have
+        written) is then reported `rejected` instead of failing the batch.
         """
-        self._require_writable()
+        if not dry_run:
+            self._require_writable()
         ids = _unique_ids(records)
         existing = await self.existing_ids(kind, ids) if ids and not known_new else set()
         todo = [r for r in records if not (skip_existing and r.id in existing)]
-        if todo:
-            if kind == "relationship" and not known_new:
-                await self._require_ends(todo)
+        rejected: set[str] = set()
+        if todo and kind == "relationship" and not known_new:
+            rejected = await self._require_ends(todo, held, dry_run)
+        if todo and not dry_run:
             await _announce(before_write, [i for i in ids if i not in existing])
             await self._write_canonical(kind, todo, {i for i in ids if i not in existing})
-        return _report(ids, existing, skip_existing)
+        return _report(ids, existing, skip_existing, rejected)
 
-    async def _require_ends(self, relationships: Sequence[CanonicalRecord]) -> None:
-        ends = {r.data["from_id"] for r in relationships} | {r.data["to_id"] for r in relationships}
-        missing = ends - await self.existing_memory_ids(sorted(ends))
-        if missing:
+    async def _require_ends(
+        self, relationships: Sequence[CanonicalRecord], held: Collection[str], dry_run: bool
+    ) -> set[str]:
+        """Raise `IntegrityError` if an end is neither a stored memory nor `held`; in a
+        dry run, return the ids of the relationships with such an end instead."""
+        ends = {r.data[end] for r in relationships for end in ("from_id", "to_id")}
+        ends = {e for e in ends if e not in held}
+        missing = ends - await self.existing_memory_ids(sorted(ends)) if ends else set()
+        if missing and not dry_run:
             sample = ", ".join(repr(i) for i in sorted(missing)[:3])
             raise IntegrityError(
                 f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
                 "write those memories first"
             )
+        return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
 
     async def existing_ids(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
         """The ids among `ids` the store holds records of `kind` for."""
@@ -538,10 +556,14 @@ async def paginate(
         await checkpoint()  # a cancellation lands between pages
 
 
-def _report(ids: list[str], existing: set[str], skip_existing: bool) -> WriteResult:
+def _report(
+    ids: list[str], existing: set[str], skip_existing: bool, rejected: set[str]
+) -> WriteResult:
     result = WriteResult()
     for i in ids:
-        if i not in existing:
+        if i in rejected:
+            result.rejected.append(i)
+        elif i not in existing:
             result.inserted.append(i)
         elif skip_existing:
             result.skipped.append(i)

@@ -37,11 +37,9 @@ from memorygraph.exchange.importers import (
     ConversionReport,
     import_file,
     import_graph_store,
-    plan_file,
-    plan_graph_store,
 )
 from memorygraph.exchange.importers.mcp_graph import ENGINES
-from memorygraph.exchange.load import ImportPlan, ImportSummary
+from memorygraph.exchange.load import ImportSummary
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON report for scripts."
@@ -106,7 +104,7 @@ def export_cmd(file: Path, since: datetime | None, fmt: str, as_json: bool, **op
                     backend,
                     file,
                     since=since,
-                    progress=lambda kind, n: display.update(
+                    progress=lambda kind, n, _: display.update(
                         f"export {_LABELS[kind]}", n, totals[kind]
                     ),
                 )
@@ -280,33 +278,28 @@ def import_cmd(
     config = config_from_options(options)
     display = ProgressDisplay(show_progress() and not as_json and not dry_run)
 
-    async def go() -> ImportSummary | tuple[ImportPlan, ConversionReport | None]:
+    async def go() -> ImportSummary:
         if source is not None:
             if dry_run and not target_exists(config):
-                return await plan_graph_store(source, None, skip_duplicates=skip_duplicates)
+                return await import_graph_store(
+                    source, None, skip_duplicates=skip_duplicates, dry_run=True
+                )
             async with create_backend(config) as backend:
-                if dry_run:
-                    return await plan_graph_store(source, backend, skip_duplicates=skip_duplicates)
                 with display.running():
                     return await import_graph_store(
                         source,
                         backend,
                         skip_duplicates=skip_duplicates,
                         batch_size=batch_size,
-                        progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
+                        progress=lambda kind, n, _: display.update(f"import {_LABELS[kind]}", n),
+                        dry_run=dry_run,
                     )
         assert file is not None
         if dry_run and not target_exists(config):
-            return await plan_file(file, None, format=fmt, skip_duplicates=skip_duplicates)
+            return await import_file(
+                file, None, format=fmt, skip_duplicates=skip_duplicates, dry_run=True
+            )
         async with create_backend(config) as backend:
-            if dry_run:
-                return await plan_file(
-                    file,
-                    backend,
-                    format=fmt,
-                    skip_duplicates=skip_duplicates,
-                    apply_deletions=not keep_deletions,
-                )
             with display.running():
                 return await import_file(
                     file,
@@ -315,18 +308,19 @@ def import_cmd(
                     skip_duplicates=skip_duplicates,
                     batch_size=batch_size,
                     apply_deletions=not keep_deletions,
-                    progress=lambda kind, n: display.update(f"import {_LABELS[kind]}", n),
+                    progress=lambda kind, n, _: display.update(f"import {_LABELS[kind]}", n),
+                    dry_run=dry_run,
                 )
 
     outcome = run(go())
-    if isinstance(outcome, tuple):
-        plan, conversion = outcome
+    if outcome.dry_run:
+        plan = outcome
         if as_json:
             data = plan.to_dict()
-            data["conversion"] = conversion.to_dict() if conversion else None
+            data.setdefault("conversion", None)
             emit_json(data)
         else:
-            _print_conversion(conversion)
+            _print_conversion(plan.conversion)
             verdict = "would write" if plan.would_write else "would write NOTHING (see below)"
             console.print(f"dry run of {plan.path}: {verdict}", highlight=False)
             for kind, counts in (
@@ -334,19 +328,20 @@ def import_cmd(
                 ("relationships", plan.relationships),
             ):
                 console.print(
-                    f"  {kind}: {counts.insert} insert, {counts.update} update, "
-                    f"{counts.skip} skip (already there), {counts.reject} reject",
+                    f"  {kind}: {counts.inserted} insert, {counts.updated} update, "
+                    f"{counts.skipped} skip (already there), {counts.rejected} reject",
                     highlight=False,
                 )
-            if any(plan.deletions.values()):
+            if any(plan.deleted.values()):
                 console.print(
-                    f"  deletions (tombstones): {plan.deletions['memory']} memories and "
-                    f"{plan.deletions['relationship']} relationships would be deleted",
+                    f"  deletions (tombstones): {plan.deleted['memory']} memories and "
+                    f"{plan.deleted['relationship']} relationships would be deleted",
                     highlight=False,
                 )
-            for problem in [*plan.validation.problems, *plan.rejections][:20]:
+            problems = plan.validation.problems if plan.validation else []
+            for problem in [*problems, *plan.rejections][:20]:
                 console.print(f"  {problem}", highlight=False)
-        if not plan.validation.valid:
+        if plan.validation is not None and not plan.validation.valid:
             # The same exit code as `validate` and a real import give this file.
             click.get_current_context().exit(InvalidExportError.exit_code)
         if not plan.would_write:

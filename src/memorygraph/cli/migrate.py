@@ -236,9 +236,9 @@ def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool
         console.print(f"{where} was rolled back already; nothing to do", highlight=False)
         return
     console.print(
-        f"rolled back {where}: deleted {report.deleted_memories} memories and "
-        f"{report.deleted_relationships} relationships, restored "
-        f"{report.restored_memories + report.restored_relationships} overwritten records",
+        f"rolled back {where}: deleted {report.memories.deleted} memories and "
+        f"{report.relationships.deleted} relationships, restored "
+        f"{report.memories.updated + report.relationships.updated} overwritten records",
         highlight=False,
     )
 

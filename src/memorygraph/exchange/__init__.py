@@ -2,8 +2,9 @@
 
     export_graph(backend, path)        stream a backend to a memorygraph export file
     validate_export(path)              check a file line by line; never raises for damage
-    plan_import(path, backend)         dry run: what an import would insert/skip/reject
-    import_graph(path, backend)        validate, then stream the file into a backend
+    import_graph(path, backend)        validate, then stream the file into a backend;
+                                       with dry_run=True, the same path stopping before
+                                       each write: what it would insert/skip/reject
     iter_records(path)                 the record lines of a validated file (.line, .record)
     detect_format(path)                which importer reads a file
     convert_to_export(path, out)       turn another tool's file into a memorygraph export
@@ -14,32 +15,23 @@ The format is specified in docs/FORMAT.md.
 
 from memorygraph.exchange.export import ExportSummary, ExportWriter, export_graph
 from memorygraph.exchange.format import FORMAT_NAME, FORMAT_VERSION
-from memorygraph.exchange.load import (
-    ImportPlan,
-    ImportSummary,
-    KindCounts,
-    PlanCounts,
-    import_graph,
-    plan_import,
-)
+from memorygraph.exchange.load import ImportSummary, import_graph
 from memorygraph.exchange.reader import RecordLine, iter_records
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
+from memorygraph.kinds import KindCounts
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "ExportSummary",
     "ExportWriter",
-    "ImportPlan",
     "ImportSummary",
     "KindCounts",
-    "PlanCounts",
     "Problem",
     "RecordLine",
     "ValidationReport",
     "export_graph",
     "import_graph",
     "iter_records",
-    "plan_import",
     "validate_export",
 ]

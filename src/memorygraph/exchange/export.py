@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from memorygraph.exchange.format import (
     open_for_write,
 )
 from memorygraph.idindex import IdIndex
+from memorygraph.kinds import Progress
 from memorygraph.models import (
     Memory,
     Relationship,
@@ -42,8 +43,6 @@ from memorygraph.models import (
     utc_now,
     utc_range_problem,
 )
-
-Progress = Callable[[str, int], None]
 
 
 @dataclass
@@ -280,16 +279,16 @@ async def _write_kind(
     since: datetime | None,
     progress: Progress | None,
 ) -> None:
-    """Write every record of `kind`, a page at a time, reporting `progress(kind, done)`."""
+    """Write every record of `kind`, a page at a time, reporting `progress(kind, done, None)`."""
     done = 0
     async for page in backend.iter_canonical(kind, since=since):
         await asyncio.to_thread(writer.write_canonical, kind, page)  # off the loop
         done += len(page)
         if progress:
-            progress(kind, done)
+            progress(kind, done, None)
         await checkpoint()
     if progress and not done:
-        progress(kind, 0)
+        progress(kind, 0, None)
 
 
 async def export_graph(
@@ -302,7 +301,7 @@ async def export_graph(
     """Stream every memory and relationship of `backend` (changed at or after `since`) to `path`.
 
     Memory use is constant: records are read page by page in ascending id
-    order and written as they arrive. `progress(kind, done)` is called after
+    order and written as they arrive. `progress(kind, done, None)` is called after
     each batch with kind "memory" or "relationship". `path` appears only once
     the export is complete. An incremental export declares relationship ends
     that are not in the file as external (see docs/FORMAT.md).

@@ -1,11 +1,11 @@
-"""Import of an export file into a backend, and its dry run (`plan_import`).
+"""Import of an export file into a backend, and its dry run (`import_graph(dry_run=True)`).
 
-Both start with `validate_export`. The import writes nothing unless the whole
-file is valid and every relationship end it declares external is already in
-the target; then it streams the file in batches through the backend's upserts,
-memories first, reporting each written batch to `on_batch` (the migration
-journal). The dry run walks the same records and asks the target which ids it
-already holds, writing nothing.
+The import writes nothing unless the whole file is valid and every relationship
+end it declares external is already in the target; then it streams the file in
+batches through the backend's upserts, memories first, reporting each written
+batch to `on_batch` (the migration journal). The dry run is the same path with
+one switch: each batch goes to the same upsert with `dry_run`, which asks the
+target the same questions and stops before the write.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, cast
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
-from memorygraph.errors import IntegrityError, InvalidExportError
+from memorygraph.errors import IntegrityError, InvalidExportError, UsageError
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
 from memorygraph.exchange.reader import (
     CanonicalLine,
@@ -34,9 +34,9 @@ from memorygraph.exchange.reader import (
 )
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
 from memorygraph.idindex import IdIndex
+from memorygraph.kinds import MEMORY, RELATIONSHIP, KindCounts, PerKind, Progress
 from memorygraph.models import Memory, Relationship
 
-Progress = Callable[[str, int], None]
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
 BeforeWrite = Callable[[str, Sequence[str]], Awaitable[None] | None]
 #: before_delete(memories, relationships): the records a tombstone batch is about to
@@ -50,126 +50,85 @@ def _hook(before_write: BeforeWrite | None, kind: str) -> NewIdsHook | None:
     return lambda ids: before_write(kind, ids)
 
 
-@dataclass
-class KindCounts:
-    """Records of one kind an import inserted (new), updated (replaced) or skipped (present)."""
-
-    inserted: int = 0
-    updated: int = 0
-    skipped: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.inserted + self.updated + self.skipped
-
-    def add(self, result: WriteResult) -> None:
-        self.inserted += len(result.inserted)
-        self.updated += len(result.updated)
-        self.skipped += len(result.skipped)
-
-    def to_dict(self) -> dict[str, int]:
-        return {"inserted": self.inserted, "updated": self.updated, "skipped": self.skipped}
+#: The dry run's JSON names its counts as what would happen to the records.
+_PLANNED: Final = {
+    "insert": "inserted",
+    "update": "updated",
+    "skip": "skipped",
+    "reject": "rejected",
+}
+#: Rejections a dry run reports in full (each with its line).
+MAX_REJECTIONS: Final = 100
 
 
 @dataclass
-class ImportSummary:
-    """What `import_graph` wrote. `conversion` is set when the file was converted first."""
+class ImportSummary(PerKind):
+    """What `import_graph` wrote, or in a dry run would write. `conversion` is set when
+    the file was converted first.
+
+    A dry run also counts `rejected` records: lines that fail their schema or repeat an
+    id (`validation`), and relationships with an end that neither the file nor the
+    target holds (`rejections`, the first `MAX_REJECTIONS` with their lines). The
+    import is all-or-nothing: with any problem or rejection, `would_write` is False.
+    """
 
     #: The file imported, or the location of a graph read in place (`import_graph_store`).
     path: Path | str
     skip_duplicates: bool
+    dry_run: bool = False
     memories: KindCounts = field(default_factory=KindCounts)
     relationships: KindCounts = field(default_factory=KindCounts)
     digest: str = ""
     duration_seconds: float = 0.0
     conversion: dict[str, Any] | None = None
-    #: Records deleted because the file carries their tombstones, per kind.
-    deleted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
     #: Tombstones left unapplied (`apply_deletions=False`).
     deletions_kept: int = 0
+    #: The dry run's validation of the file (None when its writer's hash proved it).
+    validation: ValidationReport | None = None
+    rejections: list[Problem] = field(default_factory=list)
 
     @property
-    def records_per_second(self) -> float:
-        total = self.memories.total + self.relationships.total
-        return total / self.duration_seconds if self.duration_seconds > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "path": str(self.path),
-            "skip_duplicates": self.skip_duplicates,
-            KIND_MEMORY: self.memories.to_dict(),
-            KIND_RELATIONSHIP: self.relationships.to_dict(),
-            "digest": self.digest,
-            "deleted": dict(self.deleted),
-            "deletions_kept": self.deletions_kept,
-            "duration_seconds": round(self.duration_seconds, 3),
-            "records_per_second": round(self.records_per_second, 1),
-        }
-        if self.conversion is not None:
-            data["conversion"] = self.conversion
-        return data
-
-
-@dataclass
-class PlanCounts:
-    """What an import would do with the records of one kind."""
-
-    insert: int = 0
-    update: int = 0
-    skip: int = 0
-    reject: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "insert": self.insert,
-            "update": self.update,
-            "skip": self.skip,
-            "reject": self.reject,
-        }
-
-
-@dataclass
-class ImportPlan:
-    """The dry run of an import: counts per kind, and whether the import would go ahead.
-
-    `reject` counts records the import refuses: lines that fail their schema
-    or repeat an id, and relationships with an end that neither the file nor
-    the target holds. The import is all-or-nothing: with any problem or
-    rejection, `would_write` is False and it writes nothing.
-    """
-
-    #: As `ImportSummary.path`.
-    path: Path | str
-    skip_duplicates: bool
-    validation: ValidationReport
-    memories: PlanCounts = field(default_factory=PlanCounts)
-    relationships: PlanCounts = field(default_factory=PlanCounts)
-    unreadable_lines: int = 0
-    rejections: list[Problem] = field(default_factory=list)
-    #: Per kind, records the file's tombstones would delete from the target (a memory's
-    #: relationships go with it and are not counted here).
-    deletions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
-
-    def counts(self, kind: str) -> dict[str, int]:
-        """The counts for "memory" or "relationship" as insert/update/skip/reject."""
-        return (self.memories if kind == KIND_MEMORY else self.relationships).to_dict()
+    def deleted(self) -> dict[str, int]:
+        """Per kind, records the file's tombstones deleted (in a dry run: would delete;
+        a memory's relationships go with it, counted in a real run only)."""
+        return {kind: self.counts(kind).deleted for kind in RECORD_KINDS}
 
     @property
     def would_write(self) -> bool:
-        return self.validation.valid and not (self.memories.reject or self.relationships.reject)
+        valid = self.validation is None or self.validation.valid
+        return valid and not (self.memories.rejected or self.relationships.rejected)
+
+    @property
+    def records_per_second(self) -> float:
+        total = self.memories.written + self.relationships.written
+        return total / self.duration_seconds if self.duration_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "skip_duplicates": self.skip_duplicates,
-            "would_write": self.would_write,
-            KIND_MEMORY: self.memories.to_dict(),
-            KIND_RELATIONSHIP: self.relationships.to_dict(),
-            "unreadable_lines": self.unreadable_lines,
-            "rejections": [p.to_dict() for p in self.rejections],
-            "deletions": dict(self.deletions),
-            "validation": self.validation.to_dict(),
-        }
+        data: dict[str, Any] = {"path": str(self.path), "skip_duplicates": self.skip_duplicates}
+        if self.dry_run:
+            data["would_write"] = self.would_write
+            for kind in RECORD_KINDS:
+                counts = self.counts(kind).to_dict(*_PLANNED.values())
+                data[kind] = {key: counts[name] for key, name in _PLANNED.items()}
+            data |= {
+                "unreadable_lines": self.validation.unreadable_lines if self.validation else 0,
+                "rejections": [p.to_dict() for p in self.rejections],
+                "deletions": self.deleted,
+                "validation": self.validation.to_dict() if self.validation else None,
+            }
+        else:
+            for kind in RECORD_KINDS:
+                data[kind] = self.counts(kind).to_dict("inserted", "updated", "skipped")
+            data |= {
+                "digest": self.digest,
+                "deleted": self.deleted,
+                "deletions_kept": self.deletions_kept,
+                "duration_seconds": round(self.duration_seconds, 3),
+                "records_per_second": round(self.records_per_second, 1),
+            }
+        if self.conversion is not None:
+            data["conversion"] = self.conversion
+        return data
 
 
 def _checked_lines(path: Path) -> Iterator[CanonicalLine]:
@@ -197,11 +156,11 @@ def _batches(
 
 
 async def _batches_ahead(
-    path: Path, size: int
+    path: Path, size: int, *, valid: bool = True
 ) -> AsyncIterator[tuple[RecordKind, list[CanonicalLine]]]:
     """`_batches`, read in a thread one batch ahead: the next batch is read and decoded
     while the caller writes the current one (the engine and Python both busy)."""
-    batches = _batches(path, size)
+    batches = _batches(path, size, valid=valid)
     ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
     try:
         while (batch := await ahead) is not None:
@@ -261,13 +220,20 @@ class _Facts:
     digest: str
     external_relationships: int
     tombstones: int
+    #: The validation that proved the file (None when its writer's hash did).
+    validation: ValidationReport | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.validation is None or self.validation.valid
 
 
 def _proven(
-    path: Path, validated: ValidationReport | None, file_sha256: str | None
+    path: Path, validated: ValidationReport | None, file_sha256: str | None, dry_run: bool
 ) -> _Facts:
     """Prove `path` importable: by its sha256 when the writer's is known, else by a
-    report `validate_export` gave for it, else by validating it now."""
+    report `validate_export` gave for it, else by validating it now. A dry run takes
+    an invalid file too (its facts then carry the report)."""
     if file_sha256 is not None:
         trailer = unchanged_trailer(path, file_sha256)
         return _Facts(
@@ -276,14 +242,14 @@ def _proven(
             int(trailer.get("tombstones") or 0),
         )
     report = validated if validated is not None else validate_export(path)
-    if not report.valid:
+    if not report.valid and not dry_run:
         raise _invalid(path, report)
-    return _Facts(report.digest, report.external_relationships, report.tombstones)
+    return _Facts(report.digest, report.external_relationships, report.tombstones, report)
 
 
 async def import_graph(
     path: Path | str,
-    backend: Backend,
+    backend: Backend | None,
     *,
     skip_duplicates: bool = True,
     progress: Progress | None = None,
@@ -295,6 +261,7 @@ async def import_graph(
     apply_deletions: bool = True,
     before_delete: BeforeDelete | None = None,
     known_new: bool = False,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
@@ -303,7 +270,7 @@ async def import_graph(
     `IntegrityError`, both before anything is written. Records whose id the
     target already holds are skipped (`skip_duplicates`) or replaced.
     `on_batch(kind, write_result)` runs after each batch is written, with the
-    ids inserted/updated/skipped; `progress(kind, done)` after each batch.
+    ids inserted/updated/skipped; `progress(kind, done, None)` after each batch.
     `validated` is a report `validate_export` already gave for this same,
     unchanged file; `file_sha256` is what `ExportWriter` reported for a file this
     process wrote (the migration's own export): the file is then proven by one
@@ -321,37 +288,104 @@ async def import_graph(
     (relationships first, then memories with every relationship touching them),
     unless `apply_deletions` is False. `before_delete(memories, relationships)`
     receives each batch's records about to be deleted, before the deletion.
+
+    `dry_run` takes the same steps and stops before each write (`upsert_canonical`'s
+    `dry_run`): the summary counts what would be inserted, updated, skipped, rejected
+    and deleted, and nothing is written, announced or journaled. It reports instead
+    of raising: an invalid file's valid lines are counted (its problems are in
+    `validation`), and a relationship whose end is neither in the file nor in the
+    target is rejected. `backend` None stands for a target that does not exist yet,
+    which holds nothing (a dry run need not create it).
     """
     started = time.perf_counter()
     path = require_file(path)
-    facts = await asyncio.to_thread(_proven, path, validated, file_sha256)
-    size = batch_size or backend.batch_size
-    if facts.external_relationships:
+    if backend is None and not dry_run:
+        raise UsageError("an import needs a target; only a dry run can do without one")
+    facts = await asyncio.to_thread(_proven, path, validated, file_sha256, dry_run)
+    size = batch_size or (backend or Backend).batch_size
+    if facts.external_relationships and backend is not None and not dry_run:
         await _check_external_ends(path, backend, size)
-    summary = ImportSummary(path=path, skip_duplicates=skip_duplicates, digest=facts.digest)
-    counts = {KIND_MEMORY: summary.memories, KIND_RELATIONSHIP: summary.relationships}
-    async for kind, batch in _batches_ahead(path, size):
-        result = await backend.upsert_canonical(
-            kind,
-            [rl.record for rl in batch],
-            skip_existing=skip_duplicates,
-            before_write=_hook(before_write, kind),
-            known_new=known_new,
-        )
-        counts[kind].add(result)
-        await _call(on_batch, kind, result)
-        if progress:
-            progress(kind, counts[kind].total)
-        # A checkpoint per batch: cancellation lands between batches, and a server
-        # running this import keeps answering other calls.
-        await checkpoint()
+    summary = ImportSummary(
+        path=path,
+        skip_duplicates=skip_duplicates,
+        dry_run=dry_run,
+        digest=facts.digest,
+        validation=facts.validation if dry_run else None,
+    )
+    if summary.validation is not None:
+        for kind in RECORD_KINDS:  # lines that fail their schema or repeat an id
+            summary.counts(kind).rejected = summary.validation.invalid_records[kind]
+    # A dry run writes nothing, so remembers the ids earlier batches would have written.
+    with IdIndex() if dry_run else nullcontext() as seen:
+        async for kind, batch in _batches_ahead(path, size, valid=facts.valid):
+            if seen is not None:
+                result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
+            else:
+                assert backend is not None
+                result = await backend.upsert_canonical(
+                    kind,
+                    [rl.record for rl in batch],
+                    skip_existing=skip_duplicates,
+                    before_write=_hook(before_write, kind),
+                    known_new=known_new,
+                )
+                await _call(on_batch, kind, result)
+            summary.counts(kind).add(result)
+            if progress:
+                progress(kind, summary.counts(kind).written, None)
+            # A checkpoint per batch: cancellation lands between batches, and a server
+            # running this import keeps answering other calls.
+            await checkpoint()
     if facts.tombstones:
-        if apply_deletions:
-            await _apply_tombstones(path, backend, size, summary, before_delete)
-        else:
+        if not apply_deletions:
             summary.deletions_kept = facts.tombstones
+        elif backend is not None:
+            await _apply_tombstones(path, backend, size, summary, before_delete)
     summary.duration_seconds = time.perf_counter() - started
     return summary
+
+
+async def _dry_batch(
+    backend: Backend | None,
+    kind: RecordKind,
+    batch: list[CanonicalLine],
+    skip_duplicates: bool,
+    seen: IdIndex,
+    summary: ImportSummary,
+) -> WriteResult:
+    """What writing `batch` would do. `seen` holds the ids of the earlier batches: a
+    repeated id is left out (the validation counted it), and a relationship's end
+    among them counts as stored."""
+    repeated = {line for _, line, _ in seen.add(kind, [(rl.record.id, rl.line) for rl in batch])}
+    batch = [rl for rl in batch if rl.line not in repeated]
+    records = [rl.record for rl in batch]
+    ends = {e for record in records for e in _ends(record)}
+    held = ends - seen.missing(KIND_MEMORY, ends)
+    if backend is not None:
+        result = await backend.upsert_canonical(
+            kind, records, skip_existing=skip_duplicates, dry_run=True, held=held
+        )
+    else:  # a target that does not exist yet holds nothing
+        result = WriteResult()
+        for record in records:
+            (result.inserted if held.issuperset(_ends(record)) else result.rejected).append(
+                record.id
+            )
+    reported = [rl for rl in batch if rl.record.id in set(result.rejected)]
+    reported = reported[: MAX_REJECTIONS - len(summary.rejections)]
+    lost = {e for rl in reported for e in _ends(rl.record)} - held
+    if lost and backend is not None:
+        lost -= await backend.existing_ids(KIND_MEMORY, sorted(lost))
+    for rl in reported:
+        end = next(e for e in _ends(rl.record) if e in lost)
+        summary.rejections.append(
+            Problem(
+                rl.line,
+                f"relationship {rl.record.id!r}: end {end!r} is neither in the file nor "
+                "in the target",
+            )
+        )
+    return result
 
 
 async def _apply_tombstones(
@@ -361,114 +395,28 @@ async def _apply_tombstones(
     summary: ImportSummary,
     before_delete: BeforeDelete | None,
 ) -> None:
-    for kind in (KIND_RELATIONSHIP, KIND_MEMORY):
-        ids = (t.id for t in iter_tombstones(path) if t.kind == kind)
+    """Delete the ids of the file's tombstones; in a dry run, count those the target holds."""
+    for ops in (RELATIONSHIP, MEMORY):
+        counts = summary.counts(ops.name)
+        ids = (t.id for t in iter_tombstones(path) if t.kind == ops.name)
         while batch := [i for _, i in zip(range(size), ids, strict=False)]:
-            if kind == KIND_RELATIONSHIP:
-                found_r = await backend.get_relationships(batch)
-                if before_delete is not None and found_r:
-                    before_delete([], found_r)
-                summary.deleted[kind] += await backend.delete_relationships(batch)
+            if summary.dry_run:
+                counts.deleted += len(await ops.existing(backend, batch))
+                continue
+            found = await ops.get(backend, batch)
+            if ops is RELATIONSHIP:
+                if before_delete is not None and found:
+                    before_delete([], cast(list[Relationship], found))
             else:
-                found_m = await backend.get_memories(batch)
                 edges: dict[str, Relationship] = {}
-                for memory in found_m:
+                for memory in found:
                     async for page in backend.iter_neighbours(memory.id):
                         edges.update((n.relationship.id, n.relationship) for n in page)
-                if before_delete is not None and found_m:
-                    before_delete(found_m, list(edges.values()))
-                summary.deleted[kind] += await backend.delete_memories(batch)
-                summary.deleted[KIND_RELATIONSHIP] += len(edges)
+                if before_delete is not None and found:
+                    before_delete(cast(list[Memory], found), list(edges.values()))
+                summary.relationships.deleted += len(edges)
+            counts.deleted += await ops.delete(backend, batch)
             await checkpoint()
-
-
-_EMPTY_BATCH = 1000
-
-
-async def plan_import(
-    path: Path | str,
-    backend: Backend | None,
-    *,
-    skip_duplicates: bool = True,
-    apply_deletions: bool = True,
-) -> ImportPlan:
-    """The dry run of `import_graph`: what would be inserted, updated, skipped or rejected.
-
-    `backend` None stands for a target that does not exist yet (so holds nothing):
-    a dry run need not create it.
-
-    Runs the same validation, then asks `backend` which ids it already holds
-    and whether each relationship end is in the file or the target. Writes
-    nothing, and reports an invalid file instead of raising.
-    """
-    path = require_file(path)
-    report = validate_export(path)
-    plan = ImportPlan(
-        path=path,
-        skip_duplicates=skip_duplicates,
-        validation=report,
-        unreadable_lines=report.unreadable_lines,
-    )
-    counts = {KIND_MEMORY: plan.memories, KIND_RELATIONSHIP: plan.relationships}
-    for kind in RECORD_KINDS:
-        counts[kind].reject = report.invalid_records[kind]
-    with IdIndex() as in_file:
-        size = backend.batch_size if backend else _EMPTY_BATCH
-        for kind, batch in _batches(path, size, valid=report.valid):
-            duplicates = {
-                line for _, line, _ in in_file.add(kind, [(rl.record.id, rl.line) for rl in batch])
-            }
-            batch = [rl for rl in batch if rl.line not in duplicates]  # counted as invalid
-            ids = [rl.record.id for rl in batch]
-            present: set[str] = set()
-            if kind == KIND_MEMORY:
-                if backend is not None:
-                    present = await backend.existing_memory_ids(ids)
-            else:
-                if backend is not None:
-                    present = await backend.existing_relationship_ids(ids)
-                ends = {e for rl in batch for e in _ends(rl.record)}
-                absent = in_file.missing(KIND_MEMORY, ends)
-                if absent and backend is not None:
-                    absent -= await backend.existing_memory_ids(sorted(absent))
-                kept = []
-                for rl in batch:
-                    lost = [e for e in _ends(rl.record) if e in absent]
-                    if lost:
-                        counts[kind].reject += 1
-                        if len(plan.rejections) < 100:
-                            plan.rejections.append(
-                                Problem(
-                                    rl.line,
-                                    f"relationship {rl.record.id!r}: end {lost[0]!r} is neither in "
-                                    "the file nor in the target",
-                                )
-                            )
-                    else:
-                        kept.append(rl)
-                batch = kept
-            for rl in batch:
-                if rl.record.id not in present:
-                    counts[kind].insert += 1
-                elif skip_duplicates:
-                    counts[kind].skip += 1
-                else:
-                    counts[kind].update += 1
-    if backend is not None and apply_deletions and report.tombstones:
-        await _plan_deletions(path, backend, plan)
-    return plan
-
-
-async def _plan_deletions(path: Path, backend: Backend, plan: ImportPlan) -> None:
-    for kind in RECORD_KINDS:
-        exists = (
-            backend.existing_memory_ids
-            if kind == KIND_MEMORY
-            else backend.existing_relationship_ids
-        )
-        ids = (t.id for t in iter_tombstones(path) if t.kind == kind)
-        while batch := [i for _, i in zip(range(backend.batch_size), ids, strict=False)]:
-            plan.deletions[kind] += len(await exists(batch))
 
 
 def _ends(record: CanonicalRecord) -> tuple[str, ...]:

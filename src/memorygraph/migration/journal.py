@@ -47,8 +47,10 @@ from typing import IO, Any
 import orjson
 
 from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import AskPassword, BackendConfig, redact_uri, resolve_config
 from memorygraph.errors import JournalWriteError, UsageError
+from memorygraph.kinds import KINDS, KindCounts, KindOps, PerKind
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 JOURNAL_NAME = "memorygraph-migration"
@@ -208,7 +210,7 @@ class Journal:
     def snapshot_begin(self) -> None:
         self._append({"event": "snapshot_begin"})
 
-    def snapshot(self, kind: str, records: Sequence[Memory] | Sequence[Relationship]) -> None:
+    def snapshot(self, kind: str, records: Sequence[Memory | Relationship]) -> None:
         if records:
             self._append(
                 {"event": "snapshot", "kind": kind, "records": [r.to_dict() for r in records]}
@@ -334,19 +336,27 @@ def read_state(path: Path) -> JournalState:
 
 
 @dataclass
-class RollbackReport:
-    deleted_memories: int = 0
-    deleted_relationships: int = 0
-    restored_memories: int = 0
-    restored_relationships: int = 0
-    #: Records the migration deleted (tombstones) and the rollback put back.
-    undeleted_memories: int = 0
-    undeleted_relationships: int = 0
+class RollbackReport(PerKind):
+    """What a rollback did, per kind: `deleted` what the migration inserted, put back
+    as `updated` the records it overwrote and as `inserted` those its tombstones
+    deleted."""
+
+    memories: KindCounts = field(default_factory=KindCounts)
+    relationships: KindCounts = field(default_factory=KindCounts)
     #: True when the journal was rolled back already and nothing was done again.
     already: bool = False
 
     def to_dict(self) -> dict[str, int | bool]:
-        return self.__dict__.copy()
+        m, r = self.memories, self.relationships
+        return {
+            "deleted_memories": m.deleted,
+            "deleted_relationships": r.deleted,
+            "restored_memories": m.updated,
+            "restored_relationships": r.updated,
+            "undeleted_memories": m.inserted,
+            "undeleted_relationships": r.inserted,
+            "already": self.already,
+        }
 
 
 def _written_ids(path: Path, kind: str) -> Iterator[list[str]]:
@@ -372,11 +382,11 @@ async def undo(path: Path, target: Backend) -> RollbackReport:
     """
     report = RollbackReport()
     for ids in _written_ids(path, "relationship"):
-        report.deleted_relationships += await target.delete_relationships(ids)
+        report.relationships.deleted += await target.delete_relationships(ids)
     before = await target.count_relationships()
     for ids in _written_ids(path, "memory"):
-        report.deleted_memories += await target.delete_memories(ids)
-    report.deleted_relationships += max(0, before - await target.count_relationships())
+        report.memories.deleted += await target.delete_memories(ids)
+    report.relationships.deleted += max(0, before - await target.count_relationships())
     # Before-images go back only from the last complete snapshot (an interrupted
     # snapshot was taken again before any write).
     snapshot: list[dict[str, Any]] = []
@@ -389,24 +399,18 @@ async def undo(path: Path, target: Backend) -> RollbackReport:
             pending.append(event)
         elif kind == "snapshot_complete":
             snapshot = pending
-    for event in (e for e in snapshot if e["kind"] == "memory"):
-        memories = [Memory.parse(r) for r in event["records"]]
-        await target.upsert_memories(memories)
-        report.restored_memories += len(memories)
-    for event in (e for e in snapshot if e["kind"] == "relationship"):
-        relationships = [Relationship.parse(r) for r in event["records"]]
-        await target.upsert_relationships(relationships)
-        report.restored_relationships += len(relationships)
-    # Then what the migration's tombstones deleted: every memory first, so that each
-    # relationship finds its ends.
-    for event in _events(path):
-        if event.get("event") == "delete" and event.get("memories"):
-            memories = [Memory.parse(r) for r in event["memories"]]
-            await target.upsert_memories(memories)
-            report.undeleted_memories += len(memories)
-    for event in _events(path):
-        if event.get("event") == "delete" and event.get("relationships"):
-            relationships = [Relationship.parse(r) for r in event["relationships"]]
-            await target.upsert_relationships(relationships)
-            report.undeleted_relationships += len(relationships)
+    for ops in KINDS.values():  # memories first, so that each relationship finds its ends
+        for event in (e for e in snapshot if e["kind"] == ops.name):
+            report.counts(ops.name).updated += await _restore(target, ops, event["records"])
+    # Then what the migration's tombstones deleted, memories first again.
+    for ops in KINDS.values():
+        for event in _events(path):
+            if event.get("event") == "delete" and event.get(ops.plural):
+                report.counts(ops.name).inserted += await _restore(target, ops, event[ops.plural])
     return report
+
+
+async def _restore(target: Backend, ops: KindOps, records: list[dict[str, Any]]) -> int:
+    """Write back records as the journal holds them; return how many."""
+    await target.upsert_canonical(ops.name, [CanonicalRecord.of(ops.parse(r)) for r in records])
+    return len(records)

@@ -35,6 +35,7 @@ import anyio
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import RecordKind
 from memorygraph.config import DEFAULT_HOME, AskPassword, BackendConfig
 from memorygraph.errors import (
     JournalWriteError,
@@ -44,10 +45,11 @@ from memorygraph.errors import (
     NextStep,
     UsageError,
 )
-from memorygraph.exchange import ValidationReport, export_graph, import_graph, plan_import
+from memorygraph.exchange import ValidationReport, export_graph, import_graph
 from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import iter_canonical_lines, unchanged_trailer
 from memorygraph.idindex import IdIndex
+from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
 from memorygraph.migration.lock import TargetLock
 from memorygraph.migration.models import (
@@ -60,8 +62,6 @@ from memorygraph.migration.models import (
 from memorygraph.migration.verify import verify
 from memorygraph.threads import on_loop
 
-#: progress(phase, records done, records expected or None)
-Progress = Callable[[str, int, int | None], None]
 BackendFactory = Callable[[BackendConfig], Backend]
 
 _SNAPSHOT_BATCH = 1000
@@ -242,7 +242,7 @@ class MigrationManager:
                         None if options.since else memories + (stats.get("relationship_count") or 0)
                     )
 
-                    def exported(kind: str, done: int) -> None:
+                    def exported(kind: str, done: int, _: int | None) -> None:
                         offset = 0 if kind == "memory" else memories
                         self._tick("export", offset + done, expected)
 
@@ -319,26 +319,17 @@ class MigrationManager:
     async def _plan(self, run: _Run, target: Backend | None, options: MigrationOptions) -> None:
         async with self._phase(run, "plan") as phase:
             phase.records = run.result.memories.read + run.result.relationships.read
-            if target is None:
-                run.result.memories.inserted = run.result.memories.read
-                run.result.relationships.inserted = run.result.relationships.read
-                return
-            plan = await plan_import(
+            summary = await import_graph(
                 run.export_path,
                 target,
                 skip_duplicates=options.skip_duplicates,
+                batch_size=options.batch_size,
+                file_sha256=run.export_sha256,
                 apply_deletions=options.propagate_deletions,
+                dry_run=True,
             )
-            run.result.memories.deleted = plan.deletions["memory"]
-            run.result.relationships.deleted = plan.deletions["relationship"]
-            for counts, report in (
-                (plan.memories, run.result.memories),
-                (plan.relationships, run.result.relationships),
-            ):
-                report.inserted = counts.insert
-                report.updated = counts.update
-                report.skipped = counts.skip
-                report.rejected = counts.reject
+            for kind in KINDS:
+                run.result.counts(kind).merge(summary.counts(kind))
 
     async def _import(
         self,
@@ -374,7 +365,6 @@ class MigrationManager:
         options: MigrationOptions,
     ) -> None:
         result = run.result
-        written = {"memory": result.memories, "relationship": result.relationships}
         total = result.memories.read + result.relationships.read
         done = 0
 
@@ -388,10 +378,7 @@ class MigrationManager:
             await asyncio.to_thread(journal.record_write, kind, batch)
             if batch.skipped:
                 run.skipped.add(kind, [(i, 0) for i in batch.skipped])
-            report = written[kind]
-            report.inserted += len(batch.inserted)
-            report.updated += len(batch.updated)
-            report.skipped += len(batch.skipped)
+            result.counts(kind).add(batch)
             done += len(batch.inserted) + len(batch.updated) + len(batch.skipped)
             self._tick("import", done, total or None)
 
@@ -411,8 +398,8 @@ class MigrationManager:
                 # export is there. A resume finds its own earlier batches, so asks.
                 known_new=run.target_was_empty and run.fresh,
             )
-            result.memories.deleted = summary.deleted["memory"]
-            result.relationships.deleted = summary.deleted["relationship"]
+            for kind in KINDS:
+                result.counts(kind).deleted = summary.counts(kind).deleted
             if summary.deletions_kept:
                 result.warnings.append(
                     f"{summary.deletions_kept} record(s) the source deleted were kept in the "
@@ -425,25 +412,20 @@ class MigrationManager:
         """Journal the current version of every export id already in the target."""
         journal.snapshot_begin()
         saved = 0
-        memories: list[str] = []
-        relationships: list[str] = []
+        pending: dict[RecordKind, list[str]] = {kind: [] for kind in KINDS}
 
         async def flush() -> None:
             nonlocal saved
-            if memories:
-                found_m = await target.get_memories(memories)
-                journal.snapshot("memory", found_m)
-                saved += len(found_m)
-                memories.clear()
-            if relationships:
-                found_r = await target.get_relationships(relationships)
-                journal.snapshot("relationship", found_r)
-                saved += len(found_r)
-                relationships.clear()
+            for kind, ids in pending.items():
+                if ids:
+                    found = await KINDS[kind].get(target, ids)
+                    journal.snapshot(kind, found)
+                    saved += len(found)
+                    ids.clear()
 
         for line in iter_canonical_lines(export_path):
-            (memories if line.kind == "memory" else relationships).append(line.record.id)
-            if len(memories) + len(relationships) >= _SNAPSHOT_BATCH:
+            pending[line.kind].append(line.record.id)
+            if sum(map(len, pending.values())) >= _SNAPSHOT_BATCH:
                 await flush()
                 await checkpoint()
         await flush()
@@ -471,8 +453,8 @@ class MigrationManager:
                 kept=run.kept,
             )
             run.result.verification = outcome
-            run.result.memories.verified = verified["memory"]
-            run.result.relationships.verified = verified["relationship"]
+            for kind in KINDS:
+                run.result.counts(kind).verified = verified[kind]
             phase.records = outcome.checked
             if outcome.kept_differing:
                 run.result.warnings.append(
@@ -530,16 +512,11 @@ class MigrationManager:
                     report = await undo(run.journal_path, fresh)
             run.settle("rolled_back")
             run.result.rolled_back = True
-            phase.records = report.deleted_memories + report.deleted_relationships
-            restored = (
-                report.restored_memories
-                + report.restored_relationships
-                + report.undeleted_memories
-                + report.undeleted_relationships
-            )
+            phase.records = report.memories.deleted + report.relationships.deleted
+            restored = sum(c.updated + c.inserted for c in (report.memories, report.relationships))
             phase.detail = (
-                f"deleted {report.deleted_memories} memories and "
-                f"{report.deleted_relationships} relationships; restored {restored} records"
+                f"deleted {report.memories.deleted} memories and "
+                f"{report.relationships.deleted} relationships; restored {restored} records"
             )
         except MemoryGraphError as e:
             run.result.rolled_back = False
@@ -710,8 +687,8 @@ class MigrationManager:
                             )
                         run.validation = report
                         counts = report.counts
-                    run.result.memories.read = int(counts.get("memory", 0))
-                    run.result.relationships.read = int(counts.get("relationship", 0))
+                    for kind in KINDS:
+                        run.result.counts(kind).read = int(counts.get(kind, 0))
                     phase.records = run.result.memories.read + run.result.relationships.read
                 assert run.journal is not None
                 if not options.skip_duplicates and not state.snapshot_complete:

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from memorygraph.config import BackendConfig
+from memorygraph.kinds import KindCounts, PerKind
 from memorygraph.models import format_timestamp
 
 __all__ = [
     "BackendConfig",
-    "KindReport",
+    "KindCounts",
     "MigrationOptions",
     "MigrationResult",
     "Mismatch",
@@ -102,20 +103,6 @@ class VerificationResult:
 
 
 @dataclass
-class KindReport:
-    """Per record kind: how many were read from the source and what happened to them."""
-
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    skipped: int = 0
-    rejected: int = 0
-    verified: int = 0
-    #: Deleted from the target because the source deleted them (tombstones).
-    deleted: int = 0
-
-
-@dataclass
 class PhaseReport:
     name: str
     status: str = "ok"  # ok | failed | skipped
@@ -125,7 +112,7 @@ class PhaseReport:
 
 
 @dataclass
-class MigrationResult:
+class MigrationResult(PerKind):
     """Everything a user (or script, via `to_dict`) needs to know about one migration."""
 
     success: bool = False
@@ -134,8 +121,10 @@ class MigrationResult:
     target: str = ""
     source_stats: dict[str, Any] | None = None
     target_stats: dict[str, Any] | None = None
-    memories: KindReport = field(default_factory=KindReport)
-    relationships: KindReport = field(default_factory=KindReport)
+    #: Per kind: read from the source, and what happened to them (`deleted`: by the
+    #: source's tombstones).
+    memories: KindCounts = field(default_factory=KindCounts)
+    relationships: KindCounts = field(default_factory=KindCounts)
     verification: VerificationResult | None = None
     phases: list[PhaseReport] = field(default_factory=list)
     duration_seconds: float = 0.0

@@ -16,11 +16,11 @@ from typing import Any
 
 from memorygraph.backends.base import Backend, RecordKind
 from memorygraph.cancellation import checkpoint
+from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 
 MAX_REPORTED = 100
 
-Progress = Callable[[str, int, int | None], None]
 #: kept(kind, ids) → the ids the import skipped because the target already held them.
 Kept = Callable[[str, Sequence[str]], set[str]]
 
@@ -75,9 +75,9 @@ class _Checker:
 
     async def _explain(self, kind: RecordKind, record_id: str) -> None:
         # Only reported mismatches are fetched whole, to name the fields that differ.
-        get = "get_memories" if kind == "memory" else "get_relationships"
-        ours = await getattr(self.source, get)([record_id])
-        theirs = await getattr(self.target, get)([record_id])
+        get = KINDS[kind].get
+        ours = await get(self.source, [record_id])
+        theirs = await get(self.target, [record_id])
         if ours and theirs:
             last = self.result.mismatches[-1]
             self.result.mismatches[-1] = Mismatch(
@@ -90,14 +90,9 @@ class _Checker:
 
 async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None:
     """Flag each id the source deleted that the target still holds."""
-    exists = (
-        checker.target.existing_memory_ids
-        if kind == "memory"
-        else checker.target.existing_relationship_ids
-    )
 
     async def flush(ids: list[str]) -> None:
-        for record_id in sorted(await exists(ids)):
+        for record_id in sorted(await checker.target.existing_ids(kind, ids)):
             checker.mismatch(
                 kind, record_id, "deleted", "deleted in the source, held by the target"
             )
@@ -147,11 +142,10 @@ async def verify(
     checker = _Checker(source, target, result, kept)
     every = 1 if mode is VerifyMode.FULL else max(1, sample_every)
     size = min(source.batch_size, target.batch_size)
-    verified = {"memory": 0, "relationship": 0}
+    verified: dict[str, int] = dict.fromkeys(KINDS, 0)
     read = 0
 
-    kinds: tuple[RecordKind, ...] = ("memory", "relationship")
-    for kind in kinds:
+    for kind in KINDS:
         batch: list[tuple[str, str]] = []
         async for n, pair in _enumerate(source.iter_digests(kind, since=since)):
             if n % every == 0:
@@ -168,25 +162,14 @@ async def verify(
         if progress:
             progress("verify", read, None)
     if deletions:
-        for kind in kinds:
+        for kind in KINDS:
             await _check_deleted(checker, kind, size)
     result.source_count = read
-    result.target_count = await target.count_memories() + await target.count_relationships()
+    result.target_count = sum([await ops.count(target) for ops in KINDS.values()])
 
     if compare_type_counts and since is None:
-        pairs: list[tuple[str, dict[Any, int], dict[Any, int]]] = [
-            (
-                "memory",
-                await source.count_memories_by_type(),
-                await target.count_memories_by_type(),
-            ),
-            (
-                "relationship",
-                await source.count_relationships_by_type(),
-                await target.count_relationships_by_type(),
-            ),
-        ]
-        for name, ours, theirs in pairs:
+        for name, ops in KINDS.items():
+            ours, theirs = await ops.count_by_type(source), await ops.count_by_type(target)
             for type_ in sorted(ours.keys() | theirs.keys()):
                 if ours.get(type_, 0) != theirs.get(type_, 0):
                     checker.mismatch(

@@ -10,7 +10,7 @@ one runs. Journals on disk add the migrations of other processes and earlier run
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -24,16 +24,14 @@ from memorygraph.config import BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, MigrationError, UsageError
 from memorygraph.exchange import export_graph
 from memorygraph.exchange.exporters import export_other
-from memorygraph.exchange.importers import FORMATS, MEMORYGRAPH, import_file, plan_file
+from memorygraph.exchange.importers import FORMATS, MEMORYGRAPH, import_file
+from memorygraph.kinds import Progress as Progress  # re-exported: the adapters use it
 from memorygraph.migration.journal import config_from_dict, read_state
 from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
 from memorygraph.models import format_timestamp, utc_now
 
 JOURNAL_FILE = "journal.jsonl"
-
-#: progress(phase, records done, records expected or None)
-Progress = Callable[[str, int, int | None], None]
 
 MigrationState = Literal[
     "running", "committed", "dry_run", "failed", "rolled_back", "importing", "imported"
@@ -232,9 +230,9 @@ class MigrationDesk:
         return RollbackResult(
             migration_id=migration_id,
             target=target.describe(),
-            deleted_memories=report.deleted_memories,
-            deleted_relationships=report.deleted_relationships,
-            restored_records=report.restored_memories + report.restored_relationships,
+            deleted_memories=report.memories.deleted,
+            deleted_relationships=report.relationships.deleted,
+            restored_records=report.memories.updated + report.relationships.updated,
         )
 
     async def resume(
@@ -360,15 +358,13 @@ async def import_memories(
     `dry_run`, only report what would happen."""
     if format != "auto" and format not in FORMATS:
         raise UsageError(f"format {format!r} is not one of: auto, {', '.join(FORMATS)}")
-    if dry_run:
-        plan, conversion = await plan_file(
-            path, backend, format=format, skip_duplicates=skip_duplicates
-        )
-        report = plan.to_dict()
-        if conversion is not None:
-            report["conversion"] = conversion.to_dict()
-        return ImportResult(
-            path=str(path), format=format, dry_run=True, would_write=plan.would_write, report=report
-        )
-    summary = await import_file(path, backend, format=format, skip_duplicates=skip_duplicates)
-    return ImportResult(path=str(path), format=format, dry_run=False, report=summary.to_dict())
+    summary = await import_file(
+        path, backend, format=format, skip_duplicates=skip_duplicates, dry_run=dry_run
+    )
+    return ImportResult(
+        path=str(path),
+        format=format,
+        dry_run=dry_run,
+        would_write=summary.would_write if dry_run else None,
+        report=summary.to_dict(),
+    )

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from memorygraph.backends.base import Backend, Direction, RecordKind
 from memorygraph.backends.registry import create_backend
 from memorygraph.backends.spec import CAPABILITIES, SNAPSHOT_READS
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, UsageError
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
@@ -345,6 +346,27 @@ class BackendContractSuite:
         )
         assert (result.inserted, result.skipped) == (["r0002"], ["r0001"])
         assert (await backend.get_relationship("r0001")) == rel(1, "m0001", "m0002")
+
+    async def test_a_dry_run_upsert_decides_as_a_write_and_writes_nothing(
+        self, backend: Backend
+    ) -> None:
+        await backend.upsert_memories([mem(1)])
+        heard: list[list[str]] = []
+        planned = await backend.upsert_canonical(
+            "memory",
+            [CanonicalRecord.of(m) for m in (mem(1, title="changed"), mem(2))],
+            dry_run=True,
+            before_write=lambda ids: heard.append(list(ids)),
+        )
+        assert (planned.inserted, planned.updated, heard) == (["m0002"], ["m0001"], [])
+        assert await backend.get_memory("m0001") == mem(1) and await backend.count_memories() == 1
+        # m0002 is not stored, but `held` names it (a memory the dry run would have written).
+        edges = [rel(1, "m0001", "m0002"), rel(2, "m0001", "nowhere")]
+        judged = await backend.upsert_canonical(
+            "relationship", [CanonicalRecord.of(r) for r in edges], dry_run=True, held={"m0002"}
+        )
+        assert (judged.inserted, judged.rejected) == (["r0001"], ["r0002"])
+        assert await backend.count_relationships() == 0
 
     async def test_delete_memory_removes_its_relationships(self, backend: Backend) -> None:
         await backend.upsert_memories([mem(1), mem(2), mem(3)])

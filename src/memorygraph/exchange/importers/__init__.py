@@ -32,10 +32,10 @@ from memorygraph.exchange.export import ExportWriter
 from memorygraph.exchange.format import FORMAT_NAME, KIND_HEADER, open_for_read
 from memorygraph.exchange.importers import mcp_graph, mcp_json, mcp_sqlite, memory_jsonl
 from memorygraph.exchange.importers._common import ConversionReport, stable_id
-from memorygraph.exchange.load import ImportPlan, ImportSummary, OnBatch, Progress
+from memorygraph.exchange.load import ImportSummary, OnBatch
 from memorygraph.exchange.load import import_graph as _import_graph
-from memorygraph.exchange.load import plan_import as _plan_import
 from memorygraph.exchange.reader import require_file
+from memorygraph.kinds import Progress
 
 MEMORYGRAPH: Final = "memorygraph"
 FORMATS: Final = (MEMORYGRAPH, mcp_json.NAME, mcp_sqlite.NAME, memory_jsonl.NAME)
@@ -54,8 +54,6 @@ __all__ = [
     "detect_format",
     "import_file",
     "import_graph_store",
-    "plan_file",
-    "plan_graph_store",
     "stable_id",
 ]
 
@@ -142,7 +140,7 @@ def convert_to_export(
 
 async def import_file(
     path: Path | str,
-    backend: Backend,
+    backend: Backend | None,
     *,
     format: str = "auto",
     skip_duplicates: bool = True,
@@ -150,8 +148,10 @@ async def import_file(
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
     apply_deletions: bool = True,
+    dry_run: bool = False,
 ) -> ImportSummary:
-    """Import a file of any of `FORMATS` into `backend` (see `import_graph`).
+    """Import a file of any of `FORMATS` into `backend` (see `import_graph`, also for
+    `dry_run` and a `backend` of None).
 
     Other formats are converted to a temporary export first; the summary's
     `conversion` then holds the `ConversionReport` as a dict.
@@ -164,6 +164,7 @@ async def import_file(
         "on_batch": on_batch,
         "batch_size": batch_size,
         "apply_deletions": apply_deletions,
+        "dry_run": dry_run,
     }
     if fmt == MEMORYGRAPH:
         return await _import_graph(path, backend, **options)
@@ -174,34 +175,6 @@ async def import_file(
     summary.path = path
     summary.conversion = report.to_dict()
     return summary
-
-
-async def plan_file(
-    path: Path | str,
-    backend: Backend | None,
-    *,
-    format: str = "auto",
-    skip_duplicates: bool = True,
-    apply_deletions: bool = True,
-) -> tuple[ImportPlan, ConversionReport | None]:
-    """The dry run of `import_file`: the plan, and the conversion report for other formats.
-
-    `backend` None plans against a target that does not exist yet (see `plan_import`)."""
-    path = require_file(path)
-    fmt = _resolve(path, format)
-    if fmt == MEMORYGRAPH:
-        plan = await _plan_import(
-            path, backend, skip_duplicates=skip_duplicates, apply_deletions=apply_deletions
-        )
-        return plan, None
-    with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
-        report = convert_to_export(path, Path(tmp) / "converted.jsonl", format=fmt)
-        plan = await _plan_import(
-            Path(tmp) / "converted.jsonl", backend, skip_duplicates=skip_duplicates
-        )
-    report.output = None
-    plan.path = path
-    return plan, report
 
 
 async def convert_graph_store(source: BackendConfig, out: Path | str) -> ConversionReport:
@@ -235,14 +208,16 @@ async def convert_graph_store(source: BackendConfig, out: Path | str) -> Convers
 
 async def import_graph_store(
     source: BackendConfig,
-    backend: Backend,
+    backend: Backend | None,
     *,
     skip_duplicates: bool = True,
     progress: Progress | None = None,
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
-    """Import the memorygraph MCP server's graph at `source` into `backend`, all or nothing.
+    """Import the memorygraph MCP server's graph at `source` into `backend`, all or nothing
+    (or with `dry_run`, report what that would do; see `import_graph`).
 
     The graph is read into a temporary export first (`convert_graph_store`), which
     is then imported like a file; the summary's `conversion` holds the report."""
@@ -256,21 +231,9 @@ async def import_graph_store(
             progress=progress,
             on_batch=on_batch,
             batch_size=batch_size,
+            dry_run=dry_run,
         )
     report.output = None
     summary.path = source.describe()
     summary.conversion = report.to_dict()
     return summary
-
-
-async def plan_graph_store(
-    source: BackendConfig, backend: Backend | None, *, skip_duplicates: bool = True
-) -> tuple[ImportPlan, ConversionReport]:
-    """The dry run of `import_graph_store`: the plan, and the conversion report."""
-    with tempfile.TemporaryDirectory(prefix="memorygraph-plan-") as tmp:
-        converted = Path(tmp) / "converted.jsonl"
-        report = await convert_graph_store(source, converted)
-        plan = await _plan_import(converted, backend, skip_duplicates=skip_duplicates)
-    report.output = None
-    plan.path = source.describe()
-    return plan, report
