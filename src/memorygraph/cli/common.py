@@ -34,10 +34,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memorygraph.backends.registry import backend_names, loaded_specs
 from memorygraph.config import BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, NextStep
 from memorygraph.models import utc_range_problem
+from memorygraph.ops.memories import backend_names, loaded_specs
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

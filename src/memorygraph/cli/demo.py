@@ -17,10 +17,10 @@ from memorygraph.cli.common import ProgressDisplay, console, run, show_progress
 from memorygraph.cli.migrate import show_report
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MemoryGraphError
-from memorygraph.migration.manager import MigrationManager
-from memorygraph.migration.models import MigrationOptions, MigrationResult
+from memorygraph.ops import memories as ops
+from memorygraph.ops import migrations
+from memorygraph.ops.migrations import MigrationOptions, MigrationResult
 from memorygraph.sample import sample_memories, sample_relationships
-from memorygraph.store import MemoryStore
 
 
 @click.command()
@@ -61,10 +61,9 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
     display = ProgressDisplay(enabled=show_progress())
 
     async def go() -> MigrationResult:
-        async with MemoryStore.open(source) as store:
-            await store.backend.upsert_memories(list(sample_memories(memories)))
-            await store.backend.upsert_relationships(list(sample_relationships(memories)))
-            stats = await store.stats()
+        async with ops.open_store(source) as store:
+            await ops.load_records(store, sample_memories(memories), sample_relationships(memories))
+            stats = await ops.get_memory_statistics(store)
         console.print(
             f"1. built a sample graph in {stats.location}: {stats.memories} memories, "
             f"{stats.relationships} relationships",
@@ -72,13 +71,17 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
         )
         console.print(f"2. migrating it to {target.describe()}, with full verification:")
         with display.running():
-            result = await MigrationManager(progress=display.update).migrate(
-                source, target, MigrationOptions(workdir=workdir / "migrations")
+            result = await migrations.migrate(
+                source,
+                target,
+                MigrationOptions(workdir=workdir / "migrations"),
+                progress=display.update,
             )
         show_report(result, as_json=False, verbose=False)
-        async with MemoryStore.open(target.read_only_copy()) as store:
-            found = [hit.memory for hit in await store.search("redis timeout", limit=3)]
-            hub = await store.related("mem-00000000")
+        async with ops.open_store(target.read_only_copy()) as store:
+            found = [hit.memory for hit in await ops.find_memories(store, "redis timeout", limit=3)]
+            pages = await ops.related_pages(store, "mem-00000000")
+            hub = [n async for page in pages for n in page]
         table = Table("id", "type", "title", header_style="bold")
         for m in found:
             table.add_row(m.id, m.type.value, m.title)

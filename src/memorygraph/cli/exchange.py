@@ -1,6 +1,6 @@
 """Commands that move whole graphs: export, import, validate.
 
-They only parse options, call `memorygraph.exchange`, and format the result;
+They only parse options, call `memorygraph.ops.exchange`, and format the result;
 errors travel to the one boundary in `memorygraph.cli.main`.
 """
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from memorygraph.backends.registry import create_backend, target_exists
 from memorygraph.cli.common import (
     ProgressDisplay,
     backend_options,
@@ -24,27 +23,12 @@ from memorygraph.cli.common import (
     show_progress,
 )
 from memorygraph.errors import InvalidExportError, UsageError
-from memorygraph.exchange import export_graph, validate_export
-from memorygraph.exchange.export import ExportSummary
-from memorygraph.exchange.exporters import (
-    EXPORT_FORMATS,
-    MEMORYGRAPH,
-    OtherExportReport,
-    export_other,
-)
-from memorygraph.exchange.importers import (
-    FORMATS,
-    ConversionReport,
-    import_file,
-    import_graph_store,
-)
-from memorygraph.exchange.importers.mcp_graph import ENGINES
-from memorygraph.exchange.load import ImportSummary
+from memorygraph.ops import exchange as ops
+from memorygraph.ops.exchange import EXPORT_FORMATS, FORMATS, GRAPH_ENGINES, MEMORYGRAPH
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON report for scripts."
 )
-_LABELS = {"memory": "memories", "relationship": "relationships"}
 
 
 @click.command("export")
@@ -83,77 +67,54 @@ def export_cmd(file: Path, since: datetime | None, fmt: str, as_json: bool, **op
       memorygraph export --format mcp-json back-to-mcp.json
       memorygraph export --format memory-jsonl memory.jsonl
     """
-    if fmt != MEMORYGRAPH:
-        if since is not None:
-            raise UsageError(f"--since works only with --format memorygraph, not {fmt}")
-        _export_other(file, fmt, as_json, options)
-        return
+    if fmt != MEMORYGRAPH and since is not None:
+        raise UsageError(f"--since works only with --format memorygraph, not {fmt}")
     config = config_from_options(options, read_only=True)
-    display = ProgressDisplay(show_progress() and not as_json)
+    display = ProgressDisplay(show_progress() and not as_json and fmt == MEMORYGRAPH)
 
-    async def go() -> ExportSummary:
-        async with create_backend(config) as backend:
-            totals: dict[str, int | None] = {"memory": None, "relationship": None}
-            if since is None and display.enabled:
-                totals = {
-                    "memory": await backend.count_memories(),
-                    "relationship": await backend.count_relationships(),
-                }
-            with display.running():
-                return await export_graph(
-                    backend,
-                    file,
-                    since=since,
-                    progress=lambda kind, n, _: display.update(
-                        f"export {_LABELS[kind]}", n, totals[kind]
-                    ),
-                )
+    async def go() -> ops.ExportResult:
+        with display.running():
+            return await ops.export_memories(
+                config,
+                file,
+                format=fmt,
+                since=since,
+                progress=display.update if display.enabled else None,
+            )
 
-    summary = run(go())
+    result = run(go())
     if as_json:
-        emit_json(summary.to_dict())
+        emit_json(result.report)
         return
-    rate = (summary.memories + summary.relationships) / max(summary.duration_seconds, 1e-9)
+    if fmt != MEMORYGRAPH:
+        console.print(
+            f"exported {result.memories} memories and {result.relationships} relationships "
+            f"to {result.path} as {fmt} ({result.bytes:,} bytes)",
+            highlight=False,
+        )
+        for reason, count in sorted(result.lost.items()):
+            console.print(f"  not carried: {count} × {reason}", highlight=False)
+        for note in result.notes:
+            console.print(f"  note: {note}", highlight=False)
+        return
+    rate = (result.memories + result.relationships) / max(result.duration_seconds, 1e-9)
     console.print(
-        f"exported {summary.memories} memories and {summary.relationships} relationships "
-        f"to {summary.path} ({summary.bytes:,} bytes, {rate:,.0f} records/s)",
+        f"exported {result.memories} memories and {result.relationships} relationships "
+        f"to {result.path} ({result.bytes:,} bytes, {rate:,.0f} records/s)",
         highlight=False,
     )
-    if summary.external_relationships:
+    if result.external_relationships:
         console.print(
-            f"{summary.external_relationships} relationships point at memories outside this "
+            f"{result.external_relationships} relationships point at memories outside this "
             "incremental export; the target must already hold them",
             highlight=False,
         )
-    console.print(f"digest {summary.digest}", highlight=False)
+    console.print(f"digest {result.digest}", highlight=False)
 
 
-def _export_other(file: Path, fmt: str, as_json: bool, options: dict[str, Any]) -> None:
-    config = config_from_options(options, read_only=True)
-
-    async def go() -> OtherExportReport:
-        async with create_backend(config) as backend:
-            return await export_other(backend, file, format=fmt)
-
-    report = run(go())
-    if as_json:
-        emit_json(report.to_dict())
+def _print_conversion(data: dict[str, Any] | None) -> None:
+    if data is None:
         return
-    console.print(
-        f"exported {report.memories} memories and {report.relationships} relationships "
-        f"to {report.path} as {fmt} ({report.bytes:,} bytes)",
-        highlight=False,
-    )
-    for reason, count in sorted(report.lost.items()):
-        console.print(f"  not carried: {count} × {reason}", highlight=False)
-    for note in report.notes:
-        console.print(f"  note: {note}", highlight=False)
-
-
-def _print_conversion(report: dict[str, Any] | ConversionReport | None) -> None:
-    if report is None:
-        return
-    data = report.to_dict() if isinstance(report, ConversionReport) else report
     console.print(
         f"converted {data['memories']} memories and {data['relationships']} relationships "
         f"from {data['source_format']}",
@@ -170,7 +131,7 @@ def _graph_source_options(fn: Any) -> Any:
         click.option(
             "--from-graph",
             "from_graph",
-            type=click.Choice(ENGINES),
+            type=click.Choice(GRAPH_ENGINES),
             help="Read the memorygraph MCP server's graph from this server instead of FILE.",
         ),
         click.option("--from-uri", "from_uri", help="That server's URI."),
@@ -278,49 +239,28 @@ def import_cmd(
     config = config_from_options(options)
     display = ProgressDisplay(show_progress() and not as_json and not dry_run)
 
-    async def go() -> ImportSummary:
-        if source is not None:
-            if dry_run and not target_exists(config):
-                return await import_graph_store(
-                    source, None, skip_duplicates=skip_duplicates, dry_run=True
-                )
-            async with create_backend(config) as backend:
-                with display.running():
-                    return await import_graph_store(
-                        source,
-                        backend,
-                        skip_duplicates=skip_duplicates,
-                        batch_size=batch_size,
-                        progress=lambda kind, n, _: display.update(f"import {_LABELS[kind]}", n),
-                        dry_run=dry_run,
-                    )
-        assert file is not None
-        if dry_run and not target_exists(config):
-            return await import_file(
-                file, None, format=fmt, skip_duplicates=skip_duplicates, dry_run=True
+    async def go() -> ops.ImportResult:
+        with display.running():
+            return await ops.import_memories(
+                config,
+                file,
+                graph=source,
+                format=fmt,
+                dry_run=dry_run,
+                skip_duplicates=skip_duplicates,
+                batch_size=batch_size,
+                apply_deletions=not keep_deletions,
+                progress=display.update if display.enabled else None,
             )
-        async with create_backend(config) as backend:
-            with display.running():
-                return await import_file(
-                    file,
-                    backend,
-                    format=fmt,
-                    skip_duplicates=skip_duplicates,
-                    batch_size=batch_size,
-                    apply_deletions=not keep_deletions,
-                    progress=lambda kind, n, _: display.update(f"import {_LABELS[kind]}", n),
-                    dry_run=dry_run,
-                )
 
-    outcome = run(go())
-    if outcome.dry_run:
-        plan = outcome
-        if as_json:
-            data = plan.to_dict()
-            data.setdefault("conversion", None)
-            emit_json(data)
-        else:
-            _print_conversion(plan.conversion)
+    result = run(go())
+    if as_json:
+        emit_json(result.report)
+    else:
+        _print_conversion(result.conversion)
+    if result.dry_run:
+        plan = result.plan
+        if not as_json:
             verdict = "would write" if plan.would_write else "would write NOTHING (see below)"
             console.print(f"dry run of {plan.path}: {verdict}", highlight=False)
             for kind, counts in (
@@ -341,17 +281,15 @@ def import_cmd(
             problems = plan.validation.problems if plan.validation else []
             for problem in [*problems, *plan.rejections][:20]:
                 console.print(f"  {problem}", highlight=False)
-        if plan.validation is not None and not plan.validation.valid:
+        if not result.valid:
             # The same exit code as `validate` and a real import give this file.
             click.get_current_context().exit(InvalidExportError.exit_code)
-        if not plan.would_write:
+        if not result.would_write:
             click.get_current_context().exit(1)
         return
-    summary = outcome
     if as_json:
-        emit_json(summary.to_dict())
         return
-    _print_conversion(summary.conversion)
+    summary = result.summary
     for label, done in (("memories", summary.memories), ("relationships", summary.relationships)):
         console.print(
             f"{label}: {done.inserted} inserted, {done.updated} updated, "
@@ -387,7 +325,7 @@ def validate_cmd(file: Path, max_problems: int, as_json: bool) -> None:
       memorygraph validate backup.jsonl.gz
       memorygraph validate --json --max-problems 10 backup.jsonl
     """
-    report = validate_export(file, max_problems=max_problems)
+    report = run(ops.validate_export(file, max_problems=max_problems))
     if as_json:
         emit_json(report.to_dict())
     else:

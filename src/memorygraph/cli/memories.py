@@ -12,10 +12,10 @@ import orjson
 from rich.table import Column, Table
 from rich.text import Text
 
-from memorygraph.backends.base import Direction, Neighbour
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.ops import memories as ops
+from memorygraph.ops.memories import Direction, Neighbour
 from memorygraph.search import SearchHit
 
 MEMORY_TYPES = [t.value for t in MemoryType]

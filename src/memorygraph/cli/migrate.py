@@ -25,9 +25,8 @@ from memorygraph.cli.common import (
 )
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import MemoryGraphError, MigrationInterrupted
-from memorygraph.migration.journal import RollbackReport, read_state
-from memorygraph.migration.manager import MigrationManager, new_migration_id
-from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
+from memorygraph.ops import migrations as ops
+from memorygraph.ops.migrations import MigrationOptions, MigrationResult, VerifyMode
 
 
 @click.command()
@@ -113,12 +112,11 @@ def migrate(**opts: Any) -> None:
     """
     as_json = opts["as_json"]
     display = ProgressDisplay(enabled=show_progress() and not as_json)
-    manager = MigrationManager(progress=display.update)
 
     if opts["rollback_journal"] and opts["resume_journal"]:
         raise click.UsageError("give --rollback or --resume, not both")
     if opts["rollback_journal"]:
-        _rollback(manager, opts["rollback_journal"], opts["to_ask_password"], as_json)
+        _rollback(opts["rollback_journal"], opts["to_ask_password"], as_json)
         return
 
     journal: Path | None = None
@@ -128,18 +126,19 @@ def migrate(**opts: Any) -> None:
             if opts["resume_journal"]:
                 journal = Path(opts["resume_journal"])
                 result = _run_holding(
-                    manager.resume(
+                    ops.resume(
                         journal,
                         environment=os.environ,
                         ask_source_password=ask_password if opts["from_ask_password"] else None,
                         ask_target_password=ask_password if opts["to_ask_password"] else None,
+                        progress=display.update,
                     ),
                     finished,
                 )
             else:
                 if not opts["to_backend"]:
                     raise click.UsageError("Missing option '--to'")
-                migration_id = new_migration_id()
+                migration_id = ops.new_migration_id()
                 workdir = (opts["workdir"] or DEFAULT_HOME / "migrations").expanduser().resolve()
                 options = MigrationOptions(
                     dry_run=opts["dry_run"],
@@ -155,10 +154,12 @@ def migrate(**opts: Any) -> None:
                     batch_size=opts["batch_size"],
                     migration_id=migration_id,
                 )
-                journal = workdir / migration_id / "journal.jsonl"
+                journal = ops.journal_path(workdir, migration_id)
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")
-                result = _run_holding(manager.migrate(source, target, options), finished)
+                result = _run_holding(
+                    ops.migrate(source, target, options, progress=display.update), finished
+                )
     except MemoryGraphError as e:
         # Before the first write there is nothing to tabulate: the one-line error says
         # it all (and --json still gets the report).
@@ -198,10 +199,10 @@ def _outcome(journal: Path | None) -> str:
     if journal is None or not journal.exists():
         return "interrupted; the journal is gone, so nothing is left to undo"
     try:
-        state = read_state(journal)
+        state = ops.journal_state(journal)
     except MemoryGraphError:
         return "interrupted before anything was written; the target is unchanged"
-    if state.state == "rolled_back":
+    if state == "rolled_back":
         return "interrupted; the target was rolled back and holds what it held before"
     return (
         f"interrupted; the target was NOT rolled back: undo it with "
@@ -215,10 +216,10 @@ def _wrote(result: MigrationResult) -> bool:
     return result.journal_path is not None
 
 
-def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool) -> None:
+def _rollback(journal: Path, ask: bool, as_json: bool) -> None:
     try:
-        report: RollbackReport = run(
-            manager.rollback(
+        result = run(
+            ops.rollback(
                 journal, environment=os.environ, ask_password=ask_password if ask else None
             )
         )
@@ -227,25 +228,18 @@ def _rollback(manager: MigrationManager, journal: Path, ask: bool, as_json: bool
             f"interrupted; the rollback did not finish: run `memorygraph migrate --rollback "
             f"{journal}` again (it is safe to repeat)"
         ) from None
-    state = read_state(journal)
-    where = _describe(state.header["target"])
     if as_json:
-        emit_json({"rolled_back": True, "target": where, **report.to_dict()})
+        emit_json({"rolled_back": True, "target": result.target, **result.report})
         return
-    if report.already:
-        console.print(f"{where} was rolled back already; nothing to do", highlight=False)
+    if result.already:
+        console.print(f"{result.target} was rolled back already; nothing to do", highlight=False)
         return
     console.print(
-        f"rolled back {where}: deleted {report.memories.deleted} memories and "
-        f"{report.relationships.deleted} relationships, restored "
-        f"{report.memories.updated + report.relationships.updated} overwritten records",
+        f"rolled back {result.target}: deleted {result.deleted_memories} memories and "
+        f"{result.deleted_relationships} relationships, restored "
+        f"{result.restored_records} overwritten records",
         highlight=False,
     )
-
-
-def _describe(end: dict[str, object]) -> str:
-    where = end.get("path") or end.get("uri")
-    return f"{end.get('backend_type')} at {where}"
 
 
 #: Phases whose record count is work done (the others count what they looked at).

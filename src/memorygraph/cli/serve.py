@@ -12,7 +12,7 @@ import click
 from memorygraph.cli.common import backend_options, config_from_options, run
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
-from memorygraph.store import MemoryStore
+from memorygraph.ops.memories import open_store
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -72,7 +72,7 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
     )
 
     async def go() -> None:
-        async with MemoryStore.open(config) as store:
+        async with open_store(config) as store:
             await build_server(store, settings).run_stdio_async()
 
     run(go())

@@ -8,9 +8,9 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from memorygraph.backends.base import Health
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.ops import memories as ops
+from memorygraph.ops.memories import Health
 
 
 @click.command()

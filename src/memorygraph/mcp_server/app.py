@@ -22,8 +22,8 @@ from memorygraph import __version__
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools, migration_tools
+from memorygraph.ops.memories import MemoryStore
 from memorygraph.ops.migrations import MigrationDesk
-from memorygraph.store import MemoryStore
 
 Profile = Literal["core", "extended"]
 PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from memorygraph.errors import UsageError
 from memorygraph.mcp_server.results import lines, tool_errors, tool_result
+from memorygraph.ops import exchange
 from memorygraph.ops import migrations as ops
 from memorygraph.ops.migrations import Progress, TargetConfig
 
@@ -188,6 +189,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
     @tool_errors
     async def export_memories(
         path: Annotated[str, Field(description="File to write; ending in .gz compresses.")],
+        ctx: Context,
         format: Annotated[
             str,
             Field(
@@ -199,11 +201,14 @@ def register(server: MCPServer, state: "ServerState") -> None:
             datetime | None,
             Field(description="Only records changed at or after this time (memorygraph format)."),
         ] = None,
-    ) -> Annotated[CallToolResult, ops.ExportResult]:
+    ) -> Annotated[CallToolResult, exchange.ExportResult]:
         """Write the whole store to a file: a memorygraph export that import_memories reads
         back, or another memory server's format (the result lists what it cannot carry)."""
-        result = await ops.export_memories(
-            state.store.backend, _path(path), format=format, since=since
+        result = await with_progress(
+            ctx,
+            lambda progress: exchange.export_memories(
+                state.store.backend, _path(path), format=format, since=since, progress=progress
+            ),
         )
         lost = f"; not carried: {result.lost}" if result.lost else ""
         return tool_result(
@@ -216,6 +221,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
     @tool_errors
     async def import_memories(
         path: Annotated[str, Field(description="The file to read.")],
+        ctx: Context,
         format: Annotated[
             str,
             Field(description="auto, memorygraph, mcp-json, mcp-sqlite or memory-jsonl."),
@@ -224,16 +230,20 @@ def register(server: MCPServer, state: "ServerState") -> None:
         skip_duplicates: Annotated[
             bool, Field(description="Keep memories the store already has.")
         ] = True,
-    ) -> Annotated[CallToolResult, ops.ImportResult]:
+    ) -> Annotated[CallToolResult, exchange.ImportResult]:
         """Import a file into this store, all or nothing: a memorygraph export, the
         memorygraph MCP server's JSON export or SQLite file, or the MCP memory
         server's JSONL graph."""
-        result = await ops.import_memories(
-            state.store.backend,
-            _path(path),
-            format=format,
-            dry_run=dry_run,
-            skip_duplicates=skip_duplicates,
+        result = await with_progress(
+            ctx,
+            lambda progress: exchange.import_memories(
+                state.store.backend,
+                _path(path),
+                format=format,
+                dry_run=dry_run,
+                skip_duplicates=skip_duplicates,
+                progress=progress,
+            ),
         )
         verb = "would import" if dry_run else "imported"
         return tool_result(result, f"{verb} {result.path} ({result.format})")

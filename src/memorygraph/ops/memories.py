@@ -8,20 +8,28 @@ records, unbounded, for an adapter that shows them in full (the CLI). Types are
 named as strings, in any case. Errors are the library's own
 (`memorygraph.errors`), worded in terms of the operation's parameters; adapters
 add their own next steps.
+
+The types adapters name (`MemoryStore`, `Direction`, `Neighbour`, `Health`) and the
+backend names they offer as choices (`backend_names`, `loaded_specs`) are
+re-exported here, so an adapter needs nothing below this layer.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from memorygraph.backends.base import Direction, Health, Neighbour
+from memorygraph.backends.base import Direction as Direction
+from memorygraph.backends.base import Health as Health
+from memorygraph.backends.base import Neighbour as Neighbour
+from memorygraph.backends.registry import backend_names as backend_names
 from memorygraph.backends.registry import create_backend
+from memorygraph.backends.registry import loaded_specs as loaded_specs
 from memorygraph.config import BackendConfig
 from memorygraph.errors import InvalidRecordError, NotFoundError
 from memorygraph.models import (
@@ -35,7 +43,7 @@ from memorygraph.models import (
 )
 from memorygraph.ops.views import MAX_PAGE, MemorySummary, MemoryView, RelationshipView, is_valid
 from memorygraph.search import SearchFilters, SearchHit
-from memorygraph.store import MemoryStore
+from memorygraph.store import MemoryStore as MemoryStore
 
 #: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
 RELATIONSHIPS_WITH_MEMORY = 10
@@ -176,6 +184,15 @@ async def check_health(config: BackendConfig) -> Health:
     """Whether the engine `config` names answers, with its version and counts."""
     async with create_backend(config) as backend:
         return await backend.health()
+
+
+async def load_records(
+    store: MemoryStore, memories: Iterable[Memory], relationships: Iterable[Relationship]
+) -> None:
+    """Write whole records as they are (ids, times and all): every memory, then every
+    relationship, replacing records with the same ids."""
+    await store.backend.upsert_memories(list(memories))
+    await store.backend.upsert_relationships(list(relationships))
 
 
 async def reindex(store: MemoryStore) -> int:

@@ -1,5 +1,9 @@
-"""Operations that move a whole graph: migrate (and its dry run), resume, rollback, the
-list of migrations, export and import.
+"""Operations that move a whole graph between backends: migrate (and its dry run),
+resume, rollback and the list of migrations (export and import are `ops.exchange`).
+
+`migrate`, `resume` and `rollback` run one migration each and return its report
+(`MigrationResult`, `RollbackResult`); a long one reports `progress(phase, done,
+total)`, and a cancelled one rolls back what it wrote before the cancellation goes on.
 
 A `MigrationDesk` belongs to one long-lived process (the MCP server) whose own store
 is the source of its migrations. It remembers which targets had a dry run, and the
@@ -18,18 +22,38 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import backend_spec
-from memorygraph.config import BackendConfig, resolve_config
+from memorygraph.config import AskPassword, BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, MigrationError, UsageError
-from memorygraph.exchange import export_graph
-from memorygraph.exchange.exporters import export_other
-from memorygraph.exchange.importers import FORMATS, MEMORYGRAPH, import_file
-from memorygraph.kinds import Progress as Progress  # re-exported: the adapters use it
+from memorygraph.kinds import Progress as Progress
 from memorygraph.migration.journal import config_from_dict, read_state
 from memorygraph.migration.manager import MigrationManager, new_migration_id
-from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
+from memorygraph.migration.models import MigrationOptions as MigrationOptions
+from memorygraph.migration.models import MigrationResult as MigrationResult
+from memorygraph.migration.models import VerifyMode as VerifyMode
 from memorygraph.models import format_timestamp, utc_now
+
+__all__ = [
+    "JOURNAL_FILE",
+    "MigrationDesk",
+    "MigrationEntry",
+    "MigrationList",
+    "MigrationOptions",
+    "MigrationReport",
+    "MigrationResult",
+    "Progress",
+    "RollbackResult",
+    "TargetConfig",
+    "VerifyMode",
+    "journal_path",
+    "journal_state",
+    "list_migrations",
+    "migrate",
+    "new_migration_id",
+    "resolve_target",
+    "resume",
+    "rollback",
+]
 
 JOURNAL_FILE = "journal.jsonl"
 
@@ -101,27 +125,10 @@ class RollbackResult(BaseModel):
     deleted_memories: int
     deleted_relationships: int
     restored_records: int
-
-
-class ExportResult(BaseModel):
-    path: str
-    format: str
-    memories: int
-    relationships: int
-    digest: str | None = Field(default=None, description="For the memorygraph format.")
-    lost: dict[str, int] = Field(
-        default_factory=dict,
-        description="Records carrying something the format cannot keep, per reason.",
+    already: bool = Field(default=False, description="Rolled back before: nothing was done again.")
+    report: dict[str, Any] = Field(
+        default_factory=dict, description="Every count of the rollback, per kind."
     )
-    notes: list[str] = Field(default_factory=list)
-
-
-class ImportResult(BaseModel):
-    path: str
-    format: str
-    dry_run: bool
-    would_write: bool | None = None
-    report: dict[str, Any]
 
 
 def _summary(result: MigrationResult) -> str:
@@ -133,6 +140,115 @@ def _summary(result: MigrationResult) -> str:
     v = result.verification
     check = f"verified {v.passed} of {v.checked} records" if v else "not verified"
     return f"migrated {moved} from {result.source} to {result.target}; {check}"
+
+
+async def migrate(
+    source: BackendConfig,
+    target: BackendConfig,
+    options: MigrationOptions,
+    *,
+    progress: Progress | None = None,
+) -> MigrationResult:
+    """Move every record (or those changed since `options.since`) from `source` to
+    `target`: validate, export, import (journaled), verify, commit, or roll back what was
+    written. Raises `UsageError` for a bad request found before any write, and
+    `MigrationError` (whose `.result` is the report) when a phase fails."""
+    return await MigrationManager(progress=progress).migrate(source, target, options)
+
+
+async def resume(
+    journal: Path,
+    *,
+    source: BackendConfig | None = None,
+    target: BackendConfig | None = None,
+    environment: Mapping[str, str] | None = None,
+    ask_source_password: AskPassword | None = None,
+    ask_target_password: AskPassword | None = None,
+    progress: Progress | None = None,
+) -> MigrationResult:
+    """Finish the interrupted migration recorded in `journal` without duplicating what it
+    wrote, then verify it. Ends not given are resolved from the journal and
+    `environment` (or the password questions)."""
+    return await MigrationManager(progress=progress).resume(
+        journal,
+        source=source,
+        target=target,
+        environment=environment,
+        ask_source_password=ask_source_password,
+        ask_target_password=ask_target_password,
+    )
+
+
+async def rollback(
+    journal: Path,
+    *,
+    target: BackendConfig | None = None,
+    environment: Mapping[str, str] | None = None,
+    ask_password: AskPassword | None = None,
+) -> RollbackResult:
+    """Undo the migration recorded in `journal`: delete what it inserted, restore what it
+    overwrote. Safe to repeat (`already` then says nothing was done again)."""
+    state = read_state(journal.expanduser())
+    where = target.describe() if target is not None else _describe(state.header["target"])
+    report = await MigrationManager().rollback(
+        journal, target, environment=environment, ask_password=ask_password
+    )
+    return RollbackResult(
+        migration_id=journal.expanduser().resolve().parent.name,
+        target=where,
+        deleted_memories=report.memories.deleted,
+        deleted_relationships=report.relationships.deleted,
+        restored_records=report.memories.updated + report.relationships.updated,
+        already=report.already,
+        report=report.to_dict(),
+    )
+
+
+def journal_path(workdir: Path, migration_id: str) -> Path:
+    """Where migration `migration_id` run in `workdir` keeps its journal."""
+    return workdir / migration_id / JOURNAL_FILE
+
+
+def journal_state(journal: Path) -> str:
+    """The state `journal` records (importing, committed, rolled_back, …), or
+    `UsageError` when the file is not a migration journal."""
+    return read_state(journal).state
+
+
+def list_migrations(
+    workdir: Path, running: Mapping[str, MigrationEntry] | None = None
+) -> MigrationList:
+    """Every migration with a journal in `workdir`, and those in `running` (live entries,
+    newer than their journals while they run), oldest first."""
+    entries = dict(running or {})
+    if workdir.is_dir():
+        for journal in sorted(workdir.glob(f"*/{JOURNAL_FILE}")):
+            migration_id = journal.parent.name
+            if migration_id in entries and entries[migration_id].state != "running":
+                continue
+            try:
+                state = read_state(journal)
+            except UsageError as e:
+                entries[migration_id] = MigrationEntry(
+                    migration_id=migration_id,
+                    state="damaged",
+                    source="",
+                    target="",
+                    started_at="",
+                    detail=str(e),
+                )
+                continue
+            if migration_id in entries:
+                continue  # still running here: the live state is newer
+            entries[migration_id] = MigrationEntry(
+                migration_id=migration_id,
+                state=state.state,
+                source=_describe(state.header["source"]),
+                target=_describe(state.header["target"]),
+                started_at=str(state.header.get("created_at", "")),
+            )
+    ordered = sorted(entries.values(), key=lambda e: (e.started_at, e.migration_id))
+    return MigrationList(migrations=ordered)
 
 
 class MigrationDesk:
@@ -181,9 +297,8 @@ class MigrationDesk:
             started_at=format_timestamp(utc_now()),
         )
         self._running[migration_id] = entry
-        manager = MigrationManager(progress=progress)
         try:
-            result = await manager.migrate(self.source, target, options)
+            result = await migrate(self.source, target, options, progress=progress)
         except MigrationError as e:
             entry.state = _failed_state(e.result)
             entry.detail = str(e)
@@ -212,7 +327,7 @@ class MigrationDesk:
         """The journal of `migration_id`, or `UsageError` when there is none."""
         if not migration_id or "/" in migration_id or migration_id.startswith("."):
             raise UsageError(f"migration_id {migration_id!r} is not a migration id")
-        path = self.workdir / migration_id / JOURNAL_FILE
+        path = journal_path(self.workdir, migration_id)
         if not path.is_file():
             raise UsageError(
                 f"migration {migration_id!r} has no journal in {self.workdir} (a committed or "
@@ -223,17 +338,12 @@ class MigrationDesk:
     async def rollback(self, migration_id: str, password: str | None = None) -> RollbackResult:
         """Undo what migration `migration_id` wrote, from its journal."""
         path = self.journal(migration_id)
-        target = self._journal_target(path, password)
-        report = await MigrationManager().rollback(path, target, environment=self.environment)
+        result = await rollback(
+            path, target=self._journal_target(path, password), environment=self.environment
+        )
         if migration_id in self._running:
             self._running[migration_id].state = "rolled_back"
-        return RollbackResult(
-            migration_id=migration_id,
-            target=target.describe(),
-            deleted_memories=report.memories.deleted,
-            deleted_relationships=report.relationships.deleted,
-            restored_records=report.memories.updated + report.relationships.updated,
-        )
+        return result
 
     async def resume(
         self, migration_id: str, password: str | None = None, progress: Progress | None = None
@@ -241,8 +351,12 @@ class MigrationDesk:
         """Finish the interrupted migration `migration_id` without duplicating anything."""
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
-        result = await MigrationManager(progress=progress).resume(
-            path, source=self.source, target=target, environment=self.environment
+        result = await resume(
+            path,
+            source=self.source,
+            target=target,
+            environment=self.environment,
+            progress=progress,
         )
         if migration_id in self._running:
             self._running[migration_id].state = "committed"
@@ -261,35 +375,7 @@ class MigrationDesk:
 
     def list(self) -> MigrationList:
         """Every migration this process started, and every journal left in the workdir."""
-        entries = dict(self._running)
-        if self.workdir.is_dir():
-            for journal in sorted(self.workdir.glob(f"*/{JOURNAL_FILE}")):
-                migration_id = journal.parent.name
-                if migration_id in entries and entries[migration_id].state != "running":
-                    continue
-                try:
-                    state = read_state(journal)
-                except UsageError as e:
-                    entries[migration_id] = MigrationEntry(
-                        migration_id=migration_id,
-                        state="damaged",
-                        source="",
-                        target="",
-                        started_at="",
-                        detail=str(e),
-                    )
-                    continue
-                if migration_id in entries:
-                    continue  # still running here: the live state is newer
-                entries[migration_id] = MigrationEntry(
-                    migration_id=migration_id,
-                    state=state.state,
-                    source=_describe(state.header["source"]),
-                    target=_describe(state.header["target"]),
-                    started_at=str(state.header.get("created_at", "")),
-                )
-        ordered = sorted(entries.values(), key=lambda e: (e.started_at, e.migration_id))
-        return MigrationList(migrations=ordered)
+        return list_migrations(self.workdir, self._running)
 
 
 def _describe(end: Any) -> str:
@@ -308,63 +394,3 @@ def _failed_state(result: Any) -> str:
         if result.rolled_back is False:
             return "failed"
     return "failed"
-
-
-async def export_memories(
-    backend: Backend,
-    path: Path,
-    *,
-    format: str = MEMORYGRAPH,
-    since: datetime | None = None,
-) -> ExportResult:
-    """Export the whole store (or what changed since `since`) to `path`: a memorygraph
-    export (.gz compresses), or another tool's format with a report of what it lost."""
-    own = backend.config.path
-    if own is not None and path.resolve() == own.expanduser().resolve():
-        raise UsageError(f"path {path} is the store itself; choose another file", field="path")
-    if format == MEMORYGRAPH:
-        summary = await export_graph(backend, path, since=since)
-        return ExportResult(
-            path=str(path),
-            format=format,
-            memories=summary.memories,
-            relationships=summary.relationships,
-            digest=summary.digest,
-        )
-    if since is not None:
-        raise UsageError(
-            f"since works only with the memorygraph format, not {format}", field="since"
-        )
-    report = await export_other(backend, path, format=format)
-    return ExportResult(
-        path=str(path),
-        format=format,
-        memories=report.memories,
-        relationships=report.relationships,
-        lost=report.lost,
-        notes=report.notes,
-    )
-
-
-async def import_memories(
-    backend: Backend,
-    path: Path,
-    *,
-    format: str = "auto",
-    dry_run: bool = False,
-    skip_duplicates: bool = True,
-) -> ImportResult:
-    """Import a file of any supported format into the store, all or nothing; with
-    `dry_run`, only report what would happen."""
-    if format != "auto" and format not in FORMATS:
-        raise UsageError(f"format {format!r} is not one of: auto, {', '.join(FORMATS)}")
-    summary = await import_file(
-        path, backend, format=format, skip_duplicates=skip_duplicates, dry_run=dry_run
-    )
-    return ImportResult(
-        path=str(path),
-        format=format,
-        dry_run=dry_run,
-        would_write=summary.would_write if dry_run else None,
-        report=summary.to_dict(),
-    )

@@ -1,0 +1,271 @@
+"""Operations that move a whole graph through a file: export, import (and its dry run)
+and validation of an export.
+
+Each takes the store as an open `Backend` (a long-lived process, such as the MCP
+server, that holds one) or as a `BackendConfig` (opened for the call, and closed
+after it). Long operations report `progress(phase, done, total)`; a cancelled call
+stops between batches, and an import all or nothing writes nothing then.
+
+The results are pydantic models that serialize whole; `report` is the exchange's own
+report as a dict (the JSON report a script reads). The typed reports behind them stay on the
+result (`ImportResult.plan`, `.summary`, `.conversion`) for an adapter that words
+them line by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from memorygraph.backends.base import Backend
+from memorygraph.backends.registry import create_backend, target_exists
+from memorygraph.config import BackendConfig
+from memorygraph.errors import UsageError
+from memorygraph.exchange import ExportSummary, export_graph
+from memorygraph.exchange import validate_export as _validate_export
+from memorygraph.exchange.exporters import EXPORT_FORMATS as EXPORT_FORMATS
+from memorygraph.exchange.exporters import MEMORYGRAPH as MEMORYGRAPH
+from memorygraph.exchange.exporters import OtherExportReport, export_other
+from memorygraph.exchange.importers import FORMATS as FORMATS
+from memorygraph.exchange.importers import import_file, import_graph_store
+from memorygraph.exchange.importers.mcp_graph import ENGINES as GRAPH_ENGINES
+from memorygraph.exchange.load import ImportSummary
+from memorygraph.exchange.validate import ValidationReport as ValidationReport
+from memorygraph.kinds import Progress as Progress
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "FORMATS",
+    "GRAPH_ENGINES",
+    "MEMORYGRAPH",
+    "ExportResult",
+    "ImportResult",
+    "Progress",
+    "ValidationReport",
+    "export_memories",
+    "import_memories",
+    "validate_export",
+]
+
+_LABELS = {"memory": "memories", "relationship": "relationships"}
+
+
+class ExportResult(BaseModel):
+    path: str
+    format: str
+    memories: int
+    relationships: int
+    digest: str | None = Field(default=None, description="For the memorygraph format.")
+    lost: dict[str, int] = Field(
+        default_factory=dict,
+        description="Records carrying something the format cannot keep, per reason.",
+    )
+    notes: list[str] = Field(default_factory=list)
+    external_relationships: int = Field(
+        default=0,
+        description="Relationships whose ends are outside an incremental export.",
+    )
+    bytes: int = 0
+    duration_seconds: float = 0.0
+    report: dict[str, Any] = Field(
+        default_factory=dict, description="The export's full report, as its format states it."
+    )
+
+
+class ImportResult(BaseModel):
+    path: str
+    format: str
+    dry_run: bool
+    would_write: bool | None = None
+    report: dict[str, Any]
+    _summary: ImportSummary | None = PrivateAttr(default=None)
+
+    @property
+    def summary(self) -> ImportSummary:
+        """What the import wrote, or with `dry_run` would write."""
+        assert self._summary is not None, "every ImportResult is made with its summary"
+        return self._summary
+
+    @property
+    def plan(self) -> ImportSummary:
+        """The dry run's summary (the same shape as a real import's)."""
+        return self.summary
+
+    @property
+    def conversion(self) -> dict[str, Any] | None:
+        """What converting another format lost or adjusted, or None for a memorygraph file."""
+        return self.summary.conversion
+
+    @property
+    def valid(self) -> bool:
+        """False when the file (or graph) failed validation: nothing can be imported."""
+        validation = self.summary.validation
+        return validation.valid if validation is not None else True
+
+
+@asynccontextmanager
+async def _opened(store: Backend | BackendConfig) -> AsyncIterator[Backend]:
+    if isinstance(store, Backend):
+        yield store
+        return
+    async with create_backend(store) as backend:
+        yield backend
+
+
+async def export_memories(
+    store: Backend | BackendConfig,
+    path: Path,
+    *,
+    format: str = MEMORYGRAPH,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Export the whole store (or what changed since `since`) to `path`: a memorygraph
+    export (.gz compresses), or another tool's format with a report of what it lost.
+
+    With `progress`, a whole export counts the store first, so each phase
+    ("export memories", "export relationships") has its total."""
+    own = store.config.path if isinstance(store, Backend) else store.path
+    if own is not None and path.resolve() == own.expanduser().resolve():
+        raise UsageError(f"the export file {path} is the store itself; choose another file")
+    if format != MEMORYGRAPH and since is not None:
+        raise UsageError(
+            f"since works only with the memorygraph format, not {format}", field="since"
+        )
+    async with _opened(store) as backend:
+        if format != MEMORYGRAPH:
+            other = await export_other(backend, path, format=format)
+            return _exported(format, other, lost=other.lost, notes=other.notes)
+        totals: dict[str, int | None] = dict.fromkeys(_LABELS)
+        if progress is not None and since is None:
+            totals = {
+                "memory": await backend.count_memories(),
+                "relationship": await backend.count_relationships(),
+            }
+
+        def exported(kind: str, done: int, _: int | None) -> None:
+            if progress is not None:
+                progress(f"export {_LABELS[kind]}", done, totals[kind])
+
+        summary = await export_graph(backend, path, since=since, progress=exported)
+    return _exported(
+        format,
+        summary,
+        digest=summary.digest,
+        external_relationships=summary.external_relationships,
+    )
+
+
+def _exported(format: str, done: ExportSummary | OtherExportReport, **own: Any) -> ExportResult:
+    """The result of an export in any format: what every format reports, and `own`."""
+    return ExportResult(
+        path=str(done.path),
+        format=format,
+        memories=done.memories,
+        relationships=done.relationships,
+        bytes=done.bytes,
+        duration_seconds=done.duration_seconds,
+        report=done.to_dict(),
+        **own,
+    )
+
+
+async def import_memories(
+    store: Backend | BackendConfig,
+    path: Path | None = None,
+    *,
+    graph: BackendConfig | None = None,
+    format: str = "auto",
+    dry_run: bool = False,
+    skip_duplicates: bool = True,
+    batch_size: int | None = None,
+    apply_deletions: bool = True,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import into the store, all or nothing: the file at `path` in any supported format,
+    or the memorygraph MCP server's `graph` read in place (read-only). With `dry_run`,
+    only report what would happen; a dry run into a file store that does not exist yet
+    plans against an empty one and creates nothing.
+
+    `apply_deletions` False keeps what the file's tombstones would delete. Progress
+    phases are "import memories" and "import relationships" (no totals)."""
+    if (path is None) == (graph is None):
+        raise UsageError("give either a file or a graph to import, not both or neither")
+    if format != "auto" and format not in FORMATS:
+        raise UsageError(f"format {format!r} is not one of: auto, {', '.join(FORMATS)}")
+    if graph is not None and format != "auto":
+        raise UsageError("format names what a file is; leave it out for a graph")
+    where = str(path) if path is not None else (graph.describe() if graph else "")
+
+    def imported(kind: str, done: int, _: int | None) -> None:
+        if progress is not None:
+            progress(f"import {_LABELS[kind]}", done, None)
+
+    if dry_run and isinstance(store, BackendConfig) and not target_exists(store):
+        # A dry run into a file store that is not there plans against an empty one.
+        summary = await _import(None, path, graph, format, skip_duplicates, batch_size,
+                                apply_deletions, imported, dry_run=True)  # fmt: skip
+    else:
+        async with _opened(store) as backend:
+            summary = await _import(
+                backend, path, graph, format, skip_duplicates, batch_size, apply_deletions,
+                imported, dry_run=dry_run,
+            )  # fmt: skip
+    report = summary.to_dict()
+    if dry_run:
+        report.setdefault("conversion", None)
+    result = ImportResult(
+        path=where,
+        format=format,
+        dry_run=dry_run,
+        would_write=summary.would_write if dry_run else None,
+        report=report,
+    )
+    result._summary = summary
+    return result
+
+
+async def _import(
+    backend: Backend | None,
+    path: Path | None,
+    graph: BackendConfig | None,
+    format: str,
+    skip_duplicates: bool,
+    batch_size: int | None,
+    apply_deletions: bool,
+    progress: Progress,
+    *,
+    dry_run: bool,
+) -> ImportSummary:
+    if graph is not None:
+        return await import_graph_store(
+            graph,
+            backend,
+            skip_duplicates=skip_duplicates,
+            batch_size=batch_size,
+            progress=progress,
+            dry_run=dry_run,
+        )
+    assert path is not None
+    return await import_file(
+        path,
+        backend,
+        format=format,
+        skip_duplicates=skip_duplicates,
+        batch_size=batch_size,
+        apply_deletions=apply_deletions,
+        progress=progress,
+        dry_run=dry_run,
+    )
+
+
+async def validate_export(path: Path, *, max_problems: int = 100) -> ValidationReport:
+    """Check every line of the memorygraph export at `path`; never raises for a damaged
+    file (the report lists at most `max_problems` problems and counts all of them).
+    The file is read in the calling thread, which an interrupt stops at once."""
+    return _validate_export(path, max_problems=max_problems)
