@@ -207,7 +207,7 @@ async def test_export_then_import_into_another_store(tmp_path: Path) -> None:
         result = await call(client, "export_memories", path=str(exported))
         assert (result["memories"], result["relationships"]) == (63, 112)
         refused = await call_error(client, "export_memories", path=str(source.path))
-        assert "the store itself" in refused
+        assert "the store it exports" in refused
     other = _sqlite(tmp_path / "other.db")
     async with in_process(other, workdir=tmp_path / "work") as client:
         plan = await call(client, "import_memories", path=str(exported), dry_run=True)

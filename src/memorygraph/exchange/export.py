@@ -17,6 +17,7 @@ import memorygraph
 from memorygraph.backends.base import RECORD_KINDS, Backend, Tombstone
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
+from memorygraph.config import BackendConfig
 from memorygraph.errors import InvalidRecordError, OperationError, UsageError
 from memorygraph.exchange.format import (
     DIGEST_ALGORITHM,
@@ -79,17 +80,17 @@ class ExportSummary:
         }
 
 
-def _refuse_own_store(backend: Backend, path: Path) -> None:
-    """`UsageError` if writing `path` would replace (part of) the store `backend` reads."""
-    store = backend.config.path
-    if store is None or not backend.config.spec.uses_path:
+def refuse_own_store(config: BackendConfig, path: Path) -> None:
+    """`UsageError` if writing `path` would replace (part of) the store at `config`."""
+    store = config.path
+    if store is None or not config.spec.uses_path:
         return
     store = store.expanduser().resolve()
     target = path.expanduser().resolve()
     sidecar = target.parent == store.parent and target.name.startswith(store.name + "-")
     if target == store or store in target.parents or sidecar:
         raise UsageError(
-            f"{path} is part of the store it exports ({backend.describe()}); "
+            f"{path} is part of the store it exports ({config.describe()}); "
             "write the export to another file"
         )
 
@@ -307,7 +308,7 @@ async def export_graph(
     that are not in the file as external (see docs/FORMAT.md).
     """
     _check_since(since)
-    _refuse_own_store(backend, Path(path))
+    refuse_own_store(backend.config, Path(path))
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
     async with backend.read_snapshot():

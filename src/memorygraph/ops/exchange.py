@@ -28,6 +28,7 @@ from memorygraph.config import BackendConfig
 from memorygraph.errors import UsageError
 from memorygraph.exchange import ExportSummary, export_graph
 from memorygraph.exchange import validate_export as _validate_export
+from memorygraph.exchange.export import refuse_own_store
 from memorygraph.exchange.exporters import EXPORT_FORMATS as EXPORT_FORMATS
 from memorygraph.exchange.exporters import MEMORYGRAPH as MEMORYGRAPH
 from memorygraph.exchange.exporters import OtherExportReport, export_other
@@ -130,9 +131,7 @@ async def export_memories(
 
     With `progress`, a whole export counts the store first, so each phase
     ("export memories", "export relationships") has its total."""
-    own = store.config.path if isinstance(store, Backend) else store.path
-    if own is not None and path.resolve() == own.expanduser().resolve():
-        raise UsageError(f"the export file {path} is the store itself; choose another file")
+    refuse_own_store(store.config if isinstance(store, Backend) else store, path)
     if format != MEMORYGRAPH and since is not None:
         raise UsageError(
             f"since works only with the memorygraph format, not {format}", field="since"
