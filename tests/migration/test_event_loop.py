@@ -14,7 +14,7 @@ from memorygraph.migration.models import MigrationOptions
 from tests.migration.helpers import fill, loop_delays
 
 TICK = 0.010
-#: Far above the 50 ms this machine reaches when quiet, far below a phase run on the
+#: Far above the ~20 ms this machine reaches when quiet, far below a phase run on the
 #: loop (before, the loop froze for seconds at a time): a test that can fail on a
 #: shared machine only when the loop really blocks.
 WORST_ALLOWED = 0.250

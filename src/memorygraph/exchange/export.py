@@ -35,6 +35,7 @@ from memorygraph.exchange.format import (
     is_gzip_name,
     open_for_write,
 )
+from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import Progress
 from memorygraph.models import (
@@ -312,7 +313,8 @@ async def export_graph(
     source = {"backend": backend.name, "engine_version": await backend.engine_version()}
     size = backend.batch_size
     async with backend.read_snapshot():
-        return await _export(backend, path, source, since, size, progress)
+        with long_lived_frozen():
+            return await _export(backend, path, source, since, size, progress)
 
 
 async def _export(

@@ -33,6 +33,7 @@ from memorygraph.exchange.reader import (
     unchanged_trailer,
 )
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
+from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import MEMORY, RELATIONSHIP, KindCounts, PerKind, Progress
 from memorygraph.models import Memory, Relationship
@@ -316,7 +317,7 @@ async def import_graph(
         for kind in RECORD_KINDS:  # lines that fail their schema or repeat an id
             summary.counts(kind).rejected = summary.validation.invalid_records[kind]
     # A dry run writes nothing, so remembers the ids earlier batches would have written.
-    with IdIndex() if dry_run else nullcontext() as seen:
+    with IdIndex() if dry_run else nullcontext() as seen, long_lived_frozen():
         async for kind, batch in _batches_ahead(path, size, valid=facts.valid):
             if seen is not None:
                 result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)

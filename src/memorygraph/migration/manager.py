@@ -48,6 +48,7 @@ from memorygraph.errors import (
 from memorygraph.exchange import ValidationReport, export_graph, import_graph
 from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import iter_canonical_lines, unchanged_trailer
+from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
@@ -189,7 +190,8 @@ class MigrationManager:
             export_path=workdir / "export.jsonl",
         )
         try:
-            await self._pipeline(run, source, target, options)
+            with long_lived_frozen():
+                await self._pipeline(run, source, target, options)
             run.result.success = True
             return run.result
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
@@ -640,7 +642,7 @@ class MigrationManager:
         source_config = (
             source or state.source_config(environment, ask_source_password)
         ).read_only_copy()
-        with TargetLock(target_config, journal_path):
+        with TargetLock(target_config, journal_path), long_lived_frozen():
             return await self._resume(journal_path, state, options, source_config, target_config)
 
     async def _resume(
