@@ -116,6 +116,13 @@ OWN_NODE_MARKERS: tuple[str, ...] = ("changed_at", TITLE_TERMS)
 
 T = TypeVar("T")
 
+#: What a read returns of a memory node: its fields and exact floats, not the search
+#: terms (`_st`, `_sb`), which are larger than the memory and never read back.
+#: A property the node lacks comes back as null, which the decoding expects.
+_MEMORY_VALUES = (
+    "m {" + ", ".join(f".`{name}`" for name in (*Memory.model_fields, "_floats")) + "}"
+)
+
 
 def _same(record_id: str) -> str:
     return record_id
@@ -471,7 +478,7 @@ class CypherBackend(Backend):
         k = self.dialect.key_property
         query = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
-            "RETURN collect(properties(m))"
+            f"RETURN collect({_MEMORY_VALUES})"
         )
         return await self._by_keys(query, ids)
 
@@ -537,7 +544,7 @@ class CypherBackend(Backend):
         query = (
             f"MATCH (m:{MEMORY_LABEL}){where} "
             f"WITH m ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)} "
-            "RETURN collect(properties(m))"
+            f"RETURN collect({_MEMORY_VALUES})"
         )
         return [self._decode_memory(props) for props in await self._collected(query, params)]
 
