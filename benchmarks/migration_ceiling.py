@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from memorygraph.backends import falkordb_process, sqlite  # noqa: E402
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherBackend  # noqa: E402
+from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN, CypherBackend  # noqa: E402
 from memorygraph.backends.falkordb_bulk import (  # noqa: E402
     BulkLoader,
     create_schema,
@@ -61,6 +61,7 @@ from memorygraph.backends.falkordb_bulk import (  # noqa: E402
     relationship_rows,
 )
 from memorygraph.backends.registry import create_backend  # noqa: E402
+from memorygraph.canonical import CanonicalRecord  # noqa: E402
 from memorygraph.config import BackendConfig  # noqa: E402
 from memorygraph.migration.manager import MigrationManager  # noqa: E402
 from memorygraph.migration.models import MigrationOptions  # noqa: E402
@@ -284,12 +285,26 @@ async def check_counts(target: BackendConfig, memories: int, edges: int) -> None
 # --- graph ceilings ------------------------------------------------------------------
 
 
-def graph_rows(source: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Node property maps and edge rows exactly as the FalkorDB backend writes them."""
+def graph_rows(
+    source: Path, backend: CypherBackend | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Node property maps and edge rows exactly as `backend` writes them (default: the
+    FalkorDB backend, whose rows `GRAPH.BULK` takes)."""
     memories, edges = source_rows(source)
     now = format_timestamp(utc_now())
-    nodes = memory_rows((Memory.parse_json(doc) for *_, doc in memories), now)
-    rels = relationship_rows((Relationship.parse_json(doc) for *_, doc in edges), now)
+    if backend is None:
+        nodes = memory_rows((Memory.parse_json(doc) for *_, doc in memories), now)
+        rels = relationship_rows((Relationship.parse_json(doc) for *_, doc in edges), now)
+        return nodes, rels
+    nodes = [
+        {**backend._encode_memory(CanonicalRecord.parse("memory", doc.encode())), WRITTEN: now}
+        for *_, doc in memories
+    ]
+    rels = []
+    for *_, doc in edges:
+        row = backend._encode_relationship(CanonicalRecord.parse("relationship", doc.encode()))
+        row["props"] = {**row["props"], WRITTEN: now}
+        rels.append(row)
     return nodes, rels
 
 
@@ -321,7 +336,9 @@ async def unwind_load(
 async def graph_ceiling(
     kind: str, target: BackendConfig, source: Path, variant: str, batch: int
 ) -> dict[str, Any]:
-    nodes, rels = graph_rows(source)
+    encoder = create_backend(target)
+    assert isinstance(encoder, CypherBackend)
+    nodes, rels = graph_rows(source, encoder if variant == "unwind" else None)
     async with create_backend(target) as backend:
         assert isinstance(backend, CypherBackend)
         if variant == "unwind":
@@ -416,9 +433,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def spawn(*extra: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, *extra], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, __file__, *extra], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(extra[:6])} failed:\n{out.stderr[-3000:]}")
     lines = out.stdout.strip().splitlines()
     return json.loads(lines[-1]) if lines else {}
 
