@@ -135,7 +135,7 @@ def decode(token: str) -> str:
     return bytes.fromhex(token[1:]).decode("utf-8")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # common words; a rare one costs one stem lookup more
 def _word_tokens(word: str) -> tuple[str, ...]:
     """The indexed tokens of one folded word: none for a stop word, else its stem and,
     when that differs, the word as written."""
