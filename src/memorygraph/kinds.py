@@ -40,7 +40,8 @@ class KindOps:
     #: Deletes; returns how many records of this kind existed (a memory takes its
     #: relationships with it, which it does not count).
     delete: Callable[[Backend, Sequence[str]], Awaitable[int]]
-    iterate: Callable[[Backend, datetime | None], AsyncIterator[Record]]
+    #: Every record (changed at or after `since`), streamed in pages of `batch_size`.
+    iterate: Callable[[Backend, datetime | None, int | None], AsyncIterator[Record]]
     count: Callable[[Backend], Awaitable[int]]
     count_by_type: Callable[[Backend], Awaitable[dict[Any, int]]]
 
@@ -55,7 +56,7 @@ MEMORY = KindOps(
     get=lambda b, ids: b.get_memories(ids),
     existing=lambda b, ids: b.existing_memory_ids(ids),
     delete=lambda b, ids: b.delete_memories(ids),
-    iterate=lambda b, since: b.iter_memories(since=since),
+    iterate=lambda b, since, size: b.iter_memories(since=since, batch_size=size),
     count=lambda b: b.count_memories(),
     count_by_type=lambda b: b.count_memories_by_type(),
 )
@@ -66,7 +67,7 @@ RELATIONSHIP = KindOps(
     get=lambda b, ids: b.get_relationships(ids),
     existing=lambda b, ids: b.existing_relationship_ids(ids),
     delete=lambda b, ids: b.delete_relationships(ids),
-    iterate=lambda b, since: b.iter_relationships(since=since),
+    iterate=lambda b, since, size: b.iter_relationships(since=since, batch_size=size),
     count=lambda b: b.count_relationships(),
     count_by_type=lambda b: b.count_relationships_by_type(),
 )

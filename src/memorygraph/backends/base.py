@@ -38,6 +38,7 @@ from memorygraph.canonical import CanonicalRecord
 from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
 from memorygraph.config import BackendConfig
 from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
+from memorygraph.kinds import KINDS
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
@@ -269,7 +270,7 @@ class Backend(ABC):
         if not dry_run:
             self._require_writable()
         ids = _unique_ids(records)
-        existing = await self.existing_ids(kind, ids) if ids and not known_new else set()
+        existing = await KINDS[kind].existing(self, ids) if ids and not known_new else set()
         todo = [r for r in records if not (skip_existing and r.id in existing)]
         rejected: set[str] = set()
         if todo and kind == "relationship" and not known_new:
@@ -294,12 +295,6 @@ class Backend(ABC):
                 "write those memories first"
             )
         return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
-
-    async def existing_ids(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
-        """The ids among `ids` the store holds records of `kind` for."""
-        if kind == "memory":
-            return await self.existing_memory_ids(ids)
-        return await self.existing_relationship_ids(ids)
 
     @abstractmethod
     async def _write_canonical(
@@ -398,9 +393,7 @@ class Backend(ABC):
 
     async def model_digests(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
         """id → `digest()` of each stored record among `ids`, read through the model."""
-        if kind == "memory":
-            return {m.id: m.digest() for m in await self.get_memories(ids)}
-        return {r.id: r.digest() for r in await self.get_relationships(ids)}
+        return {r.id: r.digest() for r in await KINDS[kind].get(self, ids)}
 
     async def iter_canonical(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
@@ -408,14 +401,9 @@ class Backend(ABC):
         """Every record of `kind` (changed at or after `since`) in canonical form, in
         pages, in the order of `iter_memories`. Engines that keep canonical bytes
         override this to read them instead of building models."""
-        records: AsyncIterator[Memory] | AsyncIterator[Relationship] = (
-            self.iter_memories(since=since, batch_size=batch_size)
-            if kind == "memory"
-            else self.iter_relationships(since=since, batch_size=batch_size)
-        )
         size = batch_size or self.batch_size
         page: list[CanonicalRecord] = []
-        async for record in records:
+        async for record in KINDS[kind].iterate(self, since, batch_size):
             page.append(CanonicalRecord.of(record))
             if len(page) >= size:
                 yield page
@@ -427,12 +415,7 @@ class Backend(ABC):
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[tuple[str, str]]:
         """(id, digest) of every record of `kind`, in the order of `iter_memories`."""
-        records: AsyncIterator[Memory] | AsyncIterator[Relationship] = (
-            self.iter_memories(since=since, batch_size=batch_size)
-            if kind == "memory"
-            else self.iter_relationships(since=since, batch_size=batch_size)
-        )
-        async for record in records:
+        async for record in KINDS[kind].iterate(self, since, batch_size):
             yield record.id, record.digest()
 
     # --- change times and tombstones ---------------------------------------------

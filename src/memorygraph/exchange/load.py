@@ -376,7 +376,7 @@ async def _dry_batch(
     reported = reported[: MAX_REJECTIONS - len(summary.rejections)]
     lost = {e for rl in reported for e in _ends(rl.record)} - held
     if lost and backend is not None:
-        lost -= await backend.existing_ids(KIND_MEMORY, sorted(lost))
+        lost -= await MEMORY.existing(backend, sorted(lost))
     for rl in reported:
         end = next(e for e in _ends(rl.record) if e in lost)
         summary.rejections.append(

@@ -92,7 +92,7 @@ async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None
     """Flag each id the source deleted that the target still holds."""
 
     async def flush(ids: list[str]) -> None:
-        for record_id in sorted(await checker.target.existing_ids(kind, ids)):
+        for record_id in sorted(await KINDS[kind].existing(checker.target, ids)):
             checker.mismatch(
                 kind, record_id, "deleted", "deleted in the source, held by the target"
             )
