@@ -62,10 +62,6 @@ class CanonicalRecord:
         """sha256 (hex) of the canonical bytes: the same as the record's `digest()`."""
         return hashlib.sha256(self.raw).hexdigest()
 
-    def record(self) -> Memory | Relationship:
-        """The record as its model (for the few callers that need one)."""
-        return MODELS[self.kind].parse(self.data)
-
     @classmethod
     def of(cls, record: Memory | Relationship) -> CanonicalRecord:
         """The canonical form of a validated model."""
