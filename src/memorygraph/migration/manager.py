@@ -157,6 +157,7 @@ class MigrationManager:
         before anything ran, and `MigrationError` (with `.result`, which says whether
         the target was rolled back) when a phase fails.
         """
+        _load_shielding()
         source = source.read_only_copy()
         if source.same_location(target):
             raise UsageError(
@@ -653,6 +654,7 @@ class MigrationManager:
         source_config: BackendConfig,
         target_config: BackendConfig,
     ) -> MigrationResult:
+        _load_shielding()
         run = _Run(
             result=MigrationResult(
                 source=source_config.describe(),
@@ -721,6 +723,14 @@ class MigrationManager:
                 run.journal.close()
             run.skipped.close()
             self._cleanup(run)
+
+
+def _load_shielding() -> None:
+    """Load the event loop's cancel-scope support before anything can fail: the rollback
+    needs it, and loading it for the first time there, under a second Ctrl-C, breaks
+    the import half-way and the rollback with it."""
+    with anyio.CancelScope():
+        pass
 
 
 def new_migration_id() -> str:
