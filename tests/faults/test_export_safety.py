@@ -68,6 +68,7 @@ def test_a_record_longer_than_a_line_is_named_and_nothing_is_written(tmp_path: P
     done = run_command(
         "migrate", "--from", "sqlite", "--from-path", db,
         "--to", "sqlite", "--to-path", target.path, "--workdir", tmp_path / "work",
+        "--via-export",
     )  # fmt: skip
     assert done.returncode != 0
     assert "'huge'" in done.stderr

@@ -56,7 +56,7 @@ def _private(workdir: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-def _kill_migration_when(tmp_path: Path, ready: Callable[[Path], bool]) -> Path:
+def _kill_migration_when(tmp_path: Path, ready: Callable[[Path], bool], *extra: str) -> Path:
     source = tmp_path / "source.db"
     asyncio.run(fill(BackendConfig("sqlite", path=source), n=3000, tricky=False))
     work = tmp_path / "work"
@@ -65,7 +65,7 @@ def _kill_migration_when(tmp_path: Path, ready: Callable[[Path], bool]) -> Path:
             sys.executable, "-m", "memorygraph", "migrate",
             "--from", "sqlite", "--from-path", str(source),
             "--to", "sqlite", "--to-path", str(tmp_path / "target.db"),
-            "--workdir", str(work), "--batch-size", "10",
+            "--workdir", str(work), "--batch-size", "10", *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -80,15 +80,20 @@ def _kill_migration_when(tmp_path: Path, ready: Callable[[Path], bool]) -> Path:
 
 
 def test_a_crash_during_export_leaves_nothing_readable_by_others(tmp_path: Path) -> None:
-    work = _kill_migration_when(tmp_path, lambda w: any(w.glob("*/.export.jsonl.partial")))
+    work = _kill_migration_when(
+        tmp_path, lambda w: any(w.glob("*/.export.jsonl.partial")), "--via-export"
+    )
     _private(work)
 
 
-def test_a_crash_during_import_leaves_nothing_readable_by_others(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [(), ("--via-export",)], ids=["copy", "import"])
+def test_a_crash_during_import_leaves_nothing_readable_by_others(
+    tmp_path: Path, how: tuple[str, ...]
+) -> None:
     def importing(w: Path) -> bool:
         return any(b'"event":"write"' in j.read_bytes() for j in w.glob("*/journal.jsonl"))
 
-    work = _kill_migration_when(tmp_path, importing)
+    work = _kill_migration_when(tmp_path, importing, *how)
     _private(work)
 
 

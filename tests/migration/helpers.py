@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from memorygraph.backends.base import Backend
+from memorygraph.backends.base import Backend, StoredPage
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
@@ -84,18 +84,26 @@ def dropping_factory(
         if config != target or made["flaky"]:
             return backend
         made["flaky"] = True
-        original = backend.upsert_canonical
+        original, original_page = backend.upsert_canonical, backend._write_stored
         calls = {"n": 0}
 
-        async def upsert(kind: str, *args: Any, **kwargs: Any) -> Any:
+        async def drop_after_batches(kind: str) -> None:
             if kind == "relationship":
                 calls["n"] += 1
                 if calls["n"] > after_batches:
                     await backend.close()
                     raise BackendConnectionError(f"{backend.describe()}: connection dropped (test)")
+
+        async def upsert(kind: str, *args: Any, **kwargs: Any) -> Any:
+            await drop_after_batches(kind)
             return await original(kind, *args, **kwargs)  # type: ignore[arg-type]
 
+        async def write_page(page: StoredPage) -> None:
+            await drop_after_batches(page.kind)
+            await original_page(page)
+
         backend.upsert_canonical = upsert  # type: ignore[method-assign]
+        backend._write_stored = write_page  # type: ignore[method-assign]
         return backend
 
     return factory

@@ -44,12 +44,15 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize(
+    ("direct_copy", "moved_by"), [(True, ["copy"]), (False, ["export", "import"])]
+)
 async def test_healthy_source_moves_every_record_exactly(
-    source: BackendConfig, tmp_path: Path, work: Path
+    source: BackendConfig, tmp_path: Path, work: Path, direct_copy: bool, moved_by: list[str]
 ) -> None:
     target = sqlite(tmp_path / "target.db")
     source_bytes = file_hash(source.path)  # type: ignore[arg-type]
-    result = await MigrationManager().migrate(source, target, opts(work))
+    result = await MigrationManager().migrate(source, target, opts(work, direct_copy=direct_copy))
     assert result.success
     assert await snapshot(target) == await snapshot(source)
     assert (result.memories.read, result.relationships.read) == (73, 132)
@@ -60,8 +63,7 @@ async def test_healthy_source_moves_every_record_exactly(
         "validate_source",
         "validate_target",
         "compatibility",
-        "export",
-        "import",
+        *moved_by,
         "verify",
     ]
     assert file_hash(source.path) == source_bytes, "the source was written"  # type: ignore[arg-type]
@@ -186,8 +188,9 @@ async def test_resume_refuses_an_export_changed_after_the_interruption(
 ) -> None:
     target = sqlite(tmp_path / "target.db")
     manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=3))
+    options = opts(work, rollback_on_failure=False, batch_size=10, direct_copy=False)
     with pytest.raises(MigrationError) as info:
-        await manager.migrate(source, target, opts(work, rollback_on_failure=False, batch_size=10))
+        await manager.migrate(source, target, options)
     journal = Path(info.value.result.journal_path)
     export = read_state(journal).export_path
     data = export.read_bytes()
@@ -300,7 +303,12 @@ async def test_unusable_workdir_is_a_usage_error(source: BackendConfig, tmp_path
     assert not (tmp_path / "t.db").exists()
 
 
-async def test_progress_is_reported_for_every_long_phase(tmp_path: Path, work: Path) -> None:
+@pytest.mark.parametrize(
+    ("direct_copy", "moved_by"), [(True, ["copy"]), (False, ["export", "import"])]
+)
+async def test_progress_is_reported_for_every_long_phase(
+    tmp_path: Path, work: Path, direct_copy: bool, moved_by: list[str]
+) -> None:
     source = sqlite(tmp_path / "big.db")
     await fill(source, n=2000, tricky=False)
     seen: dict[str, tuple[int, int | None]] = {}
@@ -308,8 +316,10 @@ async def test_progress_is_reported_for_every_long_phase(tmp_path: Path, work: P
     def record(phase: str, done: int, total: int | None) -> None:
         seen[phase] = (done, total)
 
-    await MigrationManager(progress=record).migrate(source, sqlite(tmp_path / "t.db"), opts(work))
-    assert seen["export"] == (6000, 6000)
+    await MigrationManager(progress=record).migrate(
+        source, sqlite(tmp_path / "t.db"), opts(work, direct_copy=direct_copy)
+    )
+    for phase in moved_by:
+        assert seen[phase] == (6000, 6000), phase
     assert "validate_export" not in seen, "the export is proven by its hash, not read twice"
-    assert seen["import"] == (6000, 6000)
     assert seen["verify"] == (6000, 6000)

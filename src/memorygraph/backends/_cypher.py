@@ -119,9 +119,7 @@ T = TypeVar("T")
 #: What a read returns of a memory node: its fields and exact floats, not the search
 #: terms (`_st`, `_sb`), which are larger than the memory and never read back.
 #: A property the node lacks comes back as null, which the decoding expects.
-_MEMORY_VALUES = (
-    "m {" + ", ".join(f".`{name}`" for name in (*Memory.model_fields, "_floats")) + "}"
-)
+_MEMORY_VALUES = "m {" + ", ".join(f".`{name}`" for name in (*Memory.model_fields, "_floats")) + "}"
 
 
 def _same(record_id: str) -> str:

@@ -24,15 +24,17 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
+from memorygraph.backends.spec import COPIES_OWN_STORES
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
@@ -124,6 +126,22 @@ class WriteResult:
         self.skipped += other.skipped
         self.rejected += other.rejected
         return self
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """Records of one kind exactly as a store keeps them, each validated as it was
+    read: what `Backend.copy_store` moves between two stores of one backend. `rows`
+    is in the backend's own shape; only that backend reads it."""
+
+    kind: RecordKind
+    ids: list[str]
+    rows: Any
+
+
+#: Receives each page's kind and ids before `copy_store` writes it, and its outcome after.
+PageHook = Callable[[RecordKind, Sequence[str]], Awaitable[None]]
+PageDone = Callable[[RecordKind, "WriteResult"], Awaitable[None]]
 
 
 def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
@@ -295,6 +313,65 @@ class Backend(ABC):
                 "write those memories first"
             )
         return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
+
+    # --- copying a whole store of the same backend ---------------------------------
+
+    #: Records per page of `copy_store`: one transaction each.
+    copy_page_size: ClassVar[int] = 5_000
+
+    def copies_from(self, source: Backend) -> bool:
+        """True when `copy_store` can take `source`'s records as it stores them: both are
+        stores of this backend, and it declares `COPIES_OWN_STORES`."""
+        spec = self.config.spec
+        return spec.has(COPIES_OWN_STORES) and source.config.spec is spec
+
+    async def copy_store(
+        self,
+        source: Backend,
+        *,
+        before_write: PageHook,
+        on_page: PageDone,
+        page_size: int | None = None,
+    ) -> None:
+        """Copy every record of `source` into this store, memories first, a page (one
+        transaction) at a time, each record validated once as it is read.
+
+        The caller promises that this store holds none of the ids (it was empty, and
+        is held under a lock) and keeps `source` in one read snapshot. `before_write`
+        is awaited with a page's ids before the page is written, `on_page` with what
+        was inserted after; the next page is read while this one is written.
+        """
+        self._require_writable()
+        if not self.copies_from(source):
+            raise UsageError(
+                f"{self.describe()} cannot copy {source.describe()} as stored; "
+                "migrate through an export instead"
+            )
+        size = page_size or self.copy_page_size
+        for kind in RECORD_KINDS:
+            pages = aiter(source.stored_pages(kind, size))
+            ahead = asyncio.ensure_future(anext(pages, None))
+            try:
+                while (page := await ahead) is not None:
+                    ahead = asyncio.ensure_future(anext(pages, None))
+                    await before_write(kind, page.ids)
+                    await self._write_stored(page)
+                    await on_page(kind, WriteResult(inserted=page.ids))
+                    await checkpoint()
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await ahead
+
+    def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
+        """Every record of `kind` in pages of `size`, as this store keeps them (backends
+        declaring `COPIES_OWN_STORES` only)."""
+        raise NotImplementedError(f"{self.name} does not copy stores as stored")
+
+    async def _write_stored(self, page: StoredPage) -> None:
+        """Insert a page another store of this backend read (none of its ids is here)."""
+        raise NotImplementedError(f"{self.name} does not copy stores as stored")
 
     @abstractmethod
     async def _write_canonical(

@@ -30,8 +30,11 @@ FIELDS = ("path", "uri", "username", "password", "database")
 #: Capability: inside `Backend.read_snapshot()` every read sees the store as it
 #: was when the block began, whatever other connections write meanwhile.
 SNAPSHOT_READS = "snapshot_reads"
+#: Capability: `Backend.copy_store` takes pages of another store of the same backend
+#: exactly as that store keeps them (`stored_pages`), with no export file between.
+COPIES_OWN_STORES = "copies_own_stores"
 #: Every capability a spec may declare.
-CAPABILITIES = frozenset({SNAPSHOT_READS})
+CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES})
 
 
 def extra_hint(extra: str) -> str:

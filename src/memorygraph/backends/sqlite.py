@@ -26,10 +26,11 @@ from memorygraph.backends.base import (
     Direction,
     Neighbour,
     RecordKind,
+    StoredPage,
     Tombstone,
     paginate,
 )
-from memorygraph.backends.spec import SNAPSHOT_READS, BackendSpec
+from memorygraph.backends.spec import COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
@@ -74,8 +75,10 @@ DROP TRIGGER IF EXISTS memories_fts_delete;
 DROP TRIGGER IF EXISTS memories_fts_update;
 DROP TABLE IF EXISTS memories_fts;
 """
-#: mg_meta key set once every memory's search row is written.
+#: mg_meta key set once every memory's search row is written; its value is the
+#: version of the derivation (`memorygraph.search.text`) the rows were written with.
 _SEARCH_READY = "search_index"
+_SEARCH_TERMS = "1"
 _NOT_INDEXED = (
     "{where} was written before memorygraph had ranked search, so it has no search index yet"
 )
@@ -167,6 +170,19 @@ def _relationship_rows(records: Sequence[CanonicalRecord], now: str) -> list[tup
     return rows
 
 
+def _stored_row(kind: RecordKind, doc: str, title: str | None, body: str | None) -> tuple[str, ...]:
+    """The columns `SQLiteBackend._write_stored` inserts for one stored doc, validated
+    here: a relationship's (id, from, to, type, changed_at, doc); a memory's (id, type,
+    changed_at, doc, title terms, body terms), the terms derived again when not given."""
+    if kind == "relationship":
+        r = Relationship.parse_json(doc)
+        return (r.id, r.from_id, r.to_id, r.type.value, format_timestamp(r.changed_at), doc)
+    m = Memory.parse_json(doc)
+    if title is None or body is None:
+        title, body = field_texts(m.title, m.content, m.summary, m.tags)
+    return (m.id, m.type.value, format_timestamp(m.changed_at), doc, title, body)
+
+
 def _search_texts(memory: dict[str, Any]) -> tuple[str, str]:
     """The title and body terms of a memory given as its canonical values."""
     return field_texts(memory["title"], memory["content"], memory["summary"], memory["tags"])
@@ -247,7 +263,7 @@ class SQLiteBackend(Backend):
                     [
                         ("schema", SCHEMA_NAME),
                         ("schema_version", SCHEMA_VERSION),
-                        (_SEARCH_READY, "1"),
+                        (_SEARCH_READY, _SEARCH_TERMS),
                     ],
                 )
                 self._synced = True
@@ -290,7 +306,9 @@ class SQLiteBackend(Backend):
         """Give a store written before ranked search its index (empty until reindexed)."""
         conn.executescript(f"BEGIN; {_OLD_SEARCH} {_SEARCH_SCHEMA} COMMIT;")
         if conn.execute("SELECT count(*) FROM memories").fetchone()[0] == 0:
-            conn.execute("INSERT INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,))
+            conn.execute(
+                "INSERT INTO mg_meta(key, value) VALUES (?, ?)", (_SEARCH_READY, _SEARCH_TERMS)
+            )
 
     async def close(self) -> None:
         # On the worker, after anything still running there (a batch whose caller was
@@ -429,6 +447,74 @@ class SQLiteBackend(Backend):
             "SELECT rowid, ?, ? FROM memories WHERE id = ?",
             [(*_search_texts(r.data), r.id) for r in records],
         )
+
+    # --- copying another SQLite store as it is stored -------------------------------
+
+    async def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
+        after: str | None = None
+        while page := await self._stored_page(kind, after, size):
+            yield page
+            if len(page.ids) < size:
+                return
+            after = page.ids[-1]
+
+    async def _stored_page(
+        self, kind: RecordKind, after: str | None, size: int
+    ) -> StoredPage | None:
+        """One page in id order, as rows ready for `_write_stored`: each doc validated
+        once, here, its columns taken from the validated record, and a memory's search
+        terms taken as stored when they are of today's derivation."""
+        if kind == "relationship":
+            rows = self._page_rows("relationships", "doc, NULL, NULL", after, size, None)
+        elif self._terms_current():
+            rows = self._page_rows(
+                "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
+                "m.doc, s.title, s.body",
+                after,
+                size,
+                None,
+            )
+        else:
+            rows = self._page_rows("memories", "doc, NULL, NULL", after, size, None)
+        if not rows:
+            return None
+        try:
+            ready = [_stored_row(kind, *row) for row in rows]
+        except InvalidRecordError as e:
+            raise DatabaseFileError(
+                f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
+                "restore it from an export"
+            ) from e
+        return StoredPage(kind, [row[0] for row in ready], ready)
+
+    def _terms_current(self) -> bool:
+        """True when every memory's search row holds today's derived terms."""
+        meta = dict(self._query("SELECT key, value FROM mg_meta"))
+        return meta.get(_SEARCH_READY) == _SEARCH_TERMS
+
+    async def _write_stored(self, page: StoredPage) -> None:
+        now = format_timestamp(utc_now())
+        with self._transaction() as conn:
+            if page.kind == "relationship":
+                conn.executemany(
+                    "INSERT INTO relationships(id, from_id, to_id, type, changed_at, doc, "
+                    "written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*row, now) for row in page.rows],
+                )
+                return
+            # The store holds none of these ids and this transaction is its only writer,
+            # so the rowids after the last one are free: the search rows are written by
+            # rowid, without looking each memory up again.
+            last = conn.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO memories(rowid, id, type, changed_at, doc, written_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(last + n, *row[:4], now) for n, row in enumerate(page.rows, 1)],
+            )
+            conn.executemany(
+                "INSERT INTO memories_search(rowid, title, body) VALUES (?, ?, ?)",
+                [(last + n, *row[4:]) for n, row in enumerate(page.rows, 1)],
+            )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
         # The foreign keys' ON DELETE CASCADE removes the memories' relationships.
@@ -731,7 +817,8 @@ class SQLiteBackend(Backend):
                 self._write_search_rows(tx, page, replaced=())
                 done += len(page)
             tx.execute(
-                "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, '1')", (_SEARCH_READY,)
+                "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, ?)",
+                (_SEARCH_READY, _SEARCH_TERMS),
             )
         return done
 
@@ -782,5 +869,5 @@ SPEC = BackendSpec(
     locator="path",
     environment={"path": "MEMORY_SQLITE_PATH"},
     defaults={"path": DEFAULT_HOME / "memory.db"},
-    capabilities=frozenset({SNAPSHOT_READS}),
+    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES}),
 )

@@ -72,6 +72,12 @@ from memorygraph.ops.migrations import MigrationOptions, MigrationResult, Verify
     help="Records per import batch (default: the target backend's own).",
 )
 @click.option(
+    "--via-export",
+    is_flag=True,
+    help="Always move records through an export file, even into an empty store of the "
+    "source's own backend (which otherwise copies them as stored).",
+)
+@click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the export and journal go (default ~/.memorygraph/migrations).",
@@ -93,8 +99,10 @@ def migrate(**opts: Any) -> None:
     """Move a whole memory graph from one backend to another.
 
     Runs: validate source → validate target → compatibility → export →
-    validate export → import (journaled) → verify → commit, or roll back
-    exactly what it wrote. The source is only read.
+    import (journaled) → verify → commit, or roll back exactly what it
+    wrote. Into an empty store of the source's own backend (SQLite to
+    SQLite), records are copied as stored (journaled) instead of through an
+    export file, unless --via-export. The source is only read.
 
     \b
     Examples:
@@ -153,6 +161,7 @@ def migrate(**opts: Any) -> None:
                     workdir=workdir,
                     batch_size=opts["batch_size"],
                     migration_id=migration_id,
+                    direct_copy=not opts["via_export"],
                 )
                 journal = ops.journal_path(workdir, migration_id)
                 source = config_from_options(opts, "from", read_only=True)
@@ -243,7 +252,7 @@ def _rollback(journal: Path, ask: bool, as_json: bool) -> None:
 
 
 #: Phases whose record count is work done (the others count what they looked at).
-_WORK_PHASES = {"export", "validate_export", "snapshot", "import", "verify", "rollback"}
+_WORK_PHASES = {"export", "validate_export", "snapshot", "import", "copy", "verify", "rollback"}
 
 
 def _rate(phase: str, records: int, seconds: float) -> str:

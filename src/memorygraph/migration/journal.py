@@ -109,6 +109,11 @@ class JournalState:
         return Path(self.header["export"])
 
     @property
+    def copied_directly(self) -> bool:
+        """True when the run copied the source's records as stored, writing no export."""
+        return bool(self.header.get("direct_copy", False))
+
+    @property
     def finished(self) -> bool:
         """True when nothing the journal describes is left uncommitted."""
         return self.state in FINAL_STATES
@@ -155,6 +160,7 @@ class Journal:
         options: dict[str, Any],
         target_was_empty: bool,
         export_sha256: str | None = None,
+        direct_copy: bool = False,
     ) -> Journal:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         journal = cls(path, os.fdopen(fd, "wb"))
@@ -170,6 +176,7 @@ class Journal:
                 "options": options,
                 "target_was_empty": target_was_empty,
                 "export_sha256": export_sha256,
+                "direct_copy": direct_copy,
             }
         )
         return journal

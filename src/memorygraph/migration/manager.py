@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -238,37 +238,135 @@ class MigrationManager:
             async with self._open_target(target_cfg, target_exists) as target:
                 await self._validate_target(run, target)
                 await self._compatibility(run, source, target)
-                async with self._phase(run, "export") as phase:
-                    stats = result.source_stats or {}
-                    memories = stats.get("memory_count") or 0
-                    expected = (
-                        None if options.since else memories + (stats.get("relationship_count") or 0)
-                    )
-
-                    def exported(kind: str, done: int, _: int | None) -> None:
-                        offset = 0 if kind == "memory" else memories
-                        self._tick("export", offset + done, expected)
-
-                    summary = await export_graph(
-                        source, run.export_path, since=options.since, progress=exported
-                    )
-                    result.memories.read = summary.memories
-                    result.relationships.read = summary.relationships
-                    phase.records = summary.memories + summary.relationships
-                    # The writer kept the file valid as it wrote it (from records
-                    # validated as they were read), so no second pass reads it: the
-                    # import proves it unchanged by this hash instead.
-                    run.export_sha256 = summary.file_sha256
-                if options.dry_run:
-                    await self._plan(run, target, options)
-                    return
-                assert target is not None, "a real run always opens its target"
-                await self._import(run, source_config, target_config, target, options)
+                if target is not None and self._copies_directly(run, source, target, options):
+                    await self._copy(run, source_config, target_config, source, target, options)
+                else:
+                    await self._export(run, source, options)
+                    if options.dry_run:
+                        await self._plan(run, target, options)
+                        return
+                    assert target is not None, "a real run always opens its target"
+                    await self._import(run, source_config, target_config, target, options)
                 await self._verify(run, source, target, options)
                 if run.journal is not None:
                     run.journal.set_state("committed")
                     run.committed = True
                 result.target_stats = (await target.health()).to_dict()
+
+    async def _export(self, run: _Run, source: Backend, options: MigrationOptions) -> None:
+        result = run.result
+        async with self._phase(run, "export") as phase:
+            stats = result.source_stats or {}
+            memories = stats.get("memory_count") or 0
+            expected = None if options.since else memories + (stats.get("relationship_count") or 0)
+
+            def exported(kind: str, done: int, _: int | None) -> None:
+                offset = 0 if kind == "memory" else memories
+                self._tick("export", offset + done, expected)
+
+            summary = await export_graph(
+                source, run.export_path, since=options.since, progress=exported
+            )
+            result.memories.read = summary.memories
+            result.relationships.read = summary.relationships
+            phase.records = summary.memories + summary.relationships
+            # The writer kept the file valid as it wrote it (from records validated as
+            # they were read), so no second pass reads it: the import proves it
+            # unchanged by this hash instead.
+            run.export_sha256 = summary.file_sha256
+
+    @staticmethod
+    def _copies_directly(
+        run: _Run, source: Backend, target: Backend, options: MigrationOptions
+    ) -> bool:
+        """A whole first migration into an empty store of the source's own backend, when
+        that backend can take the source's records as stored: then no export file is
+        written, and a resume writes one from the source first."""
+        return (
+            options.direct_copy
+            and not options.dry_run
+            and run.target_was_empty
+            and options.since is None
+            and options.skip_duplicates
+            and target.copies_from(source)
+        )
+
+    async def _copy(
+        self,
+        run: _Run,
+        source_config: BackendConfig,
+        target_config: BackendConfig,
+        source: Backend,
+        target: Backend,
+        options: MigrationOptions,
+    ) -> None:
+        journal = run.journal = self._create_journal(
+            run, source_config, target_config, options, direct_copy=True
+        )
+        stats = run.result.source_stats or {}
+        expected = (stats.get("memory_count") or 0) + (stats.get("relationship_count") or 0)
+        before_write, on_batch = self._journaled(run, journal, "copy", expected, reads=True)
+        async with self._phase(run, "copy") as phase:
+            await target.copy_store(
+                source, before_write=before_write, on_page=on_batch, page_size=options.batch_size
+            )
+            phase.records = run.result.memories.read + run.result.relationships.read
+        journal.set_state("imported")
+
+    def _create_journal(
+        self,
+        run: _Run,
+        source_config: BackendConfig,
+        target_config: BackendConfig,
+        options: MigrationOptions,
+        *,
+        direct_copy: bool = False,
+    ) -> Journal:
+        journal = Journal.create(
+            run.journal_path,
+            migration_id=run.workdir.name,
+            source=source_config,
+            target=target_config,
+            export_path=run.export_path,
+            options=options.to_dict(),
+            target_was_empty=run.target_was_empty,
+            export_sha256=run.export_sha256,
+            direct_copy=direct_copy,
+        )
+        run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
+        run.result.journal_path = str(run.journal_path)
+        return journal
+
+    def _journaled(
+        self, run: _Run, journal: Journal, phase: str, total: int, *, reads: bool = False
+    ) -> tuple[
+        Callable[[str, Sequence[str]], Awaitable[None]],
+        Callable[[str, WriteResult], Awaitable[None]],
+    ]:
+        """The hooks a write phase calls around each batch: the journal's intent before,
+        its record of the write after, the counts and the progress. With `reads`, the
+        batches are also what was read (a copy has no export to count)."""
+        result = run.result
+        done = 0
+
+        # The journal's appends end in an fsync: done in a thread, so the event loop
+        # is not held up by the disk.
+        async def before_write(kind: str, ids: Sequence[str]) -> None:
+            await asyncio.to_thread(journal.record_intent, kind, ids)
+
+        async def on_batch(kind: str, batch: WriteResult) -> None:
+            nonlocal done
+            await asyncio.to_thread(journal.record_write, kind, batch)
+            if batch.skipped:
+                run.skipped.add(kind, [(i, 0) for i in batch.skipped])
+            counts = result.counts(kind)
+            counts.add(batch)
+            if reads:
+                counts.read += len(batch.inserted)
+            done += len(batch.inserted) + len(batch.updated) + len(batch.skipped)
+            self._tick(phase, done, total or None)
+
+        return before_write, on_batch
 
     @asynccontextmanager
     async def _open_target(
@@ -342,18 +440,7 @@ class MigrationManager:
         target: Backend,
         options: MigrationOptions,
     ) -> None:
-        run.journal = Journal.create(
-            run.journal_path,
-            migration_id=run.workdir.name,
-            source=source_config,
-            target=target_config,
-            export_path=run.export_path,
-            options=options.to_dict(),
-            target_was_empty=run.target_was_empty,
-            export_sha256=run.export_sha256,
-        )
-        run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
-        run.result.journal_path = str(run.journal_path)
+        run.journal = self._create_journal(run, source_config, target_config, options)
         if not options.skip_duplicates:
             async with self._phase(run, "snapshot") as phase:
                 phase.records = await self._snapshot(run.journal, run.export_path, target)
@@ -369,21 +456,7 @@ class MigrationManager:
     ) -> None:
         result = run.result
         total = result.memories.read + result.relationships.read
-        done = 0
-
-        # The journal's appends end in an fsync: done in a thread, so the event loop
-        # is not held up by the disk.
-        async def before_write(kind: str, ids: Sequence[str]) -> None:
-            await asyncio.to_thread(journal.record_intent, kind, ids)
-
-        async def on_batch(kind: str, batch: WriteResult) -> None:
-            nonlocal done
-            await asyncio.to_thread(journal.record_write, kind, batch)
-            if batch.skipped:
-                run.skipped.add(kind, [(i, 0) for i in batch.skipped])
-            result.counts(kind).add(batch)
-            done += len(batch.inserted) + len(batch.updated) + len(batch.skipped)
-            self._tick("import", done, total or None)
+        before_write, on_batch = self._journaled(run, journal, "import", total)
 
         async with self._phase(run, "import") as phase:
             summary = await import_graph(
@@ -408,7 +481,9 @@ class MigrationManager:
                     f"{summary.deletions_kept} record(s) the source deleted were kept in the "
                     "target, as the migration was told to keep deletions"
                 )
-            phase.records = done
+            phase.records = sum(
+                c.inserted + c.updated + c.skipped for c in map(result.counts, KINDS)
+            )
         journal.set_state("imported")
 
     async def _snapshot(self, journal: Journal, export_path: Path, target: Backend) -> int:
@@ -633,7 +708,7 @@ class MigrationManager:
                 f"the migration in {journal_path} is already {state.state.replace('_', ' ')}; "
                 "nothing to resume"
             )
-        if not state.export_path.exists():
+        if not state.export_path.exists() and not state.copied_directly:
             raise UsageError(
                 f"the export {state.export_path} of this migration is gone",
                 next_steps=[NextStep("rollback_then_migrate", str(journal_path))],
@@ -670,30 +745,16 @@ class MigrationManager:
         )
         try:
             async with self._open(target_config) as target_backend:
-                async with self._phase(run, "validate_export") as phase:
-                    # Proven by the hash its writer recorded, or (a journal without
-                    # one) validated whole.
-                    run.export_sha256 = state.header.get("export_sha256")
-                    if run.export_sha256 is not None:
-                        trailer = await asyncio.to_thread(
-                            unchanged_trailer, run.export_path, run.export_sha256
-                        )
-                        counts = trailer.get("counts") or {}
-                    else:
-                        report = await asyncio.to_thread(
-                            validate_export_file,
-                            run.export_path,
-                            progress=on_loop(lambda n: self._tick("validate_export", n, None)),
-                        )
-                        if not report.valid:
-                            raise MigrationError(
-                                f"the export failed validation: {report.problems[0]}"
-                            )
-                        run.validation = report
-                        counts = report.counts
-                    for kind in KINDS:
-                        run.result.counts(kind).read = int(counts.get(kind, 0))
-                    phase.records = run.result.memories.read + run.result.relationships.read
+                if state.copied_directly and not run.export_path.exists():
+                    # The copy left no export: what is left to write comes from one
+                    # written now, and what the copy wrote is found there and skipped.
+                    async with (
+                        self._open(source_config) as source_backend,
+                        source_backend.read_snapshot(),
+                    ):
+                        await self._export(run, source_backend, options)
+                else:
+                    await self._proven_export(run, state)
                 assert run.journal is not None
                 if not options.skip_duplicates and not state.snapshot_complete:
                     async with self._phase(run, "snapshot") as phase:
@@ -723,6 +784,31 @@ class MigrationManager:
                 run.journal.close()
             run.skipped.close()
             self._cleanup(run)
+
+    async def _proven_export(self, run: _Run, state: JournalState) -> None:
+        """Prove the interrupted run's export unchanged, and count what it holds."""
+        async with self._phase(run, "validate_export") as phase:
+            # Proven by the hash its writer recorded, or (a journal without
+            # one) validated whole.
+            run.export_sha256 = state.header.get("export_sha256")
+            if run.export_sha256 is not None:
+                trailer = await asyncio.to_thread(
+                    unchanged_trailer, run.export_path, run.export_sha256
+                )
+                counts = trailer.get("counts") or {}
+            else:
+                report = await asyncio.to_thread(
+                    validate_export_file,
+                    run.export_path,
+                    progress=on_loop(lambda n: self._tick("validate_export", n, None)),
+                )
+                if not report.valid:
+                    raise MigrationError(f"the export failed validation: {report.problems[0]}")
+                run.validation = report
+                counts = report.counts
+            for kind in KINDS:
+                run.result.counts(kind).read = int(counts.get(kind, 0))
+            phase.records = run.result.memories.read + run.result.relationships.read
 
 
 def _load_shielding() -> None:
