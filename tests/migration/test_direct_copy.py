@@ -154,3 +154,46 @@ async def test_a_target_that_holds_records_goes_through_an_export(
     assert result.success
     assert "copy" not in [p.name for p in result.phases]
     assert {"export", "import"} <= {p.name for p in result.phases}
+
+
+def index_names(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+async def test_every_index_is_there_after_a_copy_whether_it_finished_or_failed(
+    source: BackendConfig, tmp_path: Path
+) -> None:
+    expected = index_names(source.path)  # type: ignore[arg-type]
+    assert {"relationships_from", "memories_written_at"} <= expected
+    done = sqlite(tmp_path / "done.db")
+    await MigrationManager().migrate(source, done, MigrationOptions(workdir=tmp_path / "w"))
+    assert index_names(done.path) == expected  # type: ignore[arg-type]
+
+    failed = sqlite(tmp_path / "failed.db")
+    manager = MigrationManager(backend_factory=dropping_factory(failed, after_batches=1))
+    options = MigrationOptions(workdir=tmp_path / "w", rollback_on_failure=False, batch_size=10)
+    with pytest.raises(MigrationError) as info:
+        await manager.migrate(source, failed, options)
+    # The dropped connection could not build them; the rollback's open does first.
+    await MigrationManager().rollback(Path(info.value.result.journal_path))
+    assert index_names(failed.path) == expected  # type: ignore[arg-type]
+    assert await snapshot(failed) == {}
+
+
+async def test_a_store_a_killed_copy_left_without_indexes_gets_them_when_opened(
+    source: BackendConfig, tmp_path: Path
+) -> None:
+    assert source.path is not None
+    expected = index_names(source.path)
+    store = tmp_path / "store.db"
+    store.write_bytes(source.path.read_bytes())
+    with sqlite3.connect(store) as conn:
+        conn.execute("DROP INDEX relationships_from")
+        conn.execute("DROP INDEX memories_type")
+    async with create_backend(sqlite(store).read_only_copy()) as backend:
+        assert await backend.count_memories() == 73  # a reader builds nothing
+    assert index_names(store) == expected - {"relationships_from", "memories_type"}
+    async with create_backend(sqlite(store)) as backend:
+        assert await backend.count_memories() == 73
+    assert index_names(store) == expected

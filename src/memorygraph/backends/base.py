@@ -348,6 +348,12 @@ class Backend(ABC):
                 "migrate through an export instead"
             )
         size = page_size or self.copy_page_size
+        async with self._loading():
+            await self._copy_pages(source, size, before_write, on_page)
+
+    async def _copy_pages(
+        self, source: Backend, size: int, before_write: PageHook, on_page: PageDone
+    ) -> None:
         for kind in RECORD_KINDS:
             pages = aiter(source.stored_pages(kind, size))
             ahead = asyncio.ensure_future(anext(pages, None))
@@ -363,6 +369,12 @@ class Backend(ABC):
                     ahead.cancel()
                     with suppress(asyncio.CancelledError):
                         await ahead
+
+    @asynccontextmanager
+    async def _loading(self) -> AsyncIterator[None]:
+        """Around a whole `copy_store`: an engine may defer work to its end (building
+        indexes), and must leave the store complete and usable however the copy ends."""
+        yield
 
     def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
         """Every record of `kind` in pages of `size`, as this store keeps them (backends

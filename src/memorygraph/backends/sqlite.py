@@ -13,10 +13,11 @@ and a thread hop per call would cost more than it saves.
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +41,7 @@ from memorygraph.errors import (
     BackendOperationError,
     DatabaseFileError,
     InvalidRecordError,
+    MemoryGraphError,
     NextStep,
     UsageError,
 )
@@ -134,6 +136,13 @@ _SYNC_INDEXES = """
 CREATE INDEX IF NOT EXISTS memories_written_at ON memories(written_at);
 CREATE INDEX IF NOT EXISTS relationships_written_at ON relationships(written_at);
 """
+
+#: The secondary indexes (name → what it indexes), not the keys: a copy into an
+#: empty store builds them once after its last page, and a writable open builds any
+#: that such a copy, killed, left missing.
+_SECONDARY_INDEXES: dict[str, str] = dict(
+    re.findall(r"CREATE INDEX (?:IF NOT EXISTS )?(\w+) (ON [^;]+);", _SCHEMA + _SYNC_INDEXES)
+)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -284,6 +293,7 @@ class SQLiteBackend(Backend):
                 if _SEARCH_READY not in meta:
                     self._add_search_schema(conn)
                 self._add_sync_schema(conn)
+                self._add_missing_indexes(conn)
             self._synced = "tombstones" in {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master")
             }
@@ -300,6 +310,23 @@ class SQLiteBackend(Backend):
         if "written_at" in columns:
             return
         conn.executescript(f"BEGIN; {_SYNC_COLUMNS} {_SYNC_SCHEMA} {_SYNC_INDEXES} COMMIT;")
+
+    @staticmethod
+    def _add_missing_indexes(conn: sqlite3.Connection) -> None:
+        """Build the secondary indexes a killed copy left unbuilt (reads only when none is
+        missing: no write lock is taken on a store in use)."""
+        present = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        missing = [name for name in _SECONDARY_INDEXES if name not in present]
+        if missing:
+            conn.executescript(
+                "BEGIN; "
+                + "".join(
+                    f"CREATE INDEX IF NOT EXISTS {n} {_SECONDARY_INDEXES[n]}; " for n in missing
+                )
+                + "COMMIT;"
+            )
 
     @staticmethod
     def _add_search_schema(conn: sqlite3.Connection) -> None:
@@ -491,6 +518,31 @@ class SQLiteBackend(Backend):
         """True when every memory's search row holds today's derived terms."""
         meta = dict(self._query("SELECT key, value FROM mg_meta"))
         return meta.get(_SEARCH_READY) == _SEARCH_TERMS
+
+    @asynccontextmanager
+    async def _loading(self) -> AsyncIterator[None]:
+        # Indexes built once over the whole copy cost a fraction of keeping them up to
+        # date row by row. They are built again even when the copy fails: a rollback
+        # deletes memories, whose relationships the cascade finds through them.
+        await self._set_secondary_indexes(False)
+        try:
+            yield
+        except BaseException:
+            # The copy's own error is what the caller needs; indexes this cannot build
+            # now (the connection is gone) are built at the store's next writable open.
+            with suppress(MemoryGraphError):
+                await self._set_secondary_indexes(True)
+            raise
+        await self._set_secondary_indexes(True)
+
+    async def _set_secondary_indexes(self, present: bool) -> None:
+        with self._transaction() as conn:
+            for name, target in _SECONDARY_INDEXES.items():
+                conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} {target}"
+                    if present
+                    else f"DROP INDEX IF EXISTS {name}"
+                )
 
     async def _write_stored(self, page: StoredPage) -> None:
         now = format_timestamp(utc_now())
