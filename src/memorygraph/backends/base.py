@@ -24,10 +24,9 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -44,6 +43,7 @@ from memorygraph.kinds import KINDS
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
+from memorygraph.threads import read_ahead
 
 #: Receives the ids a write is about to insert, before it writes (see `upsert_memories`);
 #: it may be a coroutine function (a journal that writes in a thread), which is awaited.
@@ -355,20 +355,12 @@ class Backend(ABC):
         self, source: Backend, size: int, before_write: PageHook, on_page: PageDone
     ) -> None:
         for kind in RECORD_KINDS:
-            pages = aiter(source.stored_pages(kind, size))
-            ahead = asyncio.ensure_future(anext(pages, None))
-            try:
-                while (page := await ahead) is not None:
-                    ahead = asyncio.ensure_future(anext(pages, None))
+            async with aclosing(read_ahead(source.stored_pages(kind, size))) as pages:
+                async for page in pages:
                     await before_write(kind, page.ids)
                     await self._write_stored(page)
                     await on_page(kind, WriteResult(inserted=page.ids))
                     await checkpoint()
-            finally:
-                if not ahead.done():
-                    ahead.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await ahead
 
     @asynccontextmanager
     async def _loading(self) -> AsyncIterator[None]:

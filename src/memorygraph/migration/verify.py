@@ -11,6 +11,7 @@ graph moved. Memory use stays flat: one batch at a time, mismatches capped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from memorygraph.backends.base import Backend, RecordKind
 from memorygraph.cancellation import checkpoint
 from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
+from memorygraph.threads import read_ahead
 
 MAX_REPORTED = 100
 
@@ -109,13 +111,22 @@ async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None
         await flush(batch)
 
 
-async def _enumerate(
-    pairs: AsyncIterator[tuple[str, str]],
-) -> AsyncIterator[tuple[int, tuple[str, str]]]:
-    n = 0
+async def _batches(
+    pairs: AsyncIterator[tuple[str, str]], size: int, every: int
+) -> AsyncIterator[tuple[list[tuple[str, str]], int]]:
+    """Batches of `size` (id, digest) pairs, one in `every` kept, each with the number
+    of records read for it (the last batch may be empty: it only counts)."""
+    batch: list[tuple[str, str]] = []
+    n = read = 0
     async for pair in pairs:
-        yield n, pair
+        if n % every == 0:
+            batch.append(pair)
         n += 1
+        if len(batch) >= size:
+            yield batch, n - read
+            batch, read = [], n
+    if batch or n > read:
+        yield batch, n - read
 
 
 async def verify(
@@ -146,21 +157,16 @@ async def verify(
     read = 0
 
     for kind in KINDS:
-        batch: list[tuple[str, str]] = []
-        async for n, pair in _enumerate(source.iter_digests(kind, since=since)):
-            if n % every == 0:
-                batch.append(pair)
-            read += 1
-            if len(batch) >= size:
-                verified[kind] += await checker.compare(kind, batch)
-                batch = []
+        # The source reads its next batch while the target looks this one up.
+        batches = read_ahead(_batches(source.iter_digests(kind, since=since), size, every))
+        async with aclosing(batches):
+            async for batch, count in batches:
+                if batch:
+                    verified[kind] += await checker.compare(kind, batch)
+                read += count
                 await checkpoint()
                 if progress:
                     progress("verify", read, None)
-        if batch:
-            verified[kind] += await checker.compare(kind, batch)
-        if progress:
-            progress("verify", read, None)
     if deletions:
         for kind in KINDS:
             await _check_deleted(checker, kind, size)
