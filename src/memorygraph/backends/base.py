@@ -30,6 +30,7 @@ from contextlib import aclosing, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -320,8 +321,8 @@ class Backend(ABC):
     copy_page_size: ClassVar[int] = 5_000
 
     def copies_from(self, source: Backend) -> bool:
-        """True when `copy_store` can take `source`'s records as it stores them: both are
-        stores of this backend, and it declares `COPIES_OWN_STORES`."""
+        """True when `copy_store` takes `source`'s records as that store keeps them:
+        both are stores of this backend, and it declares `COPIES_OWN_STORES`."""
         spec = self.config.spec
         return spec.has(COPIES_OWN_STORES) and source.config.spec is spec
 
@@ -334,32 +335,36 @@ class Backend(ABC):
         page_size: int | None = None,
     ) -> None:
         """Copy every record of `source` into this store, memories first, a page (one
-        transaction) at a time, each record validated once as it is read.
+        write) at a time, each record validated once as it is read.
 
         The caller promises that this store holds none of the ids (it was empty, and
         is held under a lock) and keeps `source` in one read snapshot. `before_write`
         is awaited with a page's ids before the page is written, `on_page` with what
-        was inserted after; the next page is read while this one is written.
+        was inserted after; the next page is read while this one is written. Pages
+        move as `source` stores them when this store `copies_from` it, else as
+        canonical records written like a first import into an empty store.
         """
         self._require_writable()
-        if not self.copies_from(source):
-            raise UsageError(
-                f"{self.describe()} cannot copy {source.describe()} as stored; "
-                "migrate through an export instead"
-            )
-        size = page_size or self.copy_page_size
-        async with self._loading():
-            await self._copy_pages(source, size, before_write, on_page)
-
-    async def _copy_pages(
-        self, source: Backend, size: int, before_write: PageHook, on_page: PageDone
-    ) -> None:
+        if self.copies_from(source):
+            size = page_size or self.copy_page_size
+            async with self._loading():
+                for kind in RECORD_KINDS:
+                    async with aclosing(read_ahead(source.stored_pages(kind, size))) as pages:
+                        async for page in pages:
+                            await before_write(kind, page.ids)
+                            await self._write_stored(page)
+                            await on_page(kind, WriteResult(inserted=page.ids))
+                            await checkpoint()
+            return
+        size = page_size or self.batch_size
         for kind in RECORD_KINDS:
-            async with aclosing(read_ahead(source.stored_pages(kind, size))) as pages:
-                async for page in pages:
-                    await before_write(kind, page.ids)
-                    await self._write_stored(page)
-                    await on_page(kind, WriteResult(inserted=page.ids))
+            canonical = read_ahead(source.iter_canonical(kind, batch_size=size))
+            async with aclosing(canonical) as records:
+                async for batch in records:
+                    written = await self.upsert_canonical(
+                        kind, batch, known_new=True, before_write=partial(before_write, kind)
+                    )
+                    await on_page(kind, written)
                     await checkpoint()
 
     @asynccontextmanager

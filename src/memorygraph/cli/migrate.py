@@ -74,8 +74,8 @@ from memorygraph.ops.migrations import MigrationOptions, MigrationResult, Verify
 @click.option(
     "--via-export",
     is_flag=True,
-    help="Always move records through an export file, even into an empty store of the "
-    "source's own backend (which otherwise copies them as stored).",
+    help="Always move records through an export file, even on a whole first run into "
+    "an empty target (which otherwise copies them straight from the source).",
 )
 @click.option(
     "--workdir",
@@ -100,9 +100,9 @@ def migrate(**opts: Any) -> None:
 
     Runs: validate source → validate target → compatibility → export →
     import (journaled) → verify → commit, or roll back exactly what it
-    wrote. Into an empty store of the source's own backend (SQLite to
-    SQLite), records are copied as stored (journaled) instead of through an
-    export file, unless --via-export. The source is only read.
+    wrote. A whole first run into an empty target copies records straight
+    from the source (journaled) instead of through an export file, unless
+    --via-export. The source is only read.
 
     \b
     Examples:

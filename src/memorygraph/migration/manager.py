@@ -238,7 +238,7 @@ class MigrationManager:
             async with self._open_target(target_cfg, target_exists) as target:
                 await self._validate_target(run, target)
                 await self._compatibility(run, source, target)
-                if target is not None and self._copies_directly(run, source, target, options):
+                if target is not None and self._copies_directly(run, options):
                     await self._copy(run, source_config, target_config, source, target, options)
                 else:
                     await self._export(run, source, options)
@@ -276,19 +276,15 @@ class MigrationManager:
             run.export_sha256 = summary.file_sha256
 
     @staticmethod
-    def _copies_directly(
-        run: _Run, source: Backend, target: Backend, options: MigrationOptions
-    ) -> bool:
-        """A whole first migration into an empty store of the source's own backend, when
-        that backend can take the source's records as stored: then no export file is
-        written, and a resume writes one from the source first."""
+    def _copies_directly(run: _Run, options: MigrationOptions) -> bool:
+        """A whole first migration into an empty target copies from the source straight
+        away: no export file is written (a resume writes one from the source first)."""
         return (
             options.direct_copy
             and not options.dry_run
             and run.target_was_empty
             and options.since is None
             and options.skip_duplicates
-            and target.copies_from(source)
         )
 
     async def _copy(

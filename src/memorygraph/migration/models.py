@@ -54,9 +54,9 @@ class MigrationOptions:
     workdir: Path | None = None
     #: The id of this migration (default: a new random one); names its work directory.
     migration_id: str | None = None
-    #: Where the target is an empty store of the source's own backend and that backend
-    #: can take records as its stores keep them, copy them so, without an export file
-    #: (the whole graph, skipping duplicates). False always goes through an export.
+    #: On a whole first run into an empty target (skipping duplicates), copy records
+    #: straight from the source, without an export file. False always goes through an
+    #: export.
     direct_copy: bool = True
 
     def to_dict(self) -> dict[str, Any]:
