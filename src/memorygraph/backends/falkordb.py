@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
@@ -47,6 +48,7 @@ from memorygraph.backends._cypher import (
     TITLE_TERMS,
     CypherBackend,
     CypherDialect,
+    chunks,
 )
 from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.errors import (
@@ -65,6 +67,9 @@ OPERATION_TIMEOUT = 300.0
 SCHEMA_TIMEOUT = 120.0
 
 _MAX_MESSAGE = 300
+#: Ids per statement of a read by id. A read of more runs two statements at a time,
+#: so the server answers one while this process decodes the other.
+READ_CHUNK = 1000
 
 #: The indexed, unique property holding `encode_key(id)`.
 KEY_PROPERTY = "_key"
@@ -310,6 +315,24 @@ class FalkorDBBackend(CypherBackend):
                 f"lost the connection to {self.describe()}: {self._safe(e)}"
             ) from e
         return [list(row) for row in result.result_set]
+
+    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+        found: list[Any] = []
+        in_flight: list[asyncio.Task[list[Any]]] = []
+        try:
+            for batch in chunks(self._keys(ids), READ_CHUNK):
+                in_flight.append(
+                    asyncio.ensure_future(self._collected(query, {"keys": list(batch)}))
+                )
+                if len(in_flight) == 2:
+                    found += await in_flight.pop(0)
+            while in_flight:
+                found += await in_flight.pop(0)
+        finally:
+            for task in in_flight:  # after a failure: the statement still running
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        return found
 
     def _operation_error(self, e: BaseException, what: str) -> BackendOperationError:
         message = self._safe(e)
