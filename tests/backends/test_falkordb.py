@@ -278,3 +278,21 @@ async def test_reads_decode_values_as_the_client_does(falkordb_config: BackendCo
         assert await backend._run("RETURN 1 LIMIT 0") == []
         with pytest.raises(BackendOperationError, match="failed to read"):
             await backend._run("RETURN toString([1])")
+
+
+async def test_reads_by_id_keep_order_and_leave_nothing_running(
+    falkordb_config: BackendConfig,
+) -> None:
+    # Reads of many ids run their statements two at a time: the results keep the
+    # order of the ids, and a failing statement leaves no other one behind.
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([mem(i) for i in range(50)])
+        ids = [f"m{i:04d}" for i in reversed(range(50))] + [f"x{i}" for i in range(2950)]
+        keep = backend._by_keys("UNWIND $keys AS key RETURN collect(key)", ids)
+        assert await keep == [backend.dialect.encode_key(i) for i in ids]
+        got = await backend.get_memories([f"m{i:04d}" for i in range(50)] * 3)
+        assert sorted(m.id for m in got) == [f"m{i:04d}" for i in range(50)]
+        before = asyncio.all_tasks()
+        with pytest.raises(BackendOperationError, match="failed to read"):
+            await backend._by_keys("UNWIND $keys AS key RETURN collect(toString([key]))", ids)
+        assert asyncio.all_tasks() == before
