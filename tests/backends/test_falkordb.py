@@ -13,7 +13,7 @@ from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess, free_port
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import BackendConnectionError
+from memorygraph.errors import BackendConnectionError, BackendOperationError
 from memorygraph.models import Memory, MemoryType
 from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.falkordb_server import running_falkordb
@@ -210,3 +210,89 @@ async def test_ids_differing_only_in_edge_whitespace_stay_apart(
         assert await backend.delete_memories(["a "]) == 1
         assert await backend.count_memories() == len(ids) - 1
         assert (await backend.health()).connected
+
+
+HOSTILE_VALUES: list[object] = [
+    "",
+    " ",
+    "plain",
+    'quote " inside',
+    "back\\slash \\\\ and \\u0041",
+    "new\nline\r\ttab",
+    "\x01\x1e\x1f\x7f control",
+    "héllo wörld ünïcödé",
+    "emoji 😀 and 𝕏 and \U0010ffff",
+    "rtl \u202e and zero-width \u200b",
+    "true",
+    "null",
+    "1.5",
+    "x" * 100_000,
+    0,
+    -1,
+    2**63 - 1,
+    -(2**63),
+    True,
+    False,
+    None,
+    0.1 + 0.2,
+    -0.0,
+    1e300,
+    5e-324,
+    [],
+    [""],
+    ["a", 'b"', "c\\", None, 1, 2.5, True],
+    [[1, ["deep"]], []],
+    {"a": 1, "b": "two", "c": None, "d": [1, "x"], "e": {"f": False}},
+    {},
+]
+
+
+def _typed(value: object) -> object:
+    """`value` with the type of every part spelled out (True is not 1, 1.0 is not 1)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+async def test_reads_decode_values_as_the_client_does(falkordb_config: BackendConfig) -> None:
+    # Reads decode FalkorDB's compact replies themselves: every value must come
+    # back exactly as the falkordb client decodes it.
+    async with FalkorDBBackend(falkordb_config) as backend:
+        assert backend._graph is not None
+        for value in HOSTILE_VALUES:
+            for query in ("RETURN $v", "RETURN [$v, $v]", "RETURN {k: $v}, 1, 'x'"):
+                params = {"v": value}
+                ours = await backend._run(query, params)
+                result = await backend._graph.ro_query(query, params)
+                theirs = [list(r) for r in result.result_set]
+                assert _typed(ours) == _typed(theirs), (query, value)
+            if isinstance(value, str):
+                assert await backend._run("RETURN $v", {"v": value}) == [[value]]
+        # Values a read here never returns (nodes, points) are left to the client.
+        await backend.upsert_memories([mem(1)])
+        rows = await backend._run("MATCH (m:Memory) RETURN m, point({latitude: 1, longitude: 2})")
+        assert rows[0][1] == {"latitude": 1.0, "longitude": 2.0}
+        assert rows[0][0].properties["id"] == "m0001"
+        assert await backend._run("RETURN 1 LIMIT 0") == []
+        with pytest.raises(BackendOperationError, match="failed to read"):
+            await backend._run("RETURN toString([1])")
+
+
+async def test_reads_by_id_keep_order_and_leave_nothing_running(
+    falkordb_config: BackendConfig,
+) -> None:
+    # Reads of many ids run their statements two at a time: the results keep the
+    # order of the ids, and a failing statement leaves no other one behind.
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([mem(i) for i in range(50)])
+        ids = [f"m{i:04d}" for i in reversed(range(50))] + [f"x{i}" for i in range(2950)]
+        keep = backend._by_keys("UNWIND $keys AS key RETURN collect(key)", ids)
+        assert await keep == [backend.dialect.encode_key(i) for i in ids]
+        got = await backend.get_memories([f"m{i:04d}" for i in range(50)] * 3)
+        assert sorted(m.id for m in got) == [f"m{i:04d}" for i in range(50)]
+        before = asyncio.all_tasks()
+        with pytest.raises(BackendOperationError, match="failed to read"):
+            await backend._by_keys("UNWIND $keys AS key RETURN collect(toString([key]))", ids)
+        assert asyncio.all_tasks() == before

@@ -122,6 +122,13 @@ T = TypeVar("T")
 _MEMORY_VALUES = "m {" + ", ".join(f".`{name}`" for name in (*Memory.model_fields, "_floats")) + "}"
 
 
+#: The fields of each kind, and every property name a node or edge of it may hold.
+_MEMORY_FIELDS: tuple[str, ...] = tuple(Memory.model_fields)
+_RELATIONSHIP_FIELDS: tuple[str, ...] = tuple(Relationship.model_fields)
+_MEMORY_KNOWN = frozenset(_MEMORY_FIELDS) | frozenset(_INTERNAL)
+_RELATIONSHIP_KNOWN = frozenset(_RELATIONSHIP_FIELDS) | frozenset(_INTERNAL)
+
+
 def _same(record_id: str) -> str:
     return record_id
 
@@ -248,17 +255,17 @@ class CypherBackend(Backend):
 
     def _memory_values(self, props: dict[str, Any]) -> dict[str, Any]:
         """A memory node's properties as the memory's canonical values (`to_dict()`)."""
-        data = {k: v for k, v in props.items() if k not in _INTERNAL}
+        # Engines drop null-valued properties; say "None" explicitly so a field's
+        # default can never stand in for what was stored.
+        data = {name: props.get(name) for name in _MEMORY_FIELDS}
+        if not props.keys() <= _MEMORY_KNOWN:  # a property that is no field: kept, to differ
+            data.update((k, v) for k, v in props.items() if k not in _INTERNAL)
         floats = props.get("_floats")
         if floats is not None:
             data.update(orjson.loads(floats))
-        context = data.get("context")
+        context = data["context"]
         if context is not None:
             data["context"] = orjson.loads(context)
-        # Engines drop null-valued properties; say "None" explicitly so a field's
-        # default can never stand in for what was stored.
-        for name in Memory.model_fields:
-            data.setdefault(name, None)
         if data["tags"] is None:  # an engine that drops empty lists
             data["tags"] = []
         return data
@@ -280,12 +287,12 @@ class CypherBackend(Backend):
         self, props: dict[str, Any], from_id: str, to_id: str
     ) -> dict[str, Any]:
         """An edge's properties and ends as the relationship's canonical values."""
-        data = {k: v for k, v in props.items() if k not in _INTERNAL}
+        data = {name: props.get(name) for name in _RELATIONSHIP_FIELDS}
+        if not props.keys() <= _RELATIONSHIP_KNOWN:  # a property that is no field: kept
+            data.update((k, v) for k, v in props.items() if k not in _INTERNAL)
         floats = props.get("_floats")
         if floats is not None:
             data.update(orjson.loads(floats))
-        for name in Relationship.model_fields:
-            data.setdefault(name, None)
         data["from_id"], data["to_id"] = from_id, to_id
         return data
 

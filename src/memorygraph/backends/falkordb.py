@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
+from falkordb.helpers import stringify_param_value
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -46,6 +48,7 @@ from memorygraph.backends._cypher import (
     TITLE_TERMS,
     CypherBackend,
     CypherDialect,
+    chunks,
 )
 from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.errors import (
@@ -64,6 +67,9 @@ OPERATION_TIMEOUT = 300.0
 SCHEMA_TIMEOUT = 120.0
 
 _MAX_MESSAGE = 300
+#: Ids per statement of a read by id. A read of more runs two statements at a time,
+#: so the server answers one while this process decodes the other.
+READ_CHUNK = 1000
 
 #: The indexed, unique property holding `encode_key(id)`.
 KEY_PROPERTY = "_key"
@@ -80,6 +86,59 @@ def encode_key(record_id: str) -> str:
     point order), so keyset pagination on the key keeps id order.
     """
     return record_id.encode("utf-8").hex()
+
+
+#: Value type codes of FalkorDB's compact reply (``--compact``): each value is [code, value].
+_NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
+
+
+class _NotPlain(Exception):
+    """A compact reply holds a value other than a scalar, list or map (a node, a point…)."""
+
+
+def _plain(cell: list[Any]) -> Any:
+    """One compact ``[code, value]`` as the Python value the falkordb client would give."""
+    code, value = cell
+    if code in (_STRING, _NULL):
+        return value
+    if code == _INTEGER:
+        return int(value)
+    if code == _BOOLEAN:
+        return value == "true"
+    if code == _DOUBLE:
+        return float(value)
+    if code == _ARRAY:
+        return [_plain(c) for c in value]
+    if code == _MAP:
+        items = iter(value)
+        return {key: _plain(c) for key, c in zip(items, items, strict=True)}
+    raise _NotPlain(code)
+
+
+def compact_rows(reply: list[Any]) -> list[list[Any]]:
+    """The rows of a compact ``GRAPH.RO_QUERY`` reply holding only plain values.
+
+    The falkordb client decodes every value through a coroutine of its own,
+    which took most of the time of a large read; the plain values every read
+    here returns (strings, numbers, booleans, nulls, lists and maps) decode in
+    one recursive pass instead. Raises `ResponseError` for an error in the
+    reply and `_NotPlain` for anything else (nodes, edges, paths, points,
+    temporal values), which the client decodes.
+    """
+    if isinstance(reply[0], ResponseError):
+        raise reply[0]
+    if isinstance(reply[-1], ResponseError):
+        raise reply[-1]
+    if len(reply) == 1:  # statistics only: nothing returned
+        return []
+    return [[_plain(cell) for cell in row] for row in reply[1]]
+
+
+def params_header(params: dict[str, Any] | None) -> str:
+    """The ``CYPHER name=value …`` prefix carrying `params`, as the falkordb client writes it."""
+    if not params:
+        return ""
+    return "CYPHER " + "".join(f"`{k}`={stringify_param_value(v)} " for k, v in params.items())
 
 
 async def _command(client: aioredis.Redis, *args: str) -> Any:
@@ -231,13 +290,20 @@ class FalkorDBBackend(CypherBackend):
     async def _run(
         self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
     ) -> list[list[Any]]:
-        self._require_client()
+        client = self._require_client()
         assert self._graph is not None
         try:
             if write:
                 result = await self._graph.query(query, params)
             else:
-                result = await self._graph.ro_query(query, params)
+                reply = await _command(
+                    client, "GRAPH.RO_QUERY", self.graph_name, params_header(params) + query,
+                    "--compact",
+                )  # fmt: skip
+                try:
+                    return compact_rows(reply)
+                except _NotPlain:
+                    result = await self._graph.ro_query(query, params)
         except ResponseError as e:
             if not write and "empty key" in str(e):
                 # The graph does not exist yet (a fresh store opened read-only):
@@ -249,6 +315,24 @@ class FalkorDBBackend(CypherBackend):
                 f"lost the connection to {self.describe()}: {self._safe(e)}"
             ) from e
         return [list(row) for row in result.result_set]
+
+    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+        found: list[Any] = []
+        in_flight: list[asyncio.Task[list[Any]]] = []
+        try:
+            for batch in chunks(self._keys(ids), READ_CHUNK):
+                in_flight.append(
+                    asyncio.ensure_future(self._collected(query, {"keys": list(batch)}))
+                )
+                if len(in_flight) == 2:
+                    found += await in_flight.pop(0)
+            while in_flight:
+                found += await in_flight.pop(0)
+        finally:
+            for task in in_flight:  # after a failure: the statement still running
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        return found
 
     def _operation_error(self, e: BaseException, what: str) -> BackendOperationError:
         message = self._safe(e)
