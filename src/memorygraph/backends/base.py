@@ -186,6 +186,15 @@ class Backend(ABC):
         """
         yield
 
+    @asynccontextmanager
+    async def bulk_insert(self) -> AsyncIterator[None]:
+        """Inside this block, batches of records known new (`upsert_canonical` with
+        `known_new`) may be written through the engine's bulk-insert path, when the
+        backend's spec declares the `bulk_insert` capability; the writes stay batch by
+        batch (each whole when its call returns, announced to `before_write` first) and
+        store exactly what the ordinary writes store. This default changes nothing."""
+        yield
+
     def connection_warnings(self) -> list[str]:
         """What a user should know about this connection before writing through it."""
         return []

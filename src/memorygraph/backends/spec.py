@@ -30,8 +30,13 @@ FIELDS = ("path", "uri", "username", "password", "database")
 #: Capability: inside `Backend.read_snapshot()` every read sees the store as it
 #: was when the block began, whatever other connections write meanwhile.
 SNAPSHOT_READS = "snapshot_reads"
+#: Capability: inside `Backend.bulk_insert()`, records written as known new
+#: (`Backend.upsert_canonical(known_new=True)`) go through the engine's own bulk-insert
+#: path, each batch whole before its call returns, exactly as the ordinary writes
+#: would store them. An import into a store it knows empty opens that block.
+BULK_INSERT = "bulk_insert"
 #: Every capability a spec may declare.
-CAPABILITIES = frozenset({SNAPSHOT_READS})
+CAPABILITIES = frozenset({SNAPSHOT_READS, BULK_INSERT})
 
 
 def extra_hint(extra: str) -> str:

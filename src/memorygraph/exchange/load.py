@@ -14,12 +14,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import nullcontext, suppress
+from contextlib import AsyncExitStack, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
+from memorygraph.backends.spec import BULK_INSERT
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import IntegrityError, InvalidExportError, UsageError
@@ -283,7 +284,8 @@ async def import_graph(
     Records go to the backend as the canonical bytes the file holds: a valid file's
     lines are canonical, so nothing is rebuilt or validated again. `known_new` is
     `Backend.upsert_canonical`'s: the caller knows the target holds none of the
-    file's ids (and has checked its external ends).
+    file's ids (and has checked its external ends). The records then go through the
+    engine's bulk-insert path where the backend declares one (`BULK_INSERT`).
 
     After the records, the file's tombstones delete their ids from the target
     (relationships first, then memories with every relationship touching them),
@@ -317,7 +319,12 @@ async def import_graph(
         for kind in RECORD_KINDS:  # lines that fail their schema or repeat an id
             summary.counts(kind).rejected = summary.validation.invalid_records[kind]
     # A dry run writes nothing, so remembers the ids earlier batches would have written.
-    with IdIndex() if dry_run else nullcontext() as seen, long_lived_frozen():
+    async with AsyncExitStack() as stack:
+        seen = stack.enter_context(IdIndex() if dry_run else nullcontext())
+        stack.enter_context(long_lived_frozen())
+        bulk = known_new and not dry_run and backend is not None
+        if bulk and backend is not None and backend.config.spec.has(BULK_INSERT):
+            await stack.enter_async_context(backend.bulk_insert())
         async for kind, batch in _batches_ahead(path, size, valid=facts.valid):
             if seen is not None:
                 result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
