@@ -109,9 +109,27 @@ def encode_value(value: Any, out: bytearray) -> None:
     None, bool, int (64-bit), float, str (without NUL) and lists/tuples of
     those; anything else raises `TypeError` or `ValueError`.
     """
-    if value is None:
+    kind = type(value)  # the exact types first: what JSON decodes to, most of the rows
+    if kind is str:
+        if "\0" in value:
+            _cstring(value, "a string")  # raises
+        out.append(BI_STRING)
+        out += value.encode("utf-8")
+        out.append(0)
+    elif value is None:
         out += _NULL
-    elif isinstance(value, str):
+    elif kind is float:
+        out += _DOUBLE.pack(BI_DOUBLE, value)
+    elif kind is list:
+        out += _ARRAY.pack(BI_ARRAY, len(value))
+        for item in value:
+            encode_value(item, out)
+    else:
+        _encode_other(value, out)
+
+
+def _encode_other(value: Any, out: bytearray) -> None:
+    if isinstance(value, str):
         out.append(BI_STRING)
         out += _cstring(value, "a string")
     elif value is True:
@@ -149,7 +167,7 @@ class _Blob:
     columns: list[str]
     header: bytes
     names: frozenset[str] = frozenset()
-    entities: list[bytes] = field(default_factory=list)
+    entities: list[bytearray] = field(default_factory=list)
     size: int = 0
 
     def to_bytes(self) -> bytes:
@@ -225,10 +243,11 @@ class BulkLoader:
             blob = self._blob(self._nodes, MEMORY_LABEL, row)
             for column in blob.columns:
                 encode_value(row.get(column), data)
-            await self._make_room(len(data))
-            blob = self._blob(self._nodes, MEMORY_LABEL, row)
+            if self._full(len(data)):
+                await self._send()
+                blob = self._blob(self._nodes, MEMORY_LABEL, row)
             self._node_ids[key] = self.first_node_id + self._sent_nodes + self._pending_nodes
-            blob.entities.append(bytes(data))
+            blob.entities.append(data)
             blob.size += len(data)
             self._pending_nodes += 1
             self._pending_bytes += len(data)
@@ -251,10 +270,11 @@ class BulkLoader:
             blob = self._blob(self._edges, EDGE_LABEL, props)
             for column in blob.columns:
                 encode_value(props.get(column), data)
-            await self._make_room(len(data))
-            blob = self._blob(self._edges, EDGE_LABEL, props)
+            if self._full(len(data)):
+                await self._send()
+                blob = self._blob(self._edges, EDGE_LABEL, props)
             self._edge_keys.add(key)
-            blob.entities.append(bytes(data))
+            blob.entities.append(data)
             blob.size += len(data)
             self._pending_edges += 1
             self._pending_bytes += len(data)
@@ -263,7 +283,7 @@ class BulkLoader:
         """The open blob for `row`: the last one, unless `row` has a property it lacks."""
         if blobs:
             last = blobs[-1]
-            if all(k in last.names for k in row):
+            if row.keys() <= last.names:
                 return last
             columns = last.columns + [k for k in row if k not in last.names]
         else:
@@ -278,11 +298,11 @@ class BulkLoader:
         """The internal id the node of memory key `key` was (or will be) given, if added."""
         return self._node_ids.get(key)
 
-    async def _make_room(self, size: int) -> None:
-        if self._pending_nodes + self._pending_edges and (
+    def _full(self, size: int) -> bool:
+        """True when adding `size` bytes would pass the buffer and something is pending."""
+        return bool(self._pending_nodes + self._pending_edges) and (
             self._pending_bytes + size > self.max_buffer_bytes
-        ):
-            await self._send()
+        )
 
     # --- sending ---------------------------------------------------------------
 

@@ -52,7 +52,6 @@ from memorygraph.models import (
 )
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery
-from memorygraph.search.text import field_texts
 
 SCHEMA_NAME = "memorygraph"
 SCHEMA_VERSION = "1"
@@ -165,11 +164,6 @@ def _relationship_rows(records: Sequence[CanonicalRecord], now: str) -> list[tup
             (r.id, data["from_id"], data["to_id"], data["type"], r.changed_at, r.raw.decode(), now)
         )
     return rows
-
-
-def _search_texts(memory: dict[str, Any]) -> tuple[str, str]:
-    """The title and body terms of a memory given as its canonical values."""
-    return field_texts(memory["title"], memory["content"], memory["summary"], memory["tags"])
 
 
 @on_worker_thread
@@ -427,7 +421,7 @@ class SQLiteBackend(Backend):
         conn.executemany(
             "INSERT INTO memories_search(rowid, title, body) "
             "SELECT rowid, ?, ? FROM memories WHERE id = ?",
-            [(*_search_texts(r.data), r.id) for r in records],
+            [(*r.search_fields(), r.id) for r in records],
         )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:

@@ -141,28 +141,37 @@ def _checked_lines(path: Path) -> Iterator[CanonicalLine]:
 
 
 def _batches(
-    path: Path, size: int, *, valid: bool = True
+    path: Path, size: int, *, valid: bool = True, derive: bool = False
 ) -> Iterator[tuple[RecordKind, list[CanonicalLine]]]:
     """Consecutive runs of same-kind record lines, at most `size` long. `valid` says
-    the file is proven valid (its lines are then taken as they are)."""
+    the file is proven valid (its lines are then taken as they are); `derive` derives
+    each memory's search fields (`CanonicalRecord.search_fields`) before its batch
+    is handed on."""
     kind: RecordKind = KIND_MEMORY
     batch: list[CanonicalLine] = []
     for rl in iter_canonical_lines(path) if valid else _checked_lines(path):
         if rl.kind != kind or len(batch) >= size:
             if batch:
-                yield kind, batch
+                yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
             kind, batch = rl.kind, []
         batch.append(rl)
     if batch:
-        yield kind, batch
+        yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
+
+
+def _derived(batch: list[CanonicalLine]) -> list[CanonicalLine]:
+    for rl in batch:
+        rl.record.search_fields()
+    return batch
 
 
 async def _batches_ahead(
-    path: Path, size: int, *, valid: bool = True
+    path: Path, size: int, *, valid: bool = True, derive: bool = False
 ) -> AsyncIterator[tuple[RecordKind, list[CanonicalLine]]]:
-    """`_batches`, read in a thread one batch ahead: the next batch is read and decoded
-    while the caller writes the current one (the engine and Python both busy)."""
-    batches = _batches(path, size, valid=valid)
+    """`_batches`, read in a thread one batch ahead: the next batch is read, decoded
+    and (`derive`) given its search fields while the caller writes the current one
+    (the engine and Python both busy)."""
+    batches = _batches(path, size, valid=valid, derive=derive)
     ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
     try:
         while (batch := await ahead) is not None:
@@ -325,7 +334,8 @@ async def import_graph(
         bulk = known_new and not dry_run and backend is not None
         if bulk and backend is not None and backend.config.spec.has(BULK_INSERT):
             await stack.enter_async_context(backend.bulk_insert())
-        async for kind, batch in _batches_ahead(path, size, valid=facts.valid):
+        batches = _batches_ahead(path, size, valid=facts.valid, derive=not dry_run)
+        async for kind, batch in batches:
             if seen is not None:
                 result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
             else:
