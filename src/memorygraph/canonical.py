@@ -17,13 +17,14 @@ validates again: the bytes written and hashed are the bytes that came in.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
 
 from memorygraph.errors import InvalidRecordError
 from memorygraph.models import Memory, Relationship
+from memorygraph.search.text import field_texts
 
 RecordKind = Literal["memory", "relationship"]
 MODELS: dict[str, type[Memory] | type[Relationship]] = {
@@ -46,6 +47,18 @@ class CanonicalRecord:
     kind: RecordKind
     raw: bytes
     data: dict[str, Any]
+    _search: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    def search_fields(self) -> tuple[str, str]:
+        """A memory's (title field, body field) as every backend indexes them
+        (`field_texts`), derived on the first call and kept: an import derives them
+        ahead, in the thread that reads the next batch, while a store writes this one."""
+        if self._search is None:
+            d = self.data
+            fields = field_texts(d["title"], d["content"], d["summary"], d["tags"])
+            object.__setattr__(self, "_search", fields)  # a cache, not part of the value
+            return fields
+        return self._search
 
     @property
     def id(self) -> str:

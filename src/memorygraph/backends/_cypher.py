@@ -90,7 +90,6 @@ from memorygraph.models import (
 )
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
-from memorygraph.search.text import field_texts
 
 MEMORY_LABEL = "Memory"
 EDGE_LABEL = "RELATIONSHIP"
@@ -245,9 +244,7 @@ class CypherBackend(Backend):
         row["context"] = None if context is None else orjson.dumps(context).decode()
         row["changed_at"] = memory.changed_at
         row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
-        row[TITLE_TERMS], row[BODY_TERMS] = field_texts(
-            row["title"], row["content"], row["summary"], row["tags"]
-        )
+        row[TITLE_TERMS], row[BODY_TERMS] = memory.search_fields()
         row[PROJECT] = context.get("project_path") if context else None
         if not self.dialect.exact_floats:
             row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()

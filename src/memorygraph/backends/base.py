@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -34,7 +34,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
-from memorygraph.backends.spec import COPIES_OWN_STORES
+from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
@@ -205,6 +205,15 @@ class Backend(ABC):
         """
         yield
 
+    @asynccontextmanager
+    async def bulk_insert(self) -> AsyncIterator[None]:
+        """Inside this block, batches of records known new (`upsert_canonical` with
+        `known_new`) may be written through the engine's bulk-insert path, when the
+        backend's spec declares the `bulk_insert` capability; the writes stay batch by
+        batch (each whole when its call returns, announced to `before_write` first) and
+        store exactly what the ordinary writes store. This default changes nothing."""
+        yield
+
     def connection_warnings(self) -> list[str]:
         """What a user should know about this connection before writing through it."""
         return []
@@ -345,33 +354,33 @@ class Backend(ABC):
         canonical records written like a first import into an empty store.
         """
         self._require_writable()
-        if self.copies_from(source):
-            size = page_size or self.copy_page_size
-            async with self._loading():
-                for kind in RECORD_KINDS:
-                    async with aclosing(read_ahead(source.stored_pages(kind, size))) as pages:
-                        async for page in pages:
-                            await before_write(kind, page.ids)
-                            await self._write_stored(page)
-                            await on_page(kind, WriteResult(inserted=page.ids))
-                            await checkpoint()
-            return
-        size = page_size or self.batch_size
-        for kind in RECORD_KINDS:
-            canonical = read_ahead(source.iter_canonical(kind, batch_size=size))
-            async with aclosing(canonical) as records:
-                async for batch in records:
-                    written = await self.upsert_canonical(
-                        kind, batch, known_new=True, before_write=partial(before_write, kind)
-                    )
-                    await on_page(kind, written)
-                    await checkpoint()
+        bulk = self.bulk_insert() if self.config.spec.has(BULK_INSERT) else nullcontext()
+        async with bulk:
+            if self.copies_from(source):
+                await self._copy_as_stored(source, page_size, before_write, on_page)
+                return
+            size = page_size or self.batch_size
+            for kind in RECORD_KINDS:
+                canonical = read_ahead(source.iter_canonical(kind, batch_size=size))
+                async with aclosing(canonical) as records:
+                    async for batch in records:
+                        written = await self.upsert_canonical(
+                            kind, batch, known_new=True, before_write=partial(before_write, kind)
+                        )
+                        await on_page(kind, written)
+                        await checkpoint()
 
-    @asynccontextmanager
-    async def _loading(self) -> AsyncIterator[None]:
-        """Around a whole `copy_store`: an engine may defer work to its end (building
-        indexes), and must leave the store complete and usable however the copy ends."""
-        yield
+    async def _copy_as_stored(
+        self, source: Backend, page_size: int | None, before_write: PageHook, on_page: PageDone
+    ) -> None:
+        size = page_size or self.copy_page_size
+        for kind in RECORD_KINDS:
+            async with aclosing(read_ahead(source.stored_pages(kind, size))) as pages:
+                async for page in pages:
+                    await before_write(kind, page.ids)
+                    await self._write_stored(page)
+                    await on_page(kind, WriteResult(inserted=page.ids))
+                    await checkpoint()
 
     def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
         """Every record of `kind` in pages of `size`, as this store keeps them (backends

@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
@@ -50,13 +50,17 @@ from memorygraph.backends._cypher import (
     CypherDialect,
     chunks,
 )
-from memorygraph.backends.spec import BackendSpec, extra_hint
+from memorygraph.backends.spec import BULK_INSERT, BackendSpec, extra_hint
+from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
     IntegrityError,
 )
 from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
+
+if TYPE_CHECKING:
+    from memorygraph.backends.falkordb_bulk import BulkAppender
 
 DEFAULT_GRAPH = "memorygraph"
 
@@ -161,6 +165,7 @@ class FalkorDBBackend(CypherBackend):
 
     _client: aioredis.Redis | None = None
     _graph: AsyncGraph | None = None
+    _bulk: BulkAppender | None = None
 
     @property
     def graph_name(self) -> str:
@@ -345,6 +350,33 @@ class FalkorDBBackend(CypherBackend):
         text = self.config.scrub(" ".join(str(e).split()))
         return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
 
+    # --- bulk insert -----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def bulk_insert(self) -> AsyncIterator[None]:
+        """New records go in with ``GRAPH.BULK`` (see `falkordb_bulk.BulkAppender`)."""
+        if self._bulk is not None:  # nested: the outer block's appender goes on
+            yield
+            return
+        from memorygraph.backends.falkordb_bulk import BulkAppender  # imports this module
+
+        self._require_writable()
+        self._bulk = await BulkAppender.open(self)
+        try:
+            yield
+        finally:
+            self._bulk = None
+
+    async def _write_canonical(
+        self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
+    ) -> None:
+        bulk = self._bulk
+        if bulk is not None and len(new_ids) == len(records):
+            write = bulk.write_memories if kind == "memory" else bulk.write_relationships
+            if await write(records):
+                return
+        await super()._write_canonical(kind, records, new_ids)
+
     # --- search ----------------------------------------------------------------
 
     def fulltext_source(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
@@ -457,4 +489,5 @@ SPEC = BackendSpec(
     locator="uri",
     install_hint=extra_hint("falkordb"),
     environment={"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
+    capabilities=frozenset({BULK_INSERT}),
 )

@@ -58,17 +58,19 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
+from redis.exceptions import RedisError, ResponseError
 
 from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
 from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
+from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 BI_NULL, BI_BOOL, BI_DOUBLE, BI_STRING, BI_LONG, BI_ARRAY = range(6)
@@ -107,9 +109,27 @@ def encode_value(value: Any, out: bytearray) -> None:
     None, bool, int (64-bit), float, str (without NUL) and lists/tuples of
     those; anything else raises `TypeError` or `ValueError`.
     """
-    if value is None:
+    kind = type(value)  # the exact types first: what JSON decodes to, most of the rows
+    if kind is str:
+        if "\0" in value:
+            _cstring(value, "a string")  # raises
+        out.append(BI_STRING)
+        out += value.encode("utf-8")
+        out.append(0)
+    elif value is None:
         out += _NULL
-    elif isinstance(value, str):
+    elif kind is float:
+        out += _DOUBLE.pack(BI_DOUBLE, value)
+    elif kind is list:
+        out += _ARRAY.pack(BI_ARRAY, len(value))
+        for item in value:
+            encode_value(item, out)
+    else:
+        _encode_other(value, out)
+
+
+def _encode_other(value: Any, out: bytearray) -> None:
+    if isinstance(value, str):
         out.append(BI_STRING)
         out += _cstring(value, "a string")
     elif value is True:
@@ -147,7 +167,7 @@ class _Blob:
     columns: list[str]
     header: bytes
     names: frozenset[str] = frozenset()
-    entities: list[bytes] = field(default_factory=list)
+    entities: list[bytearray] = field(default_factory=list)
     size: int = 0
 
     def to_bytes(self) -> bytes:
@@ -175,8 +195,15 @@ class BulkLoader:
     memory keys (`relationship_rows`).
 
     Rows are encoded as they arrive and sent whenever the pending bytes
-    would pass `max_buffer_bytes`, so memory stays bounded by that buffer
-    (plus one small key-to-node-id map).
+    would pass `max_buffer_bytes` (or at `flush`), so memory stays bounded by
+    that buffer (plus one small key-to-node-id map).
+
+    `append` adds to the existing graph `graph_name` instead (no ``BEGIN``):
+    its nodes are then expected to get internal ids from `first_node_id` on,
+    in the order sent, which holds when no node of the graph was ever deleted
+    (the server reuses the ids of deleted nodes first). `node_id` says which id
+    a key was given; check it against the server (`BulkAppender` does) before
+    relying on it for an edge.
     """
 
     def __init__(
@@ -185,10 +212,14 @@ class BulkLoader:
         graph_name: str,
         *,
         max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        append: bool = False,
+        first_node_id: int = 0,
     ) -> None:
         self.client = client
         self.graph_name = graph_name
         self.max_buffer_bytes = max_buffer_bytes
+        self.append = append
+        self.first_node_id = first_node_id
         self._node_ids: dict[str, int] = {}
         self._edge_keys: set[str] = set()
         self._nodes: list[_Blob] = []
@@ -212,10 +243,11 @@ class BulkLoader:
             blob = self._blob(self._nodes, MEMORY_LABEL, row)
             for column in blob.columns:
                 encode_value(row.get(column), data)
-            await self._make_room(len(data))
-            blob = self._blob(self._nodes, MEMORY_LABEL, row)
-            self._node_ids[key] = self._sent_nodes + self._pending_nodes
-            blob.entities.append(bytes(data))
+            if self._full(len(data)):
+                await self._send()
+                blob = self._blob(self._nodes, MEMORY_LABEL, row)
+            self._node_ids[key] = self.first_node_id + self._sent_nodes + self._pending_nodes
+            blob.entities.append(data)
             blob.size += len(data)
             self._pending_nodes += 1
             self._pending_bytes += len(data)
@@ -238,10 +270,11 @@ class BulkLoader:
             blob = self._blob(self._edges, EDGE_LABEL, props)
             for column in blob.columns:
                 encode_value(props.get(column), data)
-            await self._make_room(len(data))
-            blob = self._blob(self._edges, EDGE_LABEL, props)
+            if self._full(len(data)):
+                await self._send()
+                blob = self._blob(self._edges, EDGE_LABEL, props)
             self._edge_keys.add(key)
-            blob.entities.append(bytes(data))
+            blob.entities.append(data)
             blob.size += len(data)
             self._pending_edges += 1
             self._pending_bytes += len(data)
@@ -250,7 +283,7 @@ class BulkLoader:
         """The open blob for `row`: the last one, unless `row` has a property it lacks."""
         if blobs:
             last = blobs[-1]
-            if all(k in last.names for k in row):
+            if row.keys() <= last.names:
                 return last
             columns = last.columns + [k for k in row if k not in last.names]
         else:
@@ -261,11 +294,15 @@ class BulkLoader:
         self._pending_bytes += len(header)
         return blob
 
-    async def _make_room(self, size: int) -> None:
-        if self._pending_nodes + self._pending_edges and (
+    def node_id(self, key: str) -> int | None:
+        """The internal id the node of memory key `key` was (or will be) given, if added."""
+        return self._node_ids.get(key)
+
+    def _full(self, size: int) -> bool:
+        """True when adding `size` bytes would pass the buffer and something is pending."""
+        return bool(self._pending_nodes + self._pending_edges) and (
             self._pending_bytes + size > self.max_buffer_bytes
-        ):
-            await self._send()
+        )
 
     # --- sending ---------------------------------------------------------------
 
@@ -275,7 +312,7 @@ class BulkLoader:
         if not nodes and not edges:
             return
         args: list[Any] = ["GRAPH.BULK", self.graph_name]
-        if self._calls == 0:
+        if self._calls == 0 and not self.append:
             args.append("BEGIN")
         args += [self._pending_nodes, self._pending_edges, len(nodes), len(edges)]
         args += [b.to_bytes() for b in nodes] + [b.to_bytes() for b in edges]
@@ -293,10 +330,102 @@ class BulkLoader:
     def _reopened(blob: _Blob) -> _Blob:
         return _Blob(blob.name, blob.columns, blob.header, blob.names, size=len(blob.header))
 
+    async def flush(self) -> None:
+        """Send what is pending now, in one call (nothing when nothing is)."""
+        await self._send()
+
     async def finish(self) -> BulkResult:
         """Send what is pending; return the totals sent."""
         await self._send()
         return BulkResult(self._sent_nodes, self._sent_edges, self._calls)
+
+
+# --- appending a backend's batches -------------------------------------------------
+
+#: Counts the nodes whose id is in [$first, $first + size($keys)) and whose key is the one
+#: expected at that id: all of them when every node of a batch got the id it was given.
+#: (A range on id(m) is a NodeByIdSeek; `UNWIND … WHERE id(m) = i` would scan per row.)
+_CHECK_IDS = (
+    "MATCH (m) WHERE id(m) >= $first AND id(m) < $first + size($keys) "
+    f"AND m.{KEY_PROPERTY} = $keys[id(m) - $first] RETURN count(m)"
+)
+
+
+class BulkAppender:
+    """Appends batches of new records to a connected `FalkorDBBackend`'s graph with
+    ``GRAPH.BULK`` (no ``BEGIN``: the graph, its indexes and constraints exist, and the
+    server keeps the indexes up to date as it adds).
+
+    Each batch is one or more whole calls, sent before `write_memories` /
+    `write_relationships` return. The properties are the backend's own
+    (`_encode_memory`, `_encode_relationship`, `_written`), so records read back
+    exactly as if written by Cypher.
+
+    Edges name their ends by internal node id. Nodes are given ids from one past the
+    largest id in the graph, in the order sent; after each memory batch a query
+    checks that every node got the id it was given (it does unless a node of the
+    graph was ever deleted, whose id the server reuses first). If one did not, the
+    batch is still written exactly, but the appender stops (`usable` turns False)
+    and the backend writes everything after it with Cypher. A relationship batch
+    with an end this appender did not add is refused (False) before anything is
+    sent, for the backend to write with Cypher.
+    """
+
+    def __init__(self, backend: FalkorDBBackend, client: aioredis.Redis, first_node_id: int):
+        self.backend = backend
+        self.usable = True
+        self._loader = BulkLoader(
+            client, backend.graph_name, append=True, first_node_id=first_node_id
+        )
+
+    @classmethod
+    async def open(cls, backend: FalkorDBBackend) -> BulkAppender:
+        """An appender for `backend`'s graph (connected, writable)."""
+        client = backend._require_client()
+        rows = await backend._run("MATCH (n) RETURN max(id(n))", write=True)
+        last = rows[0][0] if rows else None
+        return cls(backend, client, 0 if last is None else int(last) + 1)
+
+    async def write_memories(self, memories: Sequence[CanonicalRecord]) -> bool:
+        """Write these memories (none stored yet); False if this appender is not usable."""
+        if not self.usable:
+            return False
+        now = format_timestamp(utc_now())
+        rows = [{**self.backend._encode_memory(m), WRITTEN: now} for m in memories]
+        keys = [row[KEY_PROPERTY] for row in rows]
+        await self._sending(self._loader.add_memories(rows))
+        await self._sending(self._loader.flush())
+        first = self._loader.node_id(keys[0])
+        found = await self.backend._run(_CHECK_IDS, {"first": first, "keys": keys}, write=True)
+        if not found or int(found[0][0]) != len(keys):
+            self.usable = False
+        return True
+
+    async def write_relationships(self, relationships: Sequence[CanonicalRecord]) -> bool:
+        """Write these relationships (none stored yet) if this appender added every end
+        (else False, and nothing is sent)."""
+        if not self.usable:
+            return False
+        now = format_timestamp(utc_now())
+        rows = [self.backend._encode_relationship(r) for r in relationships]
+        node_id = self._loader.node_id
+        if any(node_id(row["from"]) is None or node_id(row["to"]) is None for row in rows):
+            return False
+        for row in rows:
+            row["props"][WRITTEN] = now
+        await self._sending(self._loader.add_relationships(rows))
+        await self._sending(self._loader.flush())
+        return True
+
+    async def _sending(self, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except ResponseError as e:
+            raise self.backend._operation_error(e, "bulk-insert") from e
+        except (RedisError, OSError) as e:
+            raise BackendConnectionError(
+                f"lost the connection to {self.backend.describe()}: {self.backend._safe(e)}"
+            ) from e
 
 
 # --- rows as the backend writes them ------------------------------------------------
@@ -390,6 +519,7 @@ __all__ = [
     "BI_LONG",
     "BI_NULL",
     "BI_STRING",
+    "BulkAppender",
     "BulkLoader",
     "BulkResult",
     "bulk_load",

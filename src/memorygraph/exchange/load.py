@@ -14,12 +14,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import nullcontext, suppress
+from contextlib import AsyncExitStack, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
+from memorygraph.backends.spec import BULK_INSERT
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import IntegrityError, InvalidExportError, UsageError
@@ -140,28 +141,37 @@ def _checked_lines(path: Path) -> Iterator[CanonicalLine]:
 
 
 def _batches(
-    path: Path, size: int, *, valid: bool = True
+    path: Path, size: int, *, valid: bool = True, derive: bool = False
 ) -> Iterator[tuple[RecordKind, list[CanonicalLine]]]:
     """Consecutive runs of same-kind record lines, at most `size` long. `valid` says
-    the file is proven valid (its lines are then taken as they are)."""
+    the file is proven valid (its lines are then taken as they are); `derive` derives
+    each memory's search fields (`CanonicalRecord.search_fields`) before its batch
+    is handed on."""
     kind: RecordKind = KIND_MEMORY
     batch: list[CanonicalLine] = []
     for rl in iter_canonical_lines(path) if valid else _checked_lines(path):
         if rl.kind != kind or len(batch) >= size:
             if batch:
-                yield kind, batch
+                yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
             kind, batch = rl.kind, []
         batch.append(rl)
     if batch:
-        yield kind, batch
+        yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
+
+
+def _derived(batch: list[CanonicalLine]) -> list[CanonicalLine]:
+    for rl in batch:
+        rl.record.search_fields()
+    return batch
 
 
 async def _batches_ahead(
-    path: Path, size: int, *, valid: bool = True
+    path: Path, size: int, *, valid: bool = True, derive: bool = False
 ) -> AsyncIterator[tuple[RecordKind, list[CanonicalLine]]]:
-    """`_batches`, read in a thread one batch ahead: the next batch is read and decoded
-    while the caller writes the current one (the engine and Python both busy)."""
-    batches = _batches(path, size, valid=valid)
+    """`_batches`, read in a thread one batch ahead: the next batch is read, decoded
+    and (`derive`) given its search fields while the caller writes the current one
+    (the engine and Python both busy)."""
+    batches = _batches(path, size, valid=valid, derive=derive)
     ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
     try:
         while (batch := await ahead) is not None:
@@ -283,7 +293,8 @@ async def import_graph(
     Records go to the backend as the canonical bytes the file holds: a valid file's
     lines are canonical, so nothing is rebuilt or validated again. `known_new` is
     `Backend.upsert_canonical`'s: the caller knows the target holds none of the
-    file's ids (and has checked its external ends).
+    file's ids (and has checked its external ends). The records then go through the
+    engine's bulk-insert path where the backend declares one (`BULK_INSERT`).
 
     After the records, the file's tombstones delete their ids from the target
     (relationships first, then memories with every relationship touching them),
@@ -317,8 +328,14 @@ async def import_graph(
         for kind in RECORD_KINDS:  # lines that fail their schema or repeat an id
             summary.counts(kind).rejected = summary.validation.invalid_records[kind]
     # A dry run writes nothing, so remembers the ids earlier batches would have written.
-    with IdIndex() if dry_run else nullcontext() as seen, long_lived_frozen():
-        async for kind, batch in _batches_ahead(path, size, valid=facts.valid):
+    async with AsyncExitStack() as stack:
+        seen = stack.enter_context(IdIndex() if dry_run else nullcontext())
+        stack.enter_context(long_lived_frozen())
+        bulk = known_new and not dry_run and backend is not None
+        if bulk and backend is not None and backend.config.spec.has(BULK_INSERT):
+            await stack.enter_async_context(backend.bulk_insert())
+        batches = _batches_ahead(path, size, valid=facts.valid, derive=not dry_run)
+        async for kind, batch in batches:
             if seen is not None:
                 result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
             else:
