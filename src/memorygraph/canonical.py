@@ -83,14 +83,17 @@ class CanonicalRecord:
         return cls(kind, orjson.dumps(data, option=orjson.OPT_SORT_KEYS), data)
 
     @classmethod
-    def parse(cls, kind: RecordKind, raw: bytes) -> CanonicalRecord:
+    def parse(
+        cls, kind: RecordKind, raw: bytes, search: tuple[str, str] | None = None
+    ) -> CanonicalRecord:
         """Validate `raw`, the canonical JSON of a record of `kind` as a store keeps it.
 
         Raises `InvalidRecordError` when it is not a valid record. The bytes are
         kept as they are: a store that keeps canonical bytes wrote them canonical.
+        `search` is a memory's search fields as that store keeps them current.
         """
         MODELS[kind].parse_json(raw)
-        return cls(kind, raw, orjson.loads(raw))
+        return cls(kind, raw, orjson.loads(raw), search)
 
     @classmethod
     def trusted(cls, kind: RecordKind, raw: bytes) -> CanonicalRecord:

@@ -197,3 +197,26 @@ async def test_a_store_a_killed_copy_left_without_indexes_gets_them_when_opened(
     async with create_backend(sqlite(store)) as backend:
         assert await backend.count_memories() == 73
     assert index_names(store) == expected
+
+
+async def test_the_copy_takes_the_change_time_from_the_validated_record(
+    source: BackendConfig, tmp_path: Path
+) -> None:
+    assert source.path is not None
+    with sqlite3.connect(source.path) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM memories ORDER BY id LIMIT 2")]
+        canonical = dict(conn.execute("SELECT id, changed_at FROM memories"))
+        # The same instant in another spelling, and another instant.
+        conn.execute(
+            "UPDATE memories SET changed_at = replace(changed_at, 'T', ' ') WHERE id = ?",
+            (ids[0],),
+        )
+        conn.execute(
+            "UPDATE memories SET changed_at = '1999-01-01T00:00:00.000000+00:00' WHERE id = ?",
+            (ids[1],),
+        )
+    target = sqlite(tmp_path / "target.db")
+    await MigrationManager().migrate(source, target, MigrationOptions(workdir=tmp_path / "w"))
+    assert target.path is not None
+    with sqlite3.connect(target.path) as conn:
+        assert dict(conn.execute("SELECT id, changed_at FROM memories")) == canonical

@@ -361,7 +361,9 @@ class Backend(ABC):
                 return
             size = page_size or self.batch_size
             for kind in RECORD_KINDS:
-                canonical = read_ahead(source.iter_canonical(kind, batch_size=size))
+                canonical = read_ahead(
+                    source.iter_canonical(kind, batch_size=size, search_fields=True)
+                )
                 async with aclosing(canonical) as records:
                     async for batch in records:
                         written = await self.upsert_canonical(
@@ -491,11 +493,18 @@ class Backend(ABC):
         return {r.id: r.digest() for r in await KINDS[kind].get(self, ids)}
 
     async def iter_canonical(
-        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+        self,
+        kind: RecordKind,
+        *,
+        since: datetime | None = None,
+        batch_size: int | None = None,
+        search_fields: bool = False,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         """Every record of `kind` (changed at or after `since`) in canonical form, in
         pages, in the order of `iter_memories`. Engines that keep canonical bytes
-        override this to read them instead of building models."""
+        override this to read them instead of building models. With `search_fields`,
+        a store that keeps each memory's search fields current hands them along
+        (`CanonicalRecord.search_fields`): a copy then need not derive them again."""
         size = batch_size or self.batch_size
         page: list[CanonicalRecord] = []
         async for record in KINDS[kind].iterate(self, since, batch_size):

@@ -179,17 +179,34 @@ def _relationship_rows(records: Sequence[CanonicalRecord], now: str) -> list[tup
     return rows
 
 
-def _stored_row(kind: RecordKind, doc: str, title: str | None, body: str | None) -> tuple[str, ...]:
-    """The columns `SQLiteBackend._write_stored` inserts for one stored doc, validated
-    here: a relationship's (id, from, to, type, changed_at, doc); a memory's (id, type,
-    changed_at, doc, title terms, body terms), the terms derived again when not given."""
+def _stored_row(kind: RecordKind, row: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns `SQLiteBackend._write_stored` inserts for one stored row, its doc
+    validated here: a relationship's (id, from, to, type, changed_at, doc) from
+    (changed_at, doc); a memory's (id, type, changed_at, doc, title terms, body terms)
+    from (changed_at, doc, title terms, body terms), the terms derived again when
+    not given. Every column comes from the validated record; the stored change time
+    is kept when it is that record's, in canonical form (formatting one costs more
+    than checking it)."""
+    changed, doc = row[0], row[1]
     if kind == "relationship":
         r = Relationship.parse_json(doc)
-        return (r.id, r.from_id, r.to_id, r.type.value, format_timestamp(r.changed_at), doc)
+        changed = _canonical_stamp(changed, r.changed_at)
+        return (r.id, r.from_id, r.to_id, r.type.value, changed, doc)
     m = Memory.parse_json(doc)
+    title, body = row[2], row[3]
     if title is None or body is None:
         title, body = field_texts(m.title, m.content, m.summary, m.tags)
-    return (m.id, m.type.value, format_timestamp(m.changed_at), doc, title, body)
+    return (m.id, m.type.value, _canonical_stamp(changed, m.changed_at), doc, title, body)
+
+
+def _canonical_stamp(text: str, value: datetime) -> str:
+    """`text` when it is `value` in canonical form (`format_timestamp`), else that form."""
+    canonical_shape = (
+        len(text) == 32 and text[10] == "T" and text[19] == "." and text[26:] == "+00:00"
+    )
+    if canonical_shape and datetime.fromisoformat(text) == value:
+        return text
+    return format_timestamp(value)
 
 
 @on_worker_thread
@@ -487,21 +504,21 @@ class SQLiteBackend(Backend):
         once, here, its columns taken from the validated record, and a memory's search
         terms taken as stored when they are of today's derivation."""
         if kind == "relationship":
-            rows = self._page_rows("relationships", "doc, NULL, NULL", after, size, None)
+            rows = self._page_rows("relationships", "changed_at, doc", after, size, None)
         elif self._terms_current():
             rows = self._page_rows(
                 "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
-                "m.doc, s.title, s.body",
+                "m.changed_at, m.doc, s.title, s.body",
                 after,
                 size,
                 None,
             )
         else:
-            rows = self._page_rows("memories", "doc, NULL, NULL", after, size, None)
+            rows = self._page_rows("memories", "changed_at, doc, NULL, NULL", after, size, None)
         if not rows:
             return None
         try:
-            ready = [_stored_row(kind, *row) for row in rows]
+            ready = [_stored_row(kind, row) for row in rows]
         except InvalidRecordError as e:
             raise DatabaseFileError(
                 f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
@@ -678,12 +695,14 @@ class SQLiteBackend(Backend):
         *,
         since: datetime | None = None,
         batch_size: int | None = None,
+        search_fields: bool = False,
         trusted: bool = False,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         """The stored docs as they are (each validated once here, unless `trusted`)."""
         size = batch_size or self.batch_size
+        search = search_fields and kind == "memory" and self._terms_current()
         after: str | None = None
-        while page := await self._canonical_page(kind, after, size, since, trusted):
+        while page := await self._canonical_page(kind, after, size, since, trusted, search):
             yield page
             if len(page) < size:
                 return
@@ -691,11 +710,29 @@ class SQLiteBackend(Backend):
             await checkpoint()
 
     async def _canonical_page(
-        self, kind: RecordKind, after: str | None, size: int, since: datetime | None, trusted: bool
+        self,
+        kind: RecordKind,
+        after: str | None,
+        size: int,
+        since: datetime | None,
+        trusted: bool,
+        search: bool,
     ) -> list[CanonicalRecord]:
-        rows = self._page_rows(_TABLES[kind], "CAST(doc AS BLOB)", after, size, since)
-        make = CanonicalRecord.trusted if trusted else CanonicalRecord.parse
         try:
+            if search:
+                rows = self._page_rows(
+                    "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
+                    "CAST(m.doc AS BLOB), s.title, s.body",
+                    after,
+                    size,
+                    since,
+                )
+                return [
+                    CanonicalRecord.parse(kind, raw, None if title is None else (title, body))
+                    for raw, title, body in rows
+                ]
+            rows = self._page_rows(_TABLES[kind], "CAST(doc AS BLOB)", after, size, since)
+            make = CanonicalRecord.trusted if trusted else CanonicalRecord.parse
             return [make(kind, raw) for (raw,) in rows]
         except InvalidRecordError as e:
             raise DatabaseFileError(
