@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
+
 from memorygraph.backends.base import (
     Backend,
     Direction,
@@ -559,27 +561,34 @@ class SQLiteBackend(Backend):
                 )
 
     async def _write_stored(self, page: StoredPage) -> None:
+        # One statement per table over the page as a JSON array of its rows: SQLite
+        # walks it without a Python call per row, so the source's thread keeps the
+        # interpreter for validating the next page meanwhile.
+        rows = orjson.dumps(page.rows).decode()
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
             if page.kind == "relationship":
-                conn.executemany(
+                conn.execute(
                     "INSERT INTO relationships(id, from_id, to_id, type, changed_at, doc, "
-                    "written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(*row, now) for row in page.rows],
+                    "written_at) SELECT value->>0, value->>1, value->>2, value->>3, "
+                    "value->>4, value->>5, ? FROM json_each(?)",
+                    (now, rows),
                 )
                 return
             # The store holds none of these ids and this transaction is its only writer,
             # so the rowids after the last one are free: the search rows are written by
             # rowid, without looking each memory up again.
             last = conn.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
-            conn.executemany(
+            conn.execute(
                 "INSERT INTO memories(rowid, id, type, changed_at, doc, written_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(last + n, *row[:4], now) for n, row in enumerate(page.rows, 1)],
+                "SELECT ? + key + 1, value->>0, value->>1, value->>2, value->>3, ? "
+                "FROM json_each(?)",
+                (last, now, rows),
             )
-            conn.executemany(
-                "INSERT INTO memories_search(rowid, title, body) VALUES (?, ?, ?)",
-                [(last + n, *row[4:]) for n, row in enumerate(page.rows, 1)],
+            conn.execute(
+                "INSERT INTO memories_search(rowid, title, body) "
+                "SELECT ? + key + 1, value->>4, value->>5 FROM json_each(?)",
+                (last, rows),
             )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
