@@ -159,10 +159,6 @@ def _marks(n: int) -> str:
 _TABLES: dict[str, str] = {"memory": "memories", "relationship": "relationships"}
 
 
-def _sha256(doc: str) -> str:
-    return hashlib.sha256(doc.encode()).hexdigest()
-
-
 def _fts_query(query: MatchQuery) -> str:
     # Tokens are plain ASCII letters and digits (memorygraph.search.text), quoted
     # anyway: no user text is ever parsed as FTS5 syntax.
@@ -756,9 +752,10 @@ class SQLiteBackend(Backend):
         found: dict[str, str] = {}
         for chunk in _chunks(list(dict.fromkeys(ids))):
             rows = self._query(
-                f"SELECT id, doc FROM {table} WHERE id IN ({_marks(len(chunk))})", chunk
+                f"SELECT id, CAST(doc AS BLOB) FROM {table} WHERE id IN ({_marks(len(chunk))})",
+                chunk,
             )
-            found.update((i, _sha256(doc)) for i, doc in rows)
+            found.update((i, hashlib.sha256(doc).hexdigest()) for i, doc in rows)
         return found
 
     async def iter_digests(
@@ -772,11 +769,24 @@ class SQLiteBackend(Backend):
         async for record_id, digest in pages:
             yield record_id, digest
 
+    async def digest_pages(
+        self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        size = batch_size or self.batch_size
+        after: str | None = None
+        while page := await self._digest_page(kind, after, size, since):
+            yield page
+            if len(page) < size:
+                return
+            after = page[-1][0]
+            await checkpoint()
+
     async def _digest_page(
         self, kind: RecordKind, after: str | None, size: int, since: datetime | None
     ) -> list[tuple[str, str]]:
-        rows = self._page_rows(_TABLES[kind], "id, doc", after, size, since)
-        return [(record_id, _sha256(doc)) for record_id, doc in rows]
+        # The doc's bytes as stored: hashed without decoding them to text first.
+        rows = self._page_rows(_TABLES[kind], "id, CAST(doc AS BLOB)", after, size, since)
+        return [(record_id, hashlib.sha256(doc).hexdigest()) for record_id, doc in rows]
 
     async def _page_tombstones(
         self, kind: RecordKind, after: str | None, limit: int, since: datetime | None

@@ -11,7 +11,7 @@ graph moved. Memory use stays flat: one batch at a time, mismatches capped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMod
 from memorygraph.threads import read_ahead
 
 MAX_REPORTED = 100
+#: Target digests read ahead of the source's batches that a verification holds at most.
+_MAX_WAITING = 100_000
 
 #: kept(kind, ids) → the ids the import skipped because the target already held them.
 Kept = Callable[[str, Sequence[str]], set[str]]
@@ -49,9 +51,19 @@ class _Checker:
             return True
         return False
 
-    async def compare(self, kind: RecordKind, batch: Sequence[tuple[str, str]]) -> int:
-        """Check one batch of (id, source digest); return how many matched."""
-        theirs = await self.target.digests(kind, [i for i, _ in batch])
+    async def compare(
+        self,
+        kind: RecordKind,
+        batch: Sequence[tuple[str, str]],
+        stream: _TargetStream | None = None,
+    ) -> int:
+        """Check one batch of (id, source digest); return how many matched. With
+        `stream`, the target's digests come from reading it in order, and only ids
+        not found there are looked up."""
+        if stream is None:
+            theirs = await self.target.digests(kind, [i for i, _ in batch])
+        else:
+            theirs = await stream.take([i for i, _ in batch])
         differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         if differing:
             # A quick digest may see a difference only in how the engine typed a
@@ -111,22 +123,51 @@ async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None
         await flush(batch)
 
 
+class _TargetStream:
+    """The target's (id, digest) pairs read in its own id order, matched to source
+    batches: where both ends order ids alike (two stores of one backend) a batch is
+    found in the pages read ahead, without a lookup per id. Correct whatever the
+    orders: an id not met by then is looked up, and pairs read early wait."""
+
+    def __init__(self, target: Backend, kind: RecordKind, size: int) -> None:
+        self.target, self.kind = target, kind
+        self.pages = read_ahead(_batches(target.digest_pages(kind, batch_size=size), 1))
+        self.waiting: dict[str, str] = {}
+        self.last: str | None = None
+        self.done = False
+
+    async def take(self, ids: Sequence[str]) -> dict[str, str]:
+        bound = max(ids)
+        while not self.done and (self.last is None or self.last < bound):
+            page = await anext(self.pages, None)
+            if page is None or len(self.waiting) > _MAX_WAITING:
+                # The end, or a target holding many records the source has not (or
+                # ordering ids otherwise): lookups from here on.
+                self.done = True
+                self.waiting.clear()
+                break
+            if page[0]:
+                self.waiting.update(page[0])
+                self.last = page[0][-1][0]
+        found = {i: d for i in ids if (d := self.waiting.pop(i, None)) is not None}
+        unmet = [i for i in ids if i not in found]
+        if unmet:
+            found.update(await self.target.digests(self.kind, unmet))
+        return found
+
+    async def aclose(self) -> None:
+        await self.pages.aclose()
+
+
 async def _batches(
-    pairs: AsyncIterator[tuple[str, str]], size: int, every: int
+    pages: AsyncIterator[list[tuple[str, str]]], every: int
 ) -> AsyncIterator[tuple[list[tuple[str, str]], int]]:
-    """Batches of `size` (id, digest) pairs, one in `every` kept, each with the number
-    of records read for it (the last batch may be empty: it only counts)."""
-    batch: list[tuple[str, str]] = []
-    n = read = 0
-    async for pair in pairs:
-        if n % every == 0:
-            batch.append(pair)
-        n += 1
-        if len(batch) >= size:
-            yield batch, n - read
-            batch, read = [], n
-    if batch or n > read:
-        yield batch, n - read
+    """Each page of (id, digest) pairs with one in `every` kept, and the number read."""
+    n = 0
+    async for page in pages:
+        kept = page if every == 1 else [p for k, p in enumerate(page, n) if k % every == 0]
+        n += len(page)
+        yield kept, len(page)
 
 
 async def verify(
@@ -156,13 +197,18 @@ async def verify(
     verified: dict[str, int] = dict.fromkeys(KINDS, 0)
     read = 0
 
+    in_order = (
+        mode is VerifyMode.FULL and since is None and source.config.spec is target.config.spec
+    )
     for kind in KINDS:
         # The source reads its next batch while the target looks this one up.
-        batches = read_ahead(_batches(source.iter_digests(kind, since=since), size, every))
-        async with aclosing(batches):
+        pages = source.digest_pages(kind, since=since, batch_size=size)
+        batches = read_ahead(_batches(pages, every))
+        stream = _TargetStream(target, kind, size) if in_order else None
+        async with aclosing(batches), aclosing(stream) if stream else nullcontext():
             async for batch, count in batches:
                 if batch:
-                    verified[kind] += await checker.compare(kind, batch)
+                    verified[kind] += await checker.compare(kind, batch, stream)
                 read += count
                 await checkpoint()
                 if progress:
