@@ -94,6 +94,8 @@ def encode_key(record_id: str) -> str:
 
 #: Value type codes of FalkorDB's compact reply (``--compact``): each value is [code, value].
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
+#: The value types whose compact reply is already the Python value.
+_AS_IS = frozenset({_NULL, _STRING})
 
 
 class _NotPlain(Exception):
@@ -103,7 +105,7 @@ class _NotPlain(Exception):
 def _plain(cell: list[Any]) -> Any:
     """One compact ``[code, value]`` as the Python value the falkordb client would give."""
     code, value = cell
-    if code in (_STRING, _NULL):
+    if code in _AS_IS:
         return value
     if code == _INTEGER:
         return int(value)
@@ -115,7 +117,10 @@ def _plain(cell: list[Any]) -> Any:
         return [_plain(c) for c in value]
     if code == _MAP:
         items = iter(value)
-        return {key: _plain(c) for key, c in zip(items, items, strict=True)}
+        # Most values of a record are strings or nulls: taken as they are, without a call.
+        return {
+            key: c[1] if c[0] in _AS_IS else _plain(c) for key, c in zip(items, items, strict=True)
+        }
     raise _NotPlain(code)
 
 
