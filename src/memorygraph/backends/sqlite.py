@@ -560,7 +560,6 @@ class SQLiteBackend(Backend):
         # One statement per table over the page as a JSON array of its rows: SQLite
         # walks it without a Python call per row, so the source's thread keeps the
         # interpreter for validating the next page meanwhile.
-        rows = orjson.dumps(page.rows).decode()
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
             if page.kind == "relationship":
@@ -568,9 +567,12 @@ class SQLiteBackend(Backend):
                     "INSERT INTO relationships(id, from_id, to_id, type, changed_at, doc, "
                     "written_at) SELECT value->>0, value->>1, value->>2, value->>3, "
                     "value->>4, value->>5, ? FROM json_each(?)",
-                    (now, rows),
+                    (now, orjson.dumps(page.rows).decode()),
                 )
                 return
+            # The search rows from an array of their own: the docs are parsed once.
+            rows = orjson.dumps([row[:4] for row in page.rows]).decode()
+            terms = orjson.dumps([row[4:] for row in page.rows]).decode()
             # The store holds none of these ids and this transaction is its only writer,
             # so the rowids after the last one are free: the search rows are written by
             # rowid, without looking each memory up again.
@@ -583,8 +585,8 @@ class SQLiteBackend(Backend):
             )
             conn.execute(
                 "INSERT INTO memories_search(rowid, title, body) "
-                "SELECT ? + key + 1, value->>4, value->>5 FROM json_each(?)",
-                (last, rows),
+                "SELECT ? + key + 1, value->>0, value->>1 FROM json_each(?)",
+                (last, terms),
             )
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
