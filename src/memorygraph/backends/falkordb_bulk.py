@@ -286,7 +286,10 @@ class BulkLoader:
             if self._full(len(data)):
                 await self._send()
                 blob = self._blob(self._edges, EDGE_LABEL, props)
-            self._edge_keys.add(key)
+            if not self.append:
+                # An append's caller has proven its ids new and unique (a migration's
+                # batches); remembering every edge key would grow with the graph.
+                self._edge_keys.add(key)
             blob.entities.append(data)
             blob.size += len(data)
             self._pending_edges += 1
