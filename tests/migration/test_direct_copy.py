@@ -49,6 +49,18 @@ def derived_rows(path: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
+async def cut_off_copy(
+    source: BackendConfig, target: BackendConfig, work: Path, after_batches: int
+) -> Path:
+    """Copy `source` into `target` (10 records a page) until the target's connection
+    drops after `after_batches` relationship pages; the journal left behind."""
+    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches))
+    options = MigrationOptions(workdir=work, rollback_on_failure=False, batch_size=10)
+    with pytest.raises(MigrationError) as info:
+        await manager.migrate(source, target, options)
+    return Path(info.value.result.journal_path)
+
+
 async def test_copy_writes_no_export_and_journals_every_page(
     source: BackendConfig, tmp_path: Path
 ) -> None:
@@ -112,11 +124,7 @@ async def test_resume_of_an_interrupted_copy_exports_the_rest_and_finishes(
     source: BackendConfig, tmp_path: Path
 ) -> None:
     target = sqlite(tmp_path / "target.db")
-    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=3))
-    options = MigrationOptions(workdir=tmp_path / "w", rollback_on_failure=False, batch_size=10)
-    with pytest.raises(MigrationError) as info:
-        await manager.migrate(source, target, options)
-    journal = Path(info.value.result.journal_path)
+    journal = await cut_off_copy(source, target, tmp_path / "w", after_batches=3)
     state = read_state(journal)
     assert state.copied_directly and not state.export_path.exists()
 
@@ -132,11 +140,7 @@ async def test_rollback_of_an_interrupted_copy_removes_exactly_what_it_wrote(
     source: BackendConfig, tmp_path: Path
 ) -> None:
     target = sqlite(tmp_path / "target.db")
-    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=2))
-    options = MigrationOptions(workdir=tmp_path / "w", rollback_on_failure=False, batch_size=10)
-    with pytest.raises(MigrationError) as info:
-        await manager.migrate(source, target, options)
-    journal = Path(info.value.result.journal_path)
+    journal = await cut_off_copy(source, target, tmp_path / "w", after_batches=2)
     assert len(await snapshot(target)) == 73 + 20
     report = await MigrationManager().rollback(journal)
     assert report.memories.deleted == 73
@@ -171,12 +175,9 @@ async def test_every_index_is_there_after_a_copy_whether_it_finished_or_failed(
     assert index_names(done.path) == expected  # type: ignore[arg-type]
 
     failed = sqlite(tmp_path / "failed.db")
-    manager = MigrationManager(backend_factory=dropping_factory(failed, after_batches=1))
-    options = MigrationOptions(workdir=tmp_path / "w", rollback_on_failure=False, batch_size=10)
-    with pytest.raises(MigrationError) as info:
-        await manager.migrate(source, failed, options)
+    journal = await cut_off_copy(source, failed, tmp_path / "w", after_batches=1)
     # The dropped connection could not build them; the rollback's open does first.
-    await MigrationManager().rollback(Path(info.value.result.journal_path))
+    await MigrationManager().rollback(journal)
     assert index_names(failed.path) == expected  # type: ignore[arg-type]
     assert await snapshot(failed) == {}
 
