@@ -326,7 +326,7 @@ class Backend(ABC):
 
     # --- copying a whole store of the same backend ---------------------------------
 
-    #: Records per page of `copy_store`: one transaction each.
+    #: Records per page of a copy as stored (`_copy_as_stored`): one transaction each.
     copy_page_size: ClassVar[int] = 5_000
 
     def copies_from(self, source: Backend) -> bool:
