@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.migration.models import VerifyMode
 from memorygraph.migration.verify import verify
+from memorygraph.models import Memory
 from tests.migration.helpers import fill
 
 
@@ -98,3 +100,54 @@ async def test_records_kept_on_purpose_are_counted_not_flagged(
     assert result.valid and result.kept_differing == 1
     strict, _ = await verify(source, target)
     assert not strict.valid
+
+
+async def test_two_sqlite_stores_holding_the_same_records_compare_wholesale(
+    pair: tuple[Backend, Backend],
+) -> None:
+    source, target = pair
+    assert await target.matches_store(source, deletions=True) == {
+        "memory": 43,
+        "relationship": 72,
+    }
+
+
+def _edit(config: BackendConfig, sql: str) -> None:
+    assert config.path is not None
+    with sqlite3.connect(config.path) as conn:
+        assert conn.execute(sql).rowcount == 1
+
+
+@pytest.mark.parametrize("change", ["doc", "type", "ends", "extra", "tombstone"])
+async def test_any_difference_leaves_the_comparison_to_each_record(
+    pair: tuple[Backend, Backend], change: str
+) -> None:
+    source, target = pair
+    if change == "doc":  # the same values, other bytes
+        _edit(
+            target.config,
+            "UPDATE memories SET doc = replace(doc, '\"importance\":', '\"importance\": ') "
+            "WHERE id = 'mem-00000004'",
+        )
+    elif change == "type":
+        _edit(
+            target.config,
+            "UPDATE memories SET type = CASE type WHEN 'task' THEN 'general' ELSE 'task' END "
+            "WHERE id = 'mem-00000005'",
+        )
+    elif change == "ends":
+        _edit(
+            target.config,
+            "UPDATE relationships SET to_id = CASE to_id WHEN 'mem-00000001' "
+            "THEN 'mem-00000002' ELSE 'mem-00000001' END WHERE id = 'rel-00000003'",
+        )
+    elif change == "extra":
+        await target.upsert_memories([Memory(id="only-here", type="task", title="extra")])
+    else:  # the source says it deleted a memory the target holds
+        _edit(
+            source.config,
+            "INSERT INTO tombstones(kind, id, deleted_at) "
+            "VALUES ('memory', 'mem-00000002', '2025-01-01T00:00:00.000000+00:00')",
+        )
+        assert await target.matches_store(source, deletions=False) is not None
+    assert await target.matches_store(source, deletions=True) is None

@@ -537,6 +537,17 @@ class Backend(ABC):
         if page:
             yield page
 
+    async def matches_store(
+        self, source: Backend, *, deletions: bool
+    ) -> dict[RecordKind, int] | None:
+        """The number of records of each kind, when this store can tell wholesale that
+        it holds exactly the records `source` holds now: the same ids, each record the
+        same canonical bytes and type (and ends), and (with `deletions`) none of the ids
+        `source` deleted. None when it cannot tell or they differ: the caller then
+        compares record by record, which also says how they differ. This default
+        cannot tell."""
+        return None
+
     # --- change times and tombstones ---------------------------------------------
     #
     # Every write stamps each record it writes with the store's own clock (its

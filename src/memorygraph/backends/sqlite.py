@@ -207,6 +207,43 @@ def _canonical_stamp(text: str, value: datetime) -> str:
     return format_timestamp(value)
 
 
+#: For each kind: its table, and the columns besides `doc` that must agree.
+_COMPARED: dict[RecordKind, tuple[str, tuple[str, ...]]] = {
+    "memory": ("memories", ("type",)),
+    "relationship": ("relationships", ("type", "from_id", "to_id")),
+}
+
+
+def _same_records(conn: sqlite3.Connection, deletions: bool) -> dict[RecordKind, int] | None:
+    """Per kind, the records of `main` when it holds exactly those of `source` (see
+    `SQLiteBackend.matches_store`), else None."""
+    counts: dict[RecordKind, int] = {}
+    for kind, (table, columns) in _COMPARED.items():
+        ours = conn.execute(f"SELECT count(*) FROM source.{table}").fetchone()[0]
+        theirs = conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        if ours != theirs:
+            return None
+        agree = " AND ".join(f"t.{c} = s.{c}" for c in ("doc", *columns))
+        same = conn.execute(
+            f"SELECT count(*) FROM source.{table} s JOIN main.{table} t ON t.id = s.id AND {agree}"
+        ).fetchone()[0]
+        if same != ours:
+            return None
+        counts[kind] = ours
+    if deletions:
+        tables = {r[0] for r in conn.execute("SELECT name FROM source.sqlite_master")}
+        if "tombstones" in tables:
+            for kind, (table, _) in _COMPARED.items():
+                held = conn.execute(
+                    f"SELECT count(*) FROM source.tombstones d JOIN main.{table} t "
+                    "ON t.id = d.id WHERE d.kind = ?",
+                    (kind,),
+                ).fetchone()[0]
+                if held:
+                    return None
+    return counts
+
+
 @on_worker_thread
 class SQLiteBackend(Backend):
     """Memories in one SQLite file at `config.path`."""
@@ -789,6 +826,25 @@ class SQLiteBackend(Backend):
         # The doc's bytes as stored: hashed without decoding them to text first.
         rows = self._page_rows(_TABLES[kind], "id, CAST(doc AS BLOB)", after, size, since)
         return [(record_id, hashlib.sha256(doc).hexdigest()) for record_id, doc in rows]
+
+    async def matches_store(
+        self, source: Backend, *, deletions: bool
+    ) -> dict[RecordKind, int] | None:
+        if not self.copies_from(source) or source.config.path is None:
+            return None
+        # Compared in SQL, on a connection of its own that opens both files read-only:
+        # no row comes into Python. It sees the source as committed now, not in the
+        # caller's snapshot; a source written since then differs, and the caller's
+        # record-by-record comparison (in its snapshot) decides.
+        target_uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        source_uri = f"{source.config.path.expanduser().resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(target_uri, uri=True, timeout=self.config.timeout_seconds)
+        try:
+            with self._errors():
+                conn.execute("ATTACH DATABASE ? AS source", (source_uri,))
+                return _same_records(conn, deletions)
+        finally:
+            conn.close()
 
     async def _page_tombstones(
         self, kind: RecordKind, after: str | None, limit: int, since: datetime | None
