@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from memorygraph.backends import sqlite as sqlite_backend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
@@ -221,3 +222,17 @@ async def test_the_copy_takes_the_change_time_from_the_validated_record(
     assert target.path is not None
     with sqlite3.connect(target.path) as conn:
         assert dict(conn.execute("SELECT id, changed_at FROM memories")) == canonical
+
+
+async def test_a_sqlite_without_json_arrows_copies_row_by_row(
+    source: BackendConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "_JSON_ROWS", False)
+    target = sqlite(tmp_path / "target.db")
+    result = await MigrationManager().migrate(
+        source, target, MigrationOptions(workdir=tmp_path / "w", batch_size=20)
+    )
+    assert result.success and "copy" in [p.name for p in result.phases]
+    assert await snapshot(target) == await snapshot(source)
+    assert target.path is not None and source.path is not None
+    assert search_rows(target.path) == search_rows(source.path)

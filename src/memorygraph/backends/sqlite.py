@@ -207,6 +207,32 @@ def _canonical_stamp(text: str, value: datetime) -> str:
     return format_timestamp(value)
 
 
+#: SQLite reads a value out of JSON with `->>` from 3.38 on; before, a copied page is
+#: inserted row by row.
+_JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38)
+
+
+def _insert_rows(conn: sqlite3.Connection, page: StoredPage, now: str) -> None:
+    """`SQLiteBackend._write_stored` with one Python call per row."""
+    if page.kind == "relationship":
+        conn.executemany(
+            "INSERT INTO relationships(id, from_id, to_id, type, changed_at, doc, written_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*row, now) for row in page.rows],
+        )
+        return
+    last = conn.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
+    conn.executemany(
+        "INSERT INTO memories(rowid, id, type, changed_at, doc, written_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(last + n, *row[:4], now) for n, row in enumerate(page.rows, 1)],
+    )
+    conn.executemany(
+        "INSERT INTO memories_search(rowid, title, body) VALUES (?, ?, ?)",
+        [(last + n, *row[4:]) for n, row in enumerate(page.rows, 1)],
+    )
+
+
 #: For each kind: its table, and the columns besides `doc` that must agree.
 _COMPARED: dict[RecordKind, tuple[str, tuple[str, ...]]] = {
     "memory": ("memories", ("type",)),
@@ -599,6 +625,9 @@ class SQLiteBackend(Backend):
         # interpreter for validating the next page meanwhile.
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
+            if not _JSON_ROWS:
+                _insert_rows(conn, page, now)
+                return
             if page.kind == "relationship":
                 conn.execute(
                     "INSERT INTO relationships(id, from_id, to_id, type, changed_at, doc, "
