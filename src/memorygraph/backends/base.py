@@ -505,15 +505,9 @@ class Backend(ABC):
         override this to read them instead of building models. With `search_fields`,
         a store that keeps each memory's search fields current hands them along
         (`CanonicalRecord.search_fields`): a copy then need not derive them again."""
-        size = batch_size or self.batch_size
-        page: list[CanonicalRecord] = []
-        async for record in KINDS[kind].iterate(self, since, batch_size):
-            page.append(CanonicalRecord.of(record))
-            if len(page) >= size:
-                yield page
-                page = []
-        if page:
-            yield page
+        records = KINDS[kind].iterate(self, since, batch_size)
+        async for page in grouped(records, batch_size or self.batch_size):
+            yield [CanonicalRecord.of(record) for record in page]
 
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
@@ -527,14 +521,8 @@ class Backend(ABC):
     ) -> AsyncIterator[list[tuple[str, str]]]:
         """`iter_digests` a page at a time (what a verification compares batch by batch);
         engines that read pages anyway override it to hand them on whole."""
-        size = batch_size or self.batch_size
-        page: list[tuple[str, str]] = []
-        async for pair in self.iter_digests(kind, since=since, batch_size=batch_size):
-            page.append(pair)
-            if len(page) >= size:
-                yield page
-                page = []
-        if page:
+        pairs = self.iter_digests(kind, since=since, batch_size=batch_size)
+        async for page in grouped(pairs, batch_size or self.batch_size):
             yield page
 
     async def matches_store(
@@ -652,21 +640,43 @@ class Backend(ABC):
 T = TypeVar("T")
 
 
+async def paginate_pages(
+    fetch: Callable[[str | None, int], Awaitable[Sequence[T]]],
+    key: Callable[[T], str],
+    size: int,
+) -> AsyncIterator[Sequence[T]]:
+    """Keyset pagination: `fetch(after, size)` returns up to `size` items whose key is
+    greater than `after` (all if None), ascending; yield each page of them whole."""
+    after: str | None = None
+    while page := await fetch(after, size):
+        yield page
+        if len(page) < size:
+            return
+        after = key(page[-1])
+        await checkpoint()  # a cancellation lands between pages
+
+
 async def paginate(
     fetch: Callable[[str | None, int], Awaitable[Sequence[T]]],
     key: Callable[[T], str],
     size: int,
 ) -> AsyncIterator[T]:
-    """Keyset pagination: `fetch(after, size)` returns up to `size` items whose key is
-    greater than `after` (all if None), ascending; yield them all, one page in memory."""
-    after: str | None = None
-    while page := await fetch(after, size):
+    """`paginate_pages`, item by item: one page in memory."""
+    async for page in paginate_pages(fetch, key, size):
         for item in page:
             yield item
-        after = key(page[-1])
-        if len(page) < size:
-            return
-        await checkpoint()  # a cancellation lands between pages
+
+
+async def grouped(items: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
+    """`items` in lists of `size` (the last may be shorter; none is empty)."""
+    page: list[T] = []
+    async for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def _report(

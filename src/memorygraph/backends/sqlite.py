@@ -31,11 +31,10 @@ from memorygraph.backends.base import (
     RecordKind,
     StoredPage,
     Tombstone,
-    paginate,
+    paginate_pages,
 )
 from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
-from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
@@ -551,16 +550,15 @@ class SQLiteBackend(Backend):
     # --- copying another SQLite store as it is stored -------------------------------
 
     async def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
-        after: str | None = None
-        while page := await self._stored_page(kind, after, size):
-            yield page
-            if len(page.ids) < size:
-                return
-            after = page.ids[-1]
+        pages = paginate_pages(
+            lambda after, limit: self._stored_rows(kind, after, limit), lambda row: row[0], size
+        )
+        async for rows in pages:
+            yield StoredPage(kind, [row[0] for row in rows], rows)
 
-    async def _stored_page(
+    async def _stored_rows(
         self, kind: RecordKind, after: str | None, size: int
-    ) -> StoredPage | None:
+    ) -> list[tuple[str, ...]]:
         """One page in id order, as rows ready for `_write_stored`: each doc validated
         once, here, its columns taken from the validated record, and a memory's search
         terms taken as stored when they are of today's derivation."""
@@ -576,16 +574,13 @@ class SQLiteBackend(Backend):
             )
         else:
             rows = self._page_rows("memories", "changed_at, doc, NULL, NULL", after, size, None)
-        if not rows:
-            return None
         try:
-            ready = [_stored_row(kind, row) for row in rows]
+            return [_stored_row(kind, row) for row in rows]
         except InvalidRecordError as e:
             raise DatabaseFileError(
                 f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
                 "restore it from an export"
             ) from e
-        return StoredPage(kind, [row[0] for row in ready], ready)
 
     def _terms_current(self) -> bool:
         """True when every memory's search row holds today's derived terms."""
@@ -772,15 +767,14 @@ class SQLiteBackend(Backend):
         trusted: bool = False,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         """The stored docs as they are (each validated once here, unless `trusted`)."""
-        size = batch_size or self.batch_size
         search = search_fields and kind == "memory" and self._terms_current()
-        after: str | None = None
-        while page := await self._canonical_page(kind, after, size, since, trusted, search):
-            yield page
-            if len(page) < size:
-                return
-            after = page[-1].id
-            await checkpoint()
+        pages = paginate_pages(
+            lambda after, size: self._canonical_page(kind, after, size, since, trusted, search),
+            lambda record: record.id,
+            batch_size or self.batch_size,
+        )
+        async for page in pages:
+            yield list(page)
 
     async def _canonical_page(
         self,
@@ -829,25 +823,20 @@ class SQLiteBackend(Backend):
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[tuple[str, str]]:
-        pages = paginate(
-            lambda after, size: self._digest_page(kind, after, size, since),
-            lambda row: row[0],
-            batch_size or self.batch_size,
-        )
-        async for record_id, digest in pages:
-            yield record_id, digest
+        async for page in self.digest_pages(kind, since=since, batch_size=batch_size):
+            for pair in page:
+                yield pair
 
     async def digest_pages(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
     ) -> AsyncIterator[list[tuple[str, str]]]:
-        size = batch_size or self.batch_size
-        after: str | None = None
-        while page := await self._digest_page(kind, after, size, since):
-            yield page
-            if len(page) < size:
-                return
-            after = page[-1][0]
-            await checkpoint()
+        pages = paginate_pages(
+            lambda after, size: self._digest_page(kind, after, size, since),
+            lambda row: row[0],
+            batch_size or self.batch_size,
+        )
+        async for page in pages:
+            yield list(page)
 
     async def _digest_page(
         self, kind: RecordKind, after: str | None, size: int, since: datetime | None
