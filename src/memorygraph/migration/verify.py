@@ -3,7 +3,9 @@
 Full mode streams every source record in id order and looks up the same ids
 in the target in batches, comparing digests: a record is *missing* (absent in
 the target) or *changed* (digest differs; the differing fields are named).
-Lookups go by id, so two engines that order strings differently still agree.
+Lookups go by id, so two engines that order strings differently still agree
+(two stores of one backend read the target in order, looking up only what that
+misses; two SQLite files first compare themselves in SQL, see `verify`).
 Counts per type are compared when the target started empty and the whole
 graph moved. Memory use stays flat: one batch at a time, mismatches capped.
 """
@@ -15,7 +17,7 @@ from contextlib import aclosing, nullcontext
 from datetime import datetime
 from typing import Any
 
-from memorygraph.backends.base import Backend, RecordKind
+from memorygraph.backends.base import Backend, RecordKind, grouped
 from memorygraph.cancellation import checkpoint
 from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
@@ -112,15 +114,10 @@ async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None
             )
         checker.result.checked += len(ids)
 
-    batch: list[str] = []
-    async for tombstone in checker.source.iter_tombstones(kind):
-        batch.append(tombstone.id)
-        if len(batch) >= size:
-            await flush(batch)
-            batch = []
-            await checkpoint()
-    if batch:
+    ids = (tombstone.id async for tombstone in checker.source.iter_tombstones(kind))
+    async for batch in grouped(ids, size):
         await flush(batch)
+        await checkpoint()
 
 
 class _TargetStream:
@@ -131,7 +128,7 @@ class _TargetStream:
 
     def __init__(self, target: Backend, kind: RecordKind, size: int) -> None:
         self.target, self.kind = target, kind
-        self.pages = read_ahead(_batches(target.digest_pages(kind, batch_size=size), 1))
+        self.pages = read_ahead(target.digest_pages(kind, batch_size=size))
         self.waiting: dict[str, str] = {}
         self.last: str | None = None
         self.done = False
@@ -146,9 +143,8 @@ class _TargetStream:
                 self.done = True
                 self.waiting.clear()
                 break
-            if page[0]:
-                self.waiting.update(page[0])
-                self.last = page[0][-1][0]
+            self.waiting.update(page)
+            self.last = page[-1][0]
         found = {i: d for i in ids if (d := self.waiting.pop(i, None)) is not None}
         unmet = [i for i in ids if i not in found]
         if unmet:
@@ -184,9 +180,12 @@ async def verify(
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
-    Digests are streamed from the source in its own order and looked up by id
-    in the target, one batch at a time. A record that differs but that the
-    import skipped on purpose (`kept`) is counted in `kept_differing`, not flagged.
+    Two stores that can compare themselves wholesale (`Backend.matches_store`) and
+    are equal need nothing more. Otherwise digests are streamed from the source in
+    its own order and found in the target one batch at a time: by id, or between
+    two stores of one backend from the target read in its own order. A record that
+    differs but that the import skipped on purpose (`kept`) is counted in
+    `kept_differing`, not flagged.
     With `deletions`, every id the source deleted (its tombstones) must be absent
     from the target too, whatever `since` (which narrows only the records compared).
     """
