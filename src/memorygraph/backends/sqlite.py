@@ -550,21 +550,24 @@ class SQLiteBackend(Backend):
     # --- copying another SQLite store as it is stored -------------------------------
 
     async def stored_pages(self, kind: RecordKind, size: int) -> AsyncIterator[StoredPage]:
+        terms = kind == "memory" and await self._terms_current()
         pages = paginate_pages(
-            lambda after, limit: self._stored_rows(kind, after, limit), lambda row: row[0], size
+            lambda after, limit: self._stored_rows(kind, after, limit, terms),
+            lambda row: row[0],
+            size,
         )
         async for rows in pages:
             yield StoredPage(kind, [row[0] for row in rows], rows)
 
     async def _stored_rows(
-        self, kind: RecordKind, after: str | None, size: int
+        self, kind: RecordKind, after: str | None, size: int, terms: bool
     ) -> list[tuple[str, ...]]:
         """One page in id order, as rows ready for `_write_stored`: each doc validated
-        once, here, its columns taken from the validated record, and a memory's search
-        terms taken as stored when they are of today's derivation."""
+        once, here, its columns taken from the validated record, and (with `terms`) a
+        memory's search terms taken as stored."""
         if kind == "relationship":
             rows = self._page_rows("relationships", "changed_at, doc", after, size, None)
-        elif self._terms_current():
+        elif terms:
             rows = self._page_rows(
                 "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
                 "m.changed_at, m.doc, s.title, s.body",
@@ -582,7 +585,7 @@ class SQLiteBackend(Backend):
                 "restore it from an export"
             ) from e
 
-    def _terms_current(self) -> bool:
+    async def _terms_current(self) -> bool:
         """True when every memory's search row holds today's derived terms."""
         meta = dict(self._query("SELECT key, value FROM mg_meta"))
         return meta.get(_SEARCH_READY) == _SEARCH_TERMS
@@ -767,7 +770,7 @@ class SQLiteBackend(Backend):
         trusted: bool = False,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         """The stored docs as they are (each validated once here, unless `trusted`)."""
-        search = search_fields and kind == "memory" and self._terms_current()
+        search = search_fields and kind == "memory" and await self._terms_current()
         pages = paginate_pages(
             lambda after, size: self._canonical_page(kind, after, size, since, trusted, search),
             lambda record: record.id,
