@@ -216,3 +216,36 @@ async def test_four_servers_on_one_falkordb_graph_lose_nothing(
     assert sorted(m.id for m in memories) == sorted(acknowledged_memories)
     assert sorted(relationship_ids) == sorted(acknowledged_relationships)
     assert len({m.title for m in memories}) == 4 * PER_SERVER
+
+
+async def test_a_migration_over_stdio_copies_into_an_empty_store_and_verifies(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "copy.db"
+    params = stdio_params(
+        "--path", str(tmp_path / "memory.db"), "--profile", "extended",
+        "--workdir", str(tmp_path / "migrations"),
+    )  # fmt: skip
+    async with Client(stdio_client(params)) as client:
+        a = await call(client, "store_memory", type="problem", title="Redis timeouts")
+        b = await call(client, "store_memory", type="fix", title="Raise the pool size")
+        await call(
+            client,
+            "create_relationship",
+            from_memory_id=b["id"],
+            to_memory_id=a["id"],
+            relationship_type="SOLVES",
+        )
+        done = await call(
+            client,
+            "migrate_database",
+            target_backend="sqlite",
+            target_config={"path": str(target)},
+            confirm=True,
+        )
+    report = done["report"]
+    assert done["success"] is True
+    assert "copy" in [p["name"] for p in report["phases"]]
+    assert report["verification"]["checked"] == report["verification"]["passed"] == 3
+    async with create_backend(BackendConfig("sqlite", path=target)) as copied:
+        assert (await copied.count_memories(), await copied.count_relationships()) == (2, 1)
