@@ -26,6 +26,8 @@ library terms.
         ├── BackendOperationError   the engine failed a read or write
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
+        ├── ConflictError           exit 3: the record changed since it was read, or its id
+        │                           is taken (see `.current_version`); nothing was written
         ├── JournalWriteError       the migration journal could not be written (disk full)
         ├── MigrationError          a migration failed (see `.result`; rolled back or not)
         │   └── MigrationInterrupted    exit 130: stopped by Ctrl-C or a cancellation
@@ -205,6 +207,25 @@ class IntegrityError(OperationError):
 
 class NotFoundError(OperationError):
     """No record has the requested id."""
+
+
+class ConflictError(OperationError):
+    """The write was refused because the record is not as the caller expected: another
+    writer changed it since the caller read `expected_version`, or a new record's id is
+    already in use. Nothing was written. `current_version` is the record's version now
+    (None when it is gone); read it again and decide."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current_version: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.current_version = current_version
 
 
 class MigrationError(OperationError):

@@ -63,7 +63,9 @@ Writes are batched with ``UNWIND $rows``: one statement per batch of up to
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import random
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -75,8 +77,10 @@ import orjson
 from memorygraph.backends.base import Backend, Direction, Neighbour, RecordKind, Tombstone
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.errors import (
+    BackendBusyError,
     BackendOperationError,
     ForeignGraphError,
+    IntegrityError,
     InvalidRecordError,
     NextStep,
 )
@@ -88,6 +92,7 @@ from memorygraph.models import (
     format_timestamp,
     utc_now,
 )
+from memorygraph.patch import later_than
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
 
@@ -101,6 +106,10 @@ _MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
 _RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
 #: Internal properties that are not fields of the record.
 _INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project", WRITTEN)
+#: Set and removed within one compare-and-set statement (never committed): setting a
+#: property takes the record's write lock before its `_written` is compared, on
+#: engines that run statements concurrently (Neo4j, Memgraph).
+_LOCK = "_lock"
 #: The derived search fields (memorygraph.search.text.field_texts): title and body.
 TITLE_TERMS, BODY_TERMS = "_st", "_sb"
 #: `context.project_path`, copied out of the JSON text so search can filter on it.
@@ -119,6 +128,7 @@ T = TypeVar("T")
 #: terms (`_st`, `_sb`), which are larger than the memory and never read back.
 #: A property the node lacks comes back as null, which the decoding expects.
 _MEMORY_VALUES = "m {" + ", ".join(f".`{name}`" for name in (*Memory.model_fields, "_floats")) + "}"
+_MEMORY_VALUES_OF_X = "x" + _MEMORY_VALUES[1:]
 
 
 #: The fields of each kind, and every property name a node or edge of it may hold.
@@ -126,6 +136,11 @@ _MEMORY_FIELDS: tuple[str, ...] = tuple(Memory.model_fields)
 _RELATIONSHIP_FIELDS: tuple[str, ...] = tuple(Relationship.model_fields)
 _MEMORY_KNOWN = frozenset(_MEMORY_FIELDS) | frozenset(_INTERNAL)
 _RELATIONSHIP_KNOWN = frozenset(_RELATIONSHIP_FIELDS) | frozenset(_INTERNAL)
+
+
+async def _back_off(attempt: int) -> None:
+    """Wait a little, longer after each lost race, at random so racers spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.0005 * 2**attempt)))
 
 
 def _same(record_id: str) -> str:
@@ -456,6 +471,156 @@ class CypherBackend(Backend):
                 rows = await self._run(query, write=True)
                 if not rows or int(rows[0][0]) == 0:
                     break
+
+    # --- single records under concurrent writers -----------------------------------
+    # Compare-and-set on `_written`: the record is read with its `_written`, and the
+    # write applies only while `_written` is still that value; otherwise the record
+    # is read again. Every write sets `_written`, and this one sets it past the value
+    # it replaces, so a change by anyone else between the read and the write is seen.
+
+    #: Compare-and-set rounds before an update that keeps losing the race gives up.
+    cas_attempts: ClassVar[int] = 200
+
+    def _one(self, kind: RecordKind) -> str:
+        k = self.dialect.key_property
+        if kind == "memory":
+            return f"MATCH (x:{MEMORY_LABEL} {{`{k}`: $key}}) "
+        return f"MATCH ()-[x:{EDGE_LABEL} {{`{k}`: $key}}]->() "
+
+    async def _read_for_update(
+        self, kind: RecordKind, record_id: str
+    ) -> tuple[Memory | Relationship, str] | None:
+        """The record and its `_written` (empty when it has none), or None."""
+        key = self.dialect.encode_key(record_id)
+        if kind == "memory":
+            rows = await self._run(
+                f"{self._one(kind)}RETURN {_MEMORY_VALUES_OF_X}, x.`{WRITTEN}`",
+                {"key": key},
+            )
+            if not rows:
+                return None
+            return self._decode_memory(rows[0][0]), str(rows[0][1] or "")
+        k = self.dialect.key_property
+        rows = await self._run(
+            f"MATCH (a)-[x:{EDGE_LABEL} {{`{k}`: $key}}]->(b) RETURN properties(x), a.id, b.id",
+            {"key": key},
+        )
+        if not rows:
+            return None
+        props, from_id, to_id = rows[0]
+        return self._decode_relationship(props, from_id, to_id), str(props.get(WRITTEN) or "")
+
+    def _props(self, kind: RecordKind, record: CanonicalRecord, written: str) -> dict[str, Any]:
+        encoded = (
+            self._encode_memory(record)
+            if kind == "memory"
+            else self._encode_relationship(record)["props"]
+        )
+        return {**encoded, WRITTEN: written}
+
+    def _compare(self, kind: RecordKind) -> str:
+        """The start of a compare-and-set statement: lock the record, then `ok` says
+        whether its `_written` is still `$token`."""
+        return (
+            f"{self._one(kind)}SET x.`{_LOCK}` = true "
+            f"WITH x, coalesce(x.`{WRITTEN}`, '') = $token AS ok "
+        )
+
+    async def _insert_new(self, kind: RecordKind, record: CanonicalRecord) -> bool:
+        k = self.dialect.key_property
+        key = self.dialect.encode_key(record.id)
+        props = self._props(kind, record, format_timestamp(utc_now()))
+        if kind == "memory":
+            create = f"CREATE (n:{MEMORY_LABEL}) SET n = $props RETURN count(n)"
+            params: dict[str, Any] = {"key": key, "props": props}
+        else:
+            create = (
+                f"MATCH (a:{MEMORY_LABEL} {{`{k}`: $from}}), (b:{MEMORY_LABEL} {{`{k}`: $to}}) "
+                f"CREATE (a)-[n:{EDGE_LABEL}]->(b) SET n = $props RETURN count(n)"
+            )
+            params = {
+                "key": key,
+                "props": props,
+                "from": self.dialect.encode_key(record.data["from_id"]),
+                "to": self.dialect.encode_key(record.data["to_id"]),
+            }
+        query = f"OPTIONAL {self._one(kind)}WITH x WHERE x IS NULL {create}"
+        try:
+            rows = await self._run(query, params, write=True)
+        except IntegrityError:
+            return False  # a uniqueness constraint caught a writer of the same id
+        return bool(rows and int(rows[0][0]))
+
+    async def _update_atomically(
+        self, kind: RecordKind, record_id: str, change: Callable[[Any], CanonicalRecord]
+    ) -> CanonicalRecord | None:
+        query = (
+            f"{self._compare(kind)}"
+            "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | SET x = $props) "
+            f"REMOVE x.`{_LOCK}` RETURN ok"
+        )
+        for attempt in range(self.cas_attempts):
+            found = await self._read_for_update(kind, record_id)
+            if found is None:
+                return None
+            current, token = found
+            updated = change(current)
+            written = format_timestamp(
+                later_than(datetime.fromisoformat(token) if token else None, utc_now())
+            )
+            params = {
+                "key": self.dialect.encode_key(record_id),
+                "token": token,
+                "props": self._props(kind, updated, written),
+            }
+            rows = await self._run(query, params, write=True)
+            if rows and rows[0][0]:
+                return updated
+            await _back_off(attempt)
+        raise BackendBusyError(
+            f"{self.describe()}: {kind} {record_id!r} kept changing under other writers; "
+            "nothing was written. Try again"
+        )
+
+    async def _delete_atomically(
+        self, kind: RecordKind, record_id: str, check: Callable[[Any], None]
+    ) -> bool:
+        k = self.dialect.key_property
+        tomb = f"{{kind: '{kind}', id: x.id, `{k}`: x.`{k}`, deleted_at: $now}}"
+        if kind == "memory":
+            edges = (
+                f"WITH x, ok OPTIONAL MATCH (x)-[r:{EDGE_LABEL}]-() "
+                "WITH x, ok, [e IN collect(DISTINCT r) WHERE ok] AS gone "
+                f"FOREACH (e IN gone | CREATE (:{TOMBSTONE_LABEL} {{kind: 'relationship', "
+                f"id: e.id, `{k}`: e.`{k}`, deleted_at: $now}})) "
+            )
+            remove = "DETACH DELETE x"
+        else:
+            edges, remove = "", "DELETE x"
+        query = (
+            f"{self._compare(kind)}REMOVE x.`{_LOCK}` {edges}"
+            "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | "
+            f"CREATE (:{TOMBSTONE_LABEL} {tomb}) {remove}) RETURN ok"
+        )
+        for attempt in range(self.cas_attempts):
+            found = await self._read_for_update(kind, record_id)
+            if found is None:
+                return False
+            current, token = found
+            check(current)
+            params = {
+                "key": self.dialect.encode_key(record_id),
+                "token": token,
+                "now": format_timestamp(utc_now()),
+            }
+            rows = await self._run(query, params, write=True)
+            if rows and rows[0][0]:
+                return True
+            await _back_off(attempt)
+        raise BackendBusyError(
+            f"{self.describe()}: {kind} {record_id!r} kept changing under other writers; "
+            "nothing was deleted. Try again"
+        )
 
     # --- reads -------------------------------------------------------------------
 

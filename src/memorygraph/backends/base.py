@@ -39,12 +39,22 @@ from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
 from memorygraph.config import BackendConfig
-from memorygraph.errors import IntegrityError, InvalidRecordError, MemoryGraphError, UsageError
+from memorygraph.errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidRecordError,
+    MemoryGraphError,
+    NotFoundError,
+    UsageError,
+)
 from memorygraph.kinds import KINDS
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
 from memorygraph.threads import read_ahead
+
+#: A record of either kind, as the single-record writes take and return it.
+Record = TypeVar("Record", Memory, Relationship)
 
 #: Receives the ids a write is about to insert, before it writes (see `upsert_memories`);
 #: it may be a coroutine function (a journal that writes in a thread), which is awaited.
@@ -323,6 +333,93 @@ class Backend(ABC):
                 "write those memories first"
             )
         return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
+
+    # --- single records that several writers may change at once ------------------
+
+    async def insert_new(self, kind: RecordKind, record: Memory | Relationship) -> None:
+        """Create `record`, or raise `ConflictError` when its id is already stored.
+
+        The check and the write are one atomic step of the engine, so when two
+        writers create the same new id at the same moment exactly one succeeds.
+        A relationship's ends must be stored memories (else `IntegrityError`).
+        """
+        self._require_writable()
+        canonical = CanonicalRecord.of(record)
+        if kind == "relationship":
+            await self._require_ends([canonical], frozenset(), False)
+        if not await self._insert_new(kind, canonical):
+            if not await KINDS[kind].existing(self, [record.id]):
+                raise IntegrityError(
+                    f"relationship {record.id!r} lost an end while it was written; "
+                    "nothing was written. Check that both memories are stored"
+                )
+            raise ConflictError(
+                f"{kind} id {record.id!r} is already in use; nothing was written. Choose "
+                "another id, change the stored one, or replace it explicitly",
+                field="id",
+            )
+
+    async def update_record(
+        self, kind: RecordKind, record_id: str, change: Callable[[Record], Record]
+    ) -> Record:
+        """Apply `change` to the record as stored now and store its result, as one atomic
+        step: no other write to that record can fall between the read and the write, so
+        changes to different fields by concurrent writers all survive. `change` may raise
+        (`ConflictError` when the record is not at the version the caller expects); then
+        nothing is written. The result keeps the record's id (and a relationship its ends)
+        and is returned as stored. `NotFoundError` when no such record is stored.
+        """
+        self._require_writable()
+        written: list[Record] = []
+
+        def checked(current: Record) -> CanonicalRecord:
+            updated = change(current)
+            same_ends = not isinstance(current, Relationship) or (
+                isinstance(updated, Relationship)
+                and (updated.from_id, updated.to_id) == (current.from_id, current.to_id)
+            )
+            if updated.id != current.id or not same_ends:
+                raise UsageError(f"a change may not move {kind} {current.id!r}")
+            written[:] = [updated]
+            return CanonicalRecord.of(updated)
+
+        stored = await self._update_atomically(kind, record_id, checked)
+        if stored is None:
+            raise NotFoundError(f"{kind} {record_id!r} is not stored", field="id")
+        return written[0]
+
+    async def delete_record(
+        self, kind: RecordKind, record_id: str, check: Callable[[Record], None]
+    ) -> None:
+        """Delete one record (a memory with its relationships), leaving tombstones as
+        `delete_memories` does, after `check` accepted it as stored at that moment, in
+        one atomic step: `check` raises (`ConflictError`) to refuse, and then nothing is
+        deleted. `NotFoundError` when no such record is stored."""
+        self._require_writable()
+        if not await self._delete_atomically(kind, record_id, check):
+            raise NotFoundError(f"{kind} {record_id!r} is not stored", field="id")
+
+    @abstractmethod
+    async def _insert_new(self, kind: RecordKind, record: CanonicalRecord) -> bool:
+        """Create `record` unless its id is stored, as one atomic step; False (nothing
+        written) when it was, or when a relationship's end is gone."""
+
+    @abstractmethod
+    async def _update_atomically(
+        self, kind: RecordKind, record_id: str, change: Callable[[Any], CanonicalRecord]
+    ) -> CanonicalRecord | None:
+        """Read the record, call `change` on it and write what it returns (search fields
+        and change time included) with no other write to the record in between; retry
+        when another writer got in first. None when the record is not stored. An
+        exception from `change` writes nothing and propagates."""
+
+    @abstractmethod
+    async def _delete_atomically(
+        self, kind: RecordKind, record_id: str, check: Callable[[Any], None]
+    ) -> bool:
+        """Call `check` on the record as stored and, unless it raised, delete it as
+        `delete_memories` / `delete_relationships` would, with no other write to it in
+        between. False when the record is not stored."""
 
     # --- copying a whole store of the same backend ---------------------------------
 

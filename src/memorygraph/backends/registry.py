@@ -79,6 +79,14 @@ def unregister_backend(name: str) -> None:
     _specs.pop(name, None)
 
 
+def known_to_new_processes(name: str) -> bool:
+    """True when a new process knows the backend `name` (built in, or published in the
+    entry-point group), so a `memorygraph serve` it starts can open it; False for a
+    backend only `register_backend` in this process added."""
+    key = name.lower()
+    return key in BUILTIN or key in _entry_points()
+
+
 def backend_names() -> list[str]:
     """Every backend name that can be used: the built-ins first, then the others, sorted."""
     others = (set(_specs) | set(_entry_points())) - set(BUILTIN)

@@ -16,7 +16,7 @@ import hashlib
 import re
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from memorygraph.errors import (
     NextStep,
     UsageError,
 )
+from memorygraph.kinds import KINDS
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -505,30 +506,96 @@ class SQLiteBackend(Backend):
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
     ) -> None:
         now = format_timestamp(utc_now())
+        with self._transaction() as conn:
+            self._put(conn, kind, records, new_ids, now)
+
+    def _put(
+        self,
+        conn: sqlite3.Connection,
+        kind: RecordKind,
+        records: Sequence[CanonicalRecord],
+        new_ids: Collection[str],
+        now: str,
+    ) -> None:
+        """Insert or replace `records` (with their search rows) inside the caller's
+        transaction; `new_ids` are those not stored before."""
         # New ids take a plain INSERT: replacing costs twice as much per row once
         # foreign keys are on, for nothing when there is no old row.
         fresh = [r for r in records if r.id in new_ids]
         replaced = [r for r in records if r.id not in new_ids]
-        with self._transaction() as conn:
-            if kind == "relationship":
-                insert = (
-                    "INTO relationships(id, from_id, to_id, type, changed_at, doc, written_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-                )
-                for verb, batch in (("INSERT", fresh), ("INSERT OR REPLACE", replaced)):
-                    if batch:
-                        conn.executemany(f"{verb} {insert}", _relationship_rows(batch, now))
-                return
-            rows = [(r.id, r.data["type"], r.changed_at, r.raw.decode(), now) for r in records]
-            conn.executemany(
-                "INSERT INTO memories(id, type, changed_at, doc, written_at) "
-                "VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
-                "changed_at = excluded.changed_at, doc = excluded.doc, "
-                "written_at = excluded.written_at",
-                rows,
+        if kind == "relationship":
+            insert = (
+                "INTO relationships(id, from_id, to_id, type, changed_at, doc, written_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
-            self._write_search_rows(conn, records, [r.id for r in replaced])
+            for verb, batch in (("INSERT", fresh), ("INSERT OR REPLACE", replaced)):
+                if batch:
+                    conn.executemany(f"{verb} {insert}", _relationship_rows(batch, now))
+            return
+        rows = [(r.id, r.data["type"], r.changed_at, r.raw.decode(), now) for r in records]
+        conn.executemany(
+            "INSERT INTO memories(id, type, changed_at, doc, written_at) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
+            "changed_at = excluded.changed_at, doc = excluded.doc, "
+            "written_at = excluded.written_at",
+            rows,
+        )
+        self._write_search_rows(conn, records, [r.id for r in replaced])
+
+    # --- single records, each in one write transaction -----------------------------
+    # BEGIN IMMEDIATE takes the file's write lock before the read, so no other
+    # process writes between the read and the write (they wait, up to the timeout).
+
+    @staticmethod
+    def _table(kind: RecordKind) -> str:
+        return "memories" if kind == "memory" else "relationships"
+
+    @staticmethod
+    def _doc(conn: sqlite3.Connection, table: str, record_id: str) -> str | None:
+        row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    async def _insert_new(self, kind: RecordKind, record: CanonicalRecord) -> bool:
+        now = format_timestamp(utc_now())
+        with self._transaction() as conn:
+            if self._doc(conn, self._table(kind), record.id) is not None:
+                return False
+            if kind == "relationship":
+                ends = {record.data["from_id"], record.data["to_id"]}
+                held = conn.execute(
+                    f"SELECT count(*) FROM memories WHERE id IN ({_marks(len(ends))})",
+                    tuple(ends),
+                ).fetchone()[0]
+                if held != len(ends):
+                    return False
+            self._put(conn, kind, [record], {record.id}, now)
+        return True
+
+    async def _update_atomically(
+        self, kind: RecordKind, record_id: str, change: Callable[[Any], CanonicalRecord]
+    ) -> CanonicalRecord | None:
+        now = format_timestamp(utc_now())
+        with self._transaction() as conn:
+            doc = self._doc(conn, self._table(kind), record_id)
+            if doc is None:
+                return None
+            updated = change(KINDS[kind].model.parse_json(doc))
+            self._put(conn, kind, [updated], (), now)
+        return updated
+
+    async def _delete_atomically(
+        self, kind: RecordKind, record_id: str, check: Callable[[Any], None]
+    ) -> bool:
+        now = format_timestamp(utc_now())
+        table = self._table(kind)
+        with self._transaction() as conn:
+            doc = self._doc(conn, table, record_id)
+            if doc is None:
+                return False
+            check(KINDS[kind].model.parse_json(doc))
+            self._delete_in(conn, table, [record_id], now)
+        return True
 
     @staticmethod
     def _write_search_rows(
@@ -662,29 +729,34 @@ class SQLiteBackend(Backend):
 
     def _delete(self, table: str, ids: Sequence[str]) -> int:
         self._require_writable()
-        deleted = 0
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
-            for chunk in _chunks(ids):
-                marks = _marks(len(chunk))
-                if table == "memories":
-                    # The relationships the cascade takes with them leave tombstones too.
-                    for end in ("from_id", "to_id"):
-                        conn.execute(
-                            "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
-                            "SELECT 'relationship', id, ? FROM relationships "
-                            f"WHERE {end} IN ({marks})",
-                            (now, *chunk),
-                        )
-                kind = "memory" if table == "memories" else "relationship"
-                conn.execute(
-                    "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
-                    f"SELECT ?, id, ? FROM {table} WHERE id IN ({marks})",
-                    (kind, now, *chunk),
-                )
-                deleted += conn.execute(
-                    f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk)
-                ).rowcount
+            return self._delete_in(conn, table, ids, now)
+
+    @staticmethod
+    def _delete_in(conn: sqlite3.Connection, table: str, ids: Sequence[str], now: str) -> int:
+        """Delete `ids` from `table`, leaving tombstones, inside the caller's transaction."""
+        deleted = 0
+        for chunk in _chunks(ids):
+            marks = _marks(len(chunk))
+            if table == "memories":
+                # The relationships the cascade takes with them leave tombstones too.
+                for end in ("from_id", "to_id"):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
+                        "SELECT 'relationship', id, ? FROM relationships "
+                        f"WHERE {end} IN ({marks})",
+                        (now, *chunk),
+                    )
+            kind = "memory" if table == "memories" else "relationship"
+            conn.execute(
+                "INSERT OR REPLACE INTO tombstones(kind, id, deleted_at) "
+                f"SELECT ?, id, ? FROM {table} WHERE id IN ({marks})",
+                (kind, now, *chunk),
+            )
+            deleted += conn.execute(
+                f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk)
+            ).rowcount
         return deleted
 
     async def clear(self) -> None:
