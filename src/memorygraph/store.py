@@ -24,6 +24,7 @@ from memorygraph.models import (
     RelationshipType,
     utc_now,
 )
+from memorygraph.patch import MemoryPatch, check_version
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
 from memorygraph.search import recall as recalling
 from memorygraph.search.ranking import (
@@ -69,10 +70,20 @@ class MemoryStore:
         async with create_backend(config) as backend:
             yield cls(backend)
 
-    async def remember(self, memory: Memory | None = None, **fields: Any) -> Memory:
-        """Store `memory` (or one built from `fields`) and return it as stored."""
+    async def remember(
+        self, memory: Memory | None = None, *, replace: bool = False, **fields: Any
+    ) -> Memory:
+        """Store `memory` (or one built from `fields`) as a new memory and return it.
+
+        An id already in use is a `ConflictError` (nothing written), decided in one
+        atomic step so two writers of one new id never both succeed; with `replace`
+        the stored memory of that id is replaced whole instead.
+        """
         record = memory if memory is not None else Memory(**fields)
-        await self.backend.upsert_memories([record])
+        if replace:
+            await self.backend.upsert_memories([record])
+        else:
+            await self.backend.insert_new("memory", record)
         return record
 
     async def get(self, memory_id: str) -> Memory:
@@ -82,24 +93,64 @@ class MemoryStore:
             raise NotFoundError(f"no memory with id {memory_id!r}", next_steps=[NextStep("search")])
         return found
 
-    async def update(self, memory_id: str, **changes: Any) -> Memory:
-        """Apply `changes` to a stored memory, stamping `updated_at`; return the new version."""
-        current = await self.get(memory_id)
-        updated = current.changed(**{"updated_at": utc_now(), **changes, "id": memory_id})
-        await self.backend.upsert_memories([updated])
-        return updated
+    async def update(
+        self,
+        memory_id: str,
+        patch: MemoryPatch | None = None,
+        *,
+        expected_version: str | None = None,
+        **changes: Any,
+    ) -> Memory:
+        """Change only the fields `patch` (or `changes`) names, in one atomic step on the
+        memory as stored, stamping `updated_at`; return the memory as stored.
 
-    async def forget(self, memory_id: str) -> None:
-        """Delete a memory and its relationships, or `NotFoundError` if there is none."""
-        if not await self.backend.delete_memories([memory_id]):
-            raise NotFoundError(f"no memory with id {memory_id!r}; nothing was deleted")
+        Concurrent updates of other fields all survive. With `expected_version` (a
+        `version_of` the memory as the caller read it) the update is refused with
+        `ConflictError` if anyone changed the memory since; nothing is written then.
+        """
+        patch = patch if patch is not None else MemoryPatch(set=changes)
+
+        def change(current: Memory) -> Memory:
+            check_version(current, expected_version, "memory")
+            return patch.apply(current, utc_now())
+
+        try:
+            return await self.backend.update_record("memory", memory_id, change)
+        except NotFoundError as e:
+            raise self._missing(memory_id, "nothing was changed") from e
+
+    async def forget(self, memory_id: str, *, expected_version: str | None = None) -> None:
+        """Delete a memory and its relationships, or `NotFoundError` if there is none.
+        With `expected_version`, only if nobody changed it since (else `ConflictError`)."""
+        try:
+            await self.backend.delete_record(
+                "memory", memory_id, lambda m: check_version(m, expected_version, "memory")
+            )
+        except NotFoundError as e:
+            raise self._missing(memory_id, "nothing was deleted") from e
+
+    @staticmethod
+    def _missing(memory_id: str, outcome: str) -> NotFoundError:
+        return NotFoundError(
+            f"no memory with id {memory_id!r}; {outcome}", next_steps=[NextStep("search")]
+        )
 
     async def relate(
-        self, from_id: str, to_id: str, type: RelationshipType | str, **fields: Any
+        self,
+        from_id: str,
+        to_id: str,
+        type: RelationshipType | str,
+        *,
+        replace: bool = False,
+        **fields: Any,
     ) -> Relationship:
-        """Join two stored memories with a typed relationship and return it."""
+        """Join two stored memories with a typed relationship and return it. An `id` in
+        `fields` that is already in use is a `ConflictError` unless `replace`."""
         relationship = Relationship(from_id=from_id, to_id=to_id, type=type, **fields)
-        await self.backend.upsert_relationships([relationship])
+        if replace:
+            await self.backend.upsert_relationships([relationship])
+        else:
+            await self.backend.insert_new("relationship", relationship)
         return relationship
 
     async def related(

@@ -200,10 +200,15 @@ def command_words(step: NextStep) -> str:
     return _STEPS[step.action].format(subject=step.subject)
 
 
+#: Library fields whose flag is not their name with dashes.
+_FIELD_FLAGS = {"memory_id": "id"}
+
+
 def error_text(error: MemoryGraphError) -> str:
     """The one line the CLI prints for `error`: its next steps as commands, the input at
     fault as a flag, no password."""
-    flag = f" (--{error.field.replace('_', '-')})" if error.field else ""
+    field = _FIELD_FLAGS.get(error.field or "", error.field)
+    flag = f" (--{field.replace('_', '-')})" if field else ""
     return scrub(error.worded(command_words) + flag)
 
 

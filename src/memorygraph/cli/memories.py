@@ -1,4 +1,4 @@
-"""Commands on single memories: add, get, search, relate, related, forget.
+"""Commands on single memories: add, get, update, search, relate, related, forget.
 
 Each parses its options, calls `memorygraph.ops`, and prints what it returns."""
 
@@ -15,7 +15,7 @@ from rich.text import Text
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.ops import memories as ops
-from memorygraph.ops.memories import Direction, Neighbour
+from memorygraph.ops.memories import Direction, MemoryPatch, Neighbour, version_of
 from memorygraph.search import SearchHit
 
 MEMORY_TYPES = [t.value for t in MemoryType]
@@ -40,6 +40,9 @@ def _memory_table(memories: list[Memory]) -> Table:
 @click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
 @click.option("--importance", type=float, default=0.5, show_default=True, help="0..1")
 @click.option("--id", "memory_id", help="An id of your own (default: a new UUID).")
+@click.option(
+    "--replace", is_flag=True, help="Replace the memory stored under --id, whole (else refused)."
+)
 @backend_options()
 @json_option
 def add(
@@ -50,15 +53,17 @@ def add(
     tags: tuple[str, ...],
     importance: float,
     memory_id: str | None,
+    replace: bool,
     as_json: bool,
     **options: Any,
 ) -> None:
-    """Remember something.
+    """Remember something. An --id already in use is refused (exit 3) unless --replace.
 
     \b
     Examples:
       memorygraph add --type solution --title "Pin redis to 7.2" --tag redis
       memorygraph add --type problem --title "Idle clients dropped" --content "…" --json
+      memorygraph add --type fix --title "Pin redis 7.2.4" --id fix --replace
     """
 
     async def go() -> Memory:
@@ -72,6 +77,7 @@ def add(
                 tags=tags,
                 importance=importance,
                 memory_id=memory_id or None,
+                replace=replace,
             )
 
     stored = run(go())
@@ -101,14 +107,95 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
             return await ops.memory(store, memory_id)
 
     memory = run(go())
+    _show(memory, as_json)
+
+
+def _show(memory: Memory, as_json: bool) -> None:
+    """A memory as JSON or as a table, with its version first."""
+    shown = {"version": version_of(memory), **memory.to_dict()}
     if as_json:
-        emit_json(memory.to_dict())
+        emit_json(shown)
         return
     table = Table(show_header=False, box=None)
-    for key, value in memory.to_dict().items():
+    for key, value in shown.items():
         if value not in (None, [], {}):
             table.add_row(Text(key, style="bold"), str(value))
     console.print(table)
+
+
+@click.command()
+@click.argument("memory_id")
+@click.option("--title", help="A new title.")
+@click.option("--content", help="New content.")
+@click.option("--summary", help="A new summary.")
+@click.option(
+    "--type", "memory_type", type=click.Choice(MEMORY_TYPES, case_sensitive=False),
+    help="A new type.",
+)  # fmt: skip
+@click.option("--importance", type=click.FloatRange(0, 1), help="0..1")
+@click.option("--confidence", type=click.FloatRange(0, 1), help="0..1")
+@click.option("--effectiveness", type=click.FloatRange(0, 1), help="0..1")
+@click.option("--add-tag", "add_tags", multiple=True, help="A tag to add; repeat for several.")
+@click.option("--remove-tag", "remove_tags", multiple=True, help="A tag to remove; repeatable.")
+@click.option("--add-file", "add_files", multiple=True, help="A file to add to files_involved.")
+@click.option("--remove-file", "remove_files", multiple=True, help="A file to remove.")
+@click.option("--project", "project_path", help="A new project path (context.project_path).")
+@click.option(
+    "--expected-version",
+    help="Change it only if it is still at this version (from `get`); exit 3 otherwise.",
+)
+@backend_options()
+@json_option
+def update(
+    memory_id: str,
+    title: str | None,
+    content: str | None,
+    summary: str | None,
+    memory_type: str | None,
+    importance: float | None,
+    confidence: float | None,
+    effectiveness: float | None,
+    add_tags: tuple[str, ...],
+    remove_tags: tuple[str, ...],
+    add_files: tuple[str, ...],
+    remove_files: tuple[str, ...],
+    project_path: str | None,
+    expected_version: str | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Change some fields of a memory; the others stay as stored, even when another
+    process changes them at the same time.
+
+    \b
+    Examples:
+      memorygraph update 3f2c… --title "Pin redis to 7.2.4" --add-tag redis
+      memorygraph update 3f2c… --remove-tag draft --add-file src/cache.py
+      memorygraph update 3f2c… --importance 0.9 --expected-version 9a1f0c2e4b6d8a10
+    """
+    fields = {
+        "title": title,
+        "content": content,
+        "summary": summary,
+        "type": memory_type.lower() if memory_type else None,
+        "importance": importance,
+        "confidence": confidence,
+        "effectiveness": effectiveness,
+    }
+    patch = MemoryPatch(
+        set={k: v for k, v in fields.items() if v is not None},
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+        add_files=add_files,
+        remove_files=remove_files,
+        project_path=project_path,
+    )
+
+    async def go() -> Memory:
+        async with ops.open_store(config_from_options(options)) as store:
+            return await ops.change(store, memory_id, patch, expected_version=expected_version)
+
+    _show(run(go()), as_json)
 
 
 @click.command()
@@ -305,20 +392,24 @@ def _write_json_items(page: list[Neighbour], first: bool) -> None:
 
 @click.command()
 @click.argument("memory_id")
+@click.option(
+    "--expected-version",
+    help="Delete it only if it is still at this version (from `get`); exit 3 otherwise.",
+)
 @backend_options()
 @json_option
-def forget(memory_id: str, as_json: bool, **options: Any) -> None:
+def forget(memory_id: str, expected_version: str | None, as_json: bool, **options: Any) -> None:
     """Delete a memory and its relationships.
 
     \b
     Examples:
       memorygraph forget 3f2c…
-      memorygraph forget 3f2c… --json
+      memorygraph forget 3f2c… --expected-version 9a1f0c2e4b6d8a10 --json
     """
 
     async def go() -> None:
         async with ops.open_store(config_from_options(options)) as store:
-            await ops.forget(store, memory_id)
+            await ops.forget(store, memory_id, expected_version=expected_version)
 
     run(go())
     if as_json:
@@ -328,5 +419,5 @@ def forget(memory_id: str, as_json: bool, **options: Any) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (add, get, search, relate, related, forget):
+    for command in (add, get, update, search, relate, related, forget):
         group.add_command(command)

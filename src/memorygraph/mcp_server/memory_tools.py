@@ -33,6 +33,10 @@ Types = Annotated[
     Field(description="Only these memory types (problem, solution, error, fix, …)."),
 ]
 Tags = Annotated[list[str] | None, Field(description="Only memories with any of these tags.")]
+ExpectedVersion = Annotated[
+    str | None,
+    Field(description="Only if the memory is still at this version (from get_memory)."),
+]
 Importance = Annotated[float, Field(ge=0.0, le=1.0, description="0..1, how much this matters.")]
 
 
@@ -64,9 +68,13 @@ def register(server: MCPServer, state: "ServerState") -> None:
             Field(description="More context: files_involved, languages, git_branch, metadata…"),
         ] = None,
         memory_id: Annotated[str | None, Field(description="An id of your own.")] = None,
+        replace: Annotated[
+            bool, Field(description="Replace the memory stored under memory_id, whole.")
+        ] = False,
     ) -> Annotated[CallToolResult, ops.StoredMemory]:
         """Store a new memory (a problem, solution, error, fix, decision, pattern…) and
-        return its id. Link it to related memories afterwards with create_relationship."""
+        return its id. Link it to related memories afterwards with create_relationship.
+        A memory_id already in use is refused unless replace is true."""
         stored = await ops.store_memory(
             state.store,
             type=type,
@@ -79,6 +87,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
             project_path=project_path,
             context=context,
             memory_id=memory_id,
+            replace=replace,
         )
         return tool_result(stored, f"stored {_summary_line(stored.memory)}")
 
@@ -126,15 +135,32 @@ def register(server: MCPServer, state: "ServerState") -> None:
         content: str | None = None,
         summary: str | None = None,
         tags: Annotated[list[str] | None, Field(description="Replaces the tags.")] = None,
+        add_tags: Annotated[list[str] | None, Field(description="Tags to add.")] = None,
+        remove_tags: Annotated[list[str] | None, Field(description="Tags to remove.")] = None,
+        add_files: Annotated[
+            list[str] | None, Field(description="Files to add to context.files_involved.")
+        ] = None,
+        remove_files: Annotated[
+            list[str] | None, Field(description="Files to remove from files_involved.")
+        ] = None,
         importance: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         effectiveness: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         project_path: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> Annotated[CallToolResult, ops.MemoryView]:
-        """Change fields of a stored memory; fields left out stay as they are."""
+        """Change fields of a stored memory; fields left out stay as they are, even when
+        another agent changes other fields at the same time. With expected_version (the
+        version you read), the change is refused if the memory changed since: read it
+        again with get_memory and retry."""
         view = await ops.update_memory(
             state.store,
             memory_id,
+            expected_version=expected_version,
+            add_tags=add_tags or (),
+            remove_tags=remove_tags or (),
+            add_files=add_files or (),
+            remove_files=remove_files or (),
             title=title,
             content=content,
             summary=summary,
@@ -148,10 +174,12 @@ def register(server: MCPServer, state: "ServerState") -> None:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
     @tool_errors
-    async def delete_memory(memory_id: MemoryId) -> Annotated[CallToolResult, ops.Deleted]:
+    async def delete_memory(
+        memory_id: MemoryId, expected_version: ExpectedVersion = None
+    ) -> Annotated[CallToolResult, ops.Deleted]:
         """Delete a memory and every relationship touching it. This cannot be undone;
         to retire a link but keep its history, use invalidate_relationship instead."""
-        deleted = await ops.delete_memory(state.store, memory_id)
+        deleted = await ops.delete_memory(state.store, memory_id, expected_version=expected_version)
         return tool_result(
             deleted,
             f"deleted memory {memory_id} and {deleted.relationships_deleted} relationships",

@@ -31,7 +31,7 @@ from memorygraph.backends.registry import backend_names as backend_names
 from memorygraph.backends.registry import create_backend
 from memorygraph.backends.registry import loaded_specs as loaded_specs
 from memorygraph.config import BackendConfig
-from memorygraph.errors import InvalidRecordError, NotFoundError
+from memorygraph.errors import ConflictError, InvalidRecordError, NotFoundError
 from memorygraph.models import (
     Memory,
     MemoryContext,
@@ -42,6 +42,9 @@ from memorygraph.models import (
     utc_now,
 )
 from memorygraph.ops.views import MAX_PAGE, MemorySummary, MemoryView, RelationshipView, is_valid
+from memorygraph.patch import MemoryPatch as MemoryPatch
+from memorygraph.patch import later_than
+from memorygraph.patch import version_of as version_of
 from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.store import MemoryStore as MemoryStore
 
@@ -216,8 +219,10 @@ async def remember(
     project_path: str | None = None,
     context: dict[str, Any] | None = None,
     memory_id: str | None = None,
+    replace: bool = False,
 ) -> Memory:
-    """Store a memory (replacing the one with `memory_id`, if any) and return it whole."""
+    """Store a new memory and return it whole. A `memory_id` in use is a `ConflictError`
+    (nothing written) unless `replace`, which replaces that memory whole."""
     fields: dict[str, Any] = {
         "type": parse_memory_type(type, "type"),
         "title": title,
@@ -234,7 +239,15 @@ async def remember(
         fields["context"] = _context(ctx)
     if memory_id is not None:
         fields["id"] = memory_id
-    return await store.remember(**fields)
+    try:
+        return await store.remember(replace=replace, **fields)
+    except ConflictError as e:
+        raise ConflictError(
+            f"memory id {memory_id!r} is already in use; nothing was written. Omit the id "
+            "for a new one, update that memory, or replace it explicitly",
+            current_version=e.current_version,
+            field="memory_id",
+        ) from e
 
 
 async def memory(store: MemoryStore, memory_id: str) -> Memory:
@@ -242,9 +255,23 @@ async def memory(store: MemoryStore, memory_id: str) -> Memory:
     return await store.get(memory_id)
 
 
-async def forget(store: MemoryStore, memory_id: str) -> None:
-    """Delete a memory and its relationships, or `NotFoundError` if there is none."""
-    await store.forget(memory_id)
+async def forget(
+    store: MemoryStore, memory_id: str, *, expected_version: str | None = None
+) -> None:
+    """Delete a memory and its relationships, or `NotFoundError` if there is none; with
+    `expected_version`, only if it is still at that version (else `ConflictError`)."""
+    await store.forget(memory_id, expected_version=expected_version)
+
+
+async def change(
+    store: MemoryStore,
+    memory_id: str,
+    patch: MemoryPatch,
+    *,
+    expected_version: str | None = None,
+) -> Memory:
+    """Apply `patch` to the stored memory in one atomic step and return it whole."""
+    return await store.update(memory_id, patch, expected_version=expected_version)
 
 
 async def store_memory(
@@ -260,13 +287,10 @@ async def store_memory(
     project_path: str | None = None,
     context: dict[str, Any] | None = None,
     memory_id: str | None = None,
+    replace: bool = False,
 ) -> StoredMemory:
-    """Store a new memory and return its id. An id already in use is refused."""
-    if memory_id is not None and await store.backend.get_memory(memory_id) is not None:
-        raise InvalidRecordError(
-            f"memory_id {memory_id!r} is already in use; omit it for a new id, "
-            "or change that memory with update_memory"
-        )
+    """Store a new memory and return its id. An id already in use is a `ConflictError`
+    unless `replace`."""
     stored = await remember(
         store,
         type=type,
@@ -279,6 +303,7 @@ async def store_memory(
         project_path=project_path,
         context=context,
         memory_id=memory_id,
+        replace=replace,
     )
     return StoredMemory(id=stored.id, memory=MemorySummary.of(stored))
 
@@ -321,29 +346,54 @@ async def get_memory(
     return detail
 
 
-async def update_memory(store: MemoryStore, memory_id: str, **changes: Any) -> MemoryView:
-    """Apply the given changes (None means unchanged) and return the memory as stored."""
-    current = await _memory(store, memory_id)
-    wanted = {k: v for k, v in changes.items() if v is not None}
-    project = wanted.pop("project_path", None)
-    if project is not None:
-        base = current.context.model_dump() if current.context else {}
-        wanted["context"] = _context({**base, "project_path": project})
-    if "tags" in wanted:
-        wanted["tags"] = list(wanted["tags"])
-    if not wanted:
-        raise InvalidRecordError("nothing to change; give at least one field to update")
-    updated = current.changed(**{**wanted, "updated_at": utc_now(), "id": memory_id})
-    await store.backend.upsert_memories([updated])
+async def update_memory(
+    store: MemoryStore,
+    memory_id: str,
+    *,
+    expected_version: str | None = None,
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    add_files: Sequence[str] = (),
+    remove_files: Sequence[str] = (),
+    project_path: str | None = None,
+    **changes: Any,
+) -> MemoryView:
+    """Change only the fields given (None means unchanged), add or remove tags and
+    files, in one atomic step; return the memory as stored. With `expected_version`,
+    only if the memory is still at that version (else `ConflictError`)."""
+    patch = MemoryPatch(
+        set={k: v for k, v in changes.items() if v is not None},
+        add_tags=tuple(add_tags),
+        remove_tags=tuple(remove_tags),
+        add_files=tuple(add_files),
+        remove_files=tuple(remove_files),
+        project_path=project_path,
+    )
+    try:
+        updated = await store.update(memory_id, patch, expected_version=expected_version)
+    except NotFoundError as e:
+        raise NotFoundError(
+            f"memory_id {memory_id!r} is not a stored memory; nothing was changed",
+            next_steps=e.next_steps,
+        ) from e
     return MemoryView.of(updated)
 
 
-async def delete_memory(store: MemoryStore, memory_id: str) -> Deleted:
-    """Delete a memory and every relationship touching it."""
+async def delete_memory(
+    store: MemoryStore, memory_id: str, *, expected_version: str | None = None
+) -> Deleted:
+    """Delete a memory and every relationship touching it (with `expected_version`, only
+    if the memory is still at that version, else `ConflictError`)."""
     await _memory(store, memory_id)
     touching = len(await store.backend.neighbours(memory_id))
-    deleted = await store.backend.delete_memories([memory_id])
-    return Deleted(id=memory_id, deleted=bool(deleted), relationships_deleted=touching)
+    try:
+        await store.forget(memory_id, expected_version=expected_version)
+    except NotFoundError as e:
+        raise NotFoundError(
+            f"memory_id {memory_id!r} is not a stored memory; nothing was deleted",
+            next_steps=e.next_steps,
+        ) from e
+    return Deleted(id=memory_id, deleted=True, relationships_deleted=touching)
 
 
 # --- relationships -------------------------------------------------------------------
@@ -464,14 +514,19 @@ async def invalidate_relationship(
     memory or relationship id, or a reason). `recorded_at` is stamped with the
     time of this change, so incremental migrations carry it.
     """
-    current = await store.backend.get_relationship(relationship_id)
-    if current is None:
-        raise NotFoundError(f"relationship_id {relationship_id!r} is not a stored relationship")
-    now = utc_now()
-    closed = current.changed(
-        valid_until=valid_until or now, invalidated_by=invalidated_by, recorded_at=now
-    )
-    await store.backend.upsert_relationships([closed])
+
+    def close(current: Relationship) -> Relationship:
+        now = later_than(current.changed_at, utc_now())
+        return current.changed(
+            valid_until=valid_until or now, invalidated_by=invalidated_by, recorded_at=now
+        )
+
+    try:
+        closed = await store.backend.update_record("relationship", relationship_id, close)
+    except NotFoundError as e:
+        raise NotFoundError(
+            f"relationship_id {relationship_id!r} is not a stored relationship"
+        ) from e
     return RelationshipView.of(closed)
 
 

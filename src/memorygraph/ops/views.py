@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+from memorygraph.patch import version_of
 
 #: Upper bound on one serialized result, structured part and text together
 #: (about 20,000 tokens at 4 characters per token).
@@ -83,6 +84,10 @@ class RelationshipView(BaseModel):
     valid_until: str | None = None
     invalidated_by: str | None = None
     valid: bool = Field(description="False once the relationship was invalidated.")
+    version: str = Field(
+        description="Changes whenever the record changes; pass it as expected_version to "
+        "change or delete the record only if nobody changed it since."
+    )
 
     @classmethod
     def of(cls, r: Relationship, text: int = PREVIEW_TEXT) -> RelationshipView:
@@ -101,6 +106,7 @@ class RelationshipView(BaseModel):
             valid_until=_stamp(r.valid_until),
             invalidated_by=clip_text(r.invalidated_by, text) if r.invalidated_by else None,
             valid=is_valid(r),
+            version=version_of(r),
         )
 
 
@@ -124,6 +130,10 @@ class MemorySummary(BaseModel):
     project: str | None = None
     created_at: str
     updated_at: str
+    version: str = Field(
+        description="Changes whenever the record changes; pass it as expected_version to "
+        "change or delete the record only if nobody changed it since."
+    )
 
     @classmethod
     def of(cls, m: Memory) -> MemorySummary:
@@ -140,6 +150,7 @@ class MemorySummary(BaseModel):
             project=clip_text(project, PREVIEW_TEXT) if project else None,
             created_at=format_timestamp(m.created_at),
             updated_at=format_timestamp(m.changed_at),
+            version=version_of(m),
         )
 
 
@@ -166,6 +177,10 @@ class MemoryView(BaseModel):
     updated_at: str
     last_accessed: str | None = None
     context: dict[str, Any] | None = None
+    version: str = Field(
+        description="Changes whenever the record changes; pass it as expected_version to "
+        "change or delete the record only if nobody changed it since."
+    )
 
     @classmethod
     def of(cls, m: Memory, content_offset: int = 0) -> MemoryView:
@@ -193,4 +208,5 @@ class MemoryView(BaseModel):
             updated_at=format_timestamp(m.changed_at),
             last_accessed=_stamp(m.last_accessed),
             context=context,
+            version=version_of(m),
         )
