@@ -30,6 +30,7 @@ from memorygraph.models import Memory, MemoryType, Relationship, RelationshipTyp
 from memorygraph.search import SearchFilters
 from memorygraph.store import MemoryStore
 from memorygraph.testing import strategies as rs
+from memorygraph.testing.concurrency import ConcurrentEditsContract
 
 #: Property round trips must have tried at least this many examples per record type.
 MIN_EXAMPLES = 200
@@ -212,7 +213,7 @@ def requires(*capabilities: str) -> Callable[[F], F]:
     return mark
 
 
-class BackendContractSuite:
+class BackendContractSuite(ConcurrentEditsContract):
     """Subclass and provide a `backend_config` fixture for an empty store."""
 
     @pytest.fixture(autouse=True)
