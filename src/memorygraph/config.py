@@ -107,12 +107,23 @@ class BackendConfig:
         return text
 
     def same_location(self, other: BackendConfig) -> bool:
-        """True when both configs point at the same store (so a migration would be a no-op)."""
+        """True when both configs point at the same store (so a migration would be a no-op).
+
+        A store on disk is the same under any name: the same path once resolved (a
+        relative path, a symbolic link), or the same file (device and inode: a hard link).
+        """
         if self.spec.uses_path != other.spec.uses_path:
             return False
         if self.spec.uses_path:
             assert self.path is not None and other.path is not None
-            return self.path.expanduser().resolve() == other.path.expanduser().resolve()
+            mine, theirs = self.path.expanduser().resolve(), other.path.expanduser().resolve()
+            if mine == theirs:
+                return True
+            try:
+                a, b = mine.stat(), theirs.stat()
+            except OSError:
+                return False  # one of them does not exist yet: it cannot be the other
+            return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
         return (
             redact_uri(self.uri or "") == redact_uri(other.uri or "")
             and self.database == other.database

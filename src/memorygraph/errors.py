@@ -20,6 +20,7 @@ library terms.
     │   ├── InvalidRecordError      a Memory/Relationship failed validation
     │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
     │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
+    │   ├── UnsafeFileError         a file it would write is a symbolic link, or not the user's own
     │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
@@ -171,6 +172,11 @@ class ForeignGraphError(UsageError):
 
     Raised at connect, before anything is written; the message names the importer
     that reads such a graph."""
+
+
+class UnsafeFileError(UsageError):
+    """A file (or directory) memorygraph would create or write is a symbolic link, or is not
+    a plain file of the user's own: it is refused and the thing it points to is left alone."""
 
 
 class InvalidExportError(UsageError):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memorygraph import safefiles
 from memorygraph.errors import BackendConnectionError, MissingDependencyError
 
 #: Files the server keeps in its directory.
@@ -294,12 +295,10 @@ def _write_state(proc: FalkorDBProcess) -> None:
         "unix_socket": str(proc.unix_socket) if proc.unix_socket else None,
         "password": proc.password,
     }
-    path = proc.directory / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(state, f)
-    os.replace(tmp, path)
+    # It holds the server's password: owner-only, never written through a link.
+    safefiles.write_atomic(
+        proc.directory / STATE_FILE, json.dumps(state).encode(), "the embedded server's state file"
+    )
 
 
 def _remove_stale(directory: Path) -> None:

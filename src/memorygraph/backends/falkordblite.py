@@ -41,10 +41,11 @@ import fcntl
 import os
 import time
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import IO, ClassVar
 
 from redis.exceptions import RedisError, ResponseError
 
+from memorygraph import safefiles
 from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
@@ -84,7 +85,7 @@ class FalkorDBLiteBackend(FalkorDBBackend):
     dialect: ClassVar[CypherDialect] = FalkorDBBackend.dialect
 
     _process: FalkorDBProcess | None = None
-    _lock: TextIO | None = None
+    _lock: IO[bytes] | None = None
 
     @property
     def directory(self) -> Path:
@@ -208,7 +209,7 @@ class FalkorDBLiteBackend(FalkorDBBackend):
     def _acquire_server(self) -> FalkorDBProcess:
         """Become the owner (adopt or start the server) or, if someone else is, a guest."""
         path = self.directory
-        lock = (path / LOCK_FILE).open("a+")
+        lock = safefiles.open_own(path / LOCK_FILE, f"the owner lock of {self.describe()}")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -232,7 +233,7 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             raise
         lock.seek(0)
         lock.truncate()
-        lock.write(f"{os.getpid()}\n")
+        lock.write(f"{os.getpid()}\n".encode())
         lock.flush()
         self._lock, self._process = lock, proc
         return proc

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import IO, Any
 
 import memorygraph
+from memorygraph import safefiles
 from memorygraph.backends.base import RECORD_KINDS, Backend, Tombstone
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
@@ -32,8 +33,8 @@ from memorygraph.exchange.format import (
     encode_record,
     encode_tombstone,
     encode_trailer,
+    gzip_writer,
     is_gzip_name,
-    open_for_write,
 )
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
@@ -118,8 +119,10 @@ class ExportWriter:
 
     The file appears at `path` only when `finish()` succeeds (it is written
     beside it under a temporary name and renamed); if the block is left by an
-    exception the partial file is removed. Relationship ends that are not
-    memories of this file are declared external on their line.
+    exception the partial file is removed. Both names are refused if they are
+    symbolic links (`safefiles`), and the export is readable by its owner only.
+    Relationship ends that are not memories of this file are declared external
+    on their line.
     """
 
     def __init__(
@@ -137,6 +140,10 @@ class ExportWriter:
                 f"directory {self.path.parent} does not exist; create it or choose another path"
             )
         self._partial = self.path.with_name(f".{self.path.name}.partial")
+        safefiles.refuse_link(self.path, "the export")
+        raw = safefiles.create(self._partial, "the export's partial file", replace_stale=True)
+        # Compression is decided by the final name, not the partial one.
+        self._out: IO[bytes] | None = gzip_writer(raw) if is_gzip_name(self.path) else raw
         self._since = since
         self._incremental = since is not None if incremental is None else incremental
         self._digest = DigestSum()
@@ -147,8 +154,6 @@ class ExportWriter:
         self._line = 1
         self._started = time.perf_counter()
         self._ids = IdIndex()
-        compress = is_gzip_name(self.path)  # decided by the final name, not the partial one
-        self._out: IO[bytes] | None = open_for_write(self._partial, compress=compress)
         header = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,

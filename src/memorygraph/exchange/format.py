@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -150,14 +149,10 @@ class _GzipWriter(gzip.GzipFile):
             self._raw.close()
 
 
-def open_for_write(path: Path, *, compress: bool | None = None) -> IO[bytes]:
-    """A binary stream writing `path`; gzip (reproducible: no name, mtime 0) when `compress`,
-    which defaults to whether the name ends in ``.gz``. A new file is readable by its
-    owner only (mode 0600): an export holds the whole graph."""
-    raw = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
-    if is_gzip_name(path) if compress is None else compress:
-        return cast(IO[bytes], _GzipWriter(raw))
-    return raw
+def gzip_writer(raw: IO[bytes]) -> IO[bytes]:
+    """A stream compressing into `raw` (reproducible gzip: no name, mtime 0); closing it
+    closes `raw`."""
+    return cast(IO[bytes], _GzipWriter(raw))
 
 
 def open_for_read(path: Path) -> IO[bytes]:

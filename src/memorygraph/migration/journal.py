@@ -46,6 +46,7 @@ from typing import IO, Any
 
 import orjson
 
+from memorygraph import safefiles
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import AskPassword, BackendConfig, redact_uri, resolve_config
@@ -162,8 +163,9 @@ class Journal:
         export_sha256: str | None = None,
         direct_copy: bool = False,
     ) -> Journal:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        journal = cls(path, os.fdopen(fd, "wb"))
+        """Start the journal at `path`, a new file (mode 0600; a link there is refused)."""
+        handle = safefiles.create(path, "the migration journal", field="workdir")
+        journal = cls(path, handle)
         journal._append(
             {
                 "journal": JOURNAL_NAME,
@@ -183,8 +185,10 @@ class Journal:
 
     @classmethod
     def reopen(cls, path: Path) -> Journal:
-        """Open for appending; a last line cut short by a crash is cut off first."""
-        handle = path.open("r+b")
+        """Open for appending; a last line cut short by a crash is cut off first.
+
+        A symbolic link at `path` is refused: the journal is written only where it is."""
+        handle = safefiles.open_existing(path, "the migration journal")
         data_end = _complete_length(handle)
         if data_end != os.fstat(handle.fileno()).st_size:
             handle.truncate(data_end)

@@ -12,6 +12,10 @@ host). While that journal is unfinished (neither committed nor rolled back), a
 new migration into the target is refused: rolling back the crashed one would
 otherwise remove records the new one counts on. Its own resume and
 rollback may proceed; so may anything once the journal is settled or gone.
+
+The file is used only if it is a plain file of the user's own with one name
+(`safefiles.open_own`, mode 0600): a symbolic link planted at its name is
+refused, and the file it points to is never opened.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import IO, Any
 
 import orjson
 
+from memorygraph import safefiles
 from memorygraph.config import DEFAULT_HOME, BackendConfig, redact_uri
 from memorygraph.errors import NextStep, TargetBusyError, UsageError
 
@@ -51,16 +56,17 @@ class TargetLock:
     def acquire(self) -> TargetLock:
         """Take the lock, or raise `TargetBusyError` saying who holds the target."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # A plain file of our own only: a link or a second name planted here would
+            # make the owner's record below overwrite another file.
+            handle = safefiles.open_own(self.path, "the migration lock file")
         except OSError as e:
             raise UsageError(
                 f"cannot create the lock file {self.path} of {self.target.describe()}: "
                 f"{e.strerror}; check that its directory exists and is writable"
             ) from e
-        handle = os.fdopen(fd, "r+b")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = _read(handle)
             handle.close()

@@ -32,6 +32,7 @@ from typing import Any
 
 import anyio
 
+from memorygraph import safefiles
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.cancellation import checkpoint
@@ -174,10 +175,12 @@ class MigrationManager:
                 workdir = Path(tempfile.mkdtemp(prefix=f"memorygraph-dry-run-{migration_id}-"))
             else:
                 # Private: the export and the journal in it hold the whole graph.
-                workdir.mkdir(parents=True, mode=0o700)
-        except OSError as e:
+                safefiles.make_private_dir(workdir, "the working directory", field="workdir")
+        except (OSError, UsageError) as e:
             if lock is not None:
                 lock.release()
+            if isinstance(e, UsageError):
+                raise
             raise UsageError(
                 f"cannot create the working directory {workdir}: {e.strerror}; "
                 "choose another workdir"
@@ -329,7 +332,6 @@ class MigrationManager:
             export_sha256=run.export_sha256,
             direct_copy=direct_copy,
         )
-        run.journal_path.chmod(0o600)  # inside a 0700 directory: private from its creation
         run.result.journal_path = str(run.journal_path)
         return journal
 

@@ -20,8 +20,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
+from memorygraph import safefiles
 from memorygraph.backends.base import Backend
 from memorygraph.errors import UsageError
 
@@ -61,14 +62,15 @@ class OtherExportReport:
         }
 
 
-Writer = Callable[[Backend, Path, OtherExportReport], Awaitable[None]]
+Writer = Callable[[Backend, IO[bytes], OtherExportReport], Awaitable[None]]
 
 
 async def export_other(backend: Backend, path: Path | str, *, format: str) -> OtherExportReport:
     """Write the whole graph of `backend` to `path` in `format` (mcp-json or memory-jsonl).
 
     The file is written beside `path` under a temporary name and renamed when
-    complete; on any error `path` is left as it was.
+    complete; on any error `path` is left as it was. It is readable by its owner
+    only, and a symbolic link at either name is refused (`safefiles`).
     """
     from memorygraph.exchange.exporters import mcp_json, memory_jsonl
 
@@ -85,11 +87,14 @@ async def export_other(backend: Backend, path: Path | str, *, format: str) -> Ot
     report = OtherExportReport(format=format, path=path)
     partial = path.with_name(f".{path.name}.partial")
     started = time.perf_counter()
+    safefiles.refuse_link(path, "the export")
+    out = safefiles.create(partial, "the export's partial file", replace_stale=True)
     try:
-        await writers[format](backend, partial, report)
+        with out:
+            await writers[format](backend, out, report)
         os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)  # created above: never a link planted there
     report.bytes = path.stat().st_size
     report.duration_seconds = time.perf_counter() - started
     return report

@@ -13,7 +13,6 @@ the records whose values it drops or refuses.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import IO, Any, Final
 
 import orjson
@@ -131,30 +130,29 @@ def _write_list(out: IO[bytes], first: bool, obj: dict[str, Any]) -> None:
     out.write(orjson.dumps(obj))
 
 
-async def write(backend: Backend, path: Path, report: OtherExportReport) -> None:
-    """Stream `backend` into the JSON document at `path`."""
+async def write(backend: Backend, out: IO[bytes], report: OtherExportReport) -> None:
+    """Stream `backend` into `out` as one JSON document."""
     head = {
         "format_version": "2.0",
         "export_version": "1.0",
         "export_date": format_timestamp(utc_now()),
         "backend_type": backend.name,
     }
-    with path.open("wb") as out:
-        out.write(orjson.dumps(head)[:-1] + b',\n"memories":[')
-        async for memory in backend.iter_memories():
-            _write_list(out, report.memories == 0, memory_object(memory))
-            _account_memory(memory, report)
-            report.memories += 1
-            if report.memories % 1000 == 0:
-                await checkpoint()
-        out.write(b'],\n"relationships":[')
-        async for rel in backend.iter_relationships():
-            _write_list(out, report.relationships == 0, relationship_object(rel))
-            _account_relationship(rel, report)
-            report.relationships += 1
-            if report.relationships % 1000 == 0:
-                await checkpoint()
-        tail = {"memory_count": report.memories, "relationship_count": report.relationships}
-        out.write(b"],\n" + orjson.dumps(tail)[1:] + b"\n")
+    out.write(orjson.dumps(head)[:-1] + b',\n"memories":[')
+    async for memory in backend.iter_memories():
+        _write_list(out, report.memories == 0, memory_object(memory))
+        _account_memory(memory, report)
+        report.memories += 1
+        if report.memories % 1000 == 0:
+            await checkpoint()
+    out.write(b'],\n"relationships":[')
+    async for rel in backend.iter_relationships():
+        _write_list(out, report.relationships == 0, relationship_object(rel))
+        _account_relationship(rel, report)
+        report.relationships += 1
+        if report.relationships % 1000 == 0:
+            await checkpoint()
+    tail = {"memory_count": report.memories, "relationship_count": report.relationships}
+    out.write(b"],\n" + orjson.dumps(tail)[1:] + b"\n")
     if report.relationships:
         report.notes.append(_CYCLES_NOTE)

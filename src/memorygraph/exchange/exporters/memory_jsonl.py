@@ -13,8 +13,7 @@ back. The server keeps one relation per (from, relationType, to).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import orjson
 
@@ -72,41 +71,40 @@ def _account_relationship(rel: Relationship, report: OtherExportReport) -> None:
             report.lose(f"relationships with {name}, which the format cannot carry")
 
 
-async def write(backend: Backend, path: Path, report: OtherExportReport) -> None:
-    """Write every memory as an entity and every relationship as a relation to `path`."""
+async def write(backend: Backend, out: IO[bytes], report: OtherExportReport) -> None:
+    """Write every memory as an entity and every relationship as a relation to `out`."""
     titles: dict[str, int] = {}
     async for memory in backend.iter_memories():
         titles[memory.title] = titles.get(memory.title, 0) + 1
     names: dict[str, str] = {}
     taken: set[str] = set()
-    with path.open("wb") as out:
-        async for memory in backend.iter_memories():
-            name = memory.title if titles[memory.title] == 1 else f"{memory.title} [{memory.id}]"
-            if name in taken:  # a unique title that equals another's "title [id]"
-                name = f"{memory.title} [{memory.id}]"
-            taken.add(name)
-            names[memory.id] = name
-            out.write(orjson.dumps(entity(memory, name)) + b"\n")
-            _account_memory(memory, report)
-            report.memories += 1
-            if report.memories % 1000 == 0:
-                await checkpoint()
-        if any(count > 1 for count in titles.values()):
-            report.notes.append('memories sharing a title are named "title [id]"')
-        seen: set[tuple[str, str, str]] = set()
-        async for rel in backend.iter_relationships():
-            start, end = names.get(rel.from_id), names.get(rel.to_id)
-            if start is None or end is None:
-                report.lose("relationships whose ends are not in the store (not written)")
-                continue
-            key = (start, rel.type.value, end)
-            if key in seen:
-                report.lose("relationships repeating another's (from, type, to) (not written)")
-                continue
-            seen.add(key)
-            line = {"type": "relation", "from": start, "to": end, "relationType": rel.type.value}
-            out.write(orjson.dumps(line) + b"\n")
-            _account_relationship(rel, report)
-            report.relationships += 1
-            if report.relationships % 1000 == 0:
-                await checkpoint()
+    async for memory in backend.iter_memories():
+        name = memory.title if titles[memory.title] == 1 else f"{memory.title} [{memory.id}]"
+        if name in taken:  # a unique title that equals another's "title [id]"
+            name = f"{memory.title} [{memory.id}]"
+        taken.add(name)
+        names[memory.id] = name
+        out.write(orjson.dumps(entity(memory, name)) + b"\n")
+        _account_memory(memory, report)
+        report.memories += 1
+        if report.memories % 1000 == 0:
+            await checkpoint()
+    if any(count > 1 for count in titles.values()):
+        report.notes.append('memories sharing a title are named "title [id]"')
+    seen: set[tuple[str, str, str]] = set()
+    async for rel in backend.iter_relationships():
+        start, end = names.get(rel.from_id), names.get(rel.to_id)
+        if start is None or end is None:
+            report.lose("relationships whose ends are not in the store (not written)")
+            continue
+        key = (start, rel.type.value, end)
+        if key in seen:
+            report.lose("relationships repeating another's (from, type, to) (not written)")
+            continue
+        seen.add(key)
+        line = {"type": "relation", "from": start, "to": end, "relationType": rel.type.value}
+        out.write(orjson.dumps(line) + b"\n")
+        _account_relationship(rel, report)
+        report.relationships += 1
+        if report.relationships % 1000 == 0:
+            await checkpoint()
