@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from memorygraph.errors import InvalidRecordError
 from memorygraph.exchange.vocabulary import (
+    SOURCE_TYPE_PREFIX,
     keep_source_type,
     memory_type_of,
     relationship_type_of,
@@ -372,6 +373,9 @@ def relationship_from_mcp(
     description = obj.get("description", props.get("description"))
     if original is not None:
         description = keep_source_type(original, description)
+    elif isinstance(description, str) and description.startswith(SOURCE_TYPE_PREFIX):
+        # Kept as well, so that the exporter cannot read this description as a kept type.
+        description = keep_source_type(rtype.value, description)
     rel_id = obj.get("id") or props.get("id")
     if not isinstance(rel_id, str) or not rel_id:
         rel_id = derived_relationship_id(start, str(raw_type), end)
