@@ -57,9 +57,7 @@ class Upstream:
         # Upstream's defaults, as a user who set nothing has them; and its own package, not
         # this checkout's, under the name they share.
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("MEMORY") and k != "PYTHONPATH"
+            k: v for k, v in os.environ.items() if not k.startswith("MEMORY") and k != "PYTHONPATH"
         }
         done = subprocess.run(
             [str(self.python), str(DRIVER), command, *map(str, args)],
