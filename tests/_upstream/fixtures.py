@@ -1,9 +1,14 @@
-"""The `upstream` fixture: memorygraphMCP 0.12.4 in its own virtualenv, once per session."""
+"""The tools memorygraph exchanges files with, installed once per session: the `upstream`
+fixture (memorygraphMCP 0.12.4 in its own virtualenv) and the `memory_server` fixture
+(the reference MCP memory server from npm)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests._upstream import memory_server as reference
 from tests._upstream.venv import Upstream, ensure_venv
 
 
@@ -14,3 +19,19 @@ def upstream() -> Upstream:
     if seconds:
         print(f"\ninstalled upstream memorygraphMCP in {seconds:.1f}s")
     return Upstream(python, seconds)
+
+
+@pytest.fixture(scope="session")
+def memory_server() -> Path:
+    """The reference memory server's script; installs the pinned version with npm on the
+    first use. Skips the test only when node or npm is not installed."""
+    missing = reference.missing_tools()
+    if missing:
+        pytest.skip(
+            f"{' and '.join(missing)} not found on PATH: the reference MCP memory server "
+            f"({reference.PACKAGE}@{reference.VERSION}) needs Node.js and npm"
+        )
+    script, seconds = reference.ensure_installed()
+    if seconds:
+        print(f"\ninstalled {reference.PACKAGE}@{reference.VERSION} in {seconds:.1f}s")
+    return script

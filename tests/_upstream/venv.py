@@ -54,8 +54,11 @@ class Upstream:
 
     def run(self, command: str, *args: str | Path, stdin: Any = None) -> Any:
         """Run a driver command; its JSON answer, or AssertionError with upstream's stderr."""
-        # Upstream's defaults, as a user who set nothing has them.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY")}
+        # Upstream's defaults, as a user who set nothing has them; and its own package, not
+        # this checkout's, under the name they share.
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("MEMORY") and k != "PYTHONPATH"
+        }
         done = subprocess.run(
             [str(self.python), str(DRIVER), command, *map(str, args)],
             input=json.dumps(stdin) if stdin is not None else None,

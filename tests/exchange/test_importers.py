@@ -124,7 +124,8 @@ async def test_mcp_json_import_maps_fields_and_reports_the_rest(tmp_path: Path) 
         assert rel.context == "in prod"
         assert rel.created_at.isoformat() == "2025-02-01T00:00:00+00:00"  # the export date
         fixes = [n.relationship for n in await target.neighbours("mem-3")]
-        assert fixes[0].type is RelationshipType.RELATED_TO and fixes[0].description == "FIXES"
+        assert fixes[0].type is RelationshipType.RELATED_TO
+        assert fixes[0].description == 'source type: "FIXES"'
 
         again = await import_file(src, target)  # idempotent: stable ids
         assert again.memories.skipped == 3 and again.relationships.skipped == 2
@@ -327,7 +328,10 @@ async def test_memory_jsonl_import(tmp_path: Path) -> None:
             n.relationship.type: n.relationship.description
             for n in await target.neighbours(entity_id("Alice"))
         }
-        assert edges == {RelationshipType.WORKS_WITH: None, RelationshipType.RELATED_TO: "admires"}
+        assert edges == {
+            RelationshipType.WORKS_WITH: 'source type: "works with"',
+            RelationshipType.RELATED_TO: 'source type: "admires"',
+        }
         again = await import_file(src, target)
         assert again.memories.skipped == 2 and again.relationships.skipped == 2
 

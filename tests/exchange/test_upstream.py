@@ -285,7 +285,9 @@ async def test_memory_jsonl_export_meets_the_server_schema_and_reads_back(tmp_pa
         got, got_relationships = await _all(back)
     assert sorted((m.title, m.content, m.type) for m in got.values()) == sorted(
         (e["name"], m.content, m.type)
-        for e, m in zip(entities, sorted([*memories, twin], key=lambda m: m.id), strict=True)
+        for e, m in zip(
+            entities, sorted([*memories, twin], key=lambda m: (m.created_at, m.id)), strict=True
+        )
     )
     by_id = {m.id: m.title for m in got.values()}
     assert sorted(

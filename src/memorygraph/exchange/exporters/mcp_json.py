@@ -7,7 +7,11 @@ not matter to it; counts last keep this writer streaming). Every memorygraph
 field is written (context fields under `context`, `context.metadata` as
 `additional_metadata`; relationship fields, and the relationship's id, under
 `properties`), so memorygraph's own `mcp-json` importer reads the file back
-without loss. The server's `import_from_json` reads less; the report counts
+without loss. A type an importer mapped onto memorygraph's is written as the
+source had it (a memory's from `context.metadata.source_type`, which is then
+left out of `additional_metadata`; a relationship's from its description,
+`vocabulary.kept_source_type`), while it still maps onto the record's type.
+The server's `import_from_json` reads less; the report counts
 the records whose values it drops or refuses.
 """
 
@@ -20,7 +24,15 @@ import orjson
 from memorygraph.backends.base import Backend
 from memorygraph.cancellation import checkpoint
 from memorygraph.exchange.exporters import OtherExportReport
-from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+from memorygraph.exchange.vocabulary import kept_memory_type, kept_source_type
+from memorygraph.models import (
+    Memory,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    format_timestamp,
+    utc_now,
+)
 
 _TITLE_MAX: Final = 200
 _SUMMARY_MAX: Final = 500
@@ -30,6 +42,12 @@ _REL_DEFAULTS: Final[dict[str, Any]] = {
     "counter_evidence_count": 0, "last_validated": None, "valid_from": None,
     "valid_until": None, "recorded_at": None, "invalidated_by": None,
 }  # fmt: skip
+_RELATIONSHIP_TYPES: Final = frozenset(t.value for t in RelationshipType)
+_MEMORY_TYPES: Final = frozenset(t.value for t in MemoryType)
+_FOREIGN_TYPE: Final = (
+    "{} written with their source's type, which is not one the server defines "
+    "(its import may refuse them)"
+)
 _CYCLES_NOTE: Final = (
     "the server refuses a relationship that closes a cycle of its type unless it runs "
     "with MEMORY_ALLOW_CYCLES=true"
@@ -42,9 +60,11 @@ def _time(value: Any) -> str | None:
 
 def memory_object(memory: Memory) -> dict[str, Any]:
     """The export's object for `memory`."""
+    metadata = memory.context.metadata if memory.context is not None else {}
+    source_type = kept_memory_type(metadata.get("source_type"), memory.type)
     obj: dict[str, Any] = {
         "id": memory.id,
-        "type": memory.type.value,
+        "type": source_type if source_type is not None else memory.type.value,
         "title": memory.title,
         "content": memory.content,
         "summary": memory.summary,
@@ -62,19 +82,23 @@ def memory_object(memory: Memory) -> dict[str, Any]:
         context: dict[str, Any] = {k: v for k, v in ctx.items() if k != "metadata"}
         context["timestamp"] = _time(memory.context.timestamp)
         context["additional_metadata"] = ctx["metadata"]
+        if source_type is not None:  # the importer keeps it there again
+            del context["additional_metadata"]["source_type"]
         obj["context"] = {k: v for k, v in context.items() if v is not None}
     return obj
 
 
 def relationship_object(rel: Relationship) -> dict[str, Any]:
     """The export's object for `rel`."""
+    kept = kept_source_type(rel)
+    rel_type, description = kept if kept is not None else (rel.type.value, rel.description)
     props: dict[str, Any] = {
         "id": rel.id,
         "strength": rel.strength,
         "confidence": rel.confidence,
         "context": rel.context,
         "evidence_count": rel.evidence_count,
-        "description": rel.description,
+        "description": description,
         "bidirectional": rel.bidirectional,
         "success_rate": rel.success_rate,
         "validation_count": rel.validation_count,
@@ -89,13 +113,15 @@ def relationship_object(rel: Relationship) -> dict[str, Any]:
     return {
         "from_memory_id": rel.from_id,
         "to_memory_id": rel.to_id,
-        "type": rel.type.value,
+        "type": rel_type,
         "properties": props,
     }
 
 
-def _account_memory(memory: Memory, report: OtherExportReport) -> None:
+def _account_memory(memory: Memory, report: OtherExportReport, written_type: str) -> None:
     refused = []
+    if written_type not in _MEMORY_TYPES:
+        report.lose(_FOREIGN_TYPE.format("memories"))
     if len(memory.title.strip()) > _TITLE_MAX:
         refused.append(f"a title longer than {_TITLE_MAX} characters")
     if not memory.content.strip():
@@ -117,10 +143,16 @@ def _account_memory(memory: Memory, report: OtherExportReport) -> None:
 
 
 def _account_relationship(rel: Relationship, report: OtherExportReport) -> None:
+    kept = kept_source_type(rel)
+    description = kept[1] if kept is not None else rel.description
     changed = sorted(
-        name for name, default in _REL_DEFAULTS.items() if getattr(rel, name) != default
+        name
+        for name, default in _REL_DEFAULTS.items()
+        if (description if name == "description" else getattr(rel, name)) != default
     )
     report.lose("relationships whose id the server's import replaces")
+    if kept is not None and kept[0] not in _RELATIONSHIP_TYPES:
+        report.lose(_FOREIGN_TYPE.format("relationships"))
     for name in changed:
         report.lose(f"relationships with {name}, which the server's import does not read")
 
@@ -140,8 +172,9 @@ async def write(backend: Backend, out: IO[bytes], report: OtherExportReport) -> 
     }
     out.write(orjson.dumps(head)[:-1] + b',\n"memories":[')
     async for memory in backend.iter_memories():
-        _write_list(out, report.memories == 0, memory_object(memory))
-        _account_memory(memory, report)
+        obj = memory_object(memory)
+        _write_list(out, report.memories == 0, obj)
+        _account_memory(memory, report, obj["type"])
         report.memories += 1
         if report.memories % 1000 == 0:
             await checkpoint()

@@ -20,6 +20,12 @@ import orjson
 from pydantic import ValidationError
 
 from memorygraph.errors import InvalidRecordError
+from memorygraph.exchange.vocabulary import (
+    SOURCE_TYPE_PREFIX,
+    keep_source_type,
+    memory_type_of,
+    relationship_type_of,
+)
 from memorygraph.models import (
     Memory,
     MemoryContext,
@@ -201,25 +207,34 @@ def parse_time(value: Any, report: ConversionReport, what: str) -> datetime | No
 
 
 def memory_type(value: Any, report: ConversionReport) -> tuple[MemoryType, str | None]:
-    """The MemoryType for `value`, or GENERAL plus the original text when none fits."""
+    """The MemoryType for `value` (GENERAL when none fits), and the source's text whenever
+    it is not exactly that type's value, for the caller to keep."""
     text = str(value) if value is not None else ""
-    key = text.strip().lower().replace("-", "_").replace(" ", "_")
-    try:
-        return MemoryType(key), None
-    except ValueError:
+    mtype = memory_type_of(text)
+    if mtype is None:
         report.adjust("memory types not in memorygraph, stored as general (original in metadata)")
         return MemoryType.GENERAL, text
+    if text != mtype.value:
+        report.adjust("memory types spelled otherwise, mapped to memorygraph's (original kept)")
+        return mtype, text
+    return mtype, None
 
 
 def relationship_type(value: Any, report: ConversionReport) -> tuple[RelationshipType, str | None]:
-    """The RelationshipType for `value`, or RELATED_TO plus the original text."""
+    """The RelationshipType for `value` (RELATED_TO when none fits), and the source's text
+    whenever it is not exactly that type's value, for the caller to keep
+    (`vocabulary.keep_source_type`)."""
     text = str(value) if value is not None else ""
-    key = text.strip().upper().replace("-", "_").replace(" ", "_")
-    try:
-        return RelationshipType(key), None
-    except ValueError:
+    rtype = relationship_type_of(text)
+    if rtype is None:
         report.adjust("relationship types not in memorygraph, stored as RELATED_TO")
         return RelationshipType.RELATED_TO, text
+    if text != rtype.value:
+        report.adjust(
+            "relationship types spelled otherwise, mapped to memorygraph's (original kept)"
+        )
+        return rtype, text
+    return rtype, None
 
 
 def _maybe_json(value: Any) -> Any:
@@ -357,7 +372,10 @@ def relationship_from_mcp(
     rtype, original = relationship_type(raw_type, report)
     description = obj.get("description", props.get("description"))
     if original is not None:
-        description = f"{original}: {description}" if description else original
+        description = keep_source_type(original, description)
+    elif isinstance(description, str) and description.startswith(SOURCE_TYPE_PREFIX):
+        # Kept as well, so that the exporter cannot read this description as a kept type.
+        description = keep_source_type(rtype.value, description)
     rel_id = obj.get("id") or props.get("id")
     if not isinstance(rel_id, str) or not rel_id:
         rel_id = derived_relationship_id(start, str(raw_type), end)

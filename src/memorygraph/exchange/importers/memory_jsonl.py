@@ -8,12 +8,17 @@ content = the observations joined by newlines, type = the entityType when it
 is a memorygraph type else general; the original entityType (and the
 observation list, whenever joining would not be reversible) is kept in
 `context.metadata`. A relation becomes a relationship of the matching type,
-else RELATED_TO with the original relationType as its description. The file
-has no timestamps: every record gets the file's modification time.
+else RELATED_TO; a relationType that is not exactly the type's value is kept
+in the description (`vocabulary.keep_source_type`). The file has no
+timestamps, and the server appends what it creates, so its order is the order
+of creation: each record is created the file's modification time less one
+microsecond for every line after its own (its first line, for an entity the
+file repeats), which keeps that order for the exporter to give back.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,7 @@ from memorygraph.exchange.importers._common import (
     relationship_type,
     stable_id,
 )
+from memorygraph.exchange.vocabulary import keep_source_type
 from memorygraph.models import Memory, MemoryContext, Relationship
 
 NAME = "memory-jsonl"
@@ -63,9 +69,21 @@ def _objects(path: Path, report: ConversionReport, kind: str) -> Any:
                 yield raw.number, obj
 
 
+def _line_times(path: Path) -> Any:
+    """A function from a line number to that line's creation time (see the module's text)."""
+    with open_for_read(path) as stream:
+        last = sum(1 for _ in iter_lines(stream))
+    end = file_time(path)
+
+    def created(number: int) -> datetime:
+        return end - timedelta(microseconds=last - number)
+
+    return created
+
+
 def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
     """Two passes: entities (merged by name, written in id order), then relations."""
-    when = file_time(path)
+    created = _line_times(path)
     entities: dict[str, dict[str, Any]] = {}
     for number, obj in _objects(path, report, "entity"):
         name, observations = obj.get("name"), obj.get("observations", [])
@@ -88,6 +106,7 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
             seen += [t for t in texts if t not in seen]
             continue
         entities[name] = {
+            "line": number,
             "entityType": obj.get("entityType"),
             "observations": texts,
             "extra": {
@@ -101,8 +120,10 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
         mtype, _ = memory_type(entity["entityType"], report)
         metadata: dict[str, Any] = {"source": NAME, "entity_type": entity["entityType"]}
         observations = entity["observations"]
-        if any("\n" in t for t in observations):
-            metadata["observations"] = observations  # "\n".join would not split back
+        joined = "\n".join(observations)
+        if (joined.split("\n") if joined else []) != observations:
+            # A newline inside one, or a lone empty one: the content's lines would differ.
+            metadata["observations"] = observations
         if entity["extra"]:
             metadata["source_fields"] = entity["extra"]
         try:
@@ -111,8 +132,8 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                     id=entity_id(name),
                     type=mtype,
                     title=name,
-                    content="\n".join(observations),
-                    created_at=when,
+                    content=joined,
+                    created_at=created(entity["line"]),
                     context=MemoryContext(metadata=metadata),
                 )
             )
@@ -143,8 +164,8 @@ def convert(path: Path, writer_for: Any, report: ConversionReport) -> None:
                 from_id=entity_id(start),
                 to_id=entity_id(end),
                 type=rtype,
-                description=original,
-                created_at=when,
+                description=keep_source_type(original, None) if original is not None else None,
+                created_at=created(number),
             )
         except InvalidRecordError as e:
             report.skip("relations that are not valid relationships", f"line {number}: {e}")
