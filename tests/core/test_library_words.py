@@ -20,7 +20,10 @@ SOURCE = Path(memorygraph.__file__).parent
 FLAG = re.compile(r"--[a-z][a-z-]+")
 COMMAND = re.compile(r"`memorygraph ([a-z-]+)")
 #: Modules that build another program's command line, whose flags are that program's.
-OTHER_PROGRAMS = {"backends/falkordb_process.py": "the falkordb server's own command line"}
+OTHER_PROGRAMS = {
+    "backends/falkordb_process.py": "the falkordb server's own command line",
+    "testing/concurrency.py": "the command line of the serve processes its tests start",
+}
 
 
 def _cli_words() -> tuple[set[str], set[str]]:

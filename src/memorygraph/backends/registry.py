@@ -81,7 +81,7 @@ def unregister_backend(name: str) -> None:
 
 def known_to_new_processes(name: str) -> bool:
     """True when a new process knows the backend `name` (built in, or published in the
-    entry-point group), so a `memorygraph serve` it starts can open it; False for a
+    entry-point group), so a server process started from it can open it; False for a
     backend only `register_backend` in this process added."""
     key = name.lower()
     return key in BUILTIN or key in _entry_points()

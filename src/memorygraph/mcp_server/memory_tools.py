@@ -35,7 +35,7 @@ Types = Annotated[
 Tags = Annotated[list[str] | None, Field(description="Only memories with any of these tags.")]
 ExpectedVersion = Annotated[
     str | None,
-    Field(description="Only if the memory is still at this version (from get_memory)."),
+    Field(description="Only if still at this version (from get_memory)."),
 ]
 Importance = Annotated[float, Field(ge=0.0, le=1.0, description="0..1, how much this matters.")]
 
@@ -68,13 +68,10 @@ def register(server: MCPServer, state: "ServerState") -> None:
             Field(description="More context: files_involved, languages, git_branch, metadata…"),
         ] = None,
         memory_id: Annotated[str | None, Field(description="An id of your own.")] = None,
-        replace: Annotated[
-            bool, Field(description="Replace the memory stored under memory_id, whole.")
-        ] = False,
+        replace: Annotated[bool, Field(description="Replace memory_id's memory.")] = False,
     ) -> Annotated[CallToolResult, ops.StoredMemory]:
         """Store a new memory (a problem, solution, error, fix, decision, pattern…) and
-        return its id. Link it to related memories afterwards with create_relationship.
-        A memory_id already in use is refused unless replace is true."""
+        return its id. Link it to related memories afterwards with create_relationship."""
         stored = await ops.store_memory(
             state.store,
             type=type,
@@ -135,24 +132,19 @@ def register(server: MCPServer, state: "ServerState") -> None:
         content: str | None = None,
         summary: str | None = None,
         tags: Annotated[list[str] | None, Field(description="Replaces the tags.")] = None,
-        add_tags: Annotated[list[str] | None, Field(description="Tags to add.")] = None,
-        remove_tags: Annotated[list[str] | None, Field(description="Tags to remove.")] = None,
-        add_files: Annotated[
-            list[str] | None, Field(description="Files to add to context.files_involved.")
-        ] = None,
-        remove_files: Annotated[
-            list[str] | None, Field(description="Files to remove from files_involved.")
-        ] = None,
+        add_tags: list[str] | None = None,
+        remove_tags: list[str] | None = None,
+        add_files: Annotated[list[str] | None, Field(description="To files_involved.")] = None,
+        remove_files: list[str] | None = None,
         importance: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         effectiveness: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
         project_path: str | None = None,
         expected_version: ExpectedVersion = None,
     ) -> Annotated[CallToolResult, ops.MemoryView]:
-        """Change fields of a stored memory; fields left out stay as they are, even when
-        another agent changes other fields at the same time. With expected_version (the
-        version you read), the change is refused if the memory changed since: read it
-        again with get_memory and retry."""
+        """Change fields of a stored memory; the others stay as stored, even when another
+        agent changes them at once. With expected_version (a version you read) it is
+        refused if the memory changed since."""
         view = await ops.update_memory(
             state.store,
             memory_id,

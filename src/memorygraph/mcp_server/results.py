@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from memorygraph.errors import (
     BackendConnectionError,
     ConfigurationError,
+    ConflictError,
     MemoryGraphError,
     NextStep,
     NotFoundError,
@@ -30,6 +31,12 @@ from memorygraph.errors import (
 log = logging.getLogger("memorygraph.mcp")
 
 P = ParamSpec("P")
+
+#: What to do about a conflict, by the parameter it is about.
+_CONFLICT_STEP = {
+    "memory_id": "change that memory with update_memory, or store it with replace true",
+    "expected_version": "read it again with get_memory, then retry with its version",
+}
 
 #: What to do next, by kind of error, in the words of the tools.
 _NEXT_STEP: list[tuple[type[MemoryGraphError], str]] = [
@@ -70,6 +77,8 @@ def error_message(error: MemoryGraphError) -> str:
     message = error.worded(tool_words).splitlines()[0] if str(error) else type(error).__name__
     if error.field:
         message = f"{message} (parameter {error.field})"
+    if isinstance(error, ConflictError) and error.field in _CONFLICT_STEP:
+        message = f"{message}; {_CONFLICT_STEP[error.field]}"
     for kind, step in _NEXT_STEP:
         if isinstance(error, kind) and step not in message:
             message = f"{message}; {step}"

@@ -84,10 +84,7 @@ class RelationshipView(BaseModel):
     valid_until: str | None = None
     invalidated_by: str | None = None
     valid: bool = Field(description="False once the relationship was invalidated.")
-    version: str = Field(
-        description="Changes whenever the record changes; pass it as expected_version to "
-        "change or delete the record only if nobody changed it since."
-    )
+    version: str
 
     @classmethod
     def of(cls, r: Relationship, text: int = PREVIEW_TEXT) -> RelationshipView:
@@ -130,10 +127,7 @@ class MemorySummary(BaseModel):
     project: str | None = None
     created_at: str
     updated_at: str
-    version: str = Field(
-        description="Changes whenever the record changes; pass it as expected_version to "
-        "change or delete the record only if nobody changed it since."
-    )
+    version: str
 
     @classmethod
     def of(cls, m: Memory) -> MemorySummary:
@@ -177,10 +171,7 @@ class MemoryView(BaseModel):
     updated_at: str
     last_accessed: str | None = None
     context: dict[str, Any] | None = None
-    version: str = Field(
-        description="Changes whenever the record changes; pass it as expected_version to "
-        "change or delete the record only if nobody changed it since."
-    )
+    version: str
 
     @classmethod
     def of(cls, m: Memory, content_offset: int = 0) -> MemoryView:
