@@ -35,6 +35,7 @@ from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend, known_to_new_processes
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, MemoryType
+from memorygraph.patch import version_of
 from memorygraph.store import MemoryStore
 
 #: Memories every writer changes each round, and rounds.
@@ -216,6 +217,41 @@ class ConcurrentEditsContract:
             final = [o[ROUNDS - 1][i] for o in outcomes if o[ROUNDS - 1][i] is not None]
             assert stored[seed(i).id].title == final[0]
         await self._assert_consistent(shared_store, started)
+
+    async def test_writers_of_one_field_without_version_leave_the_last_acknowledged(
+        self, shared_store: Backend, backend_config: BackendConfig
+    ) -> None:
+        writers = 2
+        barrier = asyncio.Barrier(writers)
+        started = datetime.now(UTC)
+        rounds: list[dict[str, list[tuple[str, str]]]] = [{} for _ in range(ROUNDS)]
+
+        async def writer(n: int, client: Client) -> None:
+            for r, word in enumerate(ROUND_WORDS[:ROUNDS]):
+                await barrier.wait()
+                for i in range(MEMORIES):
+                    title = f"{word} {WRITER_WORDS[n]} {i}"
+                    view = await call(client, "update_memory", memory_id=seed(i).id, title=title)
+                    rounds[r].setdefault(seed(i).id, []).append((title, view["version"]))
+                await barrier.wait()
+                if n == 0:
+                    await self._assert_last_acknowledged_stays(shared_store, rounds[r])
+
+        await self._with_writers(backend_config, writers, writer)
+        await self._assert_consistent(shared_store, started)
+
+    @staticmethod
+    async def _assert_last_acknowledged_stays(
+        backend: Backend, acknowledged: dict[str, list[tuple[str, str]]]
+    ) -> None:
+        """Each memory holds one of the titles written to it this round, whole, at the
+        very version its writer was told: the write acknowledged last is what stays."""
+        for memory in await backend.get_memories(sorted(acknowledged)):
+            told = dict(acknowledged[memory.id])
+            assert memory.title in told, f"{memory.id} holds {memory.title!r}, never written"
+            assert version_of(memory) == told[memory.title], (
+                f"{memory.id} is not at the version its last writer was told"
+            )
 
     async def test_writers_of_one_new_id_store_it_once(
         self, shared_store: Backend, backend_config: BackendConfig
