@@ -410,48 +410,64 @@ class CypherBackend(Backend):
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
+    # Deletions run per batch as separate statements, tombstones first (a tombstone of
+    # a record still held is never reported, so a failure part-way leaves nothing
+    # false behind), then the edges, then the memory nodes; no statement both creates
+    # and deletes. Each kind of statement has a bounded batch, the edges included.
+
+    def _memory_delete_prelude(self) -> str:
+        """Clauses that every statement deleting memory nodes found by key begins with,
+        for an engine that must prepare its label index for the deletion (none here)."""
+        return ""
+
     async def delete_memories(self, ids: Sequence[str]) -> int:
         self._require_writable()
         k = self.dialect.key_property
-        # First the tombstones of the relationships the DETACH will take with the
-        # memories (a tombstone of a record still held is never reported, so a
-        # failure between the two statements leaves nothing false behind).
-        edges = (
+        touching = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}})-[r:{EDGE_LABEL}]-() "
-            f"WITH DISTINCT r CREATE (:{TOMBSTONE_LABEL} "
-            f"{{kind: 'relationship', id: r.id, `{k}`: r.`{k}`, deleted_at: $now}}) "
-            "RETURN count(*)"
+            f"RETURN collect(DISTINCT r.`{k}`)"
         )
-        memories = (
+        tombstones = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
             f"CREATE (:{TOMBSTONE_LABEL} {{kind: 'memory', id: m.id, `{k}`: m.`{k}`, "
-            "deleted_at: $now}) "
+            "deleted_at: $now}) RETURN count(*)"
+        )
+        # DETACH for an edge written between the statements: it goes with its end.
+        memories = (
+            f"{self._memory_delete_prelude()}"
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
             "DETACH DELETE m RETURN count(*)"
         )
         deleted = 0
         for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+            # The edges by their keys, in batches of their own: a batch of memories
+            # may have any number of edges.
+            await self._delete_edges(await self._collected(touching, {"keys": list(batch)}))
             params = {"keys": list(batch), "now": format_timestamp(utc_now())}
-            await self._run(edges, params, write=True)
-            rows = await self._run(memories, params, write=True)
+            await self._run(tombstones, params, write=True)
+            rows = await self._run(memories, {"keys": list(batch)}, write=True)
             deleted += int(rows[0][0]) if rows else 0
         return deleted
 
     async def delete_relationships(self, ids: Sequence[str]) -> int:
         self._require_writable()
-        k = self.dialect.key_property
-        query = (
-            f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{{k}: key}}]->() "
-            f"CREATE (:{TOMBSTONE_LABEL} {{kind: 'relationship', id: r.id, `{k}`: r.`{k}`, "
-            "deleted_at: $now}) "
-            "DELETE r RETURN count(*)"
-        )
-        return await self._count_deleted(query, ids)
+        return await self._delete_edges(self._keys(ids))
 
-    async def _count_deleted(self, query: str, ids: Sequence[str]) -> int:
+    async def _delete_edges(self, keys: Sequence[str]) -> int:
+        """Tombstone, then delete, the edges with these engine keys; return how many existed."""
+        k = self.dialect.key_property
+        edge = f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{`{k}`: key}}]->() "
+        tombstones = (
+            f"{edge}CREATE (:{TOMBSTONE_LABEL} {{kind: 'relationship', id: r.id, "
+            f"`{k}`: r.`{k}`, deleted_at: $now}}) RETURN count(*)"
+        )
         deleted = 0
-        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+        for batch in chunks(keys, self.dialect.write_batch_size):
             params = {"keys": list(batch), "now": format_timestamp(utc_now())}
-            rows = await self._run(query, params, write=True)
+            await self._run(tombstones, params, write=True)
+            rows = await self._run(
+                f"{edge}DELETE r RETURN count(*)", {"keys": list(batch)}, write=True
+            )
             deleted += int(rows[0][0]) if rows else 0
         return deleted
 

@@ -393,6 +393,23 @@ class FalkorDBBackend(CypherBackend):
             {"q": text},
         )
 
+    # --- deletes -----------------------------------------------------------------
+
+    def _memory_delete_prelude(self) -> str:
+        """A scan of one ``:Memory`` node, so the deletion also leaves the label's index.
+
+        FalkorDB 4.16 loses deletions from a label's index: once the graph's node
+        store has grown (past 16,384 nodes, 32,768, …) since the label's matrix was
+        last read, nodes of that label deleted through the key index are removed
+        but stay in the label's matrix. ``MATCH (m:Memory)`` then yields deleted
+        nodes (no labels, no properties; ``keys(m)`` on one can crash the server)
+        and nodes that reuse their ids (tombstones), so the graph reads as another
+        tool's and every later command is refused. Deleting memories is exactly
+        that: each batch first creates thousands of tombstones. A label scan in
+        the same statement brings the matrix up to date first; it stops at one node.
+        """
+        return f"OPTIONAL MATCH (probe:{MEMORY_LABEL}) WITH probe LIMIT 1 "
+
     # --- schema ----------------------------------------------------------------
 
     async def _create_schema(self) -> None:
