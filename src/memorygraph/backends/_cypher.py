@@ -410,10 +410,10 @@ class CypherBackend(Backend):
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
-    # Deletions run per batch as separate statements, tombstones first (a tombstone of
-    # a record still held is never reported, so a failure part-way leaves nothing
-    # false behind), then the edges, then the memory nodes; no statement both creates
-    # and deletes. Each kind of statement has a bounded batch, the edges included.
+    # Deletions run per batch as separate statements: first the tombstones (a
+    # tombstone of a record still held is never reported, so a failure part-way
+    # leaves nothing false behind), then the deletion. No statement both creates and
+    # deletes, and each creates at most a batch of tombstones.
 
     def _memory_delete_prelude(self) -> str:
         """Clauses that every statement deleting memory nodes found by key begins with,
@@ -423,16 +423,22 @@ class CypherBackend(Backend):
     async def delete_memories(self, ids: Sequence[str]) -> int:
         self._require_writable()
         k = self.dialect.key_property
+        # The edges' keys and ids are read first, so that their tombstones are written
+        # in batches without looking each edge up again: a batch of memories may have
+        # any number of edges.
         touching = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}})-[r:{EDGE_LABEL}]-() "
-            f"RETURN collect(DISTINCT r.`{k}`)"
+            f"WITH DISTINCT r RETURN collect([r.`{k}`, r.id])"
         )
-        tombstones = (
+        edge_tombstones = (
+            f"UNWIND $rows AS row CREATE (:{TOMBSTONE_LABEL} "
+            f"{{kind: 'relationship', id: row[1], `{k}`: row[0], deleted_at: $now}})"
+        )
+        memory_tombstones = (
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
             f"CREATE (:{TOMBSTONE_LABEL} {{kind: 'memory', id: m.id, `{k}`: m.`{k}`, "
-            "deleted_at: $now}) RETURN count(*)"
+            "deleted_at: $now})"
         )
-        # DETACH for an edge written between the statements: it goes with its end.
         memories = (
             f"{self._memory_delete_prelude()}"
             f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
@@ -440,29 +446,26 @@ class CypherBackend(Backend):
         )
         deleted = 0
         for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
-            # The edges by their keys, in batches of their own: a batch of memories
-            # may have any number of edges.
-            await self._delete_edges(await self._collected(touching, {"keys": list(batch)}))
-            params = {"keys": list(batch), "now": format_timestamp(utc_now())}
-            await self._run(tombstones, params, write=True)
-            rows = await self._run(memories, {"keys": list(batch)}, write=True)
+            keys = {"keys": list(batch)}
+            now = format_timestamp(utc_now())
+            edges = await self._collected(touching, keys)
+            for rows in chunks(edges, self.dialect.write_batch_size):
+                await self._run(edge_tombstones, {"rows": list(rows), "now": now}, write=True)
+            await self._run(memory_tombstones, {**keys, "now": now}, write=True)
+            rows = await self._run(memories, keys, write=True)
             deleted += int(rows[0][0]) if rows else 0
         return deleted
 
     async def delete_relationships(self, ids: Sequence[str]) -> int:
         self._require_writable()
-        return await self._delete_edges(self._keys(ids))
-
-    async def _delete_edges(self, keys: Sequence[str]) -> int:
-        """Tombstone, then delete, the edges with these engine keys; return how many existed."""
         k = self.dialect.key_property
         edge = f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{`{k}`: key}}]->() "
         tombstones = (
             f"{edge}CREATE (:{TOMBSTONE_LABEL} {{kind: 'relationship', id: r.id, "
-            f"`{k}`: r.`{k}`, deleted_at: $now}}) RETURN count(*)"
+            f"`{k}`: r.`{k}`, deleted_at: $now}})"
         )
         deleted = 0
-        for batch in chunks(keys, self.dialect.write_batch_size):
+        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
             params = {"keys": list(batch), "now": format_timestamp(utc_now())}
             await self._run(tombstones, params, write=True)
             rows = await self._run(
