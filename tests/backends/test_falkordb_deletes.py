@@ -198,11 +198,19 @@ async def test_deleting_relationships_then_their_memories_is_exact(
     await check_exact(store, graph, tombstones=True)
 
 
+@pytest.mark.parametrize(
+    "holding", [True, False], ids=["into-a-store-holding-records", "into-an-empty-store"]
+)
 async def test_rolling_back_a_migration_leaves_the_target_as_it_was(
-    store: BackendConfig, server_alive: None, tmp_path: Path
+    store: BackendConfig, server_alive: None, tmp_path: Path, holding: bool
 ) -> None:
+    """Into an empty store the migration copies by bulk load; into one holding records,
+    by a journaled import. The rollback deletes what either wrote."""
     graph = sample(touching_kept=False)
-    await write(store, graph.kept_memories, graph.kept_relationships)
+    if holding:
+        await write(store, graph.kept_memories, graph.kept_relationships)
+    else:
+        graph.kept_memories, graph.kept_relationships = [], []
     source = BackendConfig("sqlite", path=tmp_path / "source.db")
     await write(source, graph.deleted_memories, graph.deleted_relationships)
     kept = tmp_path / "kept"
