@@ -410,10 +410,11 @@ class CypherBackend(Backend):
         for batch in self._write_batches(rows, sizes):
             await self._run(query, {"rows": batch}, write=True)
 
-    # Deletions run per batch as separate statements: first the tombstones (a
+    # Batch deletions run as separate statements per batch: first the tombstones (a
     # tombstone of a record still held is never reported, so a failure part-way
-    # leaves nothing false behind), then the deletion. No statement both creates and
-    # deletes, and each creates at most a batch of tombstones.
+    # leaves nothing false behind), then the deletion. None both creates and deletes,
+    # and each creates at most a batch of tombstones. (`_delete_atomically` must do
+    # both in one statement, for its compare-and-set; it starts with the same prelude.)
 
     def _memory_delete_prelude(self) -> str:
         """Clauses that every statement deleting memory nodes found by key begins with,
@@ -616,8 +617,9 @@ class CypherBackend(Backend):
             remove = "DETACH DELETE x"
         else:
             edges, remove = "", "DELETE x"
+        prelude = self._memory_delete_prelude() if kind == "memory" else ""
         query = (
-            f"{self._compare(kind)}REMOVE x.`{_LOCK}` {edges}"
+            f"{prelude}{self._compare(kind)}REMOVE x.`{_LOCK}` {edges}"
             "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | "
             f"CREATE (:{TOMBSTONE_LABEL} {tomb}) {remove}) RETURN ok"
         )

@@ -405,8 +405,10 @@ class FalkorDBBackend(CypherBackend):
         nodes (no labels, no properties; ``keys(m)`` on one can crash the server)
         and nodes that reuse their ids (tombstones), so the graph reads as another
         tool's and every later command is refused. Deleting memories is exactly
-        that: each batch first creates thousands of tombstones. A label scan in
-        the same statement brings the matrix up to date first; it stops at one node.
+        that: each batch first creates thousands of tombstones, and a single delete
+        creates its tombstones in the statement that deletes. A label scan at the
+        start of the deleting statement brings the matrix up to date first, also
+        for the growth that statement's own tombstones cause; it stops at one node.
         """
         return f"OPTIONAL MATCH (probe:{MEMORY_LABEL}) WITH probe LIMIT 1 "
 
