@@ -201,6 +201,39 @@ async def test_deleting_relationships_then_their_memories_is_exact(
     await check_exact(store, graph, tombstones=True)
 
 
+async def test_deleting_memories_one_at_a_time_is_exact(
+    store: BackendConfig, server_alive: None
+) -> None:
+    """`delete_record` (the MCP server's and the CLI's delete) writes a memory's
+    tombstones and deletes it in one statement; here the node store crosses 16,384
+    nodes during those single deletes."""
+    graph = sample(touching_kept=True)
+    await write(
+        store,
+        graph.kept_memories + graph.deleted_memories,
+        graph.kept_relationships + graph.deleted_relationships,
+    )
+    singles = graph.deleted_memories[:200]
+    single_ids = {m.id for m in singles}
+    # First the relationships of the other memories: the node store stays below 16,384
+    # nodes, and the single deletes' tombstones (one per memory and per edge, each
+    # delete freeing one node) take it past.
+    others = [
+        r.id
+        for r in graph.deleted_relationships
+        if r.from_id not in single_ids and r.to_id not in single_ids
+    ]
+    nodes = KEPT_MEMORIES + DELETED_MEMORIES + len(others)
+    assert nodes < 16_384 < KEPT_MEMORIES + DELETED_MEMORIES + DELETED_RELATIONSHIPS
+    async with create_backend(store) as backend:
+        assert await backend.delete_relationships(others) == len(others)
+        for memory in singles:
+            await backend.delete_record("memory", memory.id, lambda stored: None)
+        rest = [m.id for m in graph.deleted_memories[len(singles) :]]
+        assert await backend.delete_memories(rest) == len(rest)
+    await check_exact(store, graph, tombstones=True)
+
+
 @pytest.mark.parametrize(
     "holding", [True, False], ids=["into-a-store-holding-records", "into-an-empty-store"]
 )
