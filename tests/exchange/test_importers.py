@@ -127,7 +127,7 @@ async def test_mcp_json_import_maps_fields_and_reports_the_rest(tmp_path: Path) 
         assert fixes[0].type is RelationshipType.RELATED_TO and fixes[0].description == "FIXES"
 
         again = await import_file(src, target)  # idempotent: stable ids
-        assert again.memories.skipped == 3 and again.relationships.skipped == 2
+        assert again.memories.unchanged == 3 and again.relationships.unchanged == 2
         assert again.memories.inserted == again.relationships.inserted == 0
 
 
@@ -329,7 +329,7 @@ async def test_memory_jsonl_import(tmp_path: Path) -> None:
         }
         assert edges == {RelationshipType.WORKS_WITH: None, RelationshipType.RELATED_TO: "admires"}
         again = await import_file(src, target)
-        assert again.memories.skipped == 2 and again.relationships.skipped == 2
+        assert again.memories.unchanged == 2 and again.relationships.unchanged == 2
 
 
 async def test_memory_jsonl_with_nothing_usable_is_refused(tmp_path: Path) -> None:
