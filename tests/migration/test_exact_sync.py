@@ -24,7 +24,7 @@ from memorygraph.exchange import export_graph, import_graph
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.testing import mem, rel
-from tests.migration.helpers import snapshot
+from tests.migration.helpers import dropping_factory, fill, snapshot
 
 ENGINES = [
     pytest.param("sqlite", id="sqlite"),
@@ -215,3 +215,33 @@ def test_since_through_the_cli_exits_0_with_the_target_equal(
     assert asyncio.run(snapshot(BackendConfig("sqlite", path=target))) == asyncio.run(
         snapshot(source)
     )
+
+
+async def test_resume_after_the_source_changed_carries_every_change(tmp_path: Path) -> None:
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
+    await fill(source, n=30, tricky=False)
+    # A copy whose target connection drops once the memories and two relationship
+    # pages are written, left for a resume.
+    manager = MigrationManager(backend_factory=dropping_factory(target, after_batches=2))
+    options = MigrationOptions(workdir=tmp_path / "w", rollback_on_failure=False, batch_size=10)
+    with pytest.raises(MigrationError) as info:
+        await manager.migrate(source, target, options)
+    assert info.value.result is not None and info.value.result.journal_path is not None
+    journal = Path(info.value.result.journal_path)
+    copied = await snapshot(target)
+    assert "m:mem-00000001" in copied and "m:mem-00000002" in copied
+
+    # Meanwhile the source edits and deletes records the copy wrote, and adds one.
+    async with create_backend(source) as backend:
+        edited = await backend.get_memory("mem-00000001")
+        assert edited is not None
+        later = edited.changed(title="edited after the copy", updated_at=datetime.now(UTC))
+        await backend.upsert_memories([later, mem("added")])
+        assert await backend.delete_memories(["mem-00000002"]) == 1
+
+    result = await MigrationManager().resume(journal)
+    assert result.success and result.started_at
+    assert (result.memories.updated, result.memories.deleted) == (1, 1)
+    assert result.memories.inserted == 1 + 30 - len([k for k in copied if k.startswith("m:")])
+    assert await snapshot(target) == await snapshot(source)
