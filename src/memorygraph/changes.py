@@ -18,6 +18,9 @@ these rules:
 * A record the store does not hold is created, unless the store deleted that id
   at or after the record's change stamp (its own tombstone is newer): then it is
   `older` too.
+* A relationship whose end the store deleted (and does not hold again, nor
+  receive in the same change set) is `older`: an edge does not outlive its end,
+  and the end's tombstone, sent the other way, deletes it there too.
 
 So applying the same changes in any order, or twice, leaves the same store, and
 two stores that send each other their changes in any order end equal.
@@ -139,6 +142,10 @@ async def write_batch(
             older.append(record.id)
         else:
             chosen.append(record)
+    if kind == "relationship" and chosen:
+        orphans = await _ends_deleted(backend, chosen, held)
+        older += [r.id for r in chosen if r.id in orphans]
+        chosen = [r for r in chosen if r.id not in orphans]
     replaced = [current[r.id] for r in chosen if r.id in current]
     if replaced and before_replace is not None and not dry_run:
         await before_replace(kind, replaced)
@@ -149,6 +156,32 @@ async def write_batch(
         )
     result.unchanged, result.older = unchanged, older
     return result
+
+
+async def _ends_deleted(
+    backend: Backend, relationships: Sequence[CanonicalRecord], held: Collection[str]
+) -> set[str]:
+    """The ids of `relationships` with an end the store deleted and does not hold
+    again (nor in `held`, the memories a dry run's earlier batches would write)."""
+    ends = {r.data[end] for r in relationships for end in ("from_id", "to_id")} - set(held)
+    absent = ends - await backend.existing_memory_ids(sorted(ends)) if ends else set()
+    buried = await backend.tombstones_of("memory", sorted(absent)) if absent else {}
+    return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & buried.keys()}
+
+
+async def left_out(
+    backend: Backend, kind: RecordKind, records: Sequence[CanonicalRecord]
+) -> set[str]:
+    """Of `records`, which the store does not hold, the ids the rules leave out: the
+    store deleted the id at or after the record's stamp, or (a relationship) deleted
+    one of its ends. What a verification accepts as absent."""
+    if not records:
+        return set()
+    buried = await backend.tombstones_of(kind, [r.id for r in records])
+    out = {r.id for r in records if decide(Version.of(r), None, buried.get(r.id)) is Outcome.OLDER}
+    if kind == "relationship":
+        out |= await _ends_deleted(backend, [r for r in records if r.id not in out], ())
+    return out
 
 
 @dataclass

