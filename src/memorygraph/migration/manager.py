@@ -7,7 +7,7 @@ Phases, in order (each timed in the report):
 
 * The source is opened read-only: it is never written.
 * A dry run opens the target read-only too and reports what would be inserted,
-  skipped as duplicate or rejected.
+  updated, unchanged, left out as older, skipped as duplicate or rejected.
 * Records and tombstones are applied by change stamp (`memorygraph.changes`): a
   record replaces only an older version, a tombstone deletes only a record not
   newer than it. `skip_duplicates` instead keeps every record the target holds.
