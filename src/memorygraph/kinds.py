@@ -40,6 +40,8 @@ class KindOps:
     #: Deletes; returns how many records of this kind existed (a memory takes its
     #: relationships with it, which it does not count).
     delete: Callable[[Backend, Sequence[str]], Awaitable[int]]
+    #: Removes without leaving tombstones (a rollback's undo); returns as `delete`.
+    purge: Callable[[Backend, Sequence[str]], Awaitable[int]]
     #: Every record (changed at or after `since`), streamed in pages of `batch_size`.
     iterate: Callable[[Backend, datetime | None, int | None], AsyncIterator[Record]]
     count: Callable[[Backend], Awaitable[int]]
@@ -56,6 +58,7 @@ MEMORY = KindOps(
     get=lambda b, ids: b.get_memories(ids),
     existing=lambda b, ids: b.existing_memory_ids(ids),
     delete=lambda b, ids: b.delete_memories(ids),
+    purge=lambda b, ids: b.purge_memories(ids),
     iterate=lambda b, since, size: b.iter_memories(since=since, batch_size=size),
     count=lambda b: b.count_memories(),
     count_by_type=lambda b: b.count_memories_by_type(),
@@ -67,6 +70,7 @@ RELATIONSHIP = KindOps(
     get=lambda b, ids: b.get_relationships(ids),
     existing=lambda b, ids: b.existing_relationship_ids(ids),
     delete=lambda b, ids: b.delete_relationships(ids),
+    purge=lambda b, ids: b.purge_relationships(ids),
     iterate=lambda b, since, size: b.iter_relationships(since=since, batch_size=size),
     count=lambda b: b.count_relationships(),
     count_by_type=lambda b: b.count_relationships_by_type(),
@@ -79,8 +83,11 @@ KINDS: dict[RecordKind, KindOps] = {MEMORY.name: MEMORY, RELATIONSHIP.name: RELA
 @dataclass
 class KindCounts:
     """What happened to the records of one kind: read (from a migration's source),
-    inserted (new), updated (replaced), skipped (already present), rejected (refused),
-    verified (matched after a migration) and deleted (by tombstones, or by a rollback).
+    inserted (new), updated (replaced, by a newer change stamp unless told to replace),
+    skipped (already present, when told to skip those), rejected (refused), verified
+    (matched after a migration), deleted (by tombstones, or by a rollback), unchanged
+    (held already, the same record) and older (left out, records and tombstones
+    alike, because the target holds a newer version).
 
     A dry run counts what would happen the same way."""
 
@@ -91,17 +98,21 @@ class KindCounts:
     rejected: int = 0
     verified: int = 0
     deleted: int = 0
+    unchanged: int = 0
+    older: int = 0
 
     @property
     def written(self) -> int:
-        """Records a write handled: inserted, updated or skipped."""
-        return self.inserted + self.updated + self.skipped
+        """Records a write handled: inserted, updated, skipped, unchanged or older."""
+        return self.inserted + self.updated + self.skipped + self.unchanged + self.older
 
     def add(self, result: WriteResult) -> None:
         self.inserted += len(result.inserted)
         self.updated += len(result.updated)
         self.skipped += len(result.skipped)
         self.rejected += len(result.rejected)
+        self.unchanged += len(result.unchanged)
+        self.older += len(result.older)
 
     def merge(self, other: KindCounts) -> None:
         """Add every count of `other` to this one."""

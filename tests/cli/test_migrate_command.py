@@ -95,7 +95,7 @@ def test_migration_report_and_json(
     code, out, _ = migrate(capsys, paths, "--json")
     report = json.loads(out)
     assert code == 0 and report["success"] is True
-    assert report["memories"]["skipped"] == 20  # already there from the first run
+    assert report["memories"]["unchanged"] == 20  # already there from the first run
     assert report["verification"]["valid"] is True
 
 

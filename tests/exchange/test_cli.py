@@ -64,7 +64,7 @@ def test_export_validate_import_as_json(cli: click.Group, tmp_path: Path) -> Non
 
     result = invoke(cli, "import", out, "--path", tmp_path / "dst.db")
     assert result.exit_code == 0
-    assert "memories: 0 inserted, 0 updated, 8 skipped" in result.output
+    assert "memories: 0 inserted, 0 updated, 8 unchanged" in result.output
 
 
 def test_a_corrupt_export_exits_2_from_validate_import_and_dry_run(

@@ -128,7 +128,7 @@ async def test_mcp_json_import_maps_fields_and_reports_the_rest(tmp_path: Path) 
         assert fixes[0].description == 'source type: "FIXES"'
 
         again = await import_file(src, target)  # idempotent: stable ids
-        assert again.memories.skipped == 3 and again.relationships.skipped == 2
+        assert again.memories.unchanged == 3 and again.relationships.unchanged == 2
         assert again.memories.inserted == again.relationships.inserted == 0
 
 
@@ -333,7 +333,7 @@ async def test_memory_jsonl_import(tmp_path: Path) -> None:
             RelationshipType.RELATED_TO: 'source type: "admires"',
         }
         again = await import_file(src, target)
-        assert again.memories.skipped == 2 and again.relationships.skipped == 2
+        assert again.memories.unchanged == 2 and again.relationships.unchanged == 2
 
 
 async def test_memory_jsonl_with_nothing_usable_is_refused(tmp_path: Path) -> None:

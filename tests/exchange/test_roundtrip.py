@@ -153,12 +153,16 @@ async def test_reimport_skips_or_updates_and_reports_batches(tmp_path: Path) -> 
         assert first.memories.inserted == 30 and first.relationships.inserted == 60
 
         sync_calls: list[str] = []
-        second = await import_graph(path, target, on_batch=lambda k, r: sync_calls.append(k))
+        second = await import_graph(
+            path, target, skip_duplicates=True, on_batch=lambda k, r: sync_calls.append(k)
+        )
         assert second.memories.skipped == 30 and second.relationships.skipped == 60
         assert second.memories.inserted == 0 and sync_calls == ["memory", "relationship"]
 
-        third = await import_graph(path, target, skip_duplicates=False)
-        assert third.memories.updated == 30 and third.relationships.updated == 60
+        # By change stamp (the default): the same records are unchanged, not written.
+        third = await import_graph(path, target)
+        assert third.memories.unchanged == 30 and third.relationships.unchanged == 60
+        assert third.memories.updated == third.relationships.updated == 0
         assert await target.count_memories() == 30
 
 
@@ -259,17 +263,18 @@ async def test_dry_run_counts_insert_skip_update_reject_and_writes_nothing(tmp_p
         )
         held = await target.count_relationships()
         plan = await import_graph(path, target, dry_run=True)
-        assert plan.to_dict()["memory"] == {"insert": 6, "update": 0, "skip": 4, "reject": 0}
-        assert plan.relationships.skipped == held and plan.relationships.inserted == 20 - held
-        assert plan.counts("memory").skipped == 4
+        planned = {"insert": 6, "update": 0, "skip": 0, "reject": 0, "unchanged": 4, "older": 0}
+        assert plan.to_dict()["memory"] == planned
+        assert plan.relationships.unchanged == held and plan.relationships.inserted == 20 - held
+        assert plan.counts("memory").unchanged == 4
         assert plan.would_write
-        replace = await import_graph(path, target, skip_duplicates=False, dry_run=True)
-        assert replace.memories.updated == 4 and replace.memories.skipped == 0
+        skip = await import_graph(path, target, skip_duplicates=True, dry_run=True)
+        assert skip.memories.skipped == 4 and skip.memories.unchanged == 0
         assert await target.count_memories() == 4
         # The dry run agrees with what the import then does.
         done = await import_graph(path, target)
         assert done.memories.inserted == plan.memories.inserted
-        assert done.relationships.skipped == plan.relationships.skipped
+        assert done.relationships.unchanged == plan.relationships.unchanged
 
 
 async def test_dry_run_of_invalid_file_reports_rejections(tmp_path: Path) -> None:

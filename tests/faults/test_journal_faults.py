@@ -5,6 +5,7 @@ and clear words for a file that is not a journal."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -126,16 +127,21 @@ def test_relative_target_path_is_rolled_back_from_another_directory(tmp_path: Pa
     assert set(asyncio.run(snapshot(_sqlite(here / "t.db")))) == {"m:theirs"}
 
 
-async def test_resume_overwrites_differing_records_when_the_run_did(tmp_path: Path) -> None:
+async def test_resume_replaces_older_records_as_the_run_did(tmp_path: Path) -> None:
     source, target = _sqlite(tmp_path / "source.db"), _sqlite(tmp_path / "target.db")
     await fill(source, n=60, tricky=False)
+    day = timedelta(days=1)
     async with create_backend(target) as backend:
         await backend.upsert_memories(list(sample_memories(60)))
-        await backend.upsert_relationships(
-            [r.model_copy(update={"strength": 0.01}) for r in sample_relationships(60)]
-        )
+        # The target's versions of the relationships are a day older than the source's.
+        older = [
+            r.model_copy(
+                update={"strength": 0.01, "created_at": r.created_at - day, "recorded_at": None}
+            )
+            for r in sample_relationships(60)
+        ]
+        await backend.upsert_relationships(older)
     options = MigrationOptions(
-        skip_duplicates=False,
         rollback_on_failure=False,
         batch_size=10,
         workdir=tmp_path / "work",

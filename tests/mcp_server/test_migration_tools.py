@@ -290,9 +290,11 @@ async def test_every_migration_tool_on_an_embedded_falkordb_store(
         result = await call(client, "export_memories", path=str(exported))
         assert (result["memories"], result["relationships"]) == (93, 172)
         plan = await call(client, "import_memories", path=str(exported), dry_run=True)
-        assert plan["report"]["memory"] == {"insert": 0, "update": 0, "skip": 93, "reject": 0}
+        assert plan["report"]["memory"] == {
+            "insert": 0, "update": 0, "skip": 0, "reject": 0, "unchanged": 93, "older": 0
+        }  # fmt: skip
         again = await call(client, "import_memories", path=str(exported))
-        assert again["report"]["memory"]["skipped"] == 93
+        assert again["report"]["memory"]["unchanged"] == 93
 
         for recovery in ("rollback_migration", "resume_migration"):
             target = _sqlite(tmp_path / f"{recovery}.db")

@@ -132,7 +132,7 @@ async def test_resume_of_an_interrupted_copy_exports_the_rest_and_finishes(
     result = await MigrationManager().resume(journal)
     assert result.success
     assert [p.name for p in result.phases][:2] == ["export", "import"]
-    assert result.memories.skipped == 73 and result.relationships.skipped == 30
+    assert result.memories.unchanged == 73 and result.relationships.unchanged == 30
     assert result.relationships.inserted == 132 - 30
     assert await snapshot(target) == await snapshot(source)
 

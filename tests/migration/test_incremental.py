@@ -68,13 +68,25 @@ async def _fill(config: BackendConfig) -> None:
         )
 
 
+def _edited_memory(field: str, now: datetime) -> Memory:
+    """`_memory(field)` with `field` changed, as an edit does: stamped `now`."""
+    return edit_memory(_memory(field), field).changed(updated_at=now)
+
+
+def _edited_relationship(field: str, now: datetime) -> Relationship:
+    """`_relationship(field)` with `field` changed, stamped `now` (its `recorded_at`)."""
+    return edit_relationship(_relationship(field), field).changed(recorded_at=now)
+
+
 async def _edit_and_delete(config: BackendConfig) -> None:
-    """One memory per memory field and one relationship per relationship field changed;
-    one memory (with its two relationships) and one relationship deleted."""
+    """One memory per memory field and one relationship per relationship field changed
+    (each edit stamped with its time, as a writer does); one memory (with its two
+    relationships) and one relationship deleted."""
+    now = datetime.now(UTC)
     async with create_backend(config) as backend:
-        await backend.upsert_memories([edit_memory(_memory(f), f) for f in MEMORY_EDITS])
+        await backend.upsert_memories([_edited_memory(f, now) for f in MEMORY_EDITS])
         await backend.upsert_relationships(
-            [edit_relationship(_relationship(f), f) for f in RELATIONSHIP_EDITS]
+            [_edited_relationship(f, now) for f in RELATIONSHIP_EDITS]
         )
         assert await backend.delete_memories(["gone"]) == 1
         assert await backend.delete_relationships(["r-gone"]) == 1
@@ -99,13 +111,13 @@ async def test_edits_and_deletions_arrive_with_since(
     source, target = pair_configs(request, a, b)
     await _fill(source)
     manager = MigrationManager()
-    options = MigrationOptions(workdir=tmp_path / "work", skip_duplicates=False)
+    options = MigrationOptions(workdir=tmp_path / "work")
     await manager.migrate(source, target, options)
     since = await _tick()
     await _edit_and_delete(source)
     before = await snapshot(target)
 
-    incremental = MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False)
+    incremental = MigrationOptions(workdir=tmp_path / "work", since=since)
     plan = await manager.migrate(source, target, replace(incremental, dry_run=True))
     assert (plan.memories.deleted, plan.relationships.deleted) == (1, 3)
     assert await snapshot(target) == before
@@ -127,9 +139,7 @@ async def test_rollback_of_an_incremental_run_restores_what_it_deleted(
 ) -> None:
     source, target = pair_configs(request, a, b)
     await _fill(source)
-    await MigrationManager().migrate(
-        source, target, MigrationOptions(workdir=tmp_path / "work", skip_duplicates=False)
-    )
+    await MigrationManager().migrate(source, target, MigrationOptions(workdir=tmp_path / "work"))
     since = await _tick()
     await _edit_and_delete(source)
     before = await snapshot(target)
@@ -142,7 +152,7 @@ async def test_rollback_of_an_incremental_run_restores_what_it_deleted(
         await MigrationManager(progress=fail_in_verify).migrate(
             source,
             target,
-            MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False),
+            MigrationOptions(workdir=tmp_path / "work", since=since),
         )
     result = caught.value.result
     assert result is not None and result.rolled_back is True
@@ -170,7 +180,6 @@ async def test_keep_deletions_leaves_deleted_records_in_the_target(
         MigrationOptions(
             workdir=tmp_path / "work",
             since=since,
-            skip_duplicates=False,
             propagate_deletions=False,
         ),
     )
@@ -180,7 +189,7 @@ async def test_keep_deletions_leaves_deleted_records_in_the_target(
     assert any("kept in the target" in w for w in result.warnings)
 
 
-async def test_verification_of_an_incremental_run_sees_the_whole_source(
+async def test_verification_of_an_incremental_run_judges_only_its_change_set(
     sqlite_config: BackendConfig, other_sqlite_config: BackendConfig, tmp_path: Path
 ) -> None:
     await _fill(sqlite_config)
@@ -188,14 +197,20 @@ async def test_verification_of_an_incremental_run_sees_the_whole_source(
     await manager.migrate(
         sqlite_config, other_sqlite_config, MigrationOptions(workdir=tmp_path / "work")
     )
-    # A record the target holds differently, written before `since`: not part of the
-    # incremental export, yet the target then differs from the source.
+    # Before `since`: the source edits one memory, the target another. Neither edit is
+    # in the incremental run's change set, so neither is carried nor judged.
+    async with create_backend(sqlite_config) as source:
+        await source.upsert_memories([mem(1, title="edited in the source before since")])
     async with create_backend(other_sqlite_config) as target:
-        await target.upsert_memories([mem(1, title="changed in the target only")])
+        await target.upsert_memories([mem(2, title="changed in the target only")])
     since = await _tick()
-    with pytest.raises(MigrationError, match="verification failed"):
-        await manager.migrate(
-            sqlite_config,
-            other_sqlite_config,
-            MigrationOptions(workdir=tmp_path / "work", since=since, skip_duplicates=False),
-        )
+    await _edit_and_delete(sqlite_config)
+    result = await manager.migrate(
+        sqlite_config, other_sqlite_config, MigrationOptions(workdir=tmp_path / "work", since=since)
+    )
+    assert result.success and result.verification is not None
+    assert result.verification.mismatch_total == 0
+    assert result.memories.verified == len(MEMORY_EDITS)
+    source_now, target_now = await snapshot(sqlite_config), await snapshot(other_sqlite_config)
+    assert {k for k in source_now.keys() | target_now.keys()
+            if source_now.get(k) != target_now.get(k)} == {"m:m0001", "m:m0002"}  # fmt: skip

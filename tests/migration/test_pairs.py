@@ -82,7 +82,7 @@ async def test_dry_run_leaves_target_unchanged(
     result = await MigrationManager().migrate(
         source, target, MigrationOptions(workdir=tmp_path / "work", dry_run=True)
     )
-    assert (result.memories.inserted, result.memories.skipped) == (28, 5)
+    assert (result.memories.inserted, result.memories.unchanged) == (28, 5)
     assert await snapshot(target) == before
 
 

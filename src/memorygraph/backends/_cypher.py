@@ -475,6 +475,39 @@ class CypherBackend(Backend):
             deleted += int(rows[0][0]) if rows else 0
         return deleted
 
+    async def purge_memories(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        k = self.dialect.key_property
+        # The relationships go first, in their own bounded statements, so that no
+        # statement detaches a memory from many edges at once; the memories' statement
+        # begins with the engine's delete prelude (see `_memory_delete_prelude`).
+        edges = (
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}})-[r:{EDGE_LABEL}]-() "
+            "WITH DISTINCT r DELETE r RETURN count(*)"
+        )
+        memories = (
+            f"{self._memory_delete_prelude()}"
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) DELETE m RETURN count(*)"
+        )
+        await self._count_deleted(edges, ids)
+        return await self._count_deleted(memories, ids)
+
+    async def purge_relationships(self, ids: Sequence[str]) -> int:
+        self._require_writable()
+        k = self.dialect.key_property
+        query = (
+            f"UNWIND $keys AS key MATCH ()-[r:{EDGE_LABEL} {{`{k}`: key}}]->() "
+            "DELETE r RETURN count(*)"
+        )
+        return await self._count_deleted(query, ids)
+
+    async def _count_deleted(self, query: str, ids: Sequence[str]) -> int:
+        deleted = 0
+        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+            rows = await self._run(query, {"keys": list(batch)}, write=True)
+            deleted += int(rows[0][0]) if rows else 0
+        return deleted
+
     async def clear(self) -> None:
         self._require_writable()
         # In chunks, so clearing a large graph never needs one giant transaction.
@@ -781,6 +814,27 @@ class CypherBackend(Backend):
             "RETURN collect([id, at])"
         )
         return [Tombstone(kind, i, at) for i, at in await self._collected(query, params)]
+
+    async def tombstones_of(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        k = self.dialect.key_property
+        present = (
+            f"(x:{MEMORY_LABEL} {{`{k}`: key}})"
+            if kind == "memory"
+            else f"()-[x:{EDGE_LABEL} {{`{k}`: key}}]->()"
+        )
+        query = (
+            f"UNWIND $keys AS key MATCH (t:{TOMBSTONE_LABEL} {{`{k}`: key}}) "
+            "WHERE t.kind = $kind "
+            "WITH key, max(t.deleted_at) AS at, min(t.id) AS id "
+            f"OPTIONAL MATCH {present} "
+            "WITH id, at, x WHERE x IS NULL "
+            "RETURN collect([id, at])"
+        )
+        found: dict[str, str] = {}
+        for batch in chunks(self._keys(ids), self.dialect.write_batch_size):
+            rows = await self._collected(query, {"keys": list(batch), "kind": kind})
+            found.update((i, at) for i, at in rows)
+        return found
 
     async def count_memories(self) -> int:
         rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN count(m)")

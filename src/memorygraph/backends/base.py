@@ -124,18 +124,25 @@ class Health:
 @dataclass
 class WriteResult:
     """Which ids a batched write inserted (new), updated (replaced) or skipped (already
-    present); a dry run also names the relationships it rejected (an end stored nowhere)."""
+    present); a dry run also names the relationships it rejected (an end stored nowhere).
+    A write decided by change stamp also names those it found `unchanged` or `older`."""
 
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: Written by change stamp (`memorygraph.changes`): held already, the same record.
+    unchanged: list[str] = field(default_factory=list)
+    #: Written by change stamp: left out because the store holds a newer version.
+    older: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: WriteResult) -> Self:
         self.inserted += other.inserted
         self.updated += other.updated
         self.skipped += other.skipped
         self.rejected += other.rejected
+        self.unchanged += other.unchanged
+        self.older += other.older
         return self
 
 
@@ -508,6 +515,18 @@ class Backend(ABC):
         """Delete these relationships, leaving a tombstone for each; return how many existed."""
 
     @abstractmethod
+    async def purge_memories(self, ids: Sequence[str]) -> int:
+        """Remove these memories and every relationship touching them as if they had
+        never been written: no tombstone is left, and a tombstone the store kept from
+        an earlier deletion of one of these ids counts again. What a rollback uses to
+        take back records a migration inserted; return memories removed."""
+
+    @abstractmethod
+    async def purge_relationships(self, ids: Sequence[str]) -> int:
+        """Remove these relationships leaving no tombstone (as `purge_memories`);
+        return how many existed."""
+
+    @abstractmethod
     async def clear(self) -> None:
         """Delete every memory, relationship and tombstone (schema stays): a reset,
         which leaves no tombstones behind (migrate in full after it)."""
@@ -658,6 +677,12 @@ class Backend(ABC):
         )
         async for tombstone in pages:
             yield tombstone
+
+    async def tombstones_of(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        """id → when it was deleted, for each of `ids` this store deleted and does not
+        hold again. This default reads every tombstone; engines look the ids up."""
+        wanted = set(ids)
+        return {t.id: t.deleted_at async for t in self.iter_tombstones(kind) if t.id in wanted}
 
     @abstractmethod
     async def count_memories(self) -> int: ...

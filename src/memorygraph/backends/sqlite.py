@@ -727,6 +727,23 @@ class SQLiteBackend(Backend):
     async def delete_relationships(self, ids: Sequence[str]) -> int:
         return self._delete("relationships", ids)
 
+    async def purge_memories(self, ids: Sequence[str]) -> int:
+        return self._purge("memories", ids)
+
+    async def purge_relationships(self, ids: Sequence[str]) -> int:
+        return self._purge("relationships", ids)
+
+    def _purge(self, table: str, ids: Sequence[str]) -> int:
+        self._require_writable()
+        removed = 0
+        with self._transaction() as conn:
+            for chunk in _chunks(ids):
+                # The cascade takes the memories' relationships, leaving no tombstone.
+                removed += conn.execute(
+                    f"DELETE FROM {table} WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                ).rowcount
+        return removed
+
     def _delete(self, table: str, ids: Sequence[str]) -> int:
         self._require_writable()
         now = format_timestamp(utc_now())
@@ -958,6 +975,20 @@ class SQLiteBackend(Backend):
             [*params, limit],
         )
         return [Tombstone(kind, i, deleted_at) for i, deleted_at in rows]
+
+    async def tombstones_of(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        if not self._synced:
+            return {}
+        found: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            rows = self._query(
+                f"SELECT t.id, t.deleted_at FROM tombstones t WHERE t.kind = ? "
+                f"AND t.id IN ({_marks(len(chunk))}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {_TABLES[kind]} r WHERE r.id = t.id)",
+                [kind, *chunk],
+            )
+            found.update((i, at) for i, at in rows)
+        return found
 
     async def count_memories(self) -> int:
         return int(self._query("SELECT count(*) FROM memories")[0][0])

@@ -168,9 +168,10 @@ def _graph_source_options(fn: Any) -> Any:
 @_graph_source_options
 @click.option(
     "--skip-duplicates/--no-skip-duplicates",
-    default=True,
+    default=False,
     show_default=True,
-    help="Leave records whose id the backend already holds, or replace them.",
+    help="Leave every record whose id the backend already holds, or (default) replace "
+    "each with the file's version when that is newer by its change stamp.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
 @click.option(
@@ -269,7 +270,9 @@ def import_cmd(
             ):
                 console.print(
                     f"  {kind}: {counts.inserted} insert, {counts.updated} update, "
-                    f"{counts.skipped} skip (already there), {counts.rejected} reject",
+                    f"{counts.unchanged} unchanged, {counts.older} older (kept the "
+                    f"target's newer), {counts.skipped} skip (already there), "
+                    f"{counts.rejected} reject",
                     highlight=False,
                 )
             if any(plan.deleted.values()):
@@ -293,7 +296,8 @@ def import_cmd(
     for label, done in (("memories", summary.memories), ("relationships", summary.relationships)):
         console.print(
             f"{label}: {done.inserted} inserted, {done.updated} updated, "
-            f"{done.skipped} skipped (already there)",
+            f"{done.unchanged} unchanged, {done.older} older (kept the newer held), "
+            f"{done.skipped} skipped (already there), {done.deleted} deleted",
             highlight=False,
         )
     console.print(

@@ -36,9 +36,10 @@ from memorygraph.ops.migrations import MigrationOptions, MigrationResult, Verify
 @click.option("--verbose", "-v", is_flag=True, help="Show warnings, phase details, mismatches.")
 @click.option(
     "--skip-duplicates/--no-skip-duplicates",
-    default=True,
+    default=False,
     show_default=True,
-    help="Keep records the target already has, or overwrite them (rollback restores them).",
+    help="Keep every record the target already has, or (default) replace each with the "
+    "source's version when that is newer by its change stamp (rollback restores them).",
 )
 @click.option(
     "--verify",
@@ -284,16 +285,17 @@ def show_report(result: MigrationResult, as_json: bool, verbose: bool) -> None:
         "read",
         verb,
         "updated",
+        "unchanged",
+        "older",
         "skipped",
+        "deleted",
         "rejected",
         "verified",
         header_style="bold",
     )
     for name, k in (("memories", result.memories), ("relationships", result.relationships)):
-        kinds.add_row(
-            name,
-            *(f"{n:,}" for n in (k.read, k.inserted, k.updated, k.skipped, k.rejected, k.verified)),
-        )
+        counts = (k.read, k.inserted, k.updated, k.unchanged, k.older, k.skipped, k.deleted)
+        kinds.add_row(name, *(f"{n:,}" for n in (*counts, k.rejected, k.verified)))
     out.print(kinds)
     if verbose:
         for p in result.phases:

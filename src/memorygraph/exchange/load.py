@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import AsyncExitStack, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
 from memorygraph.backends.spec import BULK_INSERT
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
+from memorygraph.changes import BeforeReplace, delete_batch, write_batch
 from memorygraph.errors import IntegrityError, InvalidExportError, UsageError
 from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
 from memorygraph.exchange.reader import (
@@ -58,6 +59,8 @@ _PLANNED: Final = {
     "update": "updated",
     "skip": "skipped",
     "reject": "rejected",
+    "unchanged": "unchanged",
+    "older": "older",
 }
 #: Rejections a dry run reports in full (each with its line).
 MAX_REJECTIONS: Final = 100
@@ -120,7 +123,9 @@ class ImportSummary(PerKind):
             }
         else:
             for kind in RECORD_KINDS:
-                data[kind] = self.counts(kind).to_dict("inserted", "updated", "skipped")
+                data[kind] = self.counts(kind).to_dict(
+                    "inserted", "updated", "skipped", "unchanged", "older"
+                )
             data |= {
                 "digest": self.digest,
                 "deleted": self.deleted,
@@ -196,7 +201,7 @@ def _invalid(path: Path, report: ValidationReport) -> InvalidExportError:
 
 async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
     """Raise `IntegrityError` (before any write) if a declared-external end is in neither
-    the file nor the target."""
+    the file nor the target, and the target did not delete it."""
     missing_total, sample = 0, list[str]()
     with IdIndex() as in_file:
         for kind, batch in _batches(path, size):
@@ -206,6 +211,9 @@ async def _check_external_ends(path: Path, backend: Backend, size: int) -> None:
             ends = {rl.record.data[name] for rl in batch for name in rl.external}
             absent = in_file.missing(KIND_MEMORY, ends)
             absent -= await backend.existing_memory_ids(sorted(absent)) if absent else set()
+            # An end the target deleted is no gap: the rules leave its edges out as older.
+            if absent:
+                absent -= (await backend.tombstones_of(KIND_MEMORY, sorted(absent))).keys()
             missing_total += len(absent)
             sample += sorted(absent)[: 3 - len(sample)]
     if missing_total:
@@ -262,7 +270,7 @@ async def import_graph(
     path: Path | str,
     backend: Backend | None,
     *,
-    skip_duplicates: bool = True,
+    skip_duplicates: bool = False,
     progress: Progress | None = None,
     on_batch: OnBatch | None = None,
     batch_size: int | None = None,
@@ -273,13 +281,18 @@ async def import_graph(
     before_delete: BeforeDelete | None = None,
     known_new: bool = False,
     dry_run: bool = False,
+    before_replace: BeforeReplace | None = None,
 ) -> ImportSummary:
     """Import the export at `path` into `backend`, all memories first, in batches.
 
     Validates first: an invalid file raises `InvalidExportError` (with
     `.problems`) and a declared-external end missing from the target raises
-    `IntegrityError`, both before anything is written. Records whose id the
-    target already holds are skipped (`skip_duplicates`) or replaced.
+    `IntegrityError`, both before anything is written. Each record and tombstone is
+    applied by the rules of `memorygraph.changes`: a record replaces only an older
+    version of itself, a tombstone deletes only a record not newer than it
+    (`skip_duplicates` instead keeps every record the target holds).
+    `before_replace(kind, records)` receives the versions a batch is about to
+    replace, before it is written.
     `on_batch(kind, write_result)` runs after each batch is written, with the
     ids inserted/updated/skipped; `progress(kind, done, None)` after each batch.
     `validated` is a report `validate_export` already gave for this same,
@@ -340,11 +353,13 @@ async def import_graph(
                 result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
             else:
                 assert backend is not None
-                result = await backend.upsert_canonical(
+                result = await write_batch(
+                    backend,
                     kind,
                     [rl.record for rl in batch],
                     skip_existing=skip_duplicates,
                     before_write=_hook(before_write, kind),
+                    before_replace=before_replace,
                     known_new=known_new,
                 )
                 await _call(on_batch, kind, result)
@@ -380,8 +395,8 @@ async def _dry_batch(
     ends = {e for record in records for e in _ends(record)}
     held = ends - seen.missing(KIND_MEMORY, ends)
     if backend is not None:
-        result = await backend.upsert_canonical(
-            kind, records, skip_existing=skip_duplicates, dry_run=True, held=held
+        result = await write_batch(
+            backend, kind, records, skip_existing=skip_duplicates, dry_run=True, held=held
         )
     else:  # a target that does not exist yet holds nothing
         result = WriteResult()
@@ -413,27 +428,18 @@ async def _apply_tombstones(
     summary: ImportSummary,
     before_delete: BeforeDelete | None,
 ) -> None:
-    """Delete the ids of the file's tombstones; in a dry run, count those the target holds."""
+    """Apply the file's tombstones (`changes.delete_batch`): each deletes the record the
+    target holds unless that record is newer; a dry run counts what would go."""
     for ops in (RELATIONSHIP, MEMORY):
         counts = summary.counts(ops.name)
-        ids = (t.id for t in iter_tombstones(path) if t.kind == ops.name)
-        while batch := [i for _, i in zip(range(size), ids, strict=False)]:
-            if summary.dry_run:
-                counts.deleted += len(await ops.existing(backend, batch))
-                continue
-            found = await ops.get(backend, batch)
-            if ops is RELATIONSHIP:
-                if before_delete is not None and found:
-                    before_delete([], cast(list[Relationship], found))
-            else:
-                edges: dict[str, Relationship] = {}
-                for memory in found:
-                    async for page in backend.iter_neighbours(memory.id):
-                        edges.update((n.relationship.id, n.relationship) for n in page)
-                if before_delete is not None and found:
-                    before_delete(cast(list[Memory], found), list(edges.values()))
-                summary.relationships.deleted += len(edges)
-            counts.deleted += await ops.delete(backend, batch)
+        tombstones = (t for t in iter_tombstones(path) if t.kind == ops.name)
+        while batch := [t for _, t in zip(range(size), tombstones, strict=False)]:
+            done = await delete_batch(
+                backend, ops.name, batch, dry_run=summary.dry_run, before_delete=before_delete
+            )
+            counts.deleted += len(done.ids)
+            counts.older += len(done.older)
+            summary.relationships.deleted += done.with_memories
             await checkpoint()
 
 

@@ -125,8 +125,12 @@ def register(server: MCPServer, state: "ServerState") -> None:
             Field(description="Required for a real run unless this target had a dry run."),
         ] = False,
         skip_duplicates: Annotated[
-            bool, Field(description="Keep records the target already has.")
-        ] = True,
+            bool,
+            Field(
+                description="Keep every record the target already has; by default a "
+                "newer version (by change stamp) replaces an older one."
+            ),
+        ] = False,
         verify: Annotated[bool, Field(description="Compare every record by digest.")] = True,
         since: Annotated[
             datetime | None, Field(description="Only records changed at or after this time.")
@@ -228,8 +232,12 @@ def register(server: MCPServer, state: "ServerState") -> None:
         ] = "auto",
         dry_run: Annotated[bool, Field(description="Only report what would happen.")] = False,
         skip_duplicates: Annotated[
-            bool, Field(description="Keep memories the store already has.")
-        ] = True,
+            bool,
+            Field(
+                description="Keep every memory the store already has; by default a "
+                "newer version (by change stamp) replaces an older one."
+            ),
+        ] = False,
     ) -> Annotated[CallToolResult, exchange.ImportResult]:
         """Import a file into this store, all or nothing: a memorygraph export, the
         memorygraph MCP server's JSON export or SQLite file, or the MCP memory
@@ -263,7 +271,7 @@ async def _migrate(
     *,
     dry_run: bool,
     confirm: bool = False,
-    skip_duplicates: bool = True,
+    skip_duplicates: bool = False,
     verify: bool = True,
     since: datetime | None = None,
 ) -> CallToolResult:

@@ -1,22 +1,26 @@
 """The migration journal: an append-only record of every write a migration makes.
 
 One JSON object per line, flushed and fsynced after each line, so that after a
-crash the file says exactly which ids the migration inserted (and, when it
-overwrote records, what they were before). Rollback deletes those ids and puts
-the old versions back; resume continues the import without duplicating.
+crash the file says, per id, what the target held before the migration wrote
+it: nothing (the ids it inserted or was about to) or the record as it was (the
+versions it replaced or deleted). Rollback puts exactly that back, leaving no
+tombstones; resume continues the import without duplicating.
 
 Lines:
     {"journal": "memorygraph-migration", "version": 1, "migration_id", "created_at",
      "source", "target", "export", "options", "target_was_empty",
-     "export_sha256"}                                        header, always first; the
+     "export_sha256", "started_at"}                          header, always first; the
                                                              export's content hash proves
                                                              it unchanged on resume
-    {"event": "snapshot_begin"}                              before-images follow
-    {"event": "snapshot", "kind", "records": [...]}          records about to be overwritten
-    {"event": "snapshot_complete"}
+    {"event": "snapshot_begin"}                              before-images follow (journals
+    {"event": "snapshot", "kind", "records": [...]}          of earlier versions, read by
+    {"event": "snapshot_complete"}                           rollback)
     {"event": "intent", "kind", "ids": [...]}               ids absent from the target, about
                                                              to be written (a crash right after
                                                              the write still leaves this line)
+    {"event": "replace", "kind", "records": [...]}           before a batch is written: the
+                                                             versions it replaces, as the
+                                                             target held them
     {"event": "write", "kind", "inserted": [...], "updated": [...]}
     {"event": "delete", "memories": [...], "relationships": [...]}
                                                              records a tombstone is about to
@@ -162,6 +166,7 @@ class Journal:
         target_was_empty: bool,
         export_sha256: str | None = None,
         direct_copy: bool = False,
+        started_at: str | None = None,
     ) -> Journal:
         """Start the journal at `path`, a new file (mode 0600; a link there is refused)."""
         handle = safefiles.create(path, "the migration journal", field="workdir")
@@ -179,6 +184,7 @@ class Journal:
                 "target_was_empty": target_was_empty,
                 "export_sha256": export_sha256,
                 "direct_copy": direct_copy,
+                "started_at": started_at,
             }
         )
         return journal
@@ -244,6 +250,14 @@ class Journal:
                     "inserted": result.inserted,
                     "updated": result.updated,
                 }
+            )
+
+    def record_replace(self, kind: str, records: Sequence[Memory | Relationship]) -> None:
+        """Before a batch is written: the versions of the records it replaces, as the
+        target holds them (what a rollback puts back)."""
+        if records:
+            self._append(
+                {"event": "replace", "kind": kind, "records": [r.to_dict() for r in records]}
             )
 
     def record_delete(
@@ -370,55 +384,69 @@ class RollbackReport(PerKind):
         }
 
 
-def _written_ids(path: Path, kind: str) -> Iterator[list[str]]:
-    """Per journal line, the ids of `kind` this migration inserted or announced
-    (an `intent` whose `write` line a crash cut off: the batch may be in the target)."""
-    for event in _events(path):
-        if event.get("kind") != kind:
-            continue
-        if event.get("event") == "write" and event.get("inserted"):
-            yield list(event["inserted"])
-        elif event.get("event") == "intent" and event.get("ids"):
-            yield list(event["ids"])
+def _lines_backwards(path: Path) -> Iterator[dict[str, Any]]:
+    """The journal's events after its header, last first (lines are batches: their
+    offsets are few, the lines are read one at a time)."""
+    try:
+        handle = path.open("rb")
+    except OSError as e:
+        raise UsageError(f"cannot read journal {path}: {e.strerror}; check the path") from e
+    with handle:
+        offsets: list[int] = []
+        position = 0
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break  # a line cut short by a crash was never acted on
+            offsets.append(position)
+            position += len(line)
+        for offset in reversed(offsets[1:]):
+            handle.seek(offset)
+            event = orjson.loads(handle.readline())
+            if isinstance(event, dict):
+                yield event
 
 
 async def undo(path: Path, target: Backend) -> RollbackReport:
-    """Delete every id the journal says was inserted (or announced), then restore the
-    before-images.
+    """Put back, for every id the journal names, what the target held before the
+    migration: nothing (the id was inserted, or announced as about to be) or the
+    record as it was (a before-image of a record replaced or deleted).
 
-    Relationships go first, so each one removed is counted; those a deleted memory
-    takes with it (none, unless something was added after the migration) are counted
-    too. Streams the journal, so memory use does not grow with the migration. Safe to
-    run twice: deleting an absent id and restoring an identical record are no-ops.
+    The journal's events are undone last first, so an id written twice ends as it
+    was before the first write. Inserted records are removed without leaving
+    tombstones (`Backend.purge_memories`), so the rolled-back store holds, and
+    exports, exactly what it did before; records are restored as they were, change
+    stamps included. Streams the journal one event at a time. Safe to run twice:
+    removing an absent id and restoring an identical record are no-ops.
     """
     report = RollbackReport()
-    for ids in _written_ids(path, "relationship"):
-        report.relationships.deleted += await target.delete_relationships(ids)
-    before = await target.count_relationships()
-    for ids in _written_ids(path, "memory"):
-        report.memories.deleted += await target.delete_memories(ids)
-    report.relationships.deleted += max(0, before - await target.count_relationships())
-    # Before-images go back only from the last complete snapshot (an interrupted
-    # snapshot was taken again before any write).
-    snapshot: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []
-    for event in _events(path):
-        kind = event.get("event")
-        if kind == "snapshot_begin":
-            pending = []
-        elif kind == "snapshot":
-            pending.append(event)
-        elif kind == "snapshot_complete":
-            snapshot = pending
-    for ops in KINDS.values():  # memories first, so that each relationship finds its ends
-        for event in (e for e in snapshot if e["kind"] == ops.name):
+    for event in _lines_backwards(path):
+        name = event.get("event")
+        if name in ("write", "intent"):
+            ids = list(event.get("inserted" if name == "write" else "ids") or [])
+            kind = event.get("kind")
+            if ids and kind in KINDS:
+                await _purge(target, KINDS[kind], ids, report)
+        elif name in ("replace", "snapshot") and event.get("kind") in KINDS:
+            ops = KINDS[event["kind"]]
             report.counts(ops.name).updated += await _restore(target, ops, event["records"])
-    # Then what the migration's tombstones deleted, memories first again.
-    for ops in KINDS.values():
-        for event in _events(path):
-            if event.get("event") == "delete" and event.get(ops.plural):
-                report.counts(ops.name).inserted += await _restore(target, ops, event[ops.plural])
+        elif name == "delete":
+            # Memories first, so that each relationship finds its ends.
+            for ops in KINDS.values():
+                if event.get(ops.plural):
+                    report.counts(ops.name).inserted += await _restore(
+                        target, ops, event[ops.plural]
+                    )
     return report
+
+
+async def _purge(target: Backend, ops: KindOps, ids: list[str], report: RollbackReport) -> None:
+    """Remove `ids` of one kind, counting the relationships a memory takes with it."""
+    if ops.name == "relationship":
+        report.relationships.deleted += await ops.purge(target, ids)
+        return
+    before = await target.count_relationships()
+    report.memories.deleted += await ops.purge(target, ids)
+    report.relationships.deleted += max(0, before - await target.count_relationships())
 
 
 async def _restore(target: Backend, ops: KindOps, records: list[dict[str, Any]]) -> int:

@@ -3,15 +3,18 @@
 Phases, in order (each timed in the report):
 
     validate_source → validate_target → compatibility → export → validate_export
-    → [dry run stops here: plan] → snapshot → import → verify → commit | rollback
+    → [dry run stops here: plan] → import → verify → commit | rollback
 
 * The source is opened read-only: it is never written.
 * A dry run opens the target read-only too and reports what would be inserted,
-  skipped as duplicate or rejected.
+  updated, unchanged, left out as older, skipped as duplicate or rejected.
+* Records and tombstones are applied by change stamp (`memorygraph.changes`): a
+  record replaces only an older version, a tombstone deletes only a record not
+  newer than it. `skip_duplicates` instead keeps every record the target holds.
 * The import journals every id it inserts (and the before-image of anything it
-  overwrites) in a journal file; rollback undoes exactly that, so whatever the
-  target held before survives. A crash leaves the journal for `rollback()` or
-  `resume()`.
+  replaces or deletes) in a journal file; rollback puts back exactly what the
+  target held, leaving no tombstones. A crash leaves the journal for
+  `rollback()` or `resume()`.
 * Temporary files are removed in every outcome, except the journal and export
   a crashed or un-rolled-back migration still needs.
 """
@@ -35,8 +38,7 @@ import anyio
 from memorygraph import safefiles
 from memorygraph.backends.base import Backend, WriteResult
 from memorygraph.backends.registry import create_backend
-from memorygraph.cancellation import checkpoint
-from memorygraph.canonical import RecordKind
+from memorygraph.changes import BeforeReplace
 from memorygraph.config import DEFAULT_HOME, AskPassword, BackendConfig
 from memorygraph.errors import (
     JournalWriteError,
@@ -48,7 +50,7 @@ from memorygraph.errors import (
 )
 from memorygraph.exchange import ValidationReport, export_graph, import_graph
 from memorygraph.exchange import validate_export as validate_export_file
-from memorygraph.exchange.reader import iter_canonical_lines, unchanged_trailer
+from memorygraph.exchange.reader import unchanged_trailer
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import KINDS, Progress
@@ -62,11 +64,10 @@ from memorygraph.migration.models import (
     VerifyMode,
 )
 from memorygraph.migration.verify import verify
+from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 from memorygraph.threads import on_loop
 
 BackendFactory = Callable[[BackendConfig], Backend]
-
-_SNAPSHOT_BATCH = 1000
 
 
 @dataclass
@@ -187,7 +188,12 @@ class MigrationManager:
             ) from e
         run = _Run(
             result=MigrationResult(
-                dry_run=options.dry_run, source=source.describe(), target=target.describe()
+                dry_run=options.dry_run,
+                source=source.describe(),
+                target=target.describe(),
+                # Before the source is opened: a record written from here on is at or
+                # after this stamp, so the next run `since` it misses nothing.
+                started_at=format_timestamp(utc_now()),
             ),
             started=started,
             workdir=workdir,
@@ -287,7 +293,6 @@ class MigrationManager:
             and not options.dry_run
             and run.target_was_empty
             and options.since is None
-            and options.skip_duplicates
         )
 
     async def _copy(
@@ -304,7 +309,7 @@ class MigrationManager:
         )
         stats = run.result.source_stats or {}
         expected = (stats.get("memory_count") or 0) + (stats.get("relationship_count") or 0)
-        before_write, on_batch = self._journaled(run, journal, "copy", expected, reads=True)
+        before_write, on_batch, _ = self._journaled(run, journal, "copy", expected, reads=True)
         async with self._phase(run, "copy") as phase:
             await target.copy_store(
                 source, before_write=before_write, on_page=on_batch, page_size=options.batch_size
@@ -331,6 +336,7 @@ class MigrationManager:
             target_was_empty=run.target_was_empty,
             export_sha256=run.export_sha256,
             direct_copy=direct_copy,
+            started_at=run.result.started_at,
         )
         run.result.journal_path = str(run.journal_path)
         return journal
@@ -340,10 +346,12 @@ class MigrationManager:
     ) -> tuple[
         Callable[[str, Sequence[str]], Awaitable[None]],
         Callable[[str, WriteResult], Awaitable[None]],
+        BeforeReplace,
     ]:
-        """The hooks a write phase calls around each batch: the journal's intent before,
-        its record of the write after, the counts and the progress. With `reads`, the
-        batches are also what was read (a copy has no export to count)."""
+        """The hooks a write phase calls around each batch: the journal's intent and
+        before-images before, its record of the write after, the counts and the
+        progress. With `reads`, the batches are also what was read (a copy has no
+        export to count)."""
         result = run.result
         done = 0
 
@@ -351,6 +359,9 @@ class MigrationManager:
         # is not held up by the disk.
         async def before_write(kind: str, ids: Sequence[str]) -> None:
             await asyncio.to_thread(journal.record_intent, kind, ids)
+
+        async def before_replace(kind: str, records: Sequence[Memory | Relationship]) -> None:
+            await asyncio.to_thread(journal.record_replace, kind, records)
 
         async def on_batch(kind: str, batch: WriteResult) -> None:
             nonlocal done
@@ -362,9 +373,10 @@ class MigrationManager:
             if reads:
                 counts.read += len(batch.inserted)
             done += len(batch.inserted) + len(batch.updated) + len(batch.skipped)
+            done += len(batch.unchanged) + len(batch.older)
             self._tick(phase, done, total or None)
 
-        return before_write, on_batch
+        return before_write, on_batch, before_replace
 
     @asynccontextmanager
     async def _open_target(
@@ -439,9 +451,6 @@ class MigrationManager:
         options: MigrationOptions,
     ) -> None:
         run.journal = self._create_journal(run, source_config, target_config, options)
-        if not options.skip_duplicates:
-            async with self._phase(run, "snapshot") as phase:
-                phase.records = await self._snapshot(run.journal, run.export_path, target)
         await self._run_import(run, target, run.journal, options.skip_duplicates, options)
 
     async def _run_import(
@@ -454,7 +463,7 @@ class MigrationManager:
     ) -> None:
         result = run.result
         total = result.memories.read + result.relationships.read
-        before_write, on_batch = self._journaled(run, journal, "import", total)
+        before_write, on_batch, before_replace = self._journaled(run, journal, "import", total)
 
         async with self._phase(run, "import") as phase:
             summary = await import_graph(
@@ -463,6 +472,7 @@ class MigrationManager:
                 skip_duplicates=skip_duplicates,
                 on_batch=on_batch,
                 before_write=before_write,
+                before_replace=before_replace,
                 batch_size=options.batch_size,
                 file_sha256=run.export_sha256,
                 validated=run.validation,
@@ -474,6 +484,8 @@ class MigrationManager:
             )
             for kind in KINDS:
                 result.counts(kind).deleted = summary.counts(kind).deleted
+                # Records and tombstones left out because the target holds newer ones.
+                result.counts(kind).older = summary.counts(kind).older
             if summary.deletions_kept:
                 result.warnings.append(
                     f"{summary.deletions_kept} record(s) the source deleted were kept in the "
@@ -484,30 +496,6 @@ class MigrationManager:
             )
         journal.set_state("imported")
 
-    async def _snapshot(self, journal: Journal, export_path: Path, target: Backend) -> int:
-        """Journal the current version of every export id already in the target."""
-        journal.snapshot_begin()
-        saved = 0
-        pending: dict[RecordKind, list[str]] = {kind: [] for kind in KINDS}
-
-        async def flush() -> None:
-            nonlocal saved
-            for kind, ids in pending.items():
-                if ids:
-                    found = await KINDS[kind].get(target, ids)
-                    journal.snapshot(kind, found)
-                    saved += len(found)
-                    ids.clear()
-
-        for line in iter_canonical_lines(export_path):
-            pending[line.kind].append(line.record.id)
-            if sum(map(len, pending.values())) >= _SNAPSHOT_BATCH:
-                await flush()
-                await checkpoint()
-        await flush()
-        journal.snapshot_complete()
-        return saved
-
     async def _verify(
         self, run: _Run, source: Backend, target: Backend, options: MigrationOptions
     ) -> None:
@@ -516,12 +504,15 @@ class MigrationManager:
             return
         expected = run.result.memories.read + run.result.relationships.read
         async with self._phase(run, "verify") as phase:
-            # The whole source, whatever `since` selected: an incremental run must leave
-            # the target equal to the source for every id the source ever held.
+            # The change set this run carried (everything, or what changed `since`):
+            # each of its records and deletions must hold on the target, and nothing
+            # outside it is judged (the target may hold other versions of other ids).
             outcome, verified = await verify(
                 source,
                 target,
                 mode=options.verify,
+                since=options.since,
+                by_stamp=not options.skip_duplicates,
                 deletions=options.propagate_deletions,
                 compare_type_counts=run.target_was_empty,
                 sample_every=options.sample_every,
@@ -532,6 +523,12 @@ class MigrationManager:
             for kind in KINDS:
                 run.result.counts(kind).verified = verified[kind]
             phase.records = outcome.checked
+            if outcome.target_newer:
+                run.result.warnings.append(
+                    f"{outcome.target_newer} record(s) of the source are older than the "
+                    "version the target holds (or were deleted before the target's version "
+                    "was written); the target's newer versions were kept"
+                )
             if outcome.kept_differing:
                 run.result.warnings.append(
                     f"{outcome.kept_differing} record(s) the target already held differ from "
@@ -733,6 +730,10 @@ class MigrationManager:
                 source=source_config.describe(),
                 target=target_config.describe(),
                 journal_path=str(journal_path),
+                # The interrupted run's start: what it read of the source is from then on.
+                started_at=str(
+                    state.header.get("started_at") or state.header.get("created_at") or ""
+                ),
             ),
             started=time.perf_counter(),
             workdir=journal_path.parent,
@@ -754,15 +755,10 @@ class MigrationManager:
                 else:
                     await self._proven_export(run, state)
                 assert run.journal is not None
-                if not options.skip_duplicates and not state.snapshot_complete:
-                    async with self._phase(run, "snapshot") as phase:
-                        phase.records = await self._snapshot(
-                            run.journal, run.export_path, target_backend
-                        )
-                # Records written before the interruption exist now. With skip-duplicates
-                # they are skipped; without, they are written again (the same content),
-                # and records the target held before are overwritten as the run would
-                # have (their before-images are in the snapshot): either way idempotent.
+                # Records written before the interruption exist now: by change stamp
+                # they are unchanged, or updated where the source changed since (a
+                # copy's resume exports the source anew); each replaced version is
+                # journaled first, and a rollback puts back the oldest.
                 await self._run_import(
                     run, target_backend, run.journal, options.skip_duplicates, options
                 )
@@ -828,7 +824,7 @@ def _options_from_journal(state: JournalState) -> MigrationOptions:
     since = saved.get("since")
     try:
         return MigrationOptions(
-            skip_duplicates=bool(saved.get("skip_duplicates", True)),
+            skip_duplicates=bool(saved.get("skip_duplicates", False)),
             verify=VerifyMode(saved.get("verify", "full")),
             rollback_on_failure=bool(saved.get("rollback_on_failure", True)),
             since=datetime.fromisoformat(since) if since else None,

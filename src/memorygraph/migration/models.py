@@ -39,7 +39,10 @@ class MigrationOptions:
     """How to migrate. The defaults are the safe choice."""
 
     dry_run: bool = False
-    skip_duplicates: bool = True
+    #: Keep every record the target already holds, whatever its change stamp. False
+    #: (the default) applies each record and tombstone by change stamp
+    #: (`memorygraph.changes`): newer versions replace older ones, in both directions.
+    skip_duplicates: bool = False
     verify: VerifyMode = VerifyMode.FULL
     rollback_on_failure: bool = True
     since: datetime | None = None
@@ -103,6 +106,9 @@ class VerificationResult:
     #: Records the target already held (kept by --skip-duplicates) whose content differs
     #: from the source: what the user asked for, so reported, not a failure.
     kept_differing: int = 0
+    #: Records (and deletions) of the source the target holds a newer version of, by
+    #: change stamp: what the rules keep, so reported, not a failure.
+    target_newer: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -123,6 +129,9 @@ class MigrationResult(PerKind):
     dry_run: bool = False
     source: str = ""
     target: str = ""
+    #: When the run began, before it read the source (canonical timestamp text): the
+    #: `since` of the next incremental run, which then misses nothing written meanwhile.
+    started_at: str = ""
     source_stats: dict[str, Any] | None = None
     target_stats: dict[str, Any] | None = None
     #: Per kind: read from the source, and what happened to them (`deleted`: by the

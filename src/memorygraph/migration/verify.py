@@ -17,8 +17,10 @@ from contextlib import aclosing, nullcontext
 from datetime import datetime
 from typing import Any
 
-from memorygraph.backends.base import Backend, RecordKind, grouped
+from memorygraph.backends.base import Backend, RecordKind, Tombstone, grouped
 from memorygraph.cancellation import checkpoint
+from memorygraph.canonical import CanonicalRecord
+from memorygraph.changes import Version, deletes, left_out
 from memorygraph.kinds import KINDS, Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 from memorygraph.threads import read_ahead
@@ -38,11 +40,35 @@ def _differing_fields(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 class _Checker:
     def __init__(
-        self, source: Backend, target: Backend, result: VerificationResult, kept: Kept | None
+        self,
+        source: Backend,
+        target: Backend,
+        result: VerificationResult,
+        kept: Kept | None,
+        by_stamp: bool = False,
     ) -> None:
         self.source, self.target = source, target
         self.result = result
         self.kept = kept
+        self.by_stamp = by_stamp
+
+    async def left_out_by_target(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
+        """Of `ids`, absent from the target, those it rightly does not hold by change
+        stamp: it deleted them (or a relationship's end) after the source's version."""
+        if not self.by_stamp or not ids:
+            return set()
+        ours = await KINDS[kind].get(self.source, ids)
+        return await left_out(self.target, kind, [CanonicalRecord.of(r) for r in ours])
+
+    async def newer_in_target(self, kind: RecordKind, ids: Sequence[str]) -> set[str]:
+        """Of `ids`, held differently by both ends, those the target holds a newer
+        version of (`memorygraph.changes`): what an import by change stamp keeps."""
+        if not self.by_stamp or not ids:
+            return set()
+        get = KINDS[kind].get
+        ours = {r.id: Version.of(r) for r in await get(self.source, ids)}
+        theirs = {r.id: Version.of(r) for r in await get(self.target, ids)}
+        return {i for i in ids if i in ours and i in theirs and theirs[i] > ours[i]}
 
     def mismatch(self, kind: str, record_id: str, problem: str, detail: str = "") -> bool:
         """Count a mismatch; True if it is among those reported in full."""
@@ -75,9 +101,13 @@ class _Checker:
             batch = [(i, ours.get(i, d)) for i, d in batch]
             differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         kept = self.kept(kind, differing) if self.kept and differing else set()
+        newer = await self.newer_in_target(kind, [i for i in differing if i not in kept])
+        newer |= await self.left_out_by_target(kind, [i for i, _ in batch if i not in theirs])
         passed = 0
         for record_id, digest in batch:
-            if record_id not in theirs:
+            if record_id in newer:
+                self.result.target_newer += 1
+            elif record_id not in theirs:
                 self.mismatch(kind, record_id, "missing", "not in the target")
             elif theirs[record_id] == digest:
                 passed += 1
@@ -104,18 +134,29 @@ class _Checker:
             )
 
 
-async def _check_deleted(checker: _Checker, kind: RecordKind, size: int) -> None:
-    """Flag each id the source deleted that the target still holds."""
+async def _check_deleted(
+    checker: _Checker, kind: RecordKind, size: int, since: datetime | None
+) -> None:
+    """Flag each id the source deleted (at or after `since`) that the target still
+    holds; by change stamp, a record newer than the deletion is rightly kept."""
 
-    async def flush(ids: list[str]) -> None:
-        for record_id in sorted(await KINDS[kind].existing(checker.target, ids)):
+    async def flush(tombstones: list[Tombstone]) -> None:
+        ids = [t.id for t in tombstones]
+        held = await KINDS[kind].existing(checker.target, ids)
+        newer: set[str] = set()
+        if held and checker.by_stamp:
+            when = {t.id: t.deleted_at for t in tombstones}
+            found = await KINDS[kind].get(checker.target, sorted(held))
+            newer = {r.id for r in found if not deletes(when[r.id], Version.of(r))}
+        checker.result.target_newer += len(newer)
+        for record_id in sorted(held - newer):
             checker.mismatch(
                 kind, record_id, "deleted", "deleted in the source, held by the target"
             )
         checker.result.checked += len(ids)
 
-    ids = (tombstone.id async for tombstone in checker.source.iter_tombstones(kind))
-    async for batch in grouped(ids, size):
+    tombstones = checker.source.iter_tombstones(kind, since=since)
+    async for batch in grouped(tombstones, size):
         await flush(batch)
         await checkpoint()
 
@@ -177,6 +218,7 @@ async def verify(
     sample_every: int = 100,
     progress: Progress | None = None,
     kept: Kept | None = None,
+    by_stamp: bool = False,
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
@@ -185,9 +227,13 @@ async def verify(
     its own order and found in the target one batch at a time: by id, or between
     two stores of one backend from the target read in its own order. A record that
     differs but that the import skipped on purpose (`kept`) is counted in
-    `kept_differing`, not flagged.
-    With `deletions`, every id the source deleted (its tombstones) must be absent
-    from the target too, whatever `since` (which narrows only the records compared).
+    `kept_differing`, not flagged. With `by_stamp` (an import by change stamp), a
+    record the target holds a newer version of is counted in `target_newer`, not
+    flagged: the target holds what the rules of `memorygraph.changes` chose.
+    `since` narrows what is judged to the source's changes from then on: the records
+    written and (with `deletions`) the ids deleted at or after it, the change set an
+    incremental run carried. With `deletions`, every id the source deleted must be
+    absent from the target too (or, by change stamp, held in a newer version).
     """
     result = VerificationResult(mode=mode)
     if mode is VerifyMode.FULL and since is None and compare_type_counts:
@@ -201,7 +247,7 @@ async def verify(
             if progress:
                 progress("verify", total, None)
             return result, {kind: same.get(kind, 0) for kind in KINDS}
-    checker = _Checker(source, target, result, kept)
+    checker = _Checker(source, target, result, kept, by_stamp)
     every = 1 if mode is VerifyMode.FULL else max(1, sample_every)
     size = min(source.batch_size, target.batch_size)
     verified: dict[str, int] = dict.fromkeys(KINDS, 0)
@@ -225,7 +271,7 @@ async def verify(
                     progress("verify", read, None)
     if deletions:
         for kind in KINDS:
-            await _check_deleted(checker, kind, size)
+            await _check_deleted(checker, kind, size, since)
     result.source_count = read
     result.target_count = sum([await ops.count(target) for ops in KINDS.values()])
 

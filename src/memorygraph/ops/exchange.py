@@ -181,7 +181,7 @@ async def import_memories(
     graph: BackendConfig | None = None,
     format: str = "auto",
     dry_run: bool = False,
-    skip_duplicates: bool = True,
+    skip_duplicates: bool = False,
     batch_size: int | None = None,
     apply_deletions: bool = True,
     progress: Progress | None = None,

@@ -274,7 +274,7 @@ class MigrationDesk:
         target: BackendConfig,
         *,
         dry_run: bool,
-        skip_duplicates: bool = True,
+        skip_duplicates: bool = False,
         verify: bool = True,
         since: datetime | None = None,
         progress: Progress | None = None,

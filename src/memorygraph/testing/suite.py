@@ -522,6 +522,32 @@ class BackendContractSuite(ConcurrentEditsContract):
         await backend.delete_memories(list(reversed(ids)))
         assert [t.id async for t in backend.iter_tombstones("memory", batch_size=5)] == ids
 
+    async def test_purge_leaves_no_tombstones_and_an_earlier_one_counts_again(
+        self, backend: Backend
+    ) -> None:
+        await backend.upsert_memories([mem(1), mem(2), mem(3)])
+        await backend.upsert_relationships([rel(1, "m0001", "m0002"), rel(2, "m0002", "m0003")])
+        await backend.delete_memories(["m0003"])  # takes r0002 with it
+        earlier = [t async for t in backend.iter_tombstones("memory")]
+        await backend.upsert_memories([mem(3)])
+        assert await backend.purge_relationships(["r0001", "absent"]) == 1
+        assert await backend.purge_memories(["m0001", "m0003", "absent"]) == 2
+        assert await collect(backend.iter_memories()) == ["m0002"]
+        assert await backend.count_relationships() == 0
+        assert [t async for t in backend.iter_tombstones("memory")] == earlier
+        assert [t.id async for t in backend.iter_tombstones("relationship")] == ["r0002"]
+
+    async def test_tombstones_of_names_the_deleted_ids_not_held_again(
+        self, backend: Backend
+    ) -> None:
+        await backend.upsert_memories([mem(1), mem(2), mem(3)])
+        await backend.delete_memories(["m0001", "m0002"])
+        deleted = {t.id: t.deleted_at async for t in backend.iter_tombstones("memory")}
+        await backend.upsert_memories([mem(2)])
+        found = await backend.tombstones_of("memory", ["m0001", "m0002", "m0003", "absent"])
+        assert found == {"m0001": deleted["m0001"]}
+        assert await backend.tombstones_of("relationship", ["m0001"]) == {}
+
     async def test_clear_leaves_no_tombstones(self, backend: Backend) -> None:
         await backend.upsert_memories([mem(1), mem(2)])
         await backend.delete_memories(["m0001"])
