@@ -49,7 +49,11 @@ from typing import Any, Literal
 #:                     `subject` into a store of memorygraph's own
 #:   reindex           rebuild the search index of the store `subject` once
 #:   search            look the id up by searching the store
-Action = Literal["rollback", "resume", "rollback_then_migrate", "import_graph", "reindex", "search"]
+#:   forget            fix the memory `subject` (an id) where it was written, or delete
+#:                     it and its relationships
+Action = Literal[
+    "rollback", "resume", "rollback_then_migrate", "import_graph", "reindex", "search", "forget"
+]
 
 #: Each action in library terms: what `str(error)` says.
 _LIBRARY_WORDS: dict[str, str] = {
@@ -62,6 +66,8 @@ _LIBRARY_WORDS: dict[str, str] = {
     "otherwise choose another graph or database",
     "reindex": "rebuild its search index once (MemoryStore.reindex)",
     "search": "search for it",
+    "forget": "fix it in the program that wrote it, or delete memory {subject!r} "
+    "(MemoryStore.forget)",
 }
 
 
