@@ -25,6 +25,7 @@ library terms.
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
         ├── BackendOperationError   the engine failed a read or write
+        │   └── StorageFullError        the disk holding the store is full
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
         ├── ConflictError           exit 3: the record changed since it was read, or its id
@@ -205,6 +206,11 @@ class BackendConnectionError(OperationError):
 
 class BackendOperationError(OperationError):
     """The engine failed a read or a write."""
+
+
+class StorageFullError(BackendOperationError):
+    """The disk holding a store is full: the write that met it was not kept, and the
+    store can take no other write (not even an undo) until space is freed there."""
 
 
 class BackendBusyError(BackendOperationError):

@@ -44,6 +44,7 @@ from memorygraph.errors import (
     InvalidRecordError,
     MemoryGraphError,
     NextStep,
+    StorageFullError,
     UsageError,
 )
 from memorygraph.kinds import KINDS
@@ -464,9 +465,9 @@ class SQLiteBackend(Backend):
             yield
         except sqlite3.DatabaseError as e:
             if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise BackendOperationError(
-                    f"{self.describe()}: the disk is full ({e}); the batch was not written. "
-                    "Free space where the database lives and retry"
+                raise StorageFullError(
+                    f"the disk holding {self.describe()} is full ({e}): the write that met "
+                    "it was not kept; free space there"
                 ) from e
             if isinstance(e, sqlite3.OperationalError) and "Could not decode" in str(e):
                 # sqlite3's message quotes the text it could not decode: a user's content.
