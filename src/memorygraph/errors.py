@@ -19,6 +19,7 @@ library terms.
     │   │   └── MissingDependencyError  the backend's optional package is absent
     │   ├── InvalidRecordError      a Memory/Relationship failed validation
     │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
+    │   │   └── UnreadableRecordError   one stored record another program left unreadable
     │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
     │   ├── UnsafeFileError         a file it would write is a symbolic link, or not the user's own
     │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
@@ -172,6 +173,18 @@ class InvalidRecordError(UsageError):
 
 class DatabaseFileError(UsageError):
     """A database file cannot be used: not ours, corrupt, read-only or missing."""
+
+
+class UnreadableRecordError(DatabaseFileError):
+    """One stored record cannot be read: another program wrote text into it that is not
+    UTF-8, not JSON, or not a valid record. `record_id` names it; the message never
+    quotes its text."""
+
+    def __init__(
+        self, message: str, *, record_id: str, next_steps: Iterable[NextStep] = ()
+    ) -> None:
+        super().__init__(message, next_steps=next_steps)
+        self.record_id = record_id
 
 
 class ForeignGraphError(UsageError):

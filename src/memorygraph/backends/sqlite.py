@@ -45,6 +45,7 @@ from memorygraph.errors import (
     MemoryGraphError,
     NextStep,
     StorageFullError,
+    UnreadableRecordError,
     UsageError,
 )
 from memorygraph.kinds import KINDS
@@ -606,10 +607,10 @@ class SQLiteBackend(Backend):
     ) -> CanonicalRecord | None:
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
-            doc = self._doc(conn, self._table(kind), record_id)
-            if doc is None:
+            stored = self._stored_record(conn, kind, record_id)
+            if stored is None:
                 return None
-            updated = change(KINDS[kind].model.parse_json(doc))
+            updated = change(stored)
             self._put(conn, kind, [updated], (), now)
         return updated
 
@@ -619,12 +620,28 @@ class SQLiteBackend(Backend):
         now = format_timestamp(utc_now())
         table = self._table(kind)
         with self._transaction() as conn:
-            doc = self._doc(conn, table, record_id)
-            if doc is None:
+            stored = self._stored_record(conn, kind, record_id)
+            if stored is None:
                 return False
-            check(KINDS[kind].model.parse_json(doc))
+            check(stored)
             self._delete_in(conn, table, [record_id], now)
         return True
+
+    def _stored_record(
+        self, conn: sqlite3.Connection, kind: RecordKind, record_id: str
+    ) -> Memory | Relationship | None:
+        """The record `record_id` of `kind` as stored, or None; `UnreadableRecordError`
+        naming it when another program left it unreadable."""
+        # As bytes: sqlite3 would quote a text it cannot decode in its own error.
+        row = conn.execute(
+            f"SELECT CAST(doc AS BLOB) FROM {self._table(kind)} WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return KINDS[kind].model.parse_json(row[0])
+        except InvalidRecordError as e:
+            raise self._unreadable_among(kind, e, [record_id]) from e
 
     @staticmethod
     def _write_search_rows(
@@ -904,7 +921,7 @@ class SQLiteBackend(Backend):
 
     def _first_unreadable(
         self, kind: RecordKind, rows: Iterable[tuple[bytes, bytes]]
-    ) -> DatabaseFileError | None:
+    ) -> UnreadableRecordError | None:
         """One line naming the first of `rows` (id, doc) that cannot be read, and what
         its owner can do, without a word of its text; None when every row reads."""
         for raw_id, raw in rows:
@@ -917,9 +934,12 @@ class SQLiteBackend(Backend):
                 f"read: {fault}"
             )
             if kind == "memory":
-                return DatabaseFileError(problem, next_steps=[NextStep("forget", record_id)])
-            return DatabaseFileError(
-                f"{problem}; fix or delete that row in the program that wrote it"
+                return UnreadableRecordError(
+                    problem, record_id=record_id, next_steps=[NextStep("forget", record_id)]
+                )
+            return UnreadableRecordError(
+                f"{problem}; fix or delete that row in the program that wrote it",
+                record_id=record_id,
             )
         return None
 
