@@ -1,11 +1,14 @@
 """A full disk, for real (a small tmpfs, filled by a filler file): where the journal
-lives, and where the target lives. One clear message, the target rolled back, and a
-journal that stays usable once space is freed."""
+lives, and where the target lives (SQLite and embedded FalkorDB). One line that names
+the full disk and says what the target holds; the target rolled back, or a journal
+whose printed rollback refuses in one line while the disk stays full and finishes the
+undo once space is freed. A rollback on a full work-directory disk finishes anyway."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,7 +187,7 @@ def _target_fills_up(tmp_path: Path, disk: Path, target: BackendConfig) -> None:
     assert "no transaction is active" not in line and "lost the connection" not in line
     if "NOT rolled back" in line:
         # It says what the target holds, and that undoing needs room too.
-        assert "the target holds what it held before and " in line, line
+        assert re.search(r"the target holds the \d+ records this migration wrote", line), line
         assert "once space is freed" in line, line
         journal = journal_in(tmp_path / "work")
         assert journal is not None

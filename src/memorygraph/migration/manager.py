@@ -656,8 +656,9 @@ class MigrationManager:
             ):
                 # Undoing writes too: the rollback command cannot work until there is room.
                 said += (
-                    f"; the target holds what it held before and {_written(run.result)} "
-                    "records this migration wrote, which can be undone once space is freed"
+                    f"; the target holds the {_written(run.result)} records this migration "
+                    "wrote (new or overwritten) beside the rest of what it held before, and "
+                    "they can be undone once space is freed"
                 )
             return said
         return f"migration failed before anything was written: {what}"
