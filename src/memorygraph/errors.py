@@ -19,12 +19,14 @@ library terms.
     │   │   └── MissingDependencyError  the backend's optional package is absent
     │   ├── InvalidRecordError      a Memory/Relationship failed validation
     │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
+    │   │   └── UnreadableRecordError   one stored record another program left unreadable
     │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
     │   ├── UnsafeFileError         a file it would write is a symbolic link, or not the user's own
     │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
         ├── BackendOperationError   the engine failed a read or write
+        │   └── StorageFullError        the disk holding the store is full
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
         ├── ConflictError           exit 3: the record changed since it was read, or its id
@@ -49,7 +51,11 @@ from typing import Any, Literal
 #:                     `subject` into a store of memorygraph's own
 #:   reindex           rebuild the search index of the store `subject` once
 #:   search            look the id up by searching the store
-Action = Literal["rollback", "resume", "rollback_then_migrate", "import_graph", "reindex", "search"]
+#:   forget            fix the memory `subject` (an id) where it was written, or delete
+#:                     it and its relationships
+Action = Literal[
+    "rollback", "resume", "rollback_then_migrate", "import_graph", "reindex", "search", "forget"
+]
 
 #: Each action in library terms: what `str(error)` says.
 _LIBRARY_WORDS: dict[str, str] = {
@@ -62,6 +68,8 @@ _LIBRARY_WORDS: dict[str, str] = {
     "otherwise choose another graph or database",
     "reindex": "rebuild its search index once (MemoryStore.reindex)",
     "search": "search for it",
+    "forget": "fix it in the program that wrote it, or delete memory {subject!r} "
+    "(MemoryStore.forget)",
 }
 
 
@@ -167,6 +175,18 @@ class DatabaseFileError(UsageError):
     """A database file cannot be used: not ours, corrupt, read-only or missing."""
 
 
+class UnreadableRecordError(DatabaseFileError):
+    """One stored record cannot be read: another program wrote text into it that is not
+    UTF-8, not JSON, or not a valid record. `record_id` names it; the message never
+    quotes its text."""
+
+    def __init__(
+        self, message: str, *, record_id: str, next_steps: Iterable[NextStep] = ()
+    ) -> None:
+        super().__init__(message, next_steps=next_steps)
+        self.record_id = record_id
+
+
 class ForeignGraphError(UsageError):
     """A graph engine holds nodes or edges memorygraph did not write (another tool's graph).
 
@@ -199,6 +219,11 @@ class BackendConnectionError(OperationError):
 
 class BackendOperationError(OperationError):
     """The engine failed a read or a write."""
+
+
+class StorageFullError(BackendOperationError):
+    """The disk holding a store is full: the write that met it was not kept, and the
+    store can take no other write (not even an undo) until space is freed there."""
 
 
 class BackendBusyError(BackendOperationError):

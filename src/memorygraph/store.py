@@ -17,7 +17,7 @@ from typing import Any
 from memorygraph.backends.base import Backend, Direction, Neighbour
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import NextStep, NotFoundError, UsageError
+from memorygraph.errors import NextStep, NotFoundError, UnreadableRecordError, UsageError
 from memorygraph.models import (
     Memory,
     Relationship,
@@ -128,6 +128,13 @@ class MemoryStore:
             )
         except NotFoundError as e:
             raise self._missing(memory_id, "nothing was deleted") from e
+        except UnreadableRecordError as e:
+            if expected_version is not None or e.record_id != memory_id:
+                raise
+            # Another program left it unreadable: with no version to compare, deleting
+            # it is the remedy its error names.
+            if not await self.backend.delete_memories([memory_id]):
+                raise self._missing(memory_id, "nothing was deleted") from e
 
     @staticmethod
     def _missing(memory_id: str, outcome: str) -> NotFoundError:

@@ -92,6 +92,11 @@ def test_the_check_finds_a_flag_in_a_message() -> None:
         ),
         (NextStep("reindex", "x.db"), "`memorygraph reindex`", "MemoryStore.reindex"),
         (NextStep("search"), "`memorygraph search`", "search_memories"),
+        (
+            NextStep("forget", "a b"),
+            "`memorygraph forget 'a b'`",
+            "delete_memory (memory_id 'a b')",
+        ),
     ],
 )
 def test_each_adapter_words_a_next_step_its_own_way(

@@ -56,6 +56,7 @@ from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
     IntegrityError,
+    OperationError,
 )
 from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
 
@@ -253,6 +254,10 @@ class FalkorDBBackend(CypherBackend):
             reason = self._safe(e) or type(e).__name__
         return BackendConnectionError(f"cannot connect to {where}: {reason}")
 
+    def _lost(self, e: BaseException) -> OperationError:
+        """The error for a connection that broke in the middle of a statement."""
+        return BackendConnectionError(f"lost the connection to {self.describe()}: {self._safe(e)}")
+
     async def close(self) -> None:
         client, self._client, self._graph = self._client, None, None
         if client is not None:
@@ -321,9 +326,7 @@ class FalkorDBBackend(CypherBackend):
                 return []
             raise self._operation_error(e, "write" if write else "read") from e
         except (RedisError, OSError) as e:
-            raise BackendConnectionError(
-                f"lost the connection to {self.describe()}: {self._safe(e)}"
-            ) from e
+            raise self._lost(e) from e
         return [list(row) for row in result.result_set]
 
     async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:

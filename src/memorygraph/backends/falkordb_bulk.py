@@ -70,7 +70,6 @@ from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
 from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
-from memorygraph.errors import BackendConnectionError
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 BI_NULL, BI_BOOL, BI_DOUBLE, BI_STRING, BI_LONG, BI_ARRAY = range(6)
@@ -439,9 +438,7 @@ class BulkAppender:
         except ResponseError as e:
             raise self.backend._operation_error(e, "bulk-insert") from e
         except (RedisError, OSError) as e:
-            raise BackendConnectionError(
-                f"lost the connection to {self.backend.describe()}: {self.backend._safe(e)}"
-            ) from e
+            raise self.backend._lost(e) from e
 
 
 # --- rows as the backend writes them ------------------------------------------------

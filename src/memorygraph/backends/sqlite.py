@@ -35,7 +35,7 @@ from memorygraph.backends.base import (
 )
 from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
-from memorygraph.canonical import CanonicalRecord
+from memorygraph.canonical import MODELS, CanonicalRecord
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
     BackendBusyError,
@@ -44,6 +44,8 @@ from memorygraph.errors import (
     InvalidRecordError,
     MemoryGraphError,
     NextStep,
+    StorageFullError,
+    UnreadableRecordError,
     UsageError,
 )
 from memorygraph.kinds import KINDS
@@ -157,6 +159,28 @@ def _marks(n: int) -> str:
 
 
 _TABLES: dict[str, str] = {"memory": "memories", "relationship": "relationships"}
+
+
+class _UndecodableText(DatabaseFileError):
+    """sqlite3 could not decode a stored text as UTF-8 (another program wrote it)."""
+
+
+def _doc_fault(kind: RecordKind, raw: bytes) -> str | None:
+    """Why the stored doc `raw` of a `kind` cannot be read, in words that never quote
+    it; None when it can be read."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"its stored text is not valid UTF-8 (byte {e.start})"
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        return f"its stored text is not valid JSON ({e.msg} at character {e.pos})"
+    try:
+        MODELS[kind].parse_json(raw)
+    except InvalidRecordError as e:
+        return f"it is not a valid {kind} ({e})"
+    return None
 
 
 def _fts_query(query: MatchQuery) -> str:
@@ -442,9 +466,15 @@ class SQLiteBackend(Backend):
             yield
         except sqlite3.DatabaseError as e:
             if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise BackendOperationError(
-                    f"{self.describe()}: the disk is full ({e}); the batch was not written. "
-                    "Free space where the database lives and retry"
+                raise StorageFullError(
+                    f"the disk holding {self.describe()} is full ({e}): the write that met "
+                    "it was not kept; free space there"
+                ) from e
+            if isinstance(e, sqlite3.OperationalError) and "Could not decode" in str(e):
+                # sqlite3's message quotes the text it could not decode: a user's content.
+                raise _UndecodableText(
+                    f"{self.describe()} holds text that is not valid UTF-8, written by "
+                    "another program; restore the store from an export"
                 ) from e
             if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                 raise BackendBusyError(
@@ -577,10 +607,10 @@ class SQLiteBackend(Backend):
     ) -> CanonicalRecord | None:
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
-            doc = self._doc(conn, self._table(kind), record_id)
-            if doc is None:
+            stored = self._stored_record(conn, kind, record_id)
+            if stored is None:
                 return None
-            updated = change(KINDS[kind].model.parse_json(doc))
+            updated = change(stored)
             self._put(conn, kind, [updated], (), now)
         return updated
 
@@ -590,12 +620,28 @@ class SQLiteBackend(Backend):
         now = format_timestamp(utc_now())
         table = self._table(kind)
         with self._transaction() as conn:
-            doc = self._doc(conn, table, record_id)
-            if doc is None:
+            stored = self._stored_record(conn, kind, record_id)
+            if stored is None:
                 return False
-            check(KINDS[kind].model.parse_json(doc))
+            check(stored)
             self._delete_in(conn, table, [record_id], now)
         return True
+
+    def _stored_record(
+        self, conn: sqlite3.Connection, kind: RecordKind, record_id: str
+    ) -> Memory | Relationship | None:
+        """The record `record_id` of `kind` as stored, or None; `UnreadableRecordError`
+        naming it when another program left it unreadable."""
+        # As bytes: sqlite3 would quote a text it cannot decode in its own error.
+        row = conn.execute(
+            f"SELECT CAST(doc AS BLOB) FROM {self._table(kind)} WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return KINDS[kind].model.parse_json(row[0])
+        except InvalidRecordError as e:
+            raise self._unreadable_among(kind, e, [record_id]) from e
 
     @staticmethod
     def _write_search_rows(
@@ -632,25 +678,22 @@ class SQLiteBackend(Backend):
         """One page in id order, as rows ready for `_write_stored`: each doc validated
         once, here, its columns taken from the validated record, and (with `terms`) a
         memory's search terms taken as stored."""
-        if kind == "relationship":
-            rows = self._page_rows("relationships", "changed_at, doc", after, size, None)
-        elif terms:
-            rows = self._page_rows(
-                "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
-                "m.changed_at, m.doc, s.title, s.body",
-                after,
-                size,
-                None,
-            )
-        else:
-            rows = self._page_rows("memories", "changed_at, doc, NULL, NULL", after, size, None)
         try:
+            if kind == "relationship":
+                rows = self._page_rows("relationships", "changed_at, doc", after, size, None)
+            elif terms:
+                rows = self._page_rows(
+                    "memories m LEFT JOIN memories_search s ON s.rowid = m.rowid",
+                    "m.changed_at, m.doc, s.title, s.body",
+                    after,
+                    size,
+                    None,
+                )
+            else:
+                rows = self._page_rows("memories", "changed_at, doc, NULL, NULL", after, size, None)
             return [_stored_row(kind, row) for row in rows]
-        except InvalidRecordError as e:
-            raise DatabaseFileError(
-                f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
-                "restore it from an export"
-            ) from e
+        except (InvalidRecordError, _UndecodableText) as e:
+            raise self._unreadable_in_page(kind, e, after, size, None) from e
 
     async def _terms_current(self) -> bool:
         """True when every memory's search row holds today's derived terms."""
@@ -808,10 +851,16 @@ class SQLiteBackend(Backend):
         return found
 
     async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
-        return [Memory.parse_json(d) for d in self._select_docs("memories", ids)]
+        try:
+            return [Memory.parse_json(d) for d in self._select_docs("memories", ids)]
+        except (InvalidRecordError, _UndecodableText) as e:
+            raise self._unreadable_among("memory", e, ids) from e
 
     async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
-        return [Relationship.parse_json(d) for d in self._select_docs("relationships", ids)]
+        try:
+            return [Relationship.parse_json(d) for d in self._select_docs("relationships", ids)]
+        except (InvalidRecordError, _UndecodableText) as e:
+            raise self._unreadable_among("relationship", e, ids) from e
 
     async def existing_memory_ids(self, ids: Sequence[str]) -> set[str]:
         return self._existing("memories", ids)
@@ -840,14 +889,76 @@ class SQLiteBackend(Backend):
     async def _page_memories(
         self, after: str | None, limit: int, since: datetime | None
     ) -> list[Memory]:
-        return [Memory.parse_json(d) for d in self._page("memories", after, limit, since)]
+        try:
+            return [Memory.parse_json(d) for d in self._page("memories", after, limit, since)]
+        except (InvalidRecordError, _UndecodableText) as e:
+            raise self._unreadable_in_page("memory", e, after, limit, since) from e
 
     async def _page_relationships(
         self, after: str | None, limit: int, since: datetime | None
     ) -> list[Relationship]:
-        return [
-            Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
-        ]
+        try:
+            return [
+                Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
+            ]
+        except (InvalidRecordError, _UndecodableText) as e:
+            raise self._unreadable_in_page("relationship", e, after, limit, since) from e
+
+    # --- records another program made unreadable ------------------------------------
+
+    def _unreadable_in_page(
+        self,
+        kind: RecordKind,
+        cause: MemoryGraphError,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+    ) -> MemoryGraphError:
+        """The error for a page of `kind` that could not be read: the first record in
+        it that cannot be, named by id (`cause` when none is found)."""
+        rows = self._page_rows(
+            _TABLES[kind], "CAST(id AS BLOB), CAST(doc AS BLOB)", after, limit, since
+        )
+        return self._first_unreadable(kind, rows) or cause
+
+    def _unreadable_among(
+        self, kind: RecordKind, cause: MemoryGraphError, ids: Sequence[str]
+    ) -> MemoryGraphError:
+        """`_unreadable_in_page` for the records of `kind` with these ids."""
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows = self._query(
+                f"SELECT CAST(id AS BLOB), CAST(doc AS BLOB) FROM {_TABLES[kind]} "
+                f"WHERE id IN ({_marks(len(chunk))})",
+                chunk,
+            )
+            found = self._first_unreadable(kind, rows)
+            if found is not None:
+                return found
+        return cause
+
+    def _first_unreadable(
+        self, kind: RecordKind, rows: Iterable[tuple[bytes, bytes]]
+    ) -> UnreadableRecordError | None:
+        """One line naming the first of `rows` (id, doc) that cannot be read, and what
+        its owner can do, without a word of its text; None when every row reads."""
+        for raw_id, raw in rows:
+            fault = _doc_fault(kind, raw)
+            if fault is None:
+                continue
+            record_id = raw_id.decode("utf-8", "backslashreplace")
+            problem = (
+                f"{self.describe()} holds {kind} {record_id!r}, which memorygraph cannot "
+                f"read: {fault}"
+            )
+            if kind == "memory":
+                return UnreadableRecordError(
+                    problem, record_id=record_id, next_steps=[NextStep("forget", record_id)]
+                )
+            return UnreadableRecordError(
+                f"{problem}; fix or delete that row in the program that wrote it",
+                record_id=record_id,
+            )
+        return None
 
     async def iter_canonical(
         self,
@@ -894,10 +1005,7 @@ class SQLiteBackend(Backend):
             make = CanonicalRecord.trusted if trusted else CanonicalRecord.parse
             return [make(kind, raw) for (raw,) in rows]
         except InvalidRecordError as e:
-            raise DatabaseFileError(
-                f"{self.describe()} holds a {kind} memorygraph cannot read ({e}); "
-                "restore it from an export"
-            ) from e
+            raise self._unreadable_in_page(kind, e, after, size, since) from e
 
     # The stored doc *is* the canonical form, so digests need no parsing.
 

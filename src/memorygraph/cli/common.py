@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
@@ -192,12 +193,14 @@ _STEPS = {
     "--help`); otherwise choose another graph or database",
     "reindex": "run `memorygraph reindex` on it once",
     "search": "search for it with `memorygraph search`",
+    "forget": "fix it in the program that wrote it, or delete it with "
+    "`memorygraph forget {quoted}`",
 }
 
 
 def command_words(step: NextStep) -> str:
     """A next step as the command that takes it."""
-    return _STEPS[step.action].format(subject=step.subject)
+    return _STEPS[step.action].format(subject=step.subject, quoted=shlex.quote(step.subject))
 
 
 #: Library fields whose flag is not their name with dashes.

@@ -8,13 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
-from memorygraph.cli.common import backend_options, config_from_options, run
+from memorygraph.cli.common import (
+    backend_options,
+    config_from_options,
+    err_console,
+    error_text,
+    run,
+)
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
 from memorygraph.ops.memories import open_store
+from memorygraph.ops.migrations import MigrationDesk
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+#: What writing to a client that went away raises: its end of our stdout is closed.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
 
 
 @click.command()
@@ -49,6 +60,9 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
     Stdout carries only protocol messages; logs go to stderr and never hold a
     password. The store is chosen like every other command's (flags or
     environment) and opened before the server answers, so a bad path fails here.
+    The server exits 0 when the client closes stdin, or goes away altogether; a
+    migration that this stops is rolled back first, and one line on stderr says so
+    (or, if it could not be, how to settle its journal).
 
     \b
     Examples:
@@ -73,9 +87,31 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
 
     async def go() -> None:
         async with open_store(config) as store:
-            await build_server(store, settings).run_stdio_async()
+            server = build_server(store, settings)
+            why = "the client closed the connection"
+            try:
+                await server.run_stdio_async()
+            except* CLIENT_GONE:
+                why = "the client went away"
+            # Every task has ended by now: a migration the client's departure cancelled
+            # has been rolled back, or has kept its journal.
+            farewell = stopped_migrations(server.state.desk)
+            if farewell:
+                err_console.print(Text(f"memorygraph serve: {why}; {farewell}"), highlight=False)
 
     run(go())
+
+
+def stopped_migrations(desk: MigrationDesk) -> str:
+    """One line on the migrations the client's departure stopped, each with
+    the state its target was left in and, when it was not rolled back, the commands
+    that settle its journal; empty when none was running."""
+    said = [
+        f"migration {migration_id} into {error.result.target if error.result else '?'} "
+        f"was stopped: {error_text(error)}"
+        for migration_id, error in desk.stopped.items()
+    ]
+    return "; ".join(said)
 
 
 def register(group: click.Group) -> None:

@@ -65,7 +65,10 @@ class ServerState:
 
 
 class MemoryGraphServer(MCPServer):
-    """The SDK's server, with argument errors said in one line that names the parameter."""
+    """The SDK's server, with argument errors said in one line that names the parameter.
+    `state` is what its tools share (set by `build_server`)."""
+
+    state: ServerState
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
@@ -122,7 +125,7 @@ def argument_error(tool: str, error: ValidationError) -> str:
     return f"invalid arguments for {tool}: {'; '.join(problems)}; correct them and call again"
 
 
-def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> MCPServer:
+def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> MemoryGraphServer:
     """An MCP server whose tools work on `store` (which the caller keeps open)."""
     settings = settings or ServerSettings()
     server = MemoryGraphServer(
@@ -135,6 +138,7 @@ def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> 
         store=store,
         desk=MigrationDesk(store.backend.config, settings.workdir, settings.environment),
     )
+    server.state = state
     memory_tools.register(server, state)
     if settings.profile == "extended":
         migration_tools.register(server, state)

@@ -60,6 +60,8 @@ def tool_words(step: NextStep) -> str:
         "choose another graph or database in target_config",
         "reindex": "rebuild its search index once, outside this server (MemoryStore.reindex)",
         "search": "find ids with search_memories or recall_memories",
+        "forget": "fix it in the program that wrote it, or delete it with delete_memory "
+        f"(memory_id {step.subject!r})",
     }[step.action]
 
 

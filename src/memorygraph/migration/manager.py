@@ -46,6 +46,7 @@ from memorygraph.errors import (
     MigrationError,
     MigrationInterrupted,
     NextStep,
+    StorageFullError,
     UsageError,
 )
 from memorygraph.exchange import ValidationReport, export_graph, import_graph
@@ -92,6 +93,8 @@ class _Run:
     interrupted: bool = False
     #: A first run, not a resume (which finds its own earlier writes in the target).
     fresh: bool = True
+    #: Why the rollback after a failure did not finish, when it did not.
+    rollback_error: MemoryGraphError | None = None
 
     def settle(self, state: str) -> None:
         """Append a state line if the journal can take it (a full disk may refuse it:
@@ -593,6 +596,7 @@ class MigrationManager:
             )
         except MemoryGraphError as e:
             run.result.rolled_back = False
+            run.rollback_error = e
             phase.status = "failed"
             phase.detail = str(e)
             run.result.errors.append(f"rollback failed: {e}")
@@ -643,7 +647,17 @@ class MigrationManager:
         if run.result.rolled_back is True:
             return f"migration failed and the target was rolled back: {what}"
         if run.result.rolled_back is False:
-            return f"migration failed and the target was NOT rolled back: {what}"
+            said = f"migration failed and the target was NOT rolled back: {what}"
+            if isinstance(error, StorageFullError) or isinstance(
+                run.rollback_error, StorageFullError
+            ):
+                # Undoing writes too: the rollback command cannot work until there is room.
+                said += (
+                    f"; the target holds the {_written(run.result)} records this migration "
+                    "wrote (new or overwritten) beside the rest of what it held before, and "
+                    "they can be undone once space is freed"
+                )
+            return said
         return f"migration failed before anything was written: {what}"
 
     def _cleanup(self, run: _Run) -> None:
@@ -671,15 +685,28 @@ class MigrationManager:
             return RollbackReport(already=True)
         config = target or state.target_config(environment, ask_password)
         with TargetLock(config, journal_path):
-            async with self._open(config) as backend:
-                report = await undo(journal_path, backend)
+            try:
+                async with self._open(config) as backend:
+                    report = await undo(journal_path, backend)
+            except StorageFullError as e:
+                raise MigrationError(
+                    f"cannot roll back yet: {e.problem}; nothing is lost: the journal "
+                    "is kept, and rolling back again once space is freed finishes the undo",
+                    next_steps=[NextStep("rollback", str(journal_path))],
+                ) from e
+            # The export first: on a full disk, removing it makes room for the state line.
+            with suppress(OSError):
+                state.export_path.unlink()
             journal = Journal.reopen(journal_path)
             try:
                 journal.set_state("rolled_back")
+            except JournalWriteError:
+                # The undo is complete (and repeatable), but the journal cannot say so:
+                # left as it is, it would stand for an unfinished migration and hold the
+                # target. Removing it needs no room; a rolled-back migration needs nothing.
+                _forget_journal(journal_path)
             finally:
                 journal.close()
-        with suppress(OSError):
-            state.export_path.unlink()
         return report
 
     async def resume(
@@ -811,6 +838,19 @@ def _load_shielding() -> None:
     the import half-way and the rollback with it."""
     with anyio.CancelScope():
         pass
+
+
+def _forget_journal(journal_path: Path) -> None:
+    """Remove a journal, and its directory when nothing else is left there."""
+    with suppress(OSError):
+        journal_path.unlink()
+    with suppress(OSError):
+        journal_path.parent.rmdir()
+
+
+def _written(result: MigrationResult) -> int:
+    """How many records a migration wrote into its target (inserted or overwritten)."""
+    return sum(c.inserted + c.updated for c in (result.memories, result.relationships))
 
 
 def new_migration_id() -> str:

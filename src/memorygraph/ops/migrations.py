@@ -262,6 +262,10 @@ class MigrationDesk:
         self.environment = environment
         self._dry_runs: set[str] = set()
         self._running: dict[str, MigrationEntry] = {}
+        #: Migrations a cancellation stopped (their caller gone, or the call cancelled),
+        #: by id: the error says whether the target was rolled back, and if not, how
+        #: to settle its journal.
+        self.stopped: dict[str, MigrationError] = {}
 
     def target(self, backend: str, given: TargetConfig | None) -> BackendConfig:
         return resolve_target(backend, given, self.environment)
@@ -303,7 +307,9 @@ class MigrationDesk:
             entry.state = _failed_state(e.result)
             entry.detail = str(e)
             if isinstance(e.__cause__, asyncio.CancelledError):
-                # Rolled back already; the caller's cancellation goes on as a cancellation.
+                # Rolled back already (or its journal kept, as `e` says); the caller's
+                # cancellation goes on as a cancellation.
+                self.stopped[migration_id] = e
                 raise e.__cause__ from None
             raise
         except BaseException as e:
