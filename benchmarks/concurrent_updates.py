@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-import os
 import random
 import statistics
 import sys
@@ -38,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.registry import create_backend
@@ -46,6 +45,7 @@ from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, MemoryType
 from memorygraph.patch import MemoryPatch
 from memorygraph.store import MemoryStore
+from memorygraph.testing.concurrency import serve_parameters
 
 HOT = 20
 BATCH = 5_000
@@ -116,21 +116,6 @@ async def _tags_held(config: BackendConfig) -> int:
         # The next writer count starts from clean hot memories.
         await backend.upsert_memories([memory(i) for i in range(HOT)])
         return total
-
-
-def serve_parameters(config: BackendConfig) -> StdioServerParameters:
-    args = ["-m", "memorygraph", "serve", "--backend", config.backend_type]
-    for flag, value in (
-        ("--path", config.path),
-        ("--uri", config.uri),
-        ("--database", config.database),
-    ):
-        if value is not None:
-            args += [flag, str(value)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
-    if config.password:
-        env["FALKORDB_PASSWORD"] = config.password
-    return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
 async def latency(config: BackendConfig, n: int, calls: int) -> dict[str, Any]:

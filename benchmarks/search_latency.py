@@ -1,7 +1,7 @@
 """Search latency at scale: p50/p95 of `MemoryStore.search` over the sample graph.
 
-    .venv/bin/python benchmarks/search_latency.py --backend sqlite --memories 100000
-    .venv/bin/python benchmarks/search_latency.py --backend falkordb --uri redis://127.0.0.1:6379
+.venv/bin/python benchmarks/search_latency.py --backend sqlite --memories 100000
+.venv/bin/python benchmarks/search_latency.py --backend falkordb --uri redis://127.0.0.1:6379
 """
 
 from __future__ import annotations

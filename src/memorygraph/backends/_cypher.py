@@ -604,6 +604,36 @@ class CypherBackend(Backend):
             return False  # a uniqueness constraint caught a writer of the same id
         return bool(rows and int(rows[0][0]))
 
+    async def _compare_and_set(
+        self,
+        kind: RecordKind,
+        record_id: str,
+        query: str,
+        params_for: Callable[[Memory | Relationship, str], dict[str, Any]],
+    ) -> Memory | Relationship | None:
+        """Read the record and run `query` (a `_compare` statement returning `ok`) with
+        `params_for(record, token)` until it applies; return the record it applied to,
+        or None when the record is not stored. An exception from `params_for` (the
+        caller's check) ends the attempt with nothing written."""
+        for attempt in range(self.cas_attempts):
+            found = await self._read_for_update(kind, record_id)
+            if found is None:
+                return None
+            current, token = found
+            params = {
+                "key": self.dialect.encode_key(record_id),
+                "token": token,
+                **params_for(current, token),
+            }
+            rows = await self._run(query, params, write=True)
+            if rows and rows[0][0]:
+                return current
+            await _back_off(attempt)
+        raise BackendBusyError(
+            f"{self.describe()}: {kind} {record_id!r} kept changing under other writers; "
+            "nothing was written. Try again"
+        )
+
     async def _update_atomically(
         self, kind: RecordKind, record_id: str, change: Callable[[Any], CanonicalRecord]
     ) -> CanonicalRecord | None:
@@ -612,28 +642,16 @@ class CypherBackend(Backend):
             "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | SET x = $props) "
             f"REMOVE x.`{_LOCK}` RETURN ok"
         )
-        for attempt in range(self.cas_attempts):
-            found = await self._read_for_update(kind, record_id)
-            if found is None:
-                return None
-            current, token = found
-            updated = change(current)
-            written = format_timestamp(
-                later_than(datetime.fromisoformat(token) if token else None, utc_now())
-            )
-            params = {
-                "key": self.dialect.encode_key(record_id),
-                "token": token,
-                "props": self._props(kind, updated, written),
-            }
-            rows = await self._run(query, params, write=True)
-            if rows and rows[0][0]:
-                return updated
-            await _back_off(attempt)
-        raise BackendBusyError(
-            f"{self.describe()}: {kind} {record_id!r} kept changing under other writers; "
-            "nothing was written. Try again"
-        )
+        written: list[CanonicalRecord] = []
+
+        def params_for(current: Memory | Relationship, token: str) -> dict[str, Any]:
+            written[:] = [change(current)]
+            stamp = later_than(datetime.fromisoformat(token) if token else None, utc_now())
+            return {"props": self._props(kind, written[0], format_timestamp(stamp))}
+
+        if await self._compare_and_set(kind, record_id, query, params_for) is None:
+            return None
+        return written[0]
 
     async def _delete_atomically(
         self, kind: RecordKind, record_id: str, check: Callable[[Any], None]
@@ -656,25 +674,12 @@ class CypherBackend(Backend):
             "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | "
             f"CREATE (:{TOMBSTONE_LABEL} {tomb}) {remove}) RETURN ok"
         )
-        for attempt in range(self.cas_attempts):
-            found = await self._read_for_update(kind, record_id)
-            if found is None:
-                return False
-            current, token = found
+
+        def params_for(current: Memory | Relationship, _token: str) -> dict[str, Any]:
             check(current)
-            params = {
-                "key": self.dialect.encode_key(record_id),
-                "token": token,
-                "now": format_timestamp(utc_now()),
-            }
-            rows = await self._run(query, params, write=True)
-            if rows and rows[0][0]:
-                return True
-            await _back_off(attempt)
-        raise BackendBusyError(
-            f"{self.describe()}: {kind} {record_id!r} kept changing under other writers; "
-            "nothing was deleted. Try again"
-        )
+            return {"now": format_timestamp(utc_now())}
+
+        return await self._compare_and_set(kind, record_id, query, params_for) is not None
 
     # --- reads -------------------------------------------------------------------
 
