@@ -71,7 +71,8 @@ class TargetLock:
             owner = _read(handle)
             handle.close()
             raise TargetBusyError(
-                f"another migration (pid {owner.get('pid', '?')} on {owner.get('host', '?')}) "
+                f"another migration or import (pid {owner.get('pid', '?')} on "
+                f"{owner.get('host', '?')}) "
                 f"is writing to {self.target.describe()}; wait until it ends"
             ) from None
         owner = _read(handle)
