@@ -203,11 +203,11 @@ def _failure(error: BaseException, journal: Path, rolled_back: bool) -> Migratio
     problem = error.problem if isinstance(error, MemoryGraphError) else str(error)
     problem = problem or type(error).__name__
     if rolled_back:
-        what = "interrupted" if interrupted else f"failed: {problem}"
+        what = "was interrupted" if interrupted else f"failed ({problem})"
         message = f"the import {what}; the store was rolled back and holds what it held before"
         steps: tuple[NextStep, ...] = ()
     else:
-        what = "interrupted" if interrupted else f"failed ({problem})"
+        what = "was interrupted" if interrupted else f"failed ({problem})"
         message = (
             f"the import {what} and the store was NOT rolled back; it holds part of the import"
         )

@@ -80,7 +80,7 @@ class TargetLock:
         if pending and Path(pending) != self.journal and _unfinished(Path(pending)):
             handle.close()
             raise TargetBusyError(
-                f"the migration recorded in {pending} into {self.target.describe()} is "
+                f"the migration or import recorded in {pending} into {self.target.describe()} is "
                 "unfinished and must be settled first",
                 next_steps=[NextStep("rollback", str(pending)), NextStep("resume", str(pending))],
             )
