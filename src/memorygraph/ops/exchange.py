@@ -29,7 +29,7 @@ from memorygraph import safefiles
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend, target_exists
 from memorygraph.config import BackendConfig
-from memorygraph.errors import UsageError
+from memorygraph.errors import OperationError, UsageError
 from memorygraph.exchange import ExportSummary, export_graph
 from memorygraph.exchange import validate_export as _validate_export
 from memorygraph.exchange.export import refuse_own_store
@@ -352,10 +352,18 @@ def _copy_private(source: Path, copy: Path) -> None:
     """Copy `source` to the new file `copy` (owner-only, a link there refused), on disk
     before it returns: a resume after a crash reads it."""
     with safefiles.create(copy, "the import's copy of the file", field="workdir") as out:
-        with source.open("rb") as data:
-            shutil.copyfileobj(data, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
+        try:
+            with source.open("rb") as data:
+                shutil.copyfileobj(data, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        except OSError as e:
+            raise OperationError(
+                f"cannot copy {source} into the working directory {copy.parent}: "
+                f"{e.strerror or e}; nothing was written to the store; free space there "
+                "or choose another workdir",
+                field="workdir",
+            ) from e
 
 
 async def validate_export(path: Path, *, max_problems: int = 100) -> ValidationReport:
