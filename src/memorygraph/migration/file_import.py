@@ -160,7 +160,10 @@ async def journaled_import(
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as e:
             if journal is None:
                 raise  # nothing was written: the error is the import's own
-            settled = await _roll_back(journal, backend, reopen_for_rollback)
+            # Unsettled until the rollback says otherwise: a second interrupt that
+            # stops it midway must leave the journal in place.
+            settled = False
+            settled = await _roll_back(journal, backend, reopen_for_rollback, e)
             raise _failure(e, journal.path, settled) from e
         finally:
             if journal is not None:
@@ -172,10 +175,13 @@ async def journaled_import(
         lock.release()
 
 
-async def _roll_back(journal: Journal, backend: Backend, reopen: bool) -> bool:
-    """Undo what the journal records; True when the store holds what it held before."""
+async def _roll_back(
+    journal: Journal, backend: Backend, reopen: bool, error: BaseException
+) -> bool:
+    """Undo what the journal records after `error`; True when the store holds what it
+    held before."""
     task = asyncio.current_task()
-    if task is not None and task.cancelling():
+    if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
         # The cancellation is handled here: consume it, so the rollback's own awaits
         # are not taken for a new one.
         task.uncancel()
