@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
 from datetime import timedelta
 from pathlib import Path
 
@@ -165,3 +166,23 @@ def test_killed_import_into_a_store_with_records_rolls_back_or_resumes_exactly(
         expected = before if recovery == "--rollback" else imported
         assert asyncio.run(snapshot(target)) == expected, context
         _stop_leftover(target)
+
+
+def test_ctrl_c_during_an_import_rolls_it_back_and_leaves_nothing(tmp_path: Path) -> None:
+    export = asyncio.run(_write_file(tmp_path))
+    target = _store("sqlite", tmp_path)
+    asyncio.run(_hold_records(target))
+    before = asyncio.run(snapshot(target))
+    work = tmp_path / "work"
+    proc = start(
+        ["import", str(export), *_store_args(target), "--workdir", str(work),
+         "--batch-size", "3"]
+    )  # fmt: skip
+    wait_for(proc, work, lambda j: _batches_journaled(j) >= 10)
+    code, err = kill(proc, signal.SIGINT)
+    assert code == 130, err
+    assert err.strip().splitlines() == [
+        "error: the import was interrupted; the store was rolled back and holds what it held before"
+    ], err
+    assert not list(work.iterdir())
+    assert asyncio.run(snapshot(target)) == before
