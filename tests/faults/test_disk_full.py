@@ -1,8 +1,9 @@
 """A full disk, for real (a small tmpfs, filled by a filler file): where the journal
-lives, and where the target lives (SQLite and embedded FalkorDB). One line that names
-the full disk and says what the target holds; the target rolled back, or a journal
-whose printed rollback refuses in one line while the disk stays full and finishes the
-undo once space is freed. A rollback on a full work-directory disk finishes anyway."""
+lives (of a migration and of an import), and where the target lives (SQLite and embedded
+FalkorDB). One line that names the full disk and says what the target holds; the target
+rolled back, or a journal whose printed rollback refuses in one line while the disk stays
+full and finishes the undo once space is freed. A rollback on a full work-directory disk
+finishes anyway."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from memorygraph.backends import falkordb_process
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
+from memorygraph.exchange import export_graph
 from memorygraph.models import Memory
 from tests.faults.helpers import intents, journal_in, location_args, run_cli, start, wait_for
 from tests.migration.helpers import fill, snapshot
@@ -205,4 +207,55 @@ def _target_fills_up(tmp_path: Path, disk: Path, target: BackendConfig) -> None:
     else:
         filler.unlink()
         assert "the target was rolled back" in line, line
+    assert asyncio.run(snapshot(target)) == before
+
+
+async def _export_of(where: Path, n: int) -> Path:
+    source = BackendConfig("sqlite", path=where / "source.db")
+    await fill(source, n=n, tricky=False)
+    path = where / "import.jsonl"
+    async with create_backend(source.read_only_copy()) as backend:
+        await export_graph(backend, path)
+    return path
+
+
+def test_disk_full_where_an_imports_journal_lives(tmp_path: Path, small_disk: Path) -> None:
+    export = asyncio.run(_export_of(tmp_path, 600))
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
+    asyncio.run(_keep_theirs(target))
+    before = asyncio.run(snapshot(target))
+    work = small_disk / "work"
+    args = ["import", str(export), "--backend", "sqlite", "--path", str(target.path)]
+    proc = start([*args, "--workdir", str(work), "--batch-size", "2"])
+    wait_for(proc, work, lambda j: intents(j) >= 3)
+    filler = _fill_up(small_disk)
+    _, raw = proc.communicate(timeout=300)
+    err = raw.decode()
+    filler.unlink()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "disk is full" in err and "rolled back" in err and "NOT" not in err, err
+    assert journal_in(work) is None
+    assert asyncio.run(snapshot(target)) == before
+
+
+def test_a_file_that_does_not_fit_in_the_work_directory_is_not_imported(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    export = asyncio.run(_export_of(tmp_path, 300))
+    target = BackendConfig("sqlite", path=tmp_path / "target.db")
+    asyncio.run(_keep_theirs(target))
+    before = asyncio.run(snapshot(target))
+    filler = _fill_up(small_disk)
+    work = small_disk / "work"
+    args = ["import", str(export), "--backend", "sqlite", "--path", str(target.path)]
+    done = run_cli([*args, "--workdir", str(work)])
+    filler.unlink()
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "nothing was written to the store" in done.stderr, done.stderr
+    assert "--workdir" in done.stderr, done.stderr
+    assert journal_in(work) is None
     assert asyncio.run(snapshot(target)) == before

@@ -215,6 +215,9 @@ async def test_export_then_import_into_another_store(tmp_path: Path) -> None:
         assert (await call(client, "get_memory_statistics"))["memories"] == 0
         done = await call(client, "import_memories", path=str(exported))
         assert done["report"]["memory"]["inserted"] == 63
+        # Journaled in the server's work directory while it ran; nothing is left there.
+        assert (tmp_path / "work").is_dir()
+        assert not list((tmp_path / "work").iterdir())
         message = await call_error(client, "import_memories", path=str(tmp_path / "missing"))
         assert "missing" in message
     assert await snapshot(other) == await snapshot(source)

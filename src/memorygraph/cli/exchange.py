@@ -182,6 +182,12 @@ def _graph_source_options(fn: Any) -> Any:
     is_flag=True,
     help="Ignore the file's tombstones: keep records it says were deleted.",
 )
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the import's copy of FILE and its journal go while it runs "
+    "(default ~/.memorygraph/migrations).",
+)
 @backend_options()
 @json_option
 def import_cmd(
@@ -192,6 +198,7 @@ def import_cmd(
     dry_run: bool,
     keep_deletions: bool,
     batch_size: int | None,
+    workdir: Path | None,
     as_json: bool,
     **options: Any,
 ) -> None:
@@ -203,6 +210,11 @@ def import_cmd(
     line is invalid nothing is written (exit 2, as `validate` and --dry-run
     give). Importers list what they
     could not map.
+
+    The import is journaled like a migration, under the backend's migration
+    lock: a failure or Ctrl-C rolls it back at once, and an import killed
+    outright leaves its journal in --workdir, to settle with `memorygraph
+    migrate --rollback JOURNAL` or `--resume JOURNAL`.
 
     With --from-graph falkordb, neo4j or memgraph (and --from-uri), the graph
     the memorygraph MCP server keeps on that server is read in place,
@@ -252,6 +264,7 @@ def import_cmd(
                 batch_size=batch_size,
                 apply_deletions=not keep_deletions,
                 progress=display.update if display.enabled else None,
+                workdir=workdir,
             )
 
     result = run(go())

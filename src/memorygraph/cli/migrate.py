@@ -87,13 +87,13 @@ from memorygraph.ops.migrations import MigrationOptions, MigrationResult, Verify
     "--rollback",
     "rollback_journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Undo the migration recorded in this journal.",
+    help="Undo the migration (or import) recorded in this journal.",
 )
 @click.option(
     "--resume",
     "resume_journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Finish the interrupted migration recorded in this journal.",
+    help="Finish the interrupted migration (or import) recorded in this journal.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def migrate(**opts: Any) -> None:

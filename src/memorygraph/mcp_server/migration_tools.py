@@ -251,6 +251,8 @@ def register(server: MCPServer, state: "ServerState") -> None:
                 dry_run=dry_run,
                 skip_duplicates=skip_duplicates,
                 progress=progress,
+                # Where the migration tools find a killed import's journal by its id.
+                workdir=state.desk.workdir,
             ),
         )
         verb = "would import" if dry_run else "imported"

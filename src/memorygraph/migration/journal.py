@@ -9,9 +9,12 @@ tombstones; resume continues the import without duplicating.
 Lines:
     {"journal": "memorygraph-migration", "version": 1, "migration_id", "created_at",
      "source", "target", "export", "options", "target_was_empty",
-     "export_sha256", "started_at"}                          header, always first; the
+     "export_sha256", "started_at", "imported_from"}         header, always first; the
                                                              export's content hash proves
-                                                             it unchanged on resume
+                                                             it unchanged on resume; an
+                                                             import of a file names it in
+                                                             "imported_from" (its source is
+                                                             then {"backend_type": "file"})
     {"event": "snapshot_begin"}                              before-images follow (journals
     {"event": "snapshot", "kind", "records": [...]}          of earlier versions, read by
     {"event": "snapshot_complete"}                           rollback)
@@ -119,6 +122,13 @@ class JournalState:
         return bool(self.header.get("direct_copy", False))
 
     @property
+    def imported_from(self) -> str | None:
+        """What an import of a file (or a graph read in place) read, or None for a
+        migration: an import has no source store to resolve, only its export."""
+        value = self.header.get("imported_from")
+        return str(value) if value else None
+
+    @property
     def finished(self) -> bool:
         """True when nothing the journal describes is left uncommitted."""
         return self.state in FINAL_STATES
@@ -159,7 +169,7 @@ class Journal:
         path: Path,
         *,
         migration_id: str,
-        source: BackendConfig,
+        source: BackendConfig | None,
         target: BackendConfig,
         export_path: Path,
         options: dict[str, Any],
@@ -167,8 +177,12 @@ class Journal:
         export_sha256: str | None = None,
         direct_copy: bool = False,
         started_at: str | None = None,
+        imported_from: str | None = None,
     ) -> Journal:
-        """Start the journal at `path`, a new file (mode 0600; a link there is refused)."""
+        """Start the journal at `path`, a new file (mode 0600; a link there is refused).
+
+        An import of a file has no source store (`source` None): `imported_from` names
+        what it read, and its export in the work directory is all a resume needs."""
         handle = safefiles.create(path, "the migration journal", field="workdir")
         journal = cls(path, handle)
         journal._append(
@@ -177,7 +191,11 @@ class Journal:
                 "version": JOURNAL_VERSION,
                 "migration_id": migration_id,
                 "created_at": format_timestamp(utc_now()),
-                "source": config_to_dict(source),
+                "source": (
+                    config_to_dict(source)
+                    if source is not None
+                    else {"backend_type": "file", "path": imported_from}
+                ),
                 "target": config_to_dict(target),
                 "export": str(export_path),
                 "options": options,
@@ -185,6 +203,7 @@ class Journal:
                 "export_sha256": export_sha256,
                 "direct_copy": direct_copy,
                 "started_at": started_at,
+                "imported_from": imported_from,
             }
         )
         return journal

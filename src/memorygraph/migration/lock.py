@@ -71,7 +71,8 @@ class TargetLock:
             owner = _read(handle)
             handle.close()
             raise TargetBusyError(
-                f"another migration (pid {owner.get('pid', '?')} on {owner.get('host', '?')}) "
+                f"another migration or import (pid {owner.get('pid', '?')} on "
+                f"{owner.get('host', '?')}) "
                 f"is writing to {self.target.describe()}; wait until it ends"
             ) from None
         owner = _read(handle)
@@ -79,7 +80,7 @@ class TargetLock:
         if pending and Path(pending) != self.journal and _unfinished(Path(pending)):
             handle.close()
             raise TargetBusyError(
-                f"the migration recorded in {pending} into {self.target.describe()} is "
+                f"the migration or import recorded in {pending} into {self.target.describe()} is "
                 "unfinished and must be settled first",
                 next_steps=[NextStep("rollback", str(pending)), NextStep("resume", str(pending))],
             )

@@ -737,9 +737,11 @@ class MigrationManager:
             )
         options = _options_from_journal(state)
         target_config = target or state.target_config(environment, ask_target_password)
-        source_config = (
-            source or state.source_config(environment, ask_source_password)
-        ).read_only_copy()
+        source_config = None
+        if state.imported_from is None:
+            source_config = (
+                source or state.source_config(environment, ask_source_password)
+            ).read_only_copy()
         with TargetLock(target_config, journal_path), long_lived_frozen():
             return await self._resume(journal_path, state, options, source_config, target_config)
 
@@ -748,13 +750,16 @@ class MigrationManager:
         journal_path: Path,
         state: JournalState,
         options: MigrationOptions,
-        source_config: BackendConfig,
+        source_config: BackendConfig | None,
         target_config: BackendConfig,
     ) -> MigrationResult:
+        """`source_config` is None for an import of a file, which has no source store."""
         _load_shielding()
         run = _Run(
             result=MigrationResult(
-                source=source_config.describe(),
+                source=source_config.describe()
+                if source_config is not None
+                else str(state.imported_from),
                 target=target_config.describe(),
                 journal_path=str(journal_path),
                 # The interrupted run's start: what it read of the source is from then on.
@@ -771,7 +776,11 @@ class MigrationManager:
         )
         try:
             async with self._open(target_config) as target_backend:
-                if state.copied_directly and not run.export_path.exists():
+                if (
+                    state.copied_directly
+                    and not run.export_path.exists()
+                    and source_config is not None
+                ):
                     # The copy left no export: what is left to write comes from one
                     # written now, and what the copy wrote is found there and skipped.
                     async with (
@@ -789,8 +798,13 @@ class MigrationManager:
                 await self._run_import(
                     run, target_backend, run.journal, options.skip_duplicates, options
                 )
-                async with self._open(source_config) as source_backend:
-                    await self._verify(run, source_backend, target_backend, options)
+                if source_config is None:
+                    # An import is checked as it is written (the file was validated
+                    # whole); there is no source store to compare the target with.
+                    run.result.phases.append(PhaseReport("verify", status="skipped"))
+                else:
+                    async with self._open(source_config) as source_backend:
+                        await self._verify(run, source_backend, target_backend, options)
                 run.journal.set_state("committed")
                 run.committed = True
                 run.result.target_stats = (await target_backend.health()).to_dict()

@@ -14,6 +14,9 @@ them line by line.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -22,10 +25,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from memorygraph import safefiles
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend, target_exists
 from memorygraph.config import BackendConfig
-from memorygraph.errors import UsageError
+from memorygraph.errors import OperationError, UsageError
 from memorygraph.exchange import ExportSummary, export_graph
 from memorygraph.exchange import validate_export as _validate_export
 from memorygraph.exchange.export import refuse_own_store
@@ -33,11 +37,19 @@ from memorygraph.exchange.exporters import EXPORT_FORMATS as EXPORT_FORMATS
 from memorygraph.exchange.exporters import MEMORYGRAPH as MEMORYGRAPH
 from memorygraph.exchange.exporters import OtherExportReport, export_other
 from memorygraph.exchange.importers import FORMATS as FORMATS
-from memorygraph.exchange.importers import import_file, import_graph_store
+from memorygraph.exchange.importers import (
+    ConversionReport,
+    convert_graph_store,
+    convert_to_export,
+    detect_format,
+    import_file,
+    import_graph_store,
+)
 from memorygraph.exchange.importers.mcp_graph import ENGINES as GRAPH_ENGINES
 from memorygraph.exchange.load import ImportSummary
 from memorygraph.exchange.validate import ValidationReport as ValidationReport
 from memorygraph.kinds import Progress as Progress
+from memorygraph.migration.file_import import journaled_import
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -185,11 +197,18 @@ async def import_memories(
     batch_size: int | None = None,
     apply_deletions: bool = True,
     progress: Progress | None = None,
+    workdir: Path | None = None,
 ) -> ImportResult:
     """Import into the store, all or nothing: the file at `path` in any supported format,
     or the memorygraph MCP server's `graph` read in place (read-only). With `dry_run`,
     only report what would happen; a dry run into a file store that does not exist yet
     plans against an empty one and creates nothing.
+
+    A real import is journaled like a migration (`migration.file_import`), in a work
+    directory under `workdir` (`~/.memorygraph/migrations` by default) and under the
+    store's migration lock: a failure or an interrupt rolls it back at once, and an
+    import killed outright leaves its journal there for `MigrationManager.rollback`
+    or `MigrationManager.resume`. A successful import leaves nothing behind.
 
     `apply_deletions` False keeps what the file's tombstones would delete. Progress
     phases are "import memories" and "import relationships" (no totals)."""
@@ -209,12 +228,28 @@ async def import_memories(
         # A dry run into a file store that is not there plans against an empty one.
         summary = await _import(None, path, graph, format, skip_duplicates, batch_size,
                                 apply_deletions, imported, dry_run=True)  # fmt: skip
-    else:
+    elif dry_run:
         async with _opened(store) as backend:
             summary = await _import(
                 backend, path, graph, format, skip_duplicates, batch_size, apply_deletions,
-                imported, dry_run=dry_run,
+                imported, dry_run=True,
             )  # fmt: skip
+    else:
+        async with _opened(store) as backend:
+            summary = await _journaled(
+                backend,
+                path,
+                graph,
+                format,
+                skip_duplicates=skip_duplicates,
+                batch_size=batch_size,
+                apply_deletions=apply_deletions,
+                progress=imported,
+                workdir=workdir,
+                # A store given open (a server's) is rolled back through its own
+                # connection; one opened here through a new one.
+                reopen_for_rollback=not isinstance(store, Backend),
+            )
     report = summary.to_dict()
     if dry_run:
         report.setdefault("conversion", None)
@@ -261,6 +296,74 @@ async def _import(
         progress=progress,
         dry_run=dry_run,
     )
+
+
+async def _journaled(
+    backend: Backend,
+    path: Path | None,
+    graph: BackendConfig | None,
+    format: str,
+    *,
+    skip_duplicates: bool,
+    batch_size: int | None,
+    apply_deletions: bool,
+    progress: Progress,
+    workdir: Path | None,
+    reopen_for_rollback: bool,
+) -> ImportSummary:
+    """A real import of the file at `path` (or of `graph`), journaled: the file is
+    copied, or converted, into the import's work directory first, so that a resume
+    reads the very bytes the import began with."""
+    conversion: ConversionReport | None = None
+
+    async def prepare(work: Path) -> Path:
+        nonlocal conversion
+        out = work / "export.jsonl"
+        if graph is not None:
+            conversion = await convert_graph_store(graph, out)
+            return out
+        assert path is not None
+        fmt = detect_format(path) if format == "auto" else format
+        if fmt == MEMORYGRAPH:
+            await asyncio.to_thread(_copy_private, path, out)
+        else:
+            conversion = await asyncio.to_thread(convert_to_export, path, out, format=fmt)
+        return out
+
+    summary = await journaled_import(
+        backend,
+        prepare,
+        origin=str(path.resolve()) if path is not None else graph.describe() if graph else "",
+        workdir=workdir,
+        skip_duplicates=skip_duplicates,
+        batch_size=batch_size,
+        apply_deletions=apply_deletions,
+        progress=progress,
+        reopen_for_rollback=reopen_for_rollback,
+    )
+    summary.path = path if path is not None else graph.describe() if graph else ""
+    if conversion is not None:
+        conversion.output = None
+        summary.conversion = conversion.to_dict()
+    return summary
+
+
+def _copy_private(source: Path, copy: Path) -> None:
+    """Copy `source` to the new file `copy` (owner-only, a link there refused), on disk
+    before it returns: a resume after a crash reads it."""
+    with safefiles.create(copy, "the import's copy of the file", field="workdir") as out:
+        try:
+            with source.open("rb") as data:
+                shutil.copyfileobj(data, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        except OSError as e:
+            raise OperationError(
+                f"cannot copy {source} into the working directory {copy.parent}: "
+                f"{e.strerror or e}; nothing was written to the store; free space there "
+                "or choose another workdir",
+                field="workdir",
+            ) from e
 
 
 async def validate_export(path: Path, *, max_problems: int = 100) -> ValidationReport:
