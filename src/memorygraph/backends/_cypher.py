@@ -553,14 +553,10 @@ class CypherBackend(Backend):
             if not rows:
                 return None
             return self._decode_memory(rows[0][0]), str(rows[0][1] or "")
-        k = self.dialect.key_property
-        rows = await self._run(
-            f"MATCH (a)-[x:{EDGE_LABEL} {{`{k}`: $key}}]->(b) RETURN properties(x), a.id, b.id",
-            {"key": key},
-        )
-        if not rows:
+        found = await self._relationship_rows([record_id])
+        if not found:
             return None
-        props, from_id, to_id = rows[0]
+        props, from_id, to_id = found[0]
         return self._decode_relationship(props, from_id, to_id), str(props.get(WRITTEN) or "")
 
     def _props(self, kind: RecordKind, record: CanonicalRecord, written: str) -> dict[str, Any]:

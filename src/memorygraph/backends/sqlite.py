@@ -48,7 +48,6 @@ from memorygraph.errors import (
     UnreadableRecordError,
     UsageError,
 )
-from memorygraph.kinds import KINDS
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -578,10 +577,6 @@ class SQLiteBackend(Backend):
     # process writes between the read and the write (they wait, up to the timeout).
 
     @staticmethod
-    def _table(kind: RecordKind) -> str:
-        return "memories" if kind == "memory" else "relationships"
-
-    @staticmethod
     def _doc(conn: sqlite3.Connection, table: str, record_id: str) -> str | None:
         row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()
         return None if row is None else str(row[0])
@@ -589,7 +584,7 @@ class SQLiteBackend(Backend):
     async def _insert_new(self, kind: RecordKind, record: CanonicalRecord) -> bool:
         now = format_timestamp(utc_now())
         with self._transaction() as conn:
-            if self._doc(conn, self._table(kind), record.id) is not None:
+            if self._doc(conn, _TABLES[kind], record.id) is not None:
                 return False
             if kind == "relationship":
                 ends = {record.data["from_id"], record.data["to_id"]}
@@ -618,7 +613,7 @@ class SQLiteBackend(Backend):
         self, kind: RecordKind, record_id: str, check: Callable[[Any], None]
     ) -> bool:
         now = format_timestamp(utc_now())
-        table = self._table(kind)
+        table = _TABLES[kind]
         with self._transaction() as conn:
             stored = self._stored_record(conn, kind, record_id)
             if stored is None:
@@ -634,12 +629,12 @@ class SQLiteBackend(Backend):
         naming it when another program left it unreadable."""
         # As bytes: sqlite3 would quote a text it cannot decode in its own error.
         row = conn.execute(
-            f"SELECT CAST(doc AS BLOB) FROM {self._table(kind)} WHERE id = ?", (record_id,)
+            f"SELECT CAST(doc AS BLOB) FROM {_TABLES[kind]} WHERE id = ?", (record_id,)
         ).fetchone()
         if row is None:
             return None
         try:
-            return KINDS[kind].model.parse_json(row[0])
+            return MODELS[kind].parse_json(row[0])
         except InvalidRecordError as e:
             raise self._unreadable_among(kind, e, [record_id]) from e
 
