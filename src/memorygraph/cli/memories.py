@@ -15,7 +15,7 @@ from rich.text import Text
 from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.ops import memories as ops
-from memorygraph.ops.memories import Direction, MemoryPatch, Neighbour, version_of
+from memorygraph.ops.memories import Direction, Neighbour, version_of
 from memorygraph.search import SearchHit
 
 MEMORY_TYPES = [t.value for t in MemoryType]
@@ -173,17 +173,14 @@ def update(
       memorygraph update 3f2c… --remove-tag draft --add-file src/cache.py
       memorygraph update 3f2c… --importance 0.9 --expected-version 9a1f0c2e4b6d8a10
     """
-    fields = {
-        "title": title,
-        "content": content,
-        "summary": summary,
-        "type": memory_type.lower() if memory_type else None,
-        "importance": importance,
-        "confidence": confidence,
-        "effectiveness": effectiveness,
-    }
-    patch = MemoryPatch(
-        set={k: v for k, v in fields.items() if v is not None},
+    patch = ops.patch_of(
+        title=title,
+        content=content,
+        summary=summary,
+        type=memory_type.lower() if memory_type else None,
+        importance=importance,
+        confidence=confidence,
+        effectiveness=effectiveness,
         add_tags=add_tags,
         remove_tags=remove_tags,
         add_files=add_files,

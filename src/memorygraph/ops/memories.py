@@ -346,6 +346,27 @@ async def get_memory(
     return detail
 
 
+def patch_of(
+    *,
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    add_files: Sequence[str] = (),
+    remove_files: Sequence[str] = (),
+    project_path: str | None = None,
+    **changes: Any,
+) -> MemoryPatch:
+    """The patch an interface's arguments describe: fields to set (None means
+    unchanged), tags and files to add or remove, the project path."""
+    return MemoryPatch(
+        set={k: v for k, v in changes.items() if v is not None},
+        add_tags=tuple(add_tags),
+        remove_tags=tuple(remove_tags),
+        add_files=tuple(add_files),
+        remove_files=tuple(remove_files),
+        project_path=project_path,
+    )
+
+
 async def update_memory(
     store: MemoryStore,
     memory_id: str,
@@ -361,13 +382,13 @@ async def update_memory(
     """Change only the fields given (None means unchanged), add or remove tags and
     files, in one atomic step; return the memory as stored. With `expected_version`,
     only if the memory is still at that version (else `ConflictError`)."""
-    patch = MemoryPatch(
-        set={k: v for k, v in changes.items() if v is not None},
-        add_tags=tuple(add_tags),
-        remove_tags=tuple(remove_tags),
-        add_files=tuple(add_files),
-        remove_files=tuple(remove_files),
+    patch = patch_of(
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+        add_files=add_files,
+        remove_files=remove_files,
         project_path=project_path,
+        **changes,
     )
     try:
         updated = await store.update(memory_id, patch, expected_version=expected_version)
