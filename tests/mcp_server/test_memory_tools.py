@@ -107,6 +107,46 @@ async def test_update_changes_only_given_fields(connect: Connect) -> None:
         assert "nothing to change" in message
 
 
+async def test_tags_and_files_grow_and_shrink_and_versions_guard_changes(
+    connect: Connect,
+) -> None:
+    async with connect() as client:
+        stored = await call(client, "store_memory", type="fix", title="Pin redis", tags=["a", "b"])
+        memory_id = stored["id"]
+        read = (await call(client, "get_memory", memory_id=memory_id))["memory"]
+        assert read["version"] == stored["memory"]["version"]
+        grown = await call(
+            client,
+            "update_memory",
+            memory_id=memory_id,
+            add_tags=["c"],
+            remove_tags=["a"],
+            add_files=["src/cache.py"],
+        )
+        assert grown["tags"] == ["b", "c"]
+        assert grown["context"]["files_involved"] == ["src/cache.py"]
+        assert grown["version"] != read["version"]
+        stale = await call_error(
+            client,
+            "update_memory",
+            memory_id=memory_id,
+            title="x",
+            expected_version=read["version"],
+        )
+        assert "changed since version" in stale and grown["version"] in stale
+        assert "get_memory" in stale and "expected_version" in stale
+        refused = await call_error(
+            client, "delete_memory", memory_id=memory_id, expected_version=read["version"]
+        )
+        assert "nothing was written" in refused
+        assert (await call(client, "get_memory", memory_id=memory_id))["memory"]["title"] == (
+            "Pin redis"
+        )
+        await call(client, "delete_memory", memory_id=memory_id, expected_version=grown["version"])
+        gone = await call_error(client, "get_memory", memory_id=memory_id)
+        assert "not a stored memory" in gone
+
+
 async def test_relationships_related_and_invalidation(connect: Connect) -> None:
     async with connect() as client:
         ids = {}

@@ -25,6 +25,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +51,9 @@ WRITER_FIELDS = ("title", "content", "summary", "tags")
 
 
 def serve_parameters(config: BackendConfig) -> StdioServerParameters:
-    """`memorygraph serve` on `config`'s store, as an MCP client starts it: the store's
-    location as options, its password in the environment (never on a command line)."""
+    """`memorygraph serve` on `config`'s store, as an MCP client starts it: the installed
+    command, the store's location as options, its password in the environment (never
+    on a command line)."""
     args = ["-m", "memorygraph", "serve", "--backend", config.backend_type]
     for flag, value in (
         ("--path", config.path),
@@ -65,6 +67,10 @@ def serve_parameters(config: BackendConfig) -> StdioServerParameters:
     password_variable = config.spec.environment.get("password")
     if config.password is not None and password_variable:
         environment[password_variable] = config.password
+    # The installed command, as an agent starts it, where there is one beside Python.
+    installed = Path(sys.executable).parent / "memorygraph"
+    if installed.exists():
+        return StdioServerParameters(command=str(installed), args=args[2:], env=environment)
     return StdioServerParameters(command=sys.executable, args=args, env=environment)
 
 
