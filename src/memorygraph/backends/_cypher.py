@@ -600,6 +600,12 @@ class CypherBackend(Backend):
             return False  # a uniqueness constraint caught a writer of the same id
         return bool(rows and int(rows[0][0]))
 
+    async def _run_locked(self, lock: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Run the write `query` once `lock` (a statement that takes the record's write
+        lock) holds, in one transaction. This default runs `query` alone, for an engine
+        that runs one write statement at a time (`query` takes the lock itself)."""
+        return await self._run(query, params, write=True)
+
     async def _compare_and_set(
         self,
         kind: RecordKind,
@@ -621,7 +627,8 @@ class CypherBackend(Backend):
                 "token": token,
                 **params_for(current, token),
             }
-            rows = await self._run(query, params, write=True)
+            lock = f"{self._one(kind)}SET x.`{_LOCK}` = true"
+            rows = await self._run_locked(lock, query, params)
             if rows and rows[0][0]:
                 return current
             await _back_off(attempt)

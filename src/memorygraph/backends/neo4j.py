@@ -159,11 +159,26 @@ class BoltBackend(CypherBackend):
     async def _run(
         self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
     ) -> list[list[Any]]:
+        return await self._run_all([(query, params or {})], write=write)
+
+    async def _run_locked(self, lock: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        # Two statements of one transaction: `query` starts once `lock` holds the
+        # record's write lock, so under read-committed isolation it reads the record
+        # as last committed, and nobody commits a change to it before this does.
+        return await self._run_all([(lock, params), (query, params)], write=True)
+
+    async def _run_all(
+        self, statements: list[tuple[str, dict[str, Any]]], *, write: bool
+    ) -> list[list[Any]]:
+        """Run `statements` in one transaction; return the last one's rows."""
         driver = self._require_driver()
 
         async def work(tx: neo4j.AsyncManagedTransaction) -> list[list[Any]]:
-            result = await tx.run(query, params or {})
-            return [list(values) for values in await result.values()]
+            rows: list[list[Any]] = []
+            for query, params in statements:
+                result = await tx.run(query, params)
+                rows = [list(values) for values in await result.values()]
+            return rows
 
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         try:
