@@ -29,6 +29,7 @@ library terms.
         │   └── StorageFullError        the disk holding the store is full
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
+        ├── ForbiddenError          exit 4: the caller's scopes do not allow the operation
         ├── ConflictError           exit 3: the record changed since it was read, or its id
         │                           is taken (see `.current_version`); nothing was written
         ├── JournalWriteError       the migration journal could not be written (disk full)
@@ -257,6 +258,14 @@ class ConflictError(OperationError):
     ) -> None:
         super().__init__(message, field=field)
         self.current_version = current_version
+
+
+class ForbiddenError(OperationError):
+    """The caller's principal lacks the scope the operation needs. Nothing was done.
+    (A record in a namespace the caller does not hold is a `NotFoundError`, never this:
+    another namespace's record looks exactly like a missing one.)"""
+
+    exit_code = 4
 
 
 class MigrationError(OperationError):

@@ -25,6 +25,7 @@ from memorygraph.models import (
     utc_now,
 )
 from memorygraph.patch import MemoryPatch, check_version
+from memorygraph.principal import LOCAL, Principal
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
 from memorygraph.search import recall as recalling
 from memorygraph.search.ranking import (
@@ -60,8 +61,14 @@ class StoreStats:
 class MemoryStore:
     """Remember, relate, find and forget memories on one backend."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, principal: Principal = LOCAL) -> None:
         self.backend = backend
+        #: Who this store's operations run for (see `memorygraph.principal`).
+        self.principal = principal
+
+    def for_principal(self, principal: Principal) -> MemoryStore:
+        """The same store, with every operation run for `principal`."""
+        return MemoryStore(self.backend, principal)
 
     @classmethod
     @asynccontextmanager
