@@ -351,10 +351,12 @@ class MemoryStore:
         if not parsed.units or limit == 0:
             return []
         filters = filters or SearchFilters()
-        df = await self.backend.count_matches([unit_query(u) for u in parsed.units])
+        df = await self.backend.count_matches(
+            [unit_query(u) for u in parsed.units], namespaces=self.namespaces
+        )
         if not any(df):
             return []
-        total = await self.backend.search_total()
+        total = await self.backend.search_total(namespaces=self.namespaces)
         candidates = await self._candidates(parsed, df, total, filters, offset + limit)
         ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
         page = ranked[offset : offset + limit]

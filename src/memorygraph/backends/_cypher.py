@@ -1025,10 +1025,15 @@ class CypherBackend(Backend):
         rows = await self._collected(cypher, {**params, **filter_params})
         return [Candidate(i, title or "", body or "") for i, title, body in rows]
 
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
         counts: list[int] = []
+        scoped, scope_params = _scoped(namespaces, "m")
         for query in queries:
             source, where, params = self._matching(query)
+            where += scoped
+            params.update(scope_params)
             clause = (" WHERE " + " AND ".join(where)) if where else ""
             rows = await self._run(f"{source}{clause} RETURN count(m)", params)
             counts.append(int(rows[0][0]) if rows else 0)

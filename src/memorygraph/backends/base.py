@@ -762,14 +762,19 @@ class Backend(ABC):
         `limit` match, every match comes back (the order then does not matter)."""
 
     @abstractmethod
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
-        """For each query, how many memories match it (no filters): document frequencies."""
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
+        """For each query, how many memories (in `namespaces`) match it, no other filter:
+        document frequencies. Counted within the namespaces, so that a score says nothing
+        of what other namespaces hold."""
 
-    async def search_total(self) -> int:
-        """How many memories the search index covers (the N of the ranking's idf).
+    async def search_total(self, *, namespaces: Namespaces | None = None) -> int:
+        """How many memories (in `namespaces`) the search index covers (the N of the
+        ranking's idf).
 
         The memory count by default; an engine may answer it more cheaply."""
-        return await self.count_memories()
+        return await self.count_memories(namespaces=namespaces)
 
     @abstractmethod
     async def rebuild_search_index(self) -> int:

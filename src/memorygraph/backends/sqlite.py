@@ -1266,7 +1266,9 @@ class SQLiteBackend(Backend):
         )
         return [Candidate(*row) for row in self._query(sql, [*params, limit])]
 
-    async def search_total(self) -> int:
+    async def search_total(self, *, namespaces: Namespaces | None = None) -> int:
+        if namespaces is not None:
+            return await self.count_memories(namespaces=namespaces)
         # count(*) walks an index of every memory (about 1 ms per 100,000); keep the
         # last answer until this connection writes (total_changes) or another one
         # commits (data_version).
@@ -1277,8 +1279,22 @@ class SQLiteBackend(Backend):
             self._total = (stamp, await self.count_memories())
         return self._total[1]
 
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
         self._require_search_index()
+        if namespaces is not None:
+            condition, params = _in_namespaces("m.doc", namespaces)
+            return [
+                int(
+                    self._query(
+                        "SELECT count(*) FROM memories_search s JOIN memories m "
+                        f"ON m.rowid = s.rowid WHERE memories_search MATCH ? AND {condition}",
+                        [_fts_query(q), *params],
+                    )[0][0]
+                )
+                for q in queries
+            ]
         return [
             int(
                 self._query(
