@@ -17,6 +17,7 @@ from memorygraph.errors import BackendConnectionError, BackendOperationError
 from memorygraph.models import Memory, MemoryType
 from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.falkordb_server import running_falkordb
+from tests.backends.graph_namespaces import check_old_graph_gets_namespaces
 from tests.backends.refusals import SECRET, refused
 
 pytestmark = pytest.mark.falkordb
@@ -29,6 +30,10 @@ def backend_config(falkordb_config: BackendConfig) -> BackendConfig:
 
 class TestFalkorDBContract(BackendContractSuite):
     pass
+
+
+async def test_graph_written_before_namespaces_gets_them(backend_config: BackendConfig) -> None:
+    await check_old_graph_gets_namespaces(backend_config)
 
 
 # --- connection failures: one line, fast, no password -------------------------------

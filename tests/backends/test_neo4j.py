@@ -11,6 +11,7 @@ from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
 from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.fixtures import BoltServer
+from tests.backends.graph_namespaces import check_old_graph_gets_namespaces
 from tests.backends.refusals import SECRET, refused
 
 pytestmark = pytest.mark.neo4j
@@ -23,6 +24,10 @@ def backend_config(neo4j_config: BackendConfig) -> BackendConfig:
 
 class TestNeo4jContract(BackendContractSuite):
     pass
+
+
+async def test_graph_written_before_namespaces_gets_them(backend_config: BackendConfig) -> None:
+    await check_old_graph_gets_namespaces(backend_config)
 
 
 async def _refused(config: BackendConfig) -> str:

@@ -219,6 +219,8 @@ class FalkorDBBackend(CypherBackend):
             await self._refuse_foreign_graph()
             if not self.config.read_only:
                 await self._create_schema()
+            if not self.config.read_only:
+                await self._complete_namespaces()
         except BaseException:
             await self.close()  # a half-open backend must not leak its connection
             raise
@@ -329,13 +331,17 @@ class FalkorDBBackend(CypherBackend):
             raise self._lost(e) from e
         return [list(row) for row in result.result_set]
 
-    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+    async def _by_keys(
+        self, query: str, ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> list[Any]:
         found: list[Any] = []
         in_flight: list[asyncio.Task[list[Any]]] = []
         try:
             for batch in chunks(self._keys(ids), READ_CHUNK):
                 in_flight.append(
-                    asyncio.ensure_future(self._collected(query, {"keys": list(batch)}))
+                    asyncio.ensure_future(
+                        self._collected(query, {**(params or {}), "keys": list(batch)})
+                    )
                 )
                 if len(in_flight) == 2:
                     found += await in_flight.pop(0)

@@ -100,6 +100,7 @@ class BoltBackend(CypherBackend):
             await self._refuse_foreign_graph()
             if not self.config.read_only:
                 await self._create_schema()
+                await self._complete_namespaces()
         except BaseException:
             await self.close()  # a half-open backend must not leak its driver
             raise
