@@ -120,6 +120,20 @@ def open_own(path: Path, what: str, *, other: str = "", field: str | None = None
     return os.fdopen(fd, "r+b")
 
 
+def append_own(path: Path, what: str, *, field: str | None = None) -> int:
+    """A descriptor appending to `path`, created (mode 0600) if absent; for a log that
+    several processes write a line at a time. An existing file must be a plain file
+    of this user's own with one name, like `open_own` asks."""
+    with open_own(path, what, field=field):
+        pass  # creates it, or checks the one that is there
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _link_error(path, what, "", field) from None
+        raise
+
+
 def open_existing(path: Path, what: str, *, field: str | None = None) -> IO[bytes]:
     """The existing file `path`, open for reading and writing in binary; a link is refused."""
     try:

@@ -1,6 +1,7 @@
 """The tools memorygraph exchanges files with, installed once per session: the `upstream`
-fixture (memorygraphMCP 0.12.4 in its own virtualenv) and the `memory_server` fixture
-(the reference MCP memory server from npm)."""
+fixture (memorygraphMCP 0.12.4 in its own virtualenv), the `memory_server` fixture
+(the reference MCP memory server from npm) and the `inspector_cli` fixture
+(the MCP inspector's command line from npm)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests._upstream import inspector
 from tests._upstream import memory_server as reference
+from tests._upstream.npm import missing_tools
 from tests._upstream.venv import Upstream, ensure_venv
 
 
@@ -25,7 +28,7 @@ def upstream() -> Upstream:
 def memory_server() -> Path:
     """The reference memory server's script; installs the pinned version with npm on the
     first use. Skips the test only when node or npm is not installed."""
-    missing = reference.missing_tools()
+    missing = missing_tools()
     if missing:
         pytest.skip(
             f"{' and '.join(missing)} not found on PATH: the reference MCP memory server "
@@ -34,4 +37,20 @@ def memory_server() -> Path:
     script, seconds = reference.ensure_installed()
     if seconds:
         print(f"\ninstalled {reference.PACKAGE}@{reference.VERSION} in {seconds:.1f}s")
+    return script
+
+
+@pytest.fixture(scope="session")
+def inspector_cli() -> Path:
+    """The MCP inspector's launcher script; installs the pinned version with npm on the
+    first use. Skips the test only when node or npm is not installed."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(
+            f"{' and '.join(missing)} not found on PATH: the MCP inspector "
+            f"({inspector.PACKAGE}@{inspector.VERSION}) needs Node.js and npm"
+        )
+    script, seconds = inspector.ensure_installed()
+    if seconds:
+        print(f"\ninstalled {inspector.PACKAGE}@{inspector.VERSION} in {seconds:.1f}s")
     return script

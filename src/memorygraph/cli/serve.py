@@ -17,6 +17,7 @@ from memorygraph.cli.common import (
     error_text,
     run,
 )
+from memorygraph.cli.serve_http import HTTP_KEYS, http_options, http_settings, run_http
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
 from memorygraph.ops.memories import open_store
@@ -30,6 +31,15 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
 
 @click.command()
 @backend_options()
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"], case_sensitive=False),
+    default="stdio",
+    show_default=True,
+    help="stdio: for one agent that starts the server; http: MCP streamable HTTP at /mcp, "
+    "for a team.",
+)
+@http_options
 @click.option(
     "--profile",
     type=click.Choice(PROFILES, case_sensitive=False),
@@ -54,8 +64,11 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
     show_default=True,
     help="Log to stderr from this level on (env MEMORY_LOG_LEVEL).",
 )
-def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) -> None:
-    """Run the MCP server over stdio, for an AI coding agent to start.
+def serve(
+    transport: str, profile: str, workdir: Path | None, log_level: str, **options: Any
+) -> None:
+    """Run the MCP server over stdio, for an AI coding agent to start, or over HTTP,
+    for a team's agents to share (see docs/TEAM.md).
 
     Stdout carries only protocol messages; logs go to stderr and never hold a
     password. The store is chosen like every other command's (flags or
@@ -64,17 +77,28 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
     migration that this stops is rolled back first, and one line on stderr says so
     (or, if it could not be, how to settle its journal).
 
+    Over HTTP the server is stateless, so several processes can serve one store;
+    it checks every request's bearer token (--tokens, --jwt-…) before any tool
+    runs, shows each caller the tools its scopes allow, and stops on SIGTERM after
+    the calls in flight. Without authentication it listens on loopback only.
+
     \b
     Examples:
       claude mcp add memorygraph -- memorygraph serve
       memorygraph serve --path ~/.memorygraph/memory.db --profile extended
       MEMORY_BACKEND=neo4j NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=… memorygraph serve
+      memorygraph serve --transport http --port 8765 --tokens tokens.json --audit-log audit.jsonl
+      memorygraph serve --transport http --host 0.0.0.0 --jwt-jwks-url https://idp/jwks.json \\
+          --jwt-audience memorygraph
     """
     if options.get("ask_password"):
         raise click.UsageError(
             "serve talks the protocol on stdin, so it cannot prompt; put the password in "
             "the environment (for example NEO4J_PASSWORD) instead of --ask-password"
         )
+    http = http_settings(options) if transport.lower() == "http" else None
+    if http is None and any(options.get(key) for key in HTTP_KEYS if key not in ("host", "port")):
+        raise click.UsageError("--tokens, --jwt-… and --audit-log need --transport http")
     config = config_from_options(options)
     level = log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -84,6 +108,10 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
         environment=dict(os.environ),
         log_level=level,  # type: ignore[arg-type]
     )
+
+    if http is not None:
+        run(run_http(config, settings, http))
+        return
 
     async def go() -> None:
         async with open_store(config) as store:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, Tool
@@ -22,6 +24,9 @@ from memorygraph import __version__
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools, migration_tools
+from memorygraph.mcp_server.access import request_principal, scope_of
+from memorygraph.mcp_server.audit import AuditLog
+from memorygraph.mcp_server.guard import guarded_call
 from memorygraph.ops.memories import MemoryStore
 from memorygraph.ops.migrations import MigrationDesk
 
@@ -56,12 +61,20 @@ class ServerSettings:
         )
 
 
-@dataclass
 class ServerState:
-    """What the tools share: the open store and the migration desk."""
+    """What the tools share: the open store and the migration desk. `store` is the
+    store as the caller of the tool being run (`access.request_principal`) sees it."""
 
-    store: MemoryStore
-    desk: MigrationDesk
+    def __init__(self, store: MemoryStore, desk: MigrationDesk) -> None:
+        self._store = store
+        self.desk = desk
+
+    @property
+    def store(self) -> MemoryStore:
+        principal = request_principal()
+        if principal == self._store.principal:
+            return self._store
+        return self._store.for_principal(principal)
 
 
 class MemoryGraphServer(MCPServer):
@@ -69,16 +82,21 @@ class MemoryGraphServer(MCPServer):
     `state` is what its tools share (set by `build_server`)."""
 
     state: ServerState
+    #: The tools only a principal with the admin scope sees and calls.
+    admin_tools: frozenset[str] = frozenset()
+    audit: AuditLog | None = None
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as e:
-            if not isinstance(e.__cause__, ValidationError):
-                raise
-            raise ToolError(argument_error(name, e.__cause__)) from e
+        async with guarded_call(self, name, arguments) as outcome:
+            try:
+                outcome.result = await super().call_tool(name, arguments, context)
+            except ToolError as e:
+                if not isinstance(e.__cause__, ValidationError):
+                    raise
+                raise ToolError(argument_error(name, e.__cause__)) from e
+            return outcome.result
 
     async def list_tools(self) -> list[Tool]:
         """The tools, with the generated schema titles left out: they repeat the field
@@ -93,6 +111,7 @@ class MemoryGraphServer(MCPServer):
                 }
             )
             for tool in await super().list_tools()
+            if request_principal().may(scope_of(tool.name, tool.annotations, self.admin_tools))
         ]
 
 
@@ -125,14 +144,24 @@ def argument_error(tool: str, error: ValidationError) -> str:
     return f"invalid arguments for {tool}: {'; '.join(problems)}; correct them and call again"
 
 
-def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> MemoryGraphServer:
-    """An MCP server whose tools work on `store` (which the caller keeps open)."""
+def build_server(
+    store: MemoryStore,
+    settings: ServerSettings | None = None,
+    *,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> MemoryGraphServer:
+    """An MCP server whose tools work on `store` (which the caller keeps open); with
+    `auth` and `token_verifier`, each request's bearer token is checked before any tool
+    runs, and the tools run for the token's principal."""
     settings = settings or ServerSettings()
     server = MemoryGraphServer(
         name="memorygraph",
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
+        auth=auth,
+        token_verifier=token_verifier,
     )
     state = ServerState(
         store=store,
@@ -141,5 +170,9 @@ def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> 
     server.state = state
     memory_tools.register(server, state)
     if settings.profile == "extended":
+        before = {tool.name for tool in server._tool_manager.list_tools()}
         migration_tools.register(server, state)
+        server.admin_tools = frozenset(
+            tool.name for tool in server._tool_manager.list_tools() if tool.name not in before
+        )
     return server

@@ -1,0 +1,80 @@
+"""Every tool call passes here: the caller's scope is checked before the tool runs,
+and the call is written to the audit log (when the server keeps one) after it ends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+
+from memorygraph.mcp_server.access import refusal, request_principal, scope_of
+from memorygraph.mcp_server.audit import Outcome, touched_ids
+from memorygraph.mcp_server.results import error_message
+
+if TYPE_CHECKING:
+    from memorygraph.mcp_server.app import MemoryGraphServer
+
+
+@dataclass
+class Call:
+    """What the guarded tool call returned (set by the caller of `guarded_call`)."""
+
+    result: CallToolResult | InputRequiredResult | None = None
+
+
+@asynccontextmanager
+async def guarded_call(
+    server: MemoryGraphServer, name: str, arguments: Mapping[str, Any]
+) -> AsyncIterator[Call]:
+    """Run a tool call in the body, if the caller holds the tool's scope.
+
+    A tool that needs the admin scope is unknown to a caller without it, as it is
+    absent from that caller's tool list; another scope missing is a tool error
+    (`ForbiddenError`'s message) before the tool runs.
+    """
+    principal = request_principal()
+    tool = server._tool_manager.get_tool(name)
+    scope = scope_of(name, tool.annotations, server.admin_tools) if tool is not None else None
+    call = Call()
+    outcome: Outcome = "ok"
+    error: str | None = None
+    try:
+        if scope is not None and not principal.may(scope):
+            outcome = "forbidden"
+            if scope == "admin":
+                raise ToolError(f"Unknown tool: {name}")
+            raise ToolError(error_message(refusal(principal, name, scope)))
+        yield call
+        if isinstance(call.result, CallToolResult) and call.result.is_error:
+            outcome, error = "error", _text_of(call.result)
+    except ToolError as e:
+        if outcome == "ok":
+            outcome, error = "error", str(e)
+        raise
+    except BaseException as e:
+        outcome, error = "error", type(e).__name__
+        raise
+    finally:
+        if server.audit is not None:
+            result = (
+                call.result.structured_content if isinstance(call.result, CallToolResult) else None
+            )
+            namespace = arguments.get("namespace")
+            if not isinstance(namespace, str) and principal.namespaces:
+                namespace = principal.namespaces[0]
+            server.audit.record(
+                principal=principal,
+                tool=name,
+                namespace=namespace if isinstance(namespace, str) else None,
+                ids=touched_ids(arguments, result),
+                outcome=outcome,
+                error=error,
+            )
+
+
+def _text_of(result: CallToolResult) -> str:
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))[:500]
