@@ -26,7 +26,8 @@ library terms.
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
         ├── BackendOperationError   the engine failed a read or write
-        │   └── StorageFullError        the disk holding the store is full
+        │   ├── StorageFullError        the disk holding the store is full
+        │   └── ReplicationError        no replica confirmed a write in time: not acknowledged
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
         ├── ForbiddenError          exit 4: the caller's scopes do not allow the operation
@@ -225,6 +226,13 @@ class BackendOperationError(OperationError):
 class StorageFullError(BackendOperationError):
     """The disk holding a store is full: the write that met it was not kept, and the
     store can take no other write (not even an undo) until space is freed there."""
+
+
+class ReplicationError(BackendOperationError):
+    """A write reached the primary but not the replicas it must reach before it counts:
+    it is not acknowledged (it may still be stored, and may be lost in a failover)."""
+
+    retryable = True
 
 
 class BackendBusyError(BackendOperationError):
