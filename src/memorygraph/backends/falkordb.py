@@ -525,7 +525,8 @@ class FalkorDBBackend(CypherBackend):
                     f"lost the connection to {self.describe()} during a write, which may or "
                     f"may not be stored: {self._safe(e)}; read it back before writing it again"
                 ) from e
-            await self._replicated(connection)
+            if _changed(reply):  # WAIT for a statement that wrote nothing would wait for nothing
+                await self._replicated(connection)
         finally:
             await pool.release(connection)
         try:
@@ -744,6 +745,20 @@ class FalkorDBBackend(CypherBackend):
                     f"{SCHEMA_TIMEOUT:.0f}s; try again later"
                 )
             await asyncio.sleep(0.05)
+
+
+#: Statistics of a statement's reply that do not say it changed the graph.
+_UNCHANGED_STATISTICS = ("Cached execution", "Query internal execution time")
+
+
+def _changed(reply: list[Any]) -> bool:
+    """True when a statement's reply reports a change (nodes created, properties set…)."""
+    statistics = reply[-1] if reply and isinstance(reply[-1], list) else []
+    for line in statistics:
+        name, _, value = str(line).partition(":")
+        if name not in _UNCHANGED_STATISTICS and value.strip() not in ("0", "0.0", ""):
+            return True
+    return False
 
 
 def _address_uri(address: tuple[str, int]) -> str:
