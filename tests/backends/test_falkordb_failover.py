@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, stdio_client
 
+from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import (
@@ -129,6 +130,30 @@ async def test_while_the_replica_is_frozen_a_write_is_not_acknowledged(
         finally:
             os.kill(steady.replica.pid, signal.SIGCONT)
         await store.remember(_note(3))  # the replica is back: writes count again
+
+
+async def test_a_write_refused_as_readonly_goes_to_the_primary_the_sentinels_name(
+    steady: SentinelGroup,
+) -> None:
+    import redis.asyncio as aioredis
+    from falkordb.asyncio.graph import AsyncGraph
+
+    async with MemoryStore.open(config_of(steady, graph="demoted")) as store:
+        backend = store.backend
+        assert isinstance(backend, FalkorDBBackend)
+        # As after a failover the backend has not seen yet: connected to a server that
+        # is now a replica (here: the group's replica), which refuses writes (READONLY).
+        stale = aioredis.Redis(**steady.replica.client_kwargs(), decode_responses=True)
+        assert steady.replica.port is not None
+        original = backend._client
+        backend._client, backend._graph = stale, AsyncGraph(stale, "demoted")
+        backend._primary = ("127.0.0.1", steady.replica.port)
+        await store.remember(_note(1))  # refused unrun by the replica, then sent again
+        assert backend._primary == ("127.0.0.1", steady.primary.port)
+        assert backend._client is not stale
+        assert [m.id for m in await backend.get_memories(["note-1"])] == ["note-1"]
+        assert original is not None
+        await original.aclose()
 
 
 @pytest.mark.parametrize(

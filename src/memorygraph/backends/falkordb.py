@@ -391,14 +391,17 @@ class FalkorDBBackend(CypherBackend):
                 primary = await self._ask_primary()
             except BackendConnectionError:
                 primary = None  # between judging the primary down and promoting a replica
-            if primary is None or primary == self._primary:
-                # Not failed over yet (a primary is judged down only after a while).
-                await asyncio.sleep(FOLLOW_PAUSE)
-                return
-            client = self._client_for(_address_uri(primary), self.config.password)
-            self._client, self._graph = client, AsyncGraph(client, self.graph_name)
-            self._primary = primary
-            await self._count_replicas()
+            moved = primary is not None and primary != self._primary
+            if moved:
+                assert primary is not None
+                client = self._client_for(_address_uri(primary), self.config.password)
+                self._client, self._graph = client, AsyncGraph(client, self.graph_name)
+                self._primary = primary
+                await self._count_replicas()
+        if not moved:
+            # Not failed over yet (a primary is judged down only after a while).
+            await asyncio.sleep(FOLLOW_PAUSE)
+            return
         with contextlib.suppress(RedisError, OSError):
             await failed.aclose()
 
@@ -510,6 +513,7 @@ class FalkorDBBackend(CypherBackend):
             connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         except (RedisError, OSError) as e:
             raise _NotRun from e
+        answered = False
         try:
             try:
                 await connection.send_command(
@@ -527,7 +531,12 @@ class FalkorDBBackend(CypherBackend):
                 ) from e
             if _changed(reply):  # WAIT for a statement that wrote nothing would wait for nothing
                 await self._replicated(connection)
+            answered = True
         finally:
+            if not answered:
+                # Cancelled or failed half-way, a reply may still be on its way: a
+                # connection handed out again must not deliver it to the next caller.
+                await connection.disconnect(nowait=True)
             await pool.release(connection)
         try:
             return compact_rows(reply)
@@ -616,7 +625,9 @@ class FalkorDBBackend(CypherBackend):
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
     ) -> None:
         bulk = self._bulk
-        if bulk is not None and len(new_ids) == len(records):
+        # GRAPH.BULK sends each batch on whichever connection is free, so no WAIT could
+        # cover it: where replicas must confirm, new records go in by ordinary statements.
+        if bulk is not None and len(new_ids) == len(records) and not self._replicas:
             write = bulk.write_memories if kind == "memory" else bulk.write_relationships
             if await write(records):
                 return
