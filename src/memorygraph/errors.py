@@ -28,7 +28,8 @@ library terms.
         ├── BackendConnectionError  the engine could not be reached or refused us
         ├── BackendOperationError   the engine failed a read or write
         │   ├── StorageFullError        the disk holding the store is full
-        │   └── BackendBusyError        another writer held a lock longer than we wait
+        │   ├── BackendBusyError        another writer held a lock longer than we wait
+        │   └── ReplicationError        no replica confirmed a write in time: not acknowledged
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
         ├── ConflictError           exit 3: the record changed since it was read, or its id
@@ -226,6 +227,13 @@ class BackendOperationError(OperationError):
 class StorageFullError(BackendOperationError):
     """The disk holding a store is full: the write that met it was not kept, and the
     store can take no other write (not even an undo) until space is freed there."""
+
+
+class ReplicationError(BackendOperationError):
+    """A write reached the primary but not the replicas it must reach before it counts:
+    it is not acknowledged (it may still be stored, and may be lost in a failover)."""
+
+    retryable = True
 
 
 class BackendBusyError(BackendOperationError):
