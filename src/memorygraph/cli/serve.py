@@ -18,7 +18,7 @@ from memorygraph.cli.common import (
     run,
 )
 from memorygraph.config import DEFAULT_HOME
-from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
+from memorygraph.mcp_server import PROFILES, Limits, ServerSettings, build_server
 from memorygraph.ops.memories import open_store
 from memorygraph.ops.migrations import MigrationDesk
 
@@ -54,7 +54,18 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
     show_default=True,
     help="Log to stderr from this level on (env MEMORY_LOG_LEVEL).",
 )
-def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) -> None:
+@click.option(
+    "--limit",
+    "limits",
+    multiple=True,
+    metavar="NAME=VALUE",
+    envvar="MEMORY_LIMITS",
+    help="Change one limit on a request, e.g. max_content_chars=200000 (repeatable; "
+    "env MEMORY_LIMITS, space-separated). The limits and their defaults: docs/MCP.md.",
+)
+def serve(
+    profile: str, workdir: Path | None, log_level: str, limits: tuple[str, ...], **options: Any
+) -> None:
     """Run the MCP server over stdio, for an AI coding agent to start.
 
     Stdout carries only protocol messages; logs go to stderr and never hold a
@@ -68,6 +79,7 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
     Examples:
       claude mcp add memorygraph -- memorygraph serve
       memorygraph serve --path ~/.memorygraph/memory.db --profile extended
+      memorygraph serve --limit max_content_chars=200000 --limit max_tags=20
       MEMORY_BACKEND=neo4j NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=… memorygraph serve
     """
     if options.get("ask_password"):
@@ -83,6 +95,7 @@ def serve(profile: str, workdir: Path | None, log_level: str, **options: Any) ->
         workdir=(workdir or DEFAULT_HOME.expanduser() / "migrations").expanduser().resolve(),
         environment=dict(os.environ),
         log_level=level,  # type: ignore[arg-type]
+        limits=Limits.parse(limits),
     )
 
     async def go() -> None:

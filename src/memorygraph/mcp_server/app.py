@@ -8,13 +8,14 @@ core      the memory tools (the default: a small tool list in the agent's contex
 extended  the memory tools, plus migration, export and import
 """
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
@@ -22,8 +23,13 @@ from memorygraph import __version__
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools, migration_tools
+from memorygraph.mcp_server.faults import Fault, unexpected_fault, validation_fault
+from memorygraph.mcp_server.limits import Limits, check_arguments
+from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
 from memorygraph.ops.migrations import MigrationDesk
+
+log = logging.getLogger("memorygraph.mcp")
 
 Profile = Literal["core", "extended"]
 PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")
@@ -44,6 +50,7 @@ class ServerSettings:
     workdir: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser() / "migrations")
     environment: Mapping[str, str] = field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    limits: Limits = field(default_factory=Limits)
 
     @staticmethod
     def profile_named(name: str) -> Profile:
@@ -65,20 +72,45 @@ class ServerState:
 
 
 class MemoryGraphServer(MCPServer):
-    """The SDK's server, with argument errors said in one line that names the parameter.
-    `state` is what its tools share (set by `build_server`)."""
+    """The SDK's server, answering every call: arguments are checked against the tool's
+    parameters and the `limits` before any work, and every tool error has the one shape
+    of `faults.py`. `state` is what its tools share (set by `build_server`)."""
 
     state: ServerState
+    limits: Limits
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return Fault(
+                code="not_found",
+                field="name",
+                reason=f"no tool is named {name!r}",
+                next_step="call one of the tools that tools/list names",
+            ).result()
+        fault = unknown_arguments(name, arguments, tool.parameters) or check_arguments(
+            arguments, self.limits
+        )
+        if fault is not None:
+            log.info("%s refused: %s (parameter %s)", name, fault.code, fault.field)
+            return fault.result()
         try:
             return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as e:
+            log.error("tool %s failed unexpectedly: %s", name, type(e.__cause__).__name__)
+            return unexpected_fault(name, e.__cause__ or e).result()
         except ToolError as e:
-            if not isinstance(e.__cause__, ValidationError):
-                raise
-            raise ToolError(argument_error(name, e.__cause__)) from e
+            if isinstance(e.__cause__, ValidationError):
+                return validation_fault(e.__cause__, name).result()
+            return Fault(code="invalid_argument", reason=str(e)).result()
+
+    async def run_stdio_async(self) -> None:
+        """Serve over stdin and stdout, answering every line (see `transport.py`)."""
+        lowlevel = self._lowlevel_server
+        async with stdio_streams(self.limits) as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     async def list_tools(self) -> list[Tool]:
         """The tools, with the generated schema titles left out: they repeat the field
@@ -116,13 +148,18 @@ def slim_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return slimmed
 
 
-def argument_error(tool: str, error: ValidationError) -> str:
-    """One line naming each bad parameter of `tool`, what is wrong with it, and what to do."""
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "arguments"
-        problems.append(f"{where}: {item['msg']}")
-    return f"invalid arguments for {tool}: {'; '.join(problems)}; correct them and call again"
+def unknown_arguments(tool: str, arguments: dict[str, Any], schema: dict[str, Any]) -> Fault | None:
+    """A fault naming the arguments `tool`'s input schema does not have, if any."""
+    known = schema.get("properties", {})
+    unknown = sorted(name for name in arguments if name not in known)
+    if not unknown:
+        return None
+    return Fault(
+        code="invalid_argument",
+        field=unknown[0],
+        reason=f"{tool} has no argument {', '.join(repr(n) for n in unknown)}",
+        next_step=f"leave it out; {tool} takes {', '.join(known) or 'no arguments'}",
+    )
 
 
 def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> MemoryGraphServer:
@@ -139,6 +176,7 @@ def build_server(store: MemoryStore, settings: ServerSettings | None = None) -> 
         desk=MigrationDesk(store.backend.config, settings.workdir, settings.environment),
     )
     server.state = state
+    server.limits = settings.limits
     memory_tools.register(server, state)
     if settings.profile == "extended":
         migration_tools.register(server, state)

@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from memorygraph.backends.base import Direction as Direction
 from memorygraph.backends.base import Health as Health
@@ -36,6 +36,7 @@ from memorygraph.models import (
     Memory,
     MemoryContext,
     MemoryType,
+    MetadataValueError,
     Relationship,
     RelationshipType,
     format_timestamp,
@@ -311,8 +312,16 @@ async def store_memory(
 def _context(data: dict[str, Any]) -> MemoryContext:
     try:
         return MemoryContext.model_validate(data)
-    except ValueError as e:
-        raise InvalidRecordError(f"invalid context: {str(e).splitlines()[0]}") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ["context", *first["loc"]]
+        cause = first.get("ctx", {}).get("error")
+        reason = first["msg"]
+        if isinstance(cause, MetadataValueError):
+            where += cause.path
+            reason = str(cause)
+        path = ".".join(str(p) for p in where)
+        raise InvalidRecordError(f"invalid {path}: {reason}", field=path) from e
 
 
 async def _memory(store: MemoryStore, memory_id: str, field: str = "memory_id") -> Memory:
@@ -432,6 +441,8 @@ async def create_relationship(
     context: str | None = None,
 ) -> RelationshipView:
     """Join two stored memories with a typed, directed relationship."""
+    parse_relationship_type(relationship_type)
+    _not_to_itself(from_memory_id, to_memory_id, "to_memory_id")
     await _memory(store, from_memory_id, "from_memory_id")
     await _memory(store, to_memory_id, "to_memory_id")
     relationship = await relate(
@@ -447,6 +458,18 @@ async def create_relationship(
     return RelationshipView.of(relationship)
 
 
+def _not_to_itself(from_id: str, to_id: str, field: str) -> None:
+    """Refuse a relationship from a memory to itself: none of the relationship types
+    means anything between a memory and itself, and such a link only adds noise to
+    every walk of the graph (imports still carry one that another program wrote)."""
+    if from_id == to_id:
+        raise InvalidRecordError(
+            f"a memory cannot be related to itself ({from_id!r} is both ends); "
+            "relate it to another memory",
+            field=field,
+        )
+
+
 async def relate(
     store: MemoryStore,
     from_id: str,
@@ -459,7 +482,9 @@ async def relate(
     context: str | None = None,
 ) -> Relationship:
     """Join two memories with a relationship of `relationship_type` (any case) and return
-    it whole; an end that is not stored is refused by the store (`IntegrityError`)."""
+    it whole; an end that is not stored is refused by the store (`IntegrityError`), and
+    a memory is not related to itself (`InvalidRecordError`)."""
+    _not_to_itself(from_id, to_id, "to_id")
     return await store.relate(
         from_id,
         to_id,
