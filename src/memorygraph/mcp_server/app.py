@@ -104,7 +104,11 @@ class MemoryGraphServer(MCPServer):
         except ToolError as e:
             if isinstance(e.__cause__, ValidationError):
                 return validation_fault(e.__cause__, name).result()
-            return Fault(code="invalid_argument", reason=str(e)).result()
+            return Fault(
+                code="invalid_argument",
+                reason=str(e),
+                next_step=f"correct the arguments as the input schema of {name} says",
+            ).result()
 
     async def run_stdio_async(self) -> None:
         """Serve over stdin and stdout, answering every line (see `transport.py`)."""

@@ -65,14 +65,14 @@ class Fault:
 
     code: Code
     reason: str
+    next_step: str
     field: str | None = None
-    next_step: str | None = None
     retryable: bool = False
 
     def text(self) -> str:
         """The fault as one line: code, field, reason, next step."""
         where = f" (parameter {self.field})" if self.field else ""
-        step = f"; {self.next_step}" if self.next_step else ""
+        step = f"; {self.next_step}"
         again = " (retrying may help)" if self.retryable and "retry" not in step else ""
         return f"{self.code}: {self.reason}{where}{step}{again}"
 

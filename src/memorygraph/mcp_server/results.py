@@ -47,6 +47,15 @@ _NEXT_STEP: list[tuple[type[MemoryGraphError], str]] = [
 ]
 
 
+#: What to do next, by code, when nothing more particular applies.
+_LAST_STEP: dict[str, str] = {
+    "conflict": "read it again with get_memory, then retry with what you read",
+    "forbidden": "use a connection whose scopes allow this",
+    "cancelled": "call it again to start over",
+    "unavailable": "retry in a moment",
+}
+
+
 def tool_words(step: NextStep) -> str:
     """A next step as the tool call that takes it (a migration by the id its journal
     sits under), or as what to do outside this server when no tool does it."""
@@ -84,12 +93,15 @@ def fault_of(error: MemoryGraphError) -> Fault:
         steps += [step for kind, step in _NEXT_STEP if isinstance(error, kind)][:1]
     if not steps and isinstance(error, UsageError):
         steps.append(f"correct {error.field or 'the arguments'} and call again")
+    code = code_of(error)
+    if not steps:
+        steps.append(_LAST_STEP.get(code, "retry; if it fails again, check the server's log"))
     reason = error.problem.splitlines()[0] if error.problem else type(error).__name__
     return Fault(
-        code=code_of(error),
+        code=code,
         reason=reason,
         field=error.field,
-        next_step="; ".join(steps) or None,
+        next_step="; ".join(steps),
         retryable=error.retryable,
     )
 
