@@ -16,7 +16,6 @@ re-exported here, so an adapter needs nothing below this layer.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
@@ -154,11 +153,19 @@ class RelatedPage(BaseModel):
     )
 
 
+#: Recent activity counts the newest this many changed memories, no more: the count
+#: reads one index entry and one row per memory, so it stops here to stay fast.
+RECENT_COUNTED = 500
+
+
 class RecentActivity(BaseModel):
     days: int
     since: str
     project: str | None
-    total: int
+    total: int = Field(description=f"Memories changed, counted up to {RECENT_COUNTED:,}.")
+    more: bool = Field(
+        description=f"More than {RECENT_COUNTED:,} changed: counts are of the newest."
+    )
     by_type: dict[str, int]
     memories: list[MemorySummary] = Field(description="The most recently changed, newest first.")
     unresolved_problems: list[MemorySummary] = Field(
@@ -748,20 +755,10 @@ async def get_recent_activity(
     if days < 1:
         raise InvalidRecordError(f"days must be 1 or more, not {days}")
     since = utc_now() - timedelta(days=days)
-    newest: list[tuple[str, str, Memory]] = []
-    by_type: dict[str, int] = {}
-    total = 0
-    async for m in store.backend.iter_memories(since=since):
-        if project is not None and (m.context is None or m.context.project_path != project):
-            continue
-        total += 1
-        by_type[m.type.value] = by_type.get(m.type.value, 0) + 1
-        entry = (format_timestamp(m.changed_at), m.id, m)
-        if len(newest) < limit:
-            heapq.heappush(newest, entry)
-        elif entry[:2] > newest[0][:2]:
-            heapq.heapreplace(newest, entry)
-    recent = [m for _, _, m in sorted(newest, key=lambda e: e[:2], reverse=True)]
+    changes = await store.backend.recent_memories(
+        since, limit=limit, counted=RECENT_COUNTED, project=project
+    )
+    recent = changes.newest
     unresolved = []
     for m in recent:
         if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
@@ -777,8 +774,9 @@ async def get_recent_activity(
         days=days,
         since=format_timestamp(since),
         project=project,
-        total=total,
-        by_type=by_type,
+        total=sum(changes.by_type.values()),
+        more=changes.more,
+        by_type={t.value: n for t, n in changes.by_type.items()},
         memories=[MemorySummary.of(m) for m in recent],
         unresolved_problems=unresolved,
     )
