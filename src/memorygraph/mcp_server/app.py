@@ -117,13 +117,13 @@ class MemoryGraphServer(MCPServer):
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     async def list_tools(self) -> list[Tool]:
-        """The tools, with the generated schema titles left out: they repeat the field
-        names and cost an agent's context on every session."""
+        """The tools, with schemas an agent reads on every session kept to what it needs
+        (`slim_input`, `slim_output`)."""
         return [
             tool.model_copy(
                 update={
-                    "input_schema": slim_schema(tool.input_schema),
-                    "output_schema": slim_schema(tool.output_schema)
+                    "input_schema": slim_input(tool.input_schema),
+                    "output_schema": slim_output(tool.output_schema)
                     if tool.output_schema is not None
                     else None,
                 }
@@ -132,24 +132,66 @@ class MemoryGraphServer(MCPServer):
         ]
 
 
-def slim_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` without the "title" annotations pydantic adds to every object and field."""
-
-    def walk(node: Any, names: bool = False) -> Any:
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if names:  # a map of property or definition names to schemas: keep every name
-            return {key: walk(value) for key, value in node.items()}
-        return {
-            key: walk(value, names=key in ("properties", "$defs"))
-            for key, value in node.items()
-            if not (key == "title" and isinstance(value, str))
-        }
-
-    slimmed: dict[str, Any] = walk(schema)
+def slim_input(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` without what repeats or says nothing: the titles pydantic adds, and for
+    an optional parameter the `null` alternative and its `null` default (leaving it out
+    means the same)."""
+    slimmed: dict[str, Any] = _untitled(schema)
+    for name, prop in slimmed.get("properties", {}).items():
+        prop = _without_null(prop)
+        if prop.get("additionalProperties") is True:  # what an object allows anyway
+            prop = {k: v for k, v in prop.items() if k != "additionalProperties"}
+        slimmed["properties"][name] = prop
     return slimmed
+
+
+def slim_output(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` one level deep: the name and type of each field of the result, nested
+    objects only as objects. A result shows its own fields, and what they mean is in
+    docs/MCP.md; every structured result still validates against it."""
+    defs = schema.get("$defs", {})
+    top = {name: _shallow(prop, defs) for name, prop in schema.get("properties", {}).items()}
+    return {"type": "object", "properties": top}
+
+
+def _untitled(node: Any, names: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_untitled(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:  # a map of property or definition names to schemas: keep every name
+        return {key: _untitled(value) for key, value in node.items()}
+    return {
+        key: _untitled(value, names=key in ("properties", "$defs"))
+        for key, value in node.items()
+        if not (key == "title" and isinstance(value, str))
+    }
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema without its `null` alternative and `null` default."""
+    options = prop.get("anyOf")
+    if not isinstance(options, list):
+        return prop
+    kept = [o for o in options if o != {"type": "null"}]
+    if len(kept) != 1 or len(kept) == len(options):
+        return prop
+    merged = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**kept[0], **merged}
+
+
+def _shallow(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A result field's schema reduced to its type."""
+    ref = prop.get("$ref")
+    target = defs.get(ref.rsplit("/", 1)[-1], {}) if isinstance(ref, str) else prop
+    kind = target.get("type")
+    if kind is None and "anyOf" in target:
+        kinds = [
+            defs.get(str(o.get("$ref", "")).rsplit("/", 1)[-1], o).get("type")
+            for o in target["anyOf"]
+        ]
+        kind = [k for k in kinds if k] or None
+    return {"type": kind} if kind else {}
 
 
 def unknown_arguments(tool: str, arguments: dict[str, Any], schema: dict[str, Any]) -> Fault | None:
