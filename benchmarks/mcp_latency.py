@@ -234,7 +234,7 @@ class Writer:
         links = []
         earlier = self.recent.setdefault(cluster, [])
         for other, other_kind in rng.sample(
-            earlier, min(len(earlier), rng.choice([0, 1, 2, 2, 3]))
+            earlier, min(len(earlier), rng.choice([1, 2, 2, 3, 3]))
         ):
             links.append(self.link(memory, other, other_kind, created))
         earlier.append((memory.id, kind))

@@ -18,6 +18,7 @@ library terms.
     │   │   ├── UnknownBackendError     no backend of that name
     │   │   └── MissingDependencyError  the backend's optional package is absent
     │   ├── InvalidRecordError      a Memory/Relationship failed validation
+    │   ├── TooLargeError           an input is over a configured limit (see `.limit`)
     │   ├── DatabaseFileError       not a memorygraph database, corrupt, missing dir, read-only
     │   │   └── UnreadableRecordError   one stored record another program left unreadable
     │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
@@ -172,6 +173,14 @@ class MissingDependencyError(ConfigurationError):
 
 class InvalidRecordError(UsageError):
     """A record failed validation."""
+
+
+class TooLargeError(UsageError):
+    """An input is over a configured limit: `limit` names the limit, `field` the input."""
+
+    def __init__(self, message: str, *, limit: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.limit = limit
 
 
 class DatabaseFileError(UsageError):

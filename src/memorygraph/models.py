@@ -150,29 +150,49 @@ def _check_text(value: str) -> str:
     return value
 
 
-def _check_json_value(value: Any, depth: int = 0) -> None:
+class MetadataValueError(ValueError):
+    """A metadata value no backend can keep exactly; `path` is where it sits under
+    `metadata` (keys and list indexes), so a caller can name the field."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _check_json_value(value: Any, depth: int = 0, path: tuple[str | int, ...] = ()) -> None:
     """Reject what no backend can keep exactly: NaN/inf, NUL, ints beyond 64 bits."""
     if depth > _MAX_METADATA_DEPTH:
-        raise ValueError(f"metadata is nested deeper than {_MAX_METADATA_DEPTH} levels")
+        raise MetadataValueError(
+            f"metadata is nested deeper than {_MAX_METADATA_DEPTH} levels", path
+        )
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError("metadata may not contain NaN or infinity")
+            raise MetadataValueError("metadata may not contain NaN or infinity", path)
     elif isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
-            raise ValueError("metadata integers must fit in 64 bits")
+            raise MetadataValueError("metadata integers must fit in 64 bits", path)
     elif isinstance(value, str):
-        _check_text(value)
+        _check_text_at(value, path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_text(key)
-            _check_json_value(item, depth + 1)
+            _check_text_at(key, (*path, key))
+            _check_json_value(item, depth + 1, (*path, key))
     elif isinstance(value, list):
-        for item in value:
-            _check_json_value(item, depth + 1)
+        for index, item in enumerate(value):
+            _check_json_value(item, depth + 1, (*path, index))
     else:
-        raise ValueError(f"metadata values must be JSON values, not {type(value).__name__}")
+        raise MetadataValueError(
+            f"metadata values must be JSON values, not {type(value).__name__}", path
+        )
+
+
+def _check_text_at(value: str, path: tuple[str | int, ...]) -> None:
+    try:
+        _check_text(value)
+    except ValueError as e:
+        raise MetadataValueError(str(e), path) from e
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from memorygraph.backends.base import Backend, Direction, Neighbour, missing_ends
+from memorygraph.backends.base import Backend, Direction, Neighbour, RecentChanges, missing_ends
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import (
@@ -300,9 +300,14 @@ class MemoryStore:
             memory_id, direction=direction, types=types, limit=limit, namespaces=self.namespaces
         )
 
-    def recent(self, since: datetime) -> AsyncIterator[Memory]:
-        """Every memory this principal may see changed at or after `since`, by id."""
-        return self.backend.iter_memories(since=since, namespaces=self.namespaces)
+    async def recent(
+        self, since: datetime, *, limit: int, counted: int, project: str | None = None
+    ) -> RecentChanges:
+        """The memories this principal may see changed at or after `since`, of `project`
+        when given: the `limit` newest and the types of the `counted` newest."""
+        return await self.backend.recent_memories(
+            since, limit=limit, counted=counted, project=project, namespaces=self.namespaces
+        )
 
     async def related(
         self,

@@ -16,6 +16,7 @@ from mcp.types import CallToolResult
 from memorygraph.config import BackendConfig
 from memorygraph.mcp_server import ServerSettings, build_server
 from memorygraph.mcp_server.app import Profile
+from memorygraph.mcp_server.faults import CODES
 from memorygraph.principal import LOCAL, Principal
 from memorygraph.store import MemoryStore
 
@@ -67,10 +68,33 @@ async def call_error(client: Client, tool: str, **arguments: Any) -> str:
     """Call `tool`, expecting a tool error; return its one message."""
     result = await client.call_tool(tool, arguments)
     assert result.is_error, f"{tool} succeeded but should have failed: {text_of(result)}"
+    fault_of(result)
+    return text_of(result)
+
+
+#: The keys of every tool error's structured content, under "error".
+FAULT_KEYS = {"code", "field", "reason", "next_step", "retryable"}
+
+
+def fault_of(result: CallToolResult) -> dict[str, Any]:
+    """The structured fault of a tool error, after checking it has the one shape: a
+    known code, the field (or null), a reason and a next step, said again as the one
+    line of text."""
+    assert result.is_error
+    content = result.structured_content
+    assert content is not None and set(content) == {"error"}, f"unstructured: {text_of(result)}"
+    fault = content["error"]
+    assert set(fault) == FAULT_KEYS, fault
+    assert fault["code"] in CODES, fault
+    assert isinstance(fault["field"], str | None) and isinstance(fault["retryable"], bool)
+    assert fault["reason"] and fault["next_step"], fault
     message = text_of(result)
-    assert "\n" not in message, f"error of {tool} is not one line: {message!r}"
-    assert "Traceback" not in message
-    return message
+    assert "\n" not in message and "Traceback" not in message, message
+    assert message.startswith(f"{fault['code']}: {fault['reason']}"), message
+    assert fault["next_step"] in message, message
+    if fault["field"]:
+        assert f"(parameter {fault['field']})" in message, message
+    return dict(fault)
 
 
 def text_of(result: CallToolResult) -> str:

@@ -250,8 +250,8 @@ async def test_a_password_given_to_a_tool_is_never_echoed(tmp_path: Path) -> Non
                 {
                     "target_backend": "falkordb",
                     "target_config": {"uri": f"redis://:{secret}@127.0.0.1:1", "password": secret},
-                    "confirm": True,
-                },
+                }
+                | ({"confirm": True} if tool == "migrate_database" else {}),
             )
             assert result.is_error
             dumped = orjson.dumps(result.model_dump(mode="json")).decode()

@@ -50,7 +50,7 @@ DESTRUCTIVE = {
     "resume_migration",
 }
 #: What the default tool list may cost an agent's context, in tokens (4 characters each).
-CORE_TOKEN_BUDGET = 7_000
+CORE_TOKEN_BUDGET = 3_000
 
 
 def _config(tmp_path: Path) -> BackendConfig:
@@ -66,7 +66,7 @@ async def test_core_profile_lists_the_memory_tools_only(tmp_path: Path) -> None:
     )
     tokens = len(listing) / 4
     print(f"core tool list: {len(tools)} tools, {len(listing)} characters, ~{tokens:.0f} tokens")
-    assert tokens < CORE_TOKEN_BUDGET
+    assert tokens <= CORE_TOKEN_BUDGET, f"the core tool list costs ~{tokens:.0f} tokens"
 
 
 async def test_extended_profile_adds_migration_and_exchange_tools(tmp_path: Path) -> None:

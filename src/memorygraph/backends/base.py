@@ -27,6 +27,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
+import heapq
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager, nullcontext
@@ -51,7 +52,13 @@ from memorygraph.errors import (
     UsageError,
 )
 from memorygraph.kinds import KINDS
-from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from memorygraph.models import (
+    Memory,
+    MemoryType,
+    Relationship,
+    RelationshipType,
+    format_timestamp,
+)
 from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
@@ -184,6 +191,24 @@ def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
             f"id {dup!r} appears twice in one batch; give each record its own id"
         )
     return ids
+
+
+@dataclass(frozen=True)
+class RecentChanges:
+    """The memories whose own change time (`Memory.changed_at`) is in a window: how many
+    of each type among the newest counted (all of them unless `more`), and the newest
+    few, newest first (ties: the greater id first)."""
+
+    by_type: dict[MemoryType, int]
+    newest: list[Memory]
+    more: bool = False
+
+
+def in_project(memory: Memory, project: str | None) -> bool:
+    """Whether `memory` belongs to `project` (every memory does when it is None)."""
+    if project is None:
+        return True
+    return memory.context is not None and memory.context.project_path == project
 
 
 class Backend(ABC):
@@ -744,6 +769,43 @@ class Backend(ABC):
         self, *, namespaces: Namespaces | None = None
     ) -> dict[RelationshipType, int]:
         """Relationship count per type; types with none are left out."""
+
+    async def recent_memories(
+        self,
+        since: datetime,
+        *,
+        limit: int,
+        counted: int,
+        project: str | None = None,
+        namespaces: Namespaces | None = None,
+    ) -> RecentChanges:
+        """The memories changed at or after `since` (by their own change time), of the
+        project `project` when given and in `namespaces` (None: every one), newest
+        first (ties: the greater id first): the `limit` newest, and the types of the
+        `counted` newest.
+
+        By default one pass over what was written since `since` (a superset: a record
+        is written no earlier than it changed); an engine with an index on the change
+        time walks it from the newest and stops at `counted`."""
+        stamp = format_timestamp(since)
+        keep = max(limit, counted)
+        newest: list[tuple[str, str, Memory]] = []
+        for_more = 0
+        async for m in self.iter_memories(since=since, namespaces=namespaces):
+            changed = format_timestamp(m.changed_at)
+            if changed < stamp or not in_project(m, project):
+                continue
+            for_more += 1
+            entry = (changed, m.id, m)
+            if len(newest) < keep:
+                heapq.heappush(newest, entry)
+            elif entry[:2] > newest[0][:2]:
+                heapq.heapreplace(newest, entry)
+        ordered = [m for _, _, m in sorted(newest, key=lambda e: e[:2], reverse=True)]
+        by_type: dict[MemoryType, int] = {}
+        for m in ordered[:counted]:
+            by_type[m.type] = by_type.get(m.type, 0) + 1
+        return RecentChanges(by_type, ordered[:limit], more=for_more > counted)
 
     # --- search (see memorygraph.search.ranking for how these combine) -------------
 

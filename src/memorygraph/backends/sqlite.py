@@ -28,6 +28,7 @@ from memorygraph.backends.base import (
     Backend,
     Direction,
     Neighbour,
+    RecentChanges,
     RecordKind,
     StoredPage,
     Tombstone,
@@ -1192,6 +1193,38 @@ class SQLiteBackend(Backend):
     ) -> dict[RelationshipType, int]:
         rows = self._counted("relationship", "type, count(*)", namespaces, " GROUP BY type")
         return {RelationshipType(t): n for t, n in rows}
+
+    async def recent_memories(
+        self,
+        since: datetime,
+        *,
+        limit: int,
+        counted: int,
+        project: str | None = None,
+        namespaces: Namespaces | None = None,
+    ) -> RecentChanges:
+        # Both walk memories_changed_at from the newest and stop at their LIMIT; ties on
+        # the change time are sorted by id in a small sorter (never the whole window).
+        where, params = "changed_at >= ?", [format_timestamp(since)]
+        if project is not None:
+            where += " AND json_extract(doc, '$.context.project_path') = ?"
+            params.append(project)
+        if namespaces is not None:
+            condition, values = _in_namespaces("doc", namespaces)
+            where += f" AND {condition}"
+            params += values
+        newest = (
+            "FROM memories INDEXED BY memories_changed_at "
+            f"WHERE {where} ORDER BY changed_at DESC, id DESC LIMIT ?"
+        )
+        types = [t for (t,) in self._query(f"SELECT type {newest}", [*params, counted + 1])]
+        by_type: dict[MemoryType, int] = {}
+        for t in types[:counted]:
+            by_type[MemoryType(t)] = by_type.get(MemoryType(t), 0) + 1
+        docs = self._query(f"SELECT doc {newest}", [*params, limit])
+        return RecentChanges(
+            by_type, [Memory.parse_json(d) for (d,) in docs], more=len(types) > counted
+        )
 
     # --- search ----------------------------------------------------------------
 

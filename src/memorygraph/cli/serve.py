@@ -19,7 +19,7 @@ from memorygraph.cli.common import (
 )
 from memorygraph.cli.serve_http import HTTP_KEYS, http_options, http_settings, run_http
 from memorygraph.config import DEFAULT_HOME
-from memorygraph.mcp_server import PROFILES, ServerSettings, build_server
+from memorygraph.mcp_server import PROFILES, Limits, ServerSettings, build_server
 from memorygraph.ops.memories import open_store
 from memorygraph.ops.migrations import MigrationDesk
 
@@ -64,8 +64,22 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
     show_default=True,
     help="Log to stderr from this level on (env MEMORY_LOG_LEVEL).",
 )
+@click.option(
+    "--limit",
+    "limits",
+    multiple=True,
+    metavar="NAME=VALUE",
+    envvar="MEMORY_LIMITS",
+    help="Change one limit on a request, e.g. max_content_chars=200000 (repeatable; "
+    "env MEMORY_LIMITS, space-separated). The limits and their defaults: docs/MCP.md.",
+)
 def serve(
-    transport: str, profile: str, workdir: Path | None, log_level: str, **options: Any
+    transport: str,
+    profile: str,
+    workdir: Path | None,
+    log_level: str,
+    limits: tuple[str, ...],
+    **options: Any,
 ) -> None:
     """Run the MCP server over stdio, for an AI coding agent to start, or over HTTP,
     for a team's agents to share (see docs/TEAM.md).
@@ -86,6 +100,7 @@ def serve(
     Examples:
       claude mcp add memorygraph -- memorygraph serve
       memorygraph serve --path ~/.memorygraph/memory.db --profile extended
+      memorygraph serve --limit max_content_chars=200000 --limit max_tags=20
       MEMORY_BACKEND=neo4j NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=… memorygraph serve
       memorygraph serve --transport http --port 8765 --tokens tokens.json --audit-log audit.jsonl
       memorygraph serve --transport http --host 0.0.0.0 --jwt-jwks-url https://idp/jwks.json \\
@@ -107,6 +122,7 @@ def serve(
         workdir=(workdir or DEFAULT_HOME.expanduser() / "migrations").expanduser().resolve(),
         environment=dict(os.environ),
         log_level=level,  # type: ignore[arg-type]
+        limits=Limits.parse(limits),
     )
 
     if http is not None:

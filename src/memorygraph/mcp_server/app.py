@@ -8,6 +8,7 @@ core      the memory tools (the default: a small tool list in the agent's contex
 extended  the memory tools, plus migration, export and import
 """
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Final, Literal
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
@@ -26,9 +27,14 @@ from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools, migration_tools
 from memorygraph.mcp_server.access import request_principal, scope_of
 from memorygraph.mcp_server.audit import AuditLog
-from memorygraph.mcp_server.guard import guarded_call
+from memorygraph.mcp_server.faults import Fault, no_such_tool, unexpected_fault, validation_fault
+from memorygraph.mcp_server.guard import Refused, guarded_call
+from memorygraph.mcp_server.limits import Limits, check_arguments
+from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
 from memorygraph.ops.migrations import MigrationDesk
+
+log = logging.getLogger("memorygraph.mcp")
 
 Profile = Literal["core", "extended"]
 PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")
@@ -49,6 +55,7 @@ class ServerSettings:
     workdir: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser() / "migrations")
     environment: Mapping[str, str] = field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    limits: Limits = field(default_factory=Limits)
 
     @staticmethod
     def profile_named(name: str) -> Profile:
@@ -78,34 +85,68 @@ class ServerState:
 
 
 class MemoryGraphServer(MCPServer):
-    """The SDK's server, with argument errors said in one line that names the parameter.
-    `state` is what its tools share (set by `build_server`)."""
+    """The SDK's server, answering every call: arguments are checked against the tool's
+    parameters and the `limits` before any work, and every tool error has the one shape
+    of `faults.py`. `state` is what its tools share (set by `build_server`)."""
 
     state: ServerState
     #: The tools only a principal with the admin scope sees and calls.
     admin_tools: frozenset[str] = frozenset()
     audit: AuditLog | None = None
+    limits: Limits
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
-        async with guarded_call(self, name, arguments) as outcome:
-            try:
-                outcome.result = await super().call_tool(name, arguments, context)
-            except ToolError as e:
-                if not isinstance(e.__cause__, ValidationError):
-                    raise
-                raise ToolError(argument_error(name, e.__cause__)) from e
-            return outcome.result
+        try:
+            async with guarded_call(self, name, arguments) as call:
+                call.result = await self._answer(name, arguments, context)
+        except Refused as e:
+            return e.fault.result()
+        assert call.result is not None
+        return call.result
+
+    async def _answer(
+        self, name: str, arguments: dict[str, Any], context: Context | None
+    ) -> CallToolResult | InputRequiredResult:
+        """The tool's answer to a call the caller may make, or the fault that stops it."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return no_such_tool(name).result()
+        fault = unknown_arguments(name, arguments, tool.parameters) or check_arguments(
+            arguments, self.limits
+        )
+        if fault is not None:
+            log.info("%s refused: %s (parameter %s)", name, fault.code, fault.field)
+            return fault.result()
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as e:
+            log.error("tool %s failed unexpectedly: %s", name, type(e.__cause__).__name__)
+            return unexpected_fault(name, e.__cause__ or e).result()
+        except ToolError as e:
+            if isinstance(e.__cause__, ValidationError):
+                return validation_fault(e.__cause__, name).result()
+            return Fault(
+                code="invalid_argument",
+                reason=str(e),
+                next_step=f"correct the arguments as the input schema of {name} says",
+            ).result()
+
+    async def run_stdio_async(self) -> None:
+        """Serve over stdin and stdout, answering every line (see `transport.py`)."""
+        lowlevel = self._lowlevel_server
+        async with stdio_streams(self.limits) as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     async def list_tools(self) -> list[Tool]:
-        """The tools, with the generated schema titles left out: they repeat the field
-        names and cost an agent's context on every session."""
+        """The tools, with schemas an agent reads on every session kept to what it needs
+        (`slim_input`, `slim_output`)."""
         return [
             tool.model_copy(
                 update={
-                    "input_schema": slim_schema(tool.input_schema),
-                    "output_schema": slim_schema(tool.output_schema)
+                    "input_schema": slim_input(tool.input_schema),
+                    "output_schema": slim_output(tool.output_schema)
                     if tool.output_schema is not None
                     else None,
                 }
@@ -115,33 +156,80 @@ class MemoryGraphServer(MCPServer):
         ]
 
 
-def slim_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` without the "title" annotations pydantic adds to every object and field."""
-
-    def walk(node: Any, names: bool = False) -> Any:
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if names:  # a map of property or definition names to schemas: keep every name
-            return {key: walk(value) for key, value in node.items()}
-        return {
-            key: walk(value, names=key in ("properties", "$defs"))
-            for key, value in node.items()
-            if not (key == "title" and isinstance(value, str))
-        }
-
-    slimmed: dict[str, Any] = walk(schema)
+def slim_input(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` without what repeats or says nothing: the titles pydantic adds, and for
+    an optional parameter the `null` alternative and its `null` default (leaving it out
+    means the same)."""
+    slimmed: dict[str, Any] = _untitled(schema)
+    for name, prop in slimmed.get("properties", {}).items():
+        prop = _without_null(prop)
+        if prop.get("additionalProperties") is True:  # what an object allows anyway
+            prop = {k: v for k, v in prop.items() if k != "additionalProperties"}
+        slimmed["properties"][name] = prop
     return slimmed
 
 
-def argument_error(tool: str, error: ValidationError) -> str:
-    """One line naming each bad parameter of `tool`, what is wrong with it, and what to do."""
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "arguments"
-        problems.append(f"{where}: {item['msg']}")
-    return f"invalid arguments for {tool}: {'; '.join(problems)}; correct them and call again"
+def slim_output(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` one level deep: the name and type of each field of the result, nested
+    objects only as objects. A result shows its own fields, and what they mean is in
+    docs/MCP.md; every structured result still validates against it."""
+    defs = schema.get("$defs", {})
+    top = {name: _shallow(prop, defs) for name, prop in schema.get("properties", {}).items()}
+    return {"type": "object", "properties": top}
+
+
+def _untitled(node: Any, names: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_untitled(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:  # a map of property or definition names to schemas: keep every name
+        return {key: _untitled(value) for key, value in node.items()}
+    return {
+        key: _untitled(value, names=key in ("properties", "$defs"))
+        for key, value in node.items()
+        if not (key == "title" and isinstance(value, str))
+    }
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema without its `null` alternative and `null` default."""
+    options = prop.get("anyOf")
+    if not isinstance(options, list):
+        return prop
+    kept = [o for o in options if o != {"type": "null"}]
+    if len(kept) != 1 or len(kept) == len(options):
+        return prop
+    merged = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**kept[0], **merged}
+
+
+def _shallow(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A result field's schema reduced to its type."""
+    ref = prop.get("$ref")
+    target = defs.get(ref.rsplit("/", 1)[-1], {}) if isinstance(ref, str) else prop
+    kind = target.get("type")
+    if kind is None and "anyOf" in target:
+        kinds = [
+            defs.get(str(o.get("$ref", "")).rsplit("/", 1)[-1], o).get("type")
+            for o in target["anyOf"]
+        ]
+        kind = [k for k in kinds if k] or None
+    return {"type": kind} if kind else {}
+
+
+def unknown_arguments(tool: str, arguments: dict[str, Any], schema: dict[str, Any]) -> Fault | None:
+    """A fault naming the arguments `tool`'s input schema does not have, if any."""
+    known = schema.get("properties", {})
+    unknown = sorted(name for name in arguments if name not in known)
+    if not unknown:
+        return None
+    return Fault(
+        code="invalid_argument",
+        field=unknown[0],
+        reason=f"{tool} has no argument {', '.join(repr(n) for n in unknown)}",
+        next_step=f"leave it out; {tool} takes {', '.join(known) or 'no arguments'}",
+    )
 
 
 def build_server(
@@ -168,6 +256,7 @@ def build_server(
         desk=MigrationDesk(store.backend.config, settings.workdir, settings.environment),
     )
     server.state = state
+    server.limits = settings.limits
     memory_tools.register(server, state)
     if settings.profile == "extended":
         before = {tool.name for tool in server._tool_manager.list_tools()}

@@ -8,15 +8,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
 from memorygraph.mcp_server.access import refusal, request_principal, scope_of
 from memorygraph.mcp_server.audit import Outcome, touched_ids
-from memorygraph.mcp_server.results import error_message
+from memorygraph.mcp_server.faults import Fault, no_such_tool
+from memorygraph.mcp_server.results import fault_of
 
 if TYPE_CHECKING:
     from memorygraph.mcp_server.app import MemoryGraphServer
+
+
+class Refused(Exception):
+    """The caller may not run the tool: `fault` is the tool error to answer with."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.text())
+        self.fault = fault
 
 
 @dataclass
@@ -33,8 +41,8 @@ async def guarded_call(
     """Run a tool call in the body, if the caller holds the tool's scope.
 
     A tool that needs the admin scope is unknown to a caller without it, as it is
-    absent from that caller's tool list; another scope missing is a tool error
-    (`ForbiddenError`'s message) before the tool runs.
+    absent from that caller's tool list; another scope missing is `Refused` with a
+    `forbidden` fault, raised before the tool runs.
     """
     principal = request_principal()
     tool = server._tool_manager.get_tool(name)
@@ -46,14 +54,13 @@ async def guarded_call(
         if scope is not None and not principal.may(scope):
             outcome = "forbidden"
             if scope == "admin":
-                raise ToolError(f"Unknown tool: {name}")
-            raise ToolError(error_message(refusal(principal, name, scope)))
+                raise Refused(no_such_tool(name))
+            raise Refused(fault_of(refusal(principal, name, scope)))
         yield call
         if isinstance(call.result, CallToolResult) and call.result.is_error:
             outcome, error = "error", _text_of(call.result)
-    except ToolError as e:
-        if outcome == "ok":
-            outcome, error = "error", str(e)
+    except Refused as e:
+        error = str(e)
         raise
     except BaseException as e:
         outcome, error = "error", type(e).__name__

@@ -18,26 +18,25 @@ if TYPE_CHECKING:
     from memorygraph.mcp_server.app import ServerState
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
+# idempotentHint is false unless said: a write stores anew each time.
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 CHANGE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
 
-MemoryId = Annotated[str, Field(description="The id of a stored memory.", min_length=1)]
-Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"Results per page (1–{MAX_PAGE}).")]
-Offset = Annotated[int, Field(ge=0, description="Results to skip: a page's next_offset.")]
+MemoryId = Annotated[str, Field(min_length=1)]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, Field(ge=0, description="A page's next_offset.")]
 Types = Annotated[
     list[str] | None,
-    Field(description="Only these memory types (problem, solution, error, fix, …)."),
+    Field(description="Only these memory types."),
 ]
 Tags = Annotated[list[str] | None, Field(description="Only memories with any of these tags.")]
 ExpectedVersion = Annotated[
     str | None,
     Field(description="Only if still at this version (from get_memory)."),
 ]
-Importance = Annotated[float, Field(ge=0.0, le=1.0, description="0..1, how much this matters.")]
+Importance = Annotated[float, Field(ge=0.0, le=1.0, description="How much this matters.")]
 
 
 def _summary_line(m: MemorySummary) -> str:
@@ -146,9 +145,8 @@ def register(server: MCPServer, state: "ServerState") -> None:
         project_path: str | None = None,
         expected_version: ExpectedVersion = None,
     ) -> Annotated[CallToolResult, ops.MemoryView]:
-        """Change fields of a stored memory; the others stay as stored, even when another
-        agent changes them at once. With expected_version (a version you read) it is
-        refused if the memory changed since."""
+        """Change the fields given; the others stay as stored, even if another agent
+        changes them at once. With expected_version, refused if the memory changed since."""
         view = await ops.update_memory(
             state.store,
             memory_id,
@@ -173,8 +171,8 @@ def register(server: MCPServer, state: "ServerState") -> None:
     async def delete_memory(
         memory_id: MemoryId, expected_version: ExpectedVersion = None
     ) -> Annotated[CallToolResult, ops.Deleted]:
-        """Delete a memory and every relationship touching it. This cannot be undone;
-        to retire a link but keep its history, use invalidate_relationship instead."""
+        """Delete a memory and its relationships, for good. To retire a link but keep
+        its history, use invalidate_relationship."""
         deleted = await ops.delete_memory(state.store, memory_id, expected_version=expected_version)
         return tool_result(
             deleted,
@@ -221,9 +219,8 @@ def register(server: MCPServer, state: "ServerState") -> None:
         limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 10,
         offset: Offset = 0,
     ) -> Annotated[CallToolResult, ops.RecallPage]:
-        """Recall what is known about something: the best matches and what is linked to
-        them (the solution to a matched problem…), each with why it was returned and
-        its neighbourhood. Start here."""
+        """What is known about something: the best matches and what links to them (a
+        matched problem's solution…), each with why it came back. Start here."""
         page = await ops.recall_memories(
             state.store,
             query,
@@ -276,9 +273,9 @@ def register(server: MCPServer, state: "ServerState") -> None:
             Field(description="What replaced it: a memory or relationship id, or a reason."),
         ] = None,
     ) -> Annotated[CallToolResult, RelationshipView]:
-        """Mark a relationship as no longer true (it stays as history, and
-        get_related_memories skips it). To supersede it, create the new relationship
-        first and pass its id as invalidated_by."""
+        """Mark a relationship as no longer true (kept as history; get_related_memories
+        skips it). To supersede it, create the new one first and pass its id as
+        invalidated_by."""
         view = await ops.invalidate_relationship(
             state.store, relationship_id, invalidated_by=invalidated_by
         )
@@ -291,7 +288,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
         relationship_types: Annotated[
             list[str] | None, Field(description="Only these relationship types.")
         ] = None,
-        max_depth: Annotated[int, Field(ge=1, le=5, description="Hops to follow (1–5).")] = 1,
+        max_depth: Annotated[int, Field(ge=1, le=5, description="Hops to follow.")] = 1,
         direction: Annotated[str, Field(description="outgoing, incoming or both.")] = "both",
         include_invalidated: bool = False,
         limit: Limit = 20,
@@ -325,8 +322,8 @@ def register(server: MCPServer, state: "ServerState") -> None:
         project: Annotated[str | None, Field(description="Only this project path.")] = None,
         limit: Limit = 20,
     ) -> Annotated[CallToolResult, ops.RecentActivity]:
-        """What changed lately: counts per type, the newest memories, and problems that
-        nothing solves yet. Use it to catch up at the start of a session."""
+        """What changed lately: counts per type, the newest memories, and problems nothing
+        solves yet. Catch up with it when a session starts."""
         activity = await ops.get_recent_activity(
             state.store, days=days, project=project, limit=limit
         )

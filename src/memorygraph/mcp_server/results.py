@@ -2,9 +2,9 @@
 
 Every tool returns its operation's pydantic model as structured content plus a
 short text rendering for clients that show text. Library errors become tool
-errors (`isError`) with the library's one-line message and, where the library
-cannot know it, the next step in tool terms. The server keeps serving after any
-error.
+errors (`isError`) of the one shape of `faults.py`: a code, the parameter at
+fault, the library's reason and, where the library cannot know it, the next step
+in tool terms. The server keeps serving after any error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ParamSpec
 
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
@@ -26,7 +25,9 @@ from memorygraph.errors import (
     MemoryGraphError,
     NextStep,
     NotFoundError,
+    UsageError,
 )
+from memorygraph.mcp_server.faults import Fault, code_of
 
 log = logging.getLogger("memorygraph.mcp")
 
@@ -44,6 +45,15 @@ _NEXT_STEP: list[tuple[type[MemoryGraphError], str]] = [
     (ConfigurationError, "check target_backend and target_config"),
     (BackendConnectionError, "check that the engine is running and reachable, then retry"),
 ]
+
+
+#: What to do next, by code, when nothing more particular applies.
+_LAST_STEP: dict[str, str] = {
+    "conflict": "read it again with get_memory, then retry with what you read",
+    "forbidden": "use a connection whose scopes allow this",
+    "cancelled": "call it again to start over",
+    "unavailable": "retry in a moment",
+}
 
 
 def tool_words(step: NextStep) -> str:
@@ -73,34 +83,48 @@ def tool_result(model: BaseModel, text: str) -> CallToolResult:
     )
 
 
-def error_message(error: MemoryGraphError) -> str:
-    """The library's message plus a next step in tool terms, where one applies, and
-    whether calling again may help."""
-    message = error.worded(tool_words).splitlines()[0] if str(error) else type(error).__name__
-    if error.field:
-        message = f"{message} (parameter {error.field})"
+def fault_of(error: MemoryGraphError) -> Fault:
+    """A library error as a tool error's fault: its code, the parameter at fault, the
+    library's reason, and the next step in tool terms where one applies."""
+    steps = [tool_words(step) for step in error.next_steps]
     if isinstance(error, ConflictError) and error.field in _CONFLICT_STEP:
-        message = f"{message}; {_CONFLICT_STEP[error.field]}"
-    for kind, step in _NEXT_STEP:
-        if isinstance(error, kind) and step not in message:
-            message = f"{message}; {step}"
-            break
-    if error.retryable and "retry" not in message:
-        message = f"{message} (retrying may help)"
-    return message
+        steps.append(_CONFLICT_STEP[error.field])
+    if not steps:
+        steps += [step for kind, step in _NEXT_STEP if isinstance(error, kind)][:1]
+    if not steps and isinstance(error, UsageError):
+        steps.append(f"correct {error.field or 'the arguments'} and call again")
+    code = code_of(error)
+    if not steps:
+        steps.append(_LAST_STEP.get(code, "retry; if it fails again, check the server's log"))
+    reason = error.problem.splitlines()[0] if error.problem else type(error).__name__
+    return Fault(
+        code=code,
+        reason=reason,
+        field=error.field,
+        next_step="; ".join(steps),
+        retryable=error.retryable,
+    )
+
+
+def error_message(error: MemoryGraphError) -> str:
+    """The one line a tool error says for `error` (its fault as text)."""
+    return fault_of(error).text()
 
 
 def tool_errors(
     fn: Callable[P, Awaitable[CallToolResult]],
 ) -> Callable[P, Awaitable[CallToolResult]]:
-    """Turn the library's errors raised by `fn` into tool errors (`isError`)."""
+    """Turn the library's errors raised by `fn` into tool errors (`isError`) of the one
+    shape (`memorygraph.mcp_server.faults`)."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
             return await fn(*args, **kwargs)
         except MemoryGraphError as e:
-            raise ToolError(error_message(e)) from e
+            fault = fault_of(e)
+            log.info("%s failed: %s (%s)", fn.__name__, fault.code, type(e).__name__)
+            return fault.result()
 
     return wrapper
 

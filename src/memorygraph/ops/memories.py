@@ -16,13 +16,12 @@ re-exported here, so an adapter needs nothing below this layer.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from memorygraph.backends.base import Direction as Direction
 from memorygraph.backends.base import Health as Health
@@ -36,6 +35,7 @@ from memorygraph.models import (
     Memory,
     MemoryContext,
     MemoryType,
+    MetadataValueError,
     Relationship,
     RelationshipType,
     format_timestamp,
@@ -153,11 +153,19 @@ class RelatedPage(BaseModel):
     )
 
 
+#: Recent activity counts the newest this many changed memories, no more: the count
+#: reads one index entry and one row per memory, so it stops here to stay fast.
+RECENT_COUNTED = 500
+
+
 class RecentActivity(BaseModel):
     days: int
     since: str
     project: str | None
-    total: int
+    total: int = Field(description=f"Memories changed, counted up to {RECENT_COUNTED:,}.")
+    more: bool = Field(
+        description=f"More than {RECENT_COUNTED:,} changed: counts are of the newest."
+    )
     by_type: dict[str, int]
     memories: list[MemorySummary] = Field(description="The most recently changed, newest first.")
     unresolved_problems: list[MemorySummary] = Field(
@@ -322,8 +330,16 @@ async def store_memory(
 def _context(data: dict[str, Any]) -> MemoryContext:
     try:
         return MemoryContext.model_validate(data)
-    except ValueError as e:
-        raise InvalidRecordError(f"invalid context: {str(e).splitlines()[0]}") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ["context", *first["loc"]]
+        cause = first.get("ctx", {}).get("error")
+        reason = first["msg"]
+        if isinstance(cause, MetadataValueError):
+            where += cause.path
+            reason = str(cause)
+        path = ".".join(str(p) for p in where)
+        raise InvalidRecordError(f"invalid {path}: {reason}", field=path) from e
 
 
 async def _memory(store: MemoryStore, memory_id: str, field: str = "memory_id") -> Memory:
@@ -443,6 +459,8 @@ async def create_relationship(
     context: str | None = None,
 ) -> RelationshipView:
     """Join two stored memories with a typed, directed relationship."""
+    parse_relationship_type(relationship_type)
+    _not_to_itself(from_memory_id, to_memory_id, "to_memory_id")
     await _memory(store, from_memory_id, "from_memory_id")
     await _memory(store, to_memory_id, "to_memory_id")
     relationship = await relate(
@@ -458,6 +476,18 @@ async def create_relationship(
     return RelationshipView.of(relationship)
 
 
+def _not_to_itself(from_id: str, to_id: str, field: str) -> None:
+    """Refuse a relationship from a memory to itself: none of the relationship types
+    means anything between a memory and itself, and such a link only adds noise to
+    every walk of the graph (imports still carry one that another program wrote)."""
+    if from_id == to_id:
+        raise InvalidRecordError(
+            f"a memory cannot be related to itself ({from_id!r} is both ends); "
+            "relate it to another memory",
+            field=field,
+        )
+
+
 async def relate(
     store: MemoryStore,
     from_id: str,
@@ -470,7 +500,9 @@ async def relate(
     context: str | None = None,
 ) -> Relationship:
     """Join two memories with a relationship of `relationship_type` (any case) and return
-    it whole; an end that is not stored is refused by the store (`IntegrityError`)."""
+    it whole; an end that is not stored is refused by the store (`IntegrityError`), and
+    a memory is not related to itself (`InvalidRecordError`)."""
+    _not_to_itself(from_id, to_id, "to_id")
     return await store.relate(
         from_id,
         to_id,
@@ -734,20 +766,8 @@ async def get_recent_activity(
     if days < 1:
         raise InvalidRecordError(f"days must be 1 or more, not {days}")
     since = utc_now() - timedelta(days=days)
-    newest: list[tuple[str, str, Memory]] = []
-    by_type: dict[str, int] = {}
-    total = 0
-    async for m in store.recent(since):
-        if project is not None and (m.context is None or m.context.project_path != project):
-            continue
-        total += 1
-        by_type[m.type.value] = by_type.get(m.type.value, 0) + 1
-        entry = (format_timestamp(m.changed_at), m.id, m)
-        if len(newest) < limit:
-            heapq.heappush(newest, entry)
-        elif entry[:2] > newest[0][:2]:
-            heapq.heapreplace(newest, entry)
-    recent = [m for _, _, m in sorted(newest, key=lambda e: e[:2], reverse=True)]
+    changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
+    recent = changes.newest
     unresolved = []
     for m in recent:
         if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
@@ -763,8 +783,9 @@ async def get_recent_activity(
         days=days,
         since=format_timestamp(since),
         project=project,
-        total=total,
-        by_type=by_type,
+        total=sum(changes.by_type.values()),
+        more=changes.more,
+        by_type={t.value: n for t, n in changes.by_type.items()},
         memories=[MemorySummary.of(m) for m in recent],
         unresolved_problems=unresolved,
     )
