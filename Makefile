@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint typecheck pytest neo4j-classpath bench docs clean
+.PHONY: setup demo test test-quick lint typecheck pytest neo4j-classpath bench docs clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,12 @@ pytest: setup neo4j-classpath
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Everything that needs no database server (SQLite, FalkorDB embedded, the MCP
+# server over stdio): for the edit-test loop. `make test` stays the whole suite.
+test-quick: setup
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/pytest -q --no-servers
 
 bench: setup
 	$(BIN)/python benchmarks/backend_writes.py

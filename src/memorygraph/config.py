@@ -13,7 +13,8 @@ every default, comes from the backend's `BackendSpec` (see
 =====================  =====================================================
 MEMORY_SQLITE_PATH     SQLite database file (default ~/.memorygraph/memory.db)
 FALKORDBLITE_PATH      directory of the embedded FalkorDB (default ~/.memorygraph/falkordblite)
-FALKORDB_URI           e.g. redis://127.0.0.1:6379 (also FALKORDB_PASSWORD)
+FALKORDB_URI           e.g. redis://127.0.0.1:6379 or sentinel://h1:26379,h2:26379/service
+                       (also FALKORDB_PASSWORD)
 NEO4J_URI              e.g. bolt://127.0.0.1:7687
 NEO4J_USER             Neo4j user name (default neo4j)
 NEO4J_PASSWORD         Neo4j password
@@ -190,9 +191,8 @@ def redact_uri(uri: str) -> str:
         parts = urlsplit(uri)
     except ValueError:
         return "<unparseable uri>"
-    if parts.password is None and parts.username is None:
+    if "@" not in parts.netloc:
         return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    # Cut by text, not by `parts.port`: a sentinel URI lists several host:port pairs.
+    hosts = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, hosts, parts.path, parts.query, parts.fragment))

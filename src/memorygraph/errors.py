@@ -22,20 +22,22 @@ library terms.
     │   │   └── UnreadableRecordError   one stored record another program left unreadable
     │   ├── ForeignGraphError       another tool's graph: memorygraph neither writes nor counts it
     │   ├── UnsafeFileError         a file it would write is a symbolic link, or not the user's own
-    │   └── InvalidExportError      an exchange file failed validation (see `.problems`)
+    │   ├── InvalidExportError      an exchange file failed validation (see `.problems`)
+    │   └── TargetBusyError         another migration holds (or left unfinished) the target
     └── OperationError              exit 1: a valid request failed while running
         ├── BackendConnectionError  the engine could not be reached or refused us
         ├── BackendOperationError   the engine failed a read or write
-        │   └── StorageFullError        the disk holding the store is full
+        │   ├── StorageFullError        the disk holding the store is full
+        │   ├── BackendBusyError        another writer held a lock longer than we wait
+        │   └── ReplicationError        no replica confirmed a write in time: not acknowledged
         ├── IntegrityError          the write would break the graph (e.g. a dangling edge)
         ├── NotFoundError           no record with that id
-        ├── ForbiddenError          exit 4: the caller's scopes do not allow the operation
         ├── ConflictError           exit 3: the record changed since it was read, or its id
         │                           is taken (see `.current_version`); nothing was written
-        ├── JournalWriteError       the migration journal could not be written (disk full)
+        ├── ForbiddenError          exit 4: the caller's scopes do not allow the operation
         ├── MigrationError          a migration failed (see `.result`; rolled back or not)
         │   └── MigrationInterrupted    exit 130: stopped by Ctrl-C or a cancellation
-        └── TargetBusyError         another migration holds (or left unfinished) the target
+        └── JournalWriteError       the migration journal could not be written (disk full)
 """
 
 from __future__ import annotations
@@ -225,6 +227,13 @@ class BackendOperationError(OperationError):
 class StorageFullError(BackendOperationError):
     """The disk holding a store is full: the write that met it was not kept, and the
     store can take no other write (not even an undo) until space is freed there."""
+
+
+class ReplicationError(BackendOperationError):
+    """A write reached the primary but not the replicas it must reach before it counts:
+    it is not acknowledged (it may still be stored, and may be lost in a failover)."""
+
+    retryable = True
 
 
 class BackendBusyError(BackendOperationError):

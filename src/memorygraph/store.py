@@ -5,27 +5,40 @@ async with MemoryStore.open(BackendConfig("sqlite", path="memory.db")) as store:
     bug = await store.remember(type="problem", title="Redis 7.4 drops idle clients")
     await store.relate(fix.id, bug.id, "SOLVES")
     print(await store.search("redis timeouts"))
+
+Every operation runs for the store's `principal` (`memorygraph.principal`):
+reads see only its namespaces (the backend filters in its query, so another
+namespace's memory is exactly a missing one), writes need its "write" scope and
+go to one of its namespaces, and `for_principal` gives the same store for another.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from memorygraph.backends.base import Backend, Direction, Neighbour
+from memorygraph.backends.base import Backend, Direction, Neighbour, missing_ends
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import NextStep, NotFoundError, UnreadableRecordError, UsageError
+from memorygraph.errors import (
+    ConflictError,
+    NextStep,
+    NotFoundError,
+    UnreadableRecordError,
+    UsageError,
+)
 from memorygraph.models import (
     Memory,
+    MemoryContext,
     Relationship,
     RelationshipType,
     utc_now,
 )
 from memorygraph.patch import MemoryPatch, check_version
-from memorygraph.principal import LOCAL, Principal
+from memorygraph.principal import LOCAL, Namespaces, Principal, namespace_of
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
 from memorygraph.search import recall as recalling
 from memorygraph.search.ranking import (
@@ -77,28 +90,80 @@ class MemoryStore:
         async with create_backend(config) as backend:
             yield cls(backend)
 
+    @property
+    def namespaces(self) -> Namespaces | None:
+        """What this store's reads see (None: every namespace)."""
+        return self.principal.reads
+
+    def _visible(self, memory: Memory) -> bool:
+        reads = self.principal.reads
+        return reads is None or reads.sees(memory)
+
+    def _owned(self, memory: Memory, namespace: str | None) -> Memory:
+        """`memory` as this principal writes it: in `namespace` (or the principal's
+        first), created by the principal unless it is the local user."""
+        target = self.principal.write_namespace(namespace)
+        stamp: dict[str, Any] = {}
+        if target is not None:
+            stamp["tenant_id"] = target
+        if self.principal != LOCAL:
+            stamp["created_by"] = self.principal.name
+        if not stamp:
+            return memory
+        context = memory.context or MemoryContext()
+        return memory.changed(context={**context.model_dump(), **stamp})
+
     async def remember(
-        self, memory: Memory | None = None, *, replace: bool = False, **fields: Any
+        self,
+        memory: Memory | None = None,
+        *,
+        replace: bool = False,
+        namespace: str | None = None,
+        **fields: Any,
     ) -> Memory:
         """Store `memory` (or one built from `fields`) as a new memory and return it.
 
         An id already in use is a `ConflictError` (nothing written), decided in one
         atomic step so two writers of one new id never both succeed; with `replace`
-        the stored memory of that id is replaced whole instead.
+        the stored memory of that id is replaced whole instead (unless it is in a
+        namespace this principal does not hold: then the id is in use).
+
+        It goes to `namespace` (which the principal must hold) or the principal's
+        first namespace; for the local user, without `namespace`, to whatever its
+        context's `tenant_id` says (the default namespace when none).
         """
-        record = memory if memory is not None else Memory(**fields)
+        self.principal.require("write", "store memories")
+        record = self._owned(memory if memory is not None else Memory(**fields), namespace)
+        if replace and self.namespaces is not None:
+            held = await self.backend.existing_memory_ids([record.id])
+            if held and await self.lookup(record.id) is None:
+                raise ConflictError(
+                    f"memory id {record.id!r} is already in use; nothing was written. "
+                    "Choose another id",
+                    field="id",
+                )
         if replace:
             await self.backend.upsert_memories([record])
         else:
             await self.backend.insert_new("memory", record)
         return record
 
+    async def lookup(self, memory_id: str) -> Memory | None:
+        """The memory with this id, or None (also for one in a namespace not held)."""
+        return await self.backend.get_memory(memory_id, namespaces=self.namespaces)
+
     async def get(self, memory_id: str) -> Memory:
         """The memory with this id, or `NotFoundError`."""
-        found = await self.backend.get_memory(memory_id)
+        found = await self.lookup(memory_id)
         if found is None:
             raise NotFoundError(f"no memory with id {memory_id!r}", next_steps=[NextStep("search")])
         return found
+
+    def _held(self, memory: Memory) -> None:
+        """Raise `NotFoundError` (caught and worded by the caller) for a memory in a
+        namespace this principal does not hold: inside a write's atomic step."""
+        if not self._visible(memory):
+            raise NotFoundError(f"memory {memory.id!r} is not stored", field="id")
 
     async def update(
         self,
@@ -115,9 +180,11 @@ class MemoryStore:
         `version_of` the memory as the caller read it) the update is refused with
         `ConflictError` if anyone changed the memory since; nothing is written then.
         """
+        self.principal.require("write", "change memories")
         patch = patch if patch is not None else MemoryPatch(set=changes)
 
         def change(current: Memory) -> Memory:
+            self._held(current)
             check_version(current, expected_version, "memory")
             return patch.apply(current, utc_now())
 
@@ -129,14 +196,20 @@ class MemoryStore:
     async def forget(self, memory_id: str, *, expected_version: str | None = None) -> None:
         """Delete a memory and its relationships, or `NotFoundError` if there is none.
         With `expected_version`, only if nobody changed it since (else `ConflictError`)."""
+        self.principal.require("write", "delete memories")
+
+        def check(current: Memory) -> None:
+            self._held(current)
+            check_version(current, expected_version, "memory")
+
         try:
-            await self.backend.delete_record(
-                "memory", memory_id, lambda m: check_version(m, expected_version, "memory")
-            )
+            await self.backend.delete_record("memory", memory_id, check)
         except NotFoundError as e:
             raise self._missing(memory_id, "nothing was deleted") from e
         except UnreadableRecordError as e:
-            if expected_version is not None or e.record_id != memory_id:
+            # Its namespace cannot be read either: only the local user may delete it blind.
+            blind = expected_version is None and self.namespaces is None
+            if not blind or e.record_id != memory_id:
                 raise
             # Another program left it unreadable: with no version to compare, deleting
             # it is the remedy its error names.
@@ -158,14 +231,78 @@ class MemoryStore:
         replace: bool = False,
         **fields: Any,
     ) -> Relationship:
-        """Join two stored memories with a typed relationship and return it. An `id` in
-        `fields` that is already in use is a `ConflictError` unless `replace`."""
+        """Join two stored memories of one namespace with a typed relationship and return
+        it. An `id` in `fields` that is already in use is a `ConflictError` unless
+        `replace`; an end in another namespace is refused (`UsageError`)."""
+        self.principal.require("write", "relate memories")
         relationship = Relationship(from_id=from_id, to_id=to_id, type=type, **fields)
+        found = await self.backend.get_memories([from_id, to_id], namespaces=self.namespaces)
+        ends = {m.id: m for m in found}
+        unseen = {i for i in (from_id, to_id) if i not in ends}
+        if unseen:
+            raise missing_ends(unseen)
+        spaces = {namespace_of(m) for m in ends.values()}
+        if len(spaces) > 1:
+            raise UsageError(
+                f"memories {from_id!r} and {to_id!r} are in different namespaces "
+                f"({namespace_of(ends[from_id])}, {namespace_of(ends[to_id])}); a relationship "
+                "joins two memories of one namespace. Nothing was written",
+                field="to_id",
+            )
+        if replace and self.namespaces is not None:
+            held = await self.backend.get_relationship(relationship.id)
+            if held is not None and not await self._relationship_held(held):
+                raise ConflictError(
+                    f"relationship id {relationship.id!r} is already in use; nothing was "
+                    "written. Choose another id",
+                    field="id",
+                )
         if replace:
             await self.backend.upsert_relationships([relationship])
         else:
             await self.backend.insert_new("relationship", relationship)
         return relationship
+
+    async def _relationship_held(self, relationship: Relationship) -> bool:
+        ends = [relationship.from_id, relationship.to_id]
+        seen = await self.backend.get_memories(ends, namespaces=self.namespaces)
+        return {m.id for m in seen} == set(ends)
+
+    async def relationship(self, relationship_id: str) -> Relationship | None:
+        """The relationship with this id, or None (also for one whose ends are in a
+        namespace this principal does not hold)."""
+        found = await self.backend.get_relationship(relationship_id)
+        if found is None or not await self._relationship_held(found):
+            return None
+        return found
+
+    async def update_relationship(
+        self, relationship_id: str, change: Callable[[Relationship], Relationship]
+    ) -> Relationship:
+        """Apply `change` to the stored relationship in one atomic step and return the
+        result; `NotFoundError` when there is none this principal may see."""
+        self.principal.require("write", "change relationships")
+        if await self.relationship(relationship_id) is None:
+            raise NotFoundError(f"relationship {relationship_id!r} is not stored", field="id")
+        return await self.backend.update_record("relationship", relationship_id, change)
+
+    async def neighbours(
+        self,
+        memory_id: str,
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        """The memories one relationship away that this principal may see (none when
+        `memory_id` is not one it may see)."""
+        return await self.backend.neighbours(
+            memory_id, direction=direction, types=types, limit=limit, namespaces=self.namespaces
+        )
+
+    def recent(self, since: datetime) -> AsyncIterator[Memory]:
+        """Every memory this principal may see changed at or after `since`, by id."""
+        return self.backend.iter_memories(since=since, namespaces=self.namespaces)
 
     async def related(
         self,
@@ -177,9 +314,7 @@ class MemoryStore:
     ) -> list[Neighbour]:
         """Every memory one relationship away (no cap unless `limit`)."""
         await self.get(memory_id)
-        return await self.backend.neighbours(
-            memory_id, direction=direction, types=types, limit=limit
-        )
+        return await self.neighbours(memory_id, direction=direction, types=types, limit=limit)
 
     async def iter_related(
         self,
@@ -190,7 +325,10 @@ class MemoryStore:
     ) -> AsyncIterator[list[Neighbour]]:
         """Every memory one relationship away, in pages (for memories with very many)."""
         await self.get(memory_id)
-        async for page in self.backend.iter_neighbours(memory_id, direction=direction, types=types):
+        pages = self.backend.iter_neighbours(
+            memory_id, direction=direction, types=types, namespaces=self.namespaces
+        )
+        async for page in pages:
             yield page
 
     async def search(
@@ -213,14 +351,21 @@ class MemoryStore:
         if not parsed.units or limit == 0:
             return []
         filters = filters or SearchFilters()
-        df = await self.backend.count_matches([unit_query(u) for u in parsed.units])
+        df = await self.backend.count_matches(
+            [unit_query(u) for u in parsed.units], namespaces=self.namespaces
+        )
         if not any(df):
             return []
-        total = await self.backend.search_total()
+        total = await self.backend.search_total(namespaces=self.namespaces)
         candidates = await self._candidates(parsed, df, total, filters, offset + limit)
         ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
         page = ranked[offset : offset + limit]
-        found = {m.id: m for m in await self.backend.get_memories([r.id for r in page])}
+        found = {
+            m.id: m
+            for m in await self.backend.get_memories(
+                [r.id for r in page], namespaces=self.namespaces
+            )
+        }
         return [SearchHit(found[r.id], r.score, r.matched) for r in page if r.id in found]
 
     async def _candidates(
@@ -238,18 +383,26 @@ class MemoryStore:
         if parsed.phrases:
             phrases = retrieval_query(parsed)
             assert phrases is not None
-            return await self.backend.search_candidates(phrases, filters, budget)
+            return await self.backend.search_candidates(
+                phrases, filters, budget, namespaces=self.namespaces
+            )
         rare, common = split_by_frequency(df, budget)
         found: dict[str, Candidate] = {}
         if rare:
             query = match_any(parsed.units[i] for i in rare)
-            found = {c.id: c for c in await self.backend.search_candidates(query, filters, budget)}
+            rare_found = await self.backend.search_candidates(
+                query, filters, budget, namespaces=self.namespaces
+            )
+            found = {c.id: c for c in rare_found}
         if common:
             ranked = score(parsed, list(found.values()), df, total)
             threshold = ranked[wanted - 1].score if len(ranked) >= wanted else 0.0
             if ceiling(parsed, df, total, common) >= threshold:
                 query = match_any(parsed.units[i] for i in common)
-                for c in await self.backend.search_candidates(query, filters, budget):
+                common_found = await self.backend.search_candidates(
+                    query, filters, budget, namespaces=self.namespaces
+                )
+                for c in common_found:
                     found.setdefault(c.id, c)
         return list(found.values())
 
@@ -271,7 +424,7 @@ class MemoryStore:
             query, filters=filters, limit=max(recalling.MATCH_POOL, offset + limit)
         )
         links = [
-            await self.backend.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
+            await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
             for hit in hits[: recalling.SEED_MATCHES]
         ]
         ranked = recalling.rank(hits, links, filters, utc_now())
@@ -281,21 +434,24 @@ class MemoryStore:
         """Rebuild the search index from the stored memories; return how many were indexed.
 
         Needed once for a store written before ranked search existed (search
-        says so); writes keep the index current from then on.
+        says so); writes keep the index current from then on. Needs the "admin"
+        scope: it rewrites every namespace's index.
         """
+        self.principal.require("admin", "rebuild the search index")
         return await self.backend.rebuild_search_index()
 
     async def stats(self) -> StoreStats:
-        """Counts, overall and per type, and the engine's version."""
-        b = self.backend
+        """Counts of what this principal may see, overall and per type, and the
+        engine's version."""
+        b, ns = self.backend, self.namespaces
+        by_type = await b.count_memories_by_type(namespaces=ns)
+        edges_by_type = await b.count_relationships_by_type(namespaces=ns)
         return StoreStats(
             backend=b.name,
             location=b.describe(),
             engine_version=await b.engine_version(),
-            memories=await b.count_memories(),
-            relationships=await b.count_relationships(),
-            memories_by_type={t.value: n for t, n in (await b.count_memories_by_type()).items()},
-            relationships_by_type={
-                t.value: n for t, n in (await b.count_relationships_by_type()).items()
-            },
+            memories=await b.count_memories(namespaces=ns),
+            relationships=await b.count_relationships(namespaces=ns),
+            memories_by_type={t.value: n for t, n in by_type.items()},
+            relationships_by_type={t.value: n for t, n in edges_by_type.items()},
         )

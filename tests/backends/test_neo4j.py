@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from memorygraph.backends.falkordb_process import free_port
@@ -9,8 +11,10 @@ from memorygraph.backends.neo4j import Neo4jBackend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendConnectionError
+from memorygraph.store import MemoryStore
 from memorygraph.testing import BackendContractSuite, mem, rel
 from tests._servers.fixtures import BoltServer
+from tests.backends.graph_namespaces import check_old_graph_gets_namespaces
 from tests.backends.refusals import SECRET, refused
 
 pytestmark = pytest.mark.neo4j
@@ -23,6 +27,10 @@ def backend_config(neo4j_config: BackendConfig) -> BackendConfig:
 
 class TestNeo4jContract(BackendContractSuite):
     pass
+
+
+async def test_graph_written_before_namespaces_gets_them(backend_config: BackendConfig) -> None:
+    await check_old_graph_gets_namespaces(backend_config)
 
 
 async def _refused(config: BackendConfig) -> str:
@@ -121,3 +129,23 @@ async def test_ids_differing_only_in_edge_whitespace_stay_apart(
         for i in ids:
             assert [m.title for m in await backend.get_memories([i])] == [repr(i)]
         assert await backend.count_memories() == len(ids)
+
+
+async def test_a_routing_uri_stores_and_reads_through_the_routing_table(
+    neo4j_config: BackendConfig,
+) -> None:
+    # neo4j:// asks the server for a routing table (writers, readers) before any
+    # statement; a single server lists itself in every role.
+    assert neo4j_config.uri is not None and neo4j_config.uri.startswith("bolt://")
+    routed = replace(neo4j_config, uri=neo4j_config.uri.replace("bolt://", "neo4j://", 1))
+    async with MemoryStore.open(routed) as store:
+        a = await store.remember(mem("routed-a", title="Routed through the table"))
+        await store.remember(mem("routed-b"))
+        edge = await store.relate("routed-a", "routed-b", "SOLVES")
+        assert (await store.get("routed-a")).title == a.title
+        related = await store.related("routed-a")
+        assert [(n.memory.id, n.relationship.id) for n in related] == [("routed-b", edge.id)]
+        assert store.backend.describe().startswith("neo4j at neo4j://127.0.0.1:")
+    # What went in through the routing table is what a direct connection reads.
+    async with MemoryStore.open(neo4j_config) as direct:
+        assert (await direct.get("routed-a")).title == "Routed through the table"

@@ -39,15 +39,24 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _hear_ctrl_c() -> None:
+    # A shell starts a background job with SIGINT ignored, and children inherit
+    # that; Python then installs no KeyboardInterrupt handler and a Ctrl-C sent
+    # by a test would be lost. The command must hear Ctrl-C as a user's would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(
     args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
+    """`memorygraph ARGS` as a user's terminal starts it: Ctrl-C reaches it."""
     return subprocess.Popen(
         [sys.executable, "-m", "memorygraph", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(env) if env is not None else clean_env(),
         cwd=cwd,
+        preexec_fn=_hear_ctrl_c,
     )
 
 

@@ -16,6 +16,7 @@ from mcp.types import CallToolResult
 from memorygraph.config import BackendConfig
 from memorygraph.mcp_server import ServerSettings, build_server
 from memorygraph.mcp_server.app import Profile
+from memorygraph.principal import LOCAL, Principal
 from memorygraph.store import MemoryStore
 
 MEMORYGRAPH = str(Path(sys.executable).parent / "memorygraph")
@@ -28,15 +29,19 @@ async def in_process(
     profile: Profile = "extended",
     workdir: Path | None = None,
     environment: Mapping[str, str] | None = None,
+    principal: Principal = LOCAL,
 ) -> AsyncIterator[Client]:
-    """A client connected in-process to a server on the store `config` names."""
+    """A client connected in-process to a server on the store `config` names, whose
+    tools run for `principal`."""
     settings = ServerSettings(
         profile=profile,
         workdir=workdir or Path(str(config.path or "/tmp")).parent / "migrations",
         environment=dict(environment or {}),
     )
-    async with MemoryStore.open(config) as store, Client(build_server(store, settings)) as client:
-        yield client
+    async with MemoryStore.open(config) as store:
+        server = build_server(store.for_principal(principal), settings)
+        async with Client(server) as client:
+            yield client
 
 
 def stdio_params(

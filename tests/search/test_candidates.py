@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,10 +56,10 @@ class _Counting:
         inner = backend.search_candidates
 
         async def search_candidates(
-            query: MatchQuery, filters: SearchFilters, limit: int
+            query: MatchQuery, filters: SearchFilters, limit: int, **scope: Any
         ) -> list[Candidate]:
             self.asked.append(query)
-            return await inner(query, filters, limit)
+            return await inner(query, filters, limit, **scope)
 
         monkeypatch.setattr(backend, "search_candidates", search_candidates)
 

@@ -36,6 +36,12 @@ Storage layout (the same on every engine):
   as indexed text (`memorygraph.search.text`), and ``_project`` (the context's
   project path); the engine's full-text index covers ``_st`` and ``_sb``.
   Engines without one (`fulltext_source` returns None) match by scanning.
+* Namespaces: each memory node holds ``_ns``, its namespace
+  (`memorygraph.principal.namespace_of`), copied out of the context's JSON text
+  so a read given `Namespaces` can filter on it in the statement; a relationship
+  is seen when both its ends are. A writable connect gives nodes written before
+  ``_ns`` existed theirs (`_complete_namespaces`); until then (read-only) such a
+  node is seen by no read that names namespaces.
 * Floats: where the engine rounds doubles on the way out (FalkorDB prints 15
   significant digits), their exact values are also kept as JSON text in
   ``_floats`` and preferred on read; the native property stays for ordering.
@@ -93,6 +99,7 @@ from memorygraph.models import (
     utc_now,
 )
 from memorygraph.patch import later_than
+from memorygraph.principal import DEFAULT_NAMESPACE, Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
 
@@ -105,7 +112,7 @@ WRITTEN = "_written"
 _MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
 _RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
 #: Internal properties that are not fields of the record.
-_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project", WRITTEN)
+_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project", "_ns", WRITTEN)
 #: Set and removed within one compare-and-set statement (never committed): setting a
 #: property takes the record's write lock before its `_written` is compared, on
 #: engines that run statements concurrently (Neo4j, Memgraph).
@@ -114,6 +121,8 @@ _LOCK = "_lock"
 TITLE_TERMS, BODY_TERMS = "_st", "_sb"
 #: `context.project_path`, copied out of the JSON text so search can filter on it.
 PROJECT = "_project"
+#: The memory's namespace (`context.tenant_id` or the default), so reads can filter on it.
+NAMESPACE = "_ns"
 
 #: Node labels and edge types memorygraph writes; a graph holding others is not its own.
 OWN_LABELS: frozenset[str] = frozenset({MEMORY_LABEL, TOMBSTONE_LABEL})
@@ -145,6 +154,26 @@ async def _back_off(attempt: int) -> None:
 
 def _same(record_id: str) -> str:
     return record_id
+
+
+def _namespace(context: dict[str, Any] | None) -> str:
+    """The namespace of a memory with this (decoded) context."""
+    tenant = context.get("tenant_id") if context else None
+    return tenant if isinstance(tenant, str) else DEFAULT_NAMESPACE
+
+
+def _scoped(namespaces: Namespaces | None, *variables: str) -> tuple[list[str], dict[str, Any]]:
+    """Conditions that each memory node variable is in `namespaces`, and their
+    parameter; none when every namespace is seen."""
+    if namespaces is None:
+        return [], {}
+    return [f"{v}.{NAMESPACE} IN $namespaces" for v in variables], {
+        "namespaces": list(namespaces.names)
+    }
+
+
+def _where(conditions: list[str]) -> str:
+    return (" WHERE " + " AND ".join(conditions)) if conditions else ""
 
 
 @dataclass(frozen=True)
@@ -261,6 +290,7 @@ class CypherBackend(Backend):
         row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
         row[TITLE_TERMS], row[BODY_TERMS] = memory.search_fields()
         row[PROJECT] = context.get("project_path") if context else None
+        row[NAMESPACE] = _namespace(context)
         if not self.dialect.exact_floats:
             row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
         return row
@@ -697,19 +727,24 @@ class CypherBackend(Backend):
         rows = await self._run(query, params)
         return list(rows[0][0]) if rows else []
 
-    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+    async def _by_keys(
+        self, query: str, ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> list[Any]:
         found: list[Any] = []
         for batch in chunks(self._keys(ids), self.dialect.read_batch_size):
-            found += await self._collected(query, {"keys": list(batch)})
+            found += await self._collected(query, {**(params or {}), "keys": list(batch)})
         return found
 
-    async def _memory_props(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+    async def _memory_props(
+        self, ids: Sequence[str], namespaces: Namespaces | None = None
+    ) -> list[dict[str, Any]]:
         k = self.dialect.key_property
+        conditions, params = _scoped(namespaces, "m")
         query = (
-            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}) "
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{k}: key}}){_where(conditions)} "
             f"RETURN collect({_MEMORY_VALUES})"
         )
-        return await self._by_keys(query, ids)
+        return await self._by_keys(query, ids, params)
 
     async def _relationship_rows(self, ids: Sequence[str]) -> list[list[Any]]:
         """[properties, from id, to id] of each relationship among `ids`."""
@@ -720,8 +755,10 @@ class CypherBackend(Backend):
         )
         return await self._by_keys(query, ids)
 
-    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
-        return [self._decode_memory(props) for props in await self._memory_props(ids)]
+    async def get_memories(
+        self, ids: Sequence[str], *, namespaces: Namespaces | None = None
+    ) -> list[Memory]:
+        return [self._decode_memory(p) for p in await self._memory_props(ids, namespaces)]
 
     async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
         return [self._decode_relationship(*row) for row in await self._relationship_rows(ids)]
@@ -752,12 +789,16 @@ class CypherBackend(Backend):
         return set(await self._by_keys(query, ids))
 
     def _page_filter(
-        self, var: str, after: str | None, since: datetime | None
+        self,
+        var: str,
+        after: str | None,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
+        *memories: str,
     ) -> tuple[str, dict[str, Any]]:
         # Conditions are left out rather than written as `$after IS NULL OR …`,
         # which keeps planners from abandoning the index on the key.
-        where: list[str] = []
-        params: dict[str, Any] = {}
+        where, params = _scoped(namespaces, *memories)
         if after is not None:
             where.append(f"{var}.{self.dialect.key_property} > $after")
             params["after"] = self.dialect.encode_key(after)
@@ -767,9 +808,13 @@ class CypherBackend(Backend):
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     async def _page_memories(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Memory]:
-        where, params = self._page_filter("m", after, since)
+        where, params = self._page_filter("m", after, since, namespaces, "m")
         query = (
             f"MATCH (m:{MEMORY_LABEL}){where} "
             f"WITH m ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)} "
@@ -778,10 +823,14 @@ class CypherBackend(Backend):
         return [self._decode_memory(props) for props in await self._collected(query, params)]
 
     def _relationship_page_query(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """The statement `_page_relationships` runs (exposed so tests can check its plan)."""
-        where, params = self._page_filter("r", after, since)
+        where, params = self._page_filter("r", after, since, namespaces, "a", "b")
         query = (
             f"MATCH (a)-[r:{EDGE_LABEL}]->(b){where} "
             f"WITH r, a, b ORDER BY r.{self.dialect.key_property} LIMIT {int(limit)} "
@@ -790,9 +839,13 @@ class CypherBackend(Backend):
         return query, params
 
     async def _page_relationships(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Relationship]:
-        query, params = self._relationship_page_query(after, limit, since)
+        query, params = self._relationship_page_query(after, limit, since, namespaces)
         return [self._decode_relationship(*row) for row in await self._collected(query, params)]
 
     async def _page_tombstones(
@@ -844,21 +897,56 @@ class CypherBackend(Backend):
             found.update((i, at) for i, at in rows)
         return found
 
-    async def count_memories(self) -> int:
-        rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN count(m)")
+    async def _counted(
+        self, kind: RecordKind, returned: str, namespaces: Namespaces | None
+    ) -> list[list[Any]]:
+        if kind == "memory":
+            conditions, params = _scoped(namespaces, "m")
+            pattern = f"(m:{MEMORY_LABEL})"
+        else:
+            conditions, params = _scoped(namespaces, "a", "b")
+            ends = ("a", "b") if conditions else ("", "")
+            pattern = f"({ends[0]})-[r:{EDGE_LABEL}]->({ends[1]})"
+        return await self._run(f"MATCH {pattern}{_where(conditions)} RETURN {returned}", params)
+
+    async def count_memories(self, *, namespaces: Namespaces | None = None) -> int:
+        rows = await self._counted("memory", "count(m)", namespaces)
         return int(rows[0][0]) if rows else 0
 
-    async def count_relationships(self) -> int:
-        rows = await self._run(f"MATCH ()-[r:{EDGE_LABEL}]->() RETURN count(r)")
+    async def count_relationships(self, *, namespaces: Namespaces | None = None) -> int:
+        rows = await self._counted("relationship", "count(r)", namespaces)
         return int(rows[0][0]) if rows else 0
 
-    async def count_memories_by_type(self) -> dict[MemoryType, int]:
-        rows = await self._run(f"MATCH (m:{MEMORY_LABEL}) RETURN m.type, count(*)")
+    async def count_memories_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[MemoryType, int]:
+        rows = await self._counted("memory", "m.type, count(*)", namespaces)
         return {MemoryType(t): int(n) for t, n in rows}
 
-    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
-        rows = await self._run(f"MATCH ()-[r:{EDGE_LABEL}]->() RETURN r.type, count(*)")
+    async def count_relationships_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[RelationshipType, int]:
+        rows = await self._counted("relationship", "r.type, count(*)", namespaces)
         return {RelationshipType(t): int(n) for t, n in rows}
+
+    async def _complete_namespaces(self) -> None:
+        """Give every memory node written before ``_ns`` existed its namespace, from
+        its context (nothing to do, one statement, on a graph written since)."""
+        k = self.dialect.key_property
+        missing = (
+            f"MATCH (m:{MEMORY_LABEL}) WHERE m.{NAMESPACE} IS NULL "
+            f"WITH m LIMIT {self.dialect.write_batch_size} RETURN collect([m.`{k}`, m.context])"
+        )
+        statement = (
+            f"UNWIND $rows AS row MATCH (m:{MEMORY_LABEL} {{`{k}`: row[0]}}) "
+            f"SET m.{NAMESPACE} = row[1]"
+        )
+        while rows := await self._collected(missing, {}):
+            named = [
+                [key, _namespace(None if context is None else orjson.loads(context))]
+                for key, context in rows
+            ]
+            await self._run(statement, {"rows": named}, write=True)
 
     # --- search --------------------------------------------------------------------
 
@@ -915,11 +1003,18 @@ class CypherBackend(Backend):
         return where, params
 
     async def search_candidates(
-        self, query: MatchQuery, filters: SearchFilters, limit: int
+        self,
+        query: MatchQuery,
+        filters: SearchFilters,
+        limit: int,
+        *,
+        namespaces: Namespaces | None = None,
     ) -> list[Candidate]:
         source, where, params = self._matching(query)
         conditions, filter_params = self._filter_conditions(filters)
-        where += conditions
+        scoped, scope_params = _scoped(namespaces, "m")
+        where += conditions + scoped
+        filter_params.update(scope_params)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         cypher = (
             f"{source}{clause} "
@@ -930,10 +1025,15 @@ class CypherBackend(Backend):
         rows = await self._collected(cypher, {**params, **filter_params})
         return [Candidate(i, title or "", body or "") for i, title, body in rows]
 
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
         counts: list[int] = []
+        scoped, scope_params = _scoped(namespaces, "m")
         for query in queries:
             source, where, params = self._matching(query)
+            where += scoped
+            params.update(scope_params)
             clause = (" WHERE " + " AND ".join(where)) if where else ""
             rows = await self._run(f"{source}{clause} RETURN count(m)", params)
             counts.append(int(rows[0][0]) if rows else 0)
@@ -945,14 +1045,17 @@ class CypherBackend(Backend):
         k = self.dialect.key_property
         statement = (
             f"UNWIND $rows AS row MATCH (m:{MEMORY_LABEL} {{`{k}`: row[0]}}) "
-            f"SET m.{TITLE_TERMS} = row[1], m.{BODY_TERMS} = row[2], m.{PROJECT} = row[3]"
+            f"SET m.{TITLE_TERMS} = row[1], m.{BODY_TERMS} = row[2], m.{PROJECT} = row[3], "
+            f"m.{NAMESPACE} = row[4]"
         )
         done = 0
         batch: list[list[Any]] = []
         async for page in self.iter_canonical("memory"):
             for memory in page:
                 row = self._encode_memory(memory)
-                batch.append([row[k], row[TITLE_TERMS], row[BODY_TERMS], row[PROJECT]])
+                batch.append(
+                    [row[k], row[TITLE_TERMS], row[BODY_TERMS], row[PROJECT], row[NAMESPACE]]
+                )
                 if len(batch) >= self.dialect.write_batch_size:
                     await self._run(statement, {"rows": batch}, write=True)
                     done, batch = done + len(batch), []
@@ -969,10 +1072,11 @@ class CypherBackend(Backend):
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
         after: str | None = None,
+        namespaces: Namespaces | None = None,
     ) -> list[Neighbour]:
         k = self.dialect.key_property
-        conditions = []
-        params: dict[str, Any] = {"key": self.dialect.encode_key(memory_id)}
+        conditions, params = _scoped(namespaces, "m", "o")
+        params["key"] = self.dialect.encode_key(memory_id)
         if types is not None:
             params["types"] = [RelationshipType(t).value for t in types]
             conditions.append("r.type IN $types")

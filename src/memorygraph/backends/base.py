@@ -18,6 +18,9 @@ Rules every implementation keeps:
   order), page by page, so memory use does not grow with the graph.
 * `since` selects records whose `changed_at` is at or after the timestamp.
 * A backend opened with `config.read_only` refuses every write.
+* A read given `namespaces` (a `memorygraph.principal.Namespaces`) sees only the
+  memories in those namespaces, and only the relationships whose ends both are;
+  the engine filters in its own query. None sees everything.
 * Engine failures surface as `BackendConnectionError` / `BackendOperationError`
   (from `memorygraph.errors`), with the location but never the password.
 """
@@ -49,6 +52,7 @@ from memorygraph.errors import (
 )
 from memorygraph.kinds import KINDS
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
 from memorygraph.threads import read_ahead
@@ -160,6 +164,15 @@ class StoredPage:
 #: Receives each page's kind and ids before `copy_store` writes it, and its outcome after.
 PageHook = Callable[[RecordKind, Sequence[str]], Awaitable[None]]
 PageDone = Callable[[RecordKind, "WriteResult"], Awaitable[None]]
+
+
+def missing_ends(missing: Collection[str]) -> IntegrityError:
+    """The error for relationship ends that are not stored memories."""
+    sample = ", ".join(repr(i) for i in sorted(missing)[:3])
+    return IntegrityError(
+        f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
+        "write those memories first"
+    )
 
 
 def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
@@ -334,11 +347,7 @@ class Backend(ABC):
         ends = {e for e in ends if e not in held}
         missing = ends - await self.existing_memory_ids(sorted(ends)) if ends else set()
         if missing and not dry_run:
-            sample = ", ".join(repr(i) for i in sorted(missing)[:3])
-            raise IntegrityError(
-                f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
-                "write those memories first"
-            )
+            raise missing_ends(missing)
         return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
 
     # --- single records that several writers may change at once ------------------
@@ -534,15 +543,19 @@ class Backend(ABC):
     # --- reads -----------------------------------------------------------------
 
     @abstractmethod
-    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
-        """The memories with these ids that exist, in any order."""
+    async def get_memories(
+        self, ids: Sequence[str], *, namespaces: Namespaces | None = None
+    ) -> list[Memory]:
+        """The memories with these ids that exist (in `namespaces`), in any order."""
 
     @abstractmethod
     async def get_relationships(self, ids: Sequence[str]) -> list[Relationship]:
         """The relationships with these ids that exist, in any order."""
 
-    async def get_memory(self, memory_id: str) -> Memory | None:
-        found = await self.get_memories([memory_id])
+    async def get_memory(
+        self, memory_id: str, *, namespaces: Namespaces | None = None
+    ) -> Memory | None:
+        found = await self.get_memories([memory_id], namespaces=namespaces)
         return found[0] if found else None
 
     async def get_relationship(self, relationship_id: str) -> Relationship | None:
@@ -559,22 +572,34 @@ class Backend(ABC):
 
     @abstractmethod
     async def _page_memories(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Memory]:
         """Up to `limit` memories with id > `after` (all if None), ascending id."""
 
     @abstractmethod
     async def _page_relationships(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Relationship]:
         """Up to `limit` relationships with id > `after`, ascending id."""
 
     async def iter_memories(
-        self, *, since: datetime | None = None, batch_size: int | None = None
+        self,
+        *,
+        since: datetime | None = None,
+        batch_size: int | None = None,
+        namespaces: Namespaces | None = None,
     ) -> AsyncIterator[Memory]:
         """Every memory (changed at or after `since`), ascending id, streamed page by page."""
         pages = paginate(
-            lambda after, size: self._page_memories(after, size, since),
+            lambda after, size: self._page_memories(after, size, since, namespaces),
             lambda memory: memory.id,
             batch_size or self.batch_size,
         )
@@ -582,11 +607,15 @@ class Backend(ABC):
             yield memory
 
     async def iter_relationships(
-        self, *, since: datetime | None = None, batch_size: int | None = None
+        self,
+        *,
+        since: datetime | None = None,
+        batch_size: int | None = None,
+        namespaces: Namespaces | None = None,
     ) -> AsyncIterator[Relationship]:
         """Every relationship (changed at or after `since`), ascending id, streamed."""
         pages = paginate(
-            lambda after, size: self._page_relationships(after, size, since),
+            lambda after, size: self._page_relationships(after, size, since, namespaces),
             lambda relationship: relationship.id,
             batch_size or self.batch_size,
         )
@@ -615,15 +644,29 @@ class Backend(ABC):
         since: datetime | None = None,
         batch_size: int | None = None,
         search_fields: bool = False,
+        namespaces: Namespaces | None = None,
     ) -> AsyncIterator[list[CanonicalRecord]]:
-        """Every record of `kind` (changed at or after `since`) in canonical form, in
-        pages, in the order of `iter_memories`. Engines that keep canonical bytes
-        override this to read them instead of building models. With `search_fields`,
-        a store that keeps each memory's search fields current hands them along
-        (`CanonicalRecord.search_fields`): a copy then need not derive them again."""
+        """Every record of `kind` (changed at or after `since`, in `namespaces`) in
+        canonical form, in pages, in the order of `iter_memories`. Engines that keep
+        canonical bytes override this to read them instead of building models. With
+        `search_fields`, a store that keeps each memory's search fields current hands
+        them along (`CanonicalRecord.search_fields`): a copy then need not derive them
+        again."""
+        if namespaces is not None and kind == "memory":
+            memories = self.iter_memories(since=since, batch_size=batch_size, namespaces=namespaces)
+            async for page in grouped(memories, batch_size or self.batch_size):
+                yield [CanonicalRecord.of(memory) for memory in page]
+            return
+        if namespaces is not None:
+            edges = self.iter_relationships(
+                since=since, batch_size=batch_size, namespaces=namespaces
+            )
+            async for edge_page in grouped(edges, batch_size or self.batch_size):
+                yield [CanonicalRecord.of(edge) for edge in edge_page]
+            return
         records = KINDS[kind].iterate(self, since, batch_size)
-        async for page in grouped(records, batch_size or self.batch_size):
-            yield [CanonicalRecord.of(record) for record in page]
+        async for group in grouped(records, batch_size or self.batch_size):
+            yield [CanonicalRecord.of(record) for record in group]
 
     async def iter_digests(
         self, kind: RecordKind, *, since: datetime | None = None, batch_size: int | None = None
@@ -685,39 +728,53 @@ class Backend(ABC):
         return {t.id: t.deleted_at async for t in self.iter_tombstones(kind) if t.id in wanted}
 
     @abstractmethod
-    async def count_memories(self) -> int: ...
+    async def count_memories(self, *, namespaces: Namespaces | None = None) -> int: ...
 
     @abstractmethod
-    async def count_relationships(self) -> int: ...
+    async def count_relationships(self, *, namespaces: Namespaces | None = None) -> int: ...
 
     @abstractmethod
-    async def count_memories_by_type(self) -> dict[MemoryType, int]:
+    async def count_memories_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[MemoryType, int]:
         """Memory count per type; types with no memories are left out."""
 
     @abstractmethod
-    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
+    async def count_relationships_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[RelationshipType, int]:
         """Relationship count per type; types with none are left out."""
 
     # --- search (see memorygraph.search.ranking for how these combine) -------------
 
     @abstractmethod
     async def search_candidates(
-        self, query: MatchQuery, filters: SearchFilters, limit: int
+        self,
+        query: MatchQuery,
+        filters: SearchFilters,
+        limit: int,
+        *,
+        namespaces: Namespaces | None = None,
     ) -> list[Candidate]:
-        """Up to `limit` memories matching `query` and `filters`, by the engine's full-text
-        index, best first by the engine's own relevance (ties by id), with their indexed
-        fields (`memorygraph.search.text.field_texts`). When fewer than `limit` match,
-        every match comes back (the order then does not matter)."""
+        """Up to `limit` memories matching `query` and `filters` (in `namespaces`), by the
+        engine's full-text index, best first by the engine's own relevance (ties by id),
+        with their indexed fields (`memorygraph.search.text.field_texts`). When fewer than
+        `limit` match, every match comes back (the order then does not matter)."""
 
     @abstractmethod
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
-        """For each query, how many memories match it (no filters): document frequencies."""
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
+        """For each query, how many memories (in `namespaces`) match it, no other filter:
+        document frequencies. Counted within the namespaces, so that a score says nothing
+        of what other namespaces hold."""
 
-    async def search_total(self) -> int:
-        """How many memories the search index covers (the N of the ranking's idf).
+    async def search_total(self, *, namespaces: Namespaces | None = None) -> int:
+        """How many memories (in `namespaces`) the search index covers (the N of the
+        ranking's idf).
 
         The memory count by default; an engine may answer it more cheaply."""
-        return await self.count_memories()
+        return await self.count_memories(namespaces=namespaces)
 
     @abstractmethod
     async def rebuild_search_index(self) -> int:
@@ -733,9 +790,12 @@ class Backend(ABC):
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
         after: str | None = None,
+        namespaces: Namespaces | None = None,
     ) -> list[Neighbour]:
         """Memories one edge away, with the edge, ordered by relationship id. No truncation
-        unless `limit` is given; with `after`, only relationships whose id sorts after it."""
+        unless `limit` is given; with `after`, only relationships whose id sorts after it.
+        With `namespaces`, nothing unless `memory_id` is in them, and only neighbours in
+        them: a walk never leaves them."""
 
     async def iter_neighbours(
         self,
@@ -744,13 +804,19 @@ class Backend(ABC):
         direction: Direction = Direction.BOTH,
         types: Iterable[RelationshipType] | None = None,
         page: int = 1000,
+        namespaces: Namespaces | None = None,
     ) -> AsyncIterator[list[Neighbour]]:
         """Every neighbour, in pages of `page` in relationship id order: memory stays flat."""
         wanted = list(types) if types is not None else None
         after: str | None = None
         while True:
             batch = await self.neighbours(
-                memory_id, direction=direction, types=wanted, limit=page, after=after
+                memory_id,
+                direction=direction,
+                types=wanted,
+                limit=page,
+                after=after,
+                namespaces=namespaces,
             )
             if batch:
                 yield batch

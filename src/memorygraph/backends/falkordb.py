@@ -8,6 +8,18 @@ one-line `BackendConnectionError`. (The `falkordb.asyncio.FalkorDB`
 constructor would also probe the server with a *blocking* call to detect a
 cluster; clusters are not supported here, so it is not used.)
 
+The server is located by `config.uri` (forms in `falkordb_location`): one
+server directly, or the Redis Sentinels of a service, which name its primary.
+Behind Sentinels the backend follows a failover: a statement that the old
+primary never ran (it could not be reached, or it answered READONLY as a
+demoted primary) is sent again to the primary the Sentinels name next, for up
+to `FAILOVER_PATIENCE` seconds. A write whose connection broke after it was
+sent is not sent again (see `_write`). Where replicas must hold each write
+(`min_replicas`; behind Sentinels by default one whenever the primary has a
+replica online), a
+write returns only after ``WAIT`` confirms it reached them, so a failover to a
+replica loses no write that returned; otherwise it raises `ReplicationError`.
+
 The graph is `config.database` or ``memorygraph``. Unique constraints on
 ``Memory.id`` and ``RELATIONSHIP.id`` are created at connect with
 ``GRAPH.CONSTRAINT CREATE`` (FalkorDB has no Cypher syntax for them), on top of
@@ -30,16 +42,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
+from falkordb.asyncio.query_result import QueryResult
 from falkordb.helpers import stringify_param_value
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
     BusyLoadingError,
+    ReadOnlyError,
     RedisError,
     ResponseError,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from memorygraph.backends._cypher import (
     BODY_TERMS,
@@ -50,13 +66,20 @@ from memorygraph.backends._cypher import (
     CypherDialect,
     chunks,
 )
+from memorygraph.backends.falkordb_location import (
+    ACCEPTED_FORMS,
+    FalkorLocation,
+    parse_location,
+)
 from memorygraph.backends.spec import BULK_INSERT, BackendSpec, extra_hint
 from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
+    ConfigurationError,
     IntegrityError,
     OperationError,
+    ReplicationError,
 )
 from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
 
@@ -70,6 +93,13 @@ DEFAULT_GRAPH = "memorygraph"
 OPERATION_TIMEOUT = 300.0
 #: How long connect waits for the server to finish building indexes/constraints.
 SCHEMA_TIMEOUT = 120.0
+#: How long a statement waits for the Sentinels to name a primary that takes it.
+FAILOVER_PATIENCE = 30.0
+#: Pause between asking the Sentinels again while they still name a dead primary.
+FOLLOW_PAUSE = 0.2
+#: Seconds between asking the primary how many replicas it has online, when that
+#: decides how many replicas a write waits for.
+REPLICA_RECHECK = 5.0
 
 _MAX_MESSAGE = 300
 #: Ids per statement of a read by id. A read of more runs two statements at a time,
@@ -151,6 +181,10 @@ def params_header(params: dict[str, Any] | None) -> str:
     return "CYPHER " + "".join(f"`{k}`={stringify_param_value(v)} " for k, v in params.items())
 
 
+class _NotRun(Exception):
+    """The statement did not run: the server was not reached, or refused it unread."""
+
+
 async def _command(client: aioredis.Redis, *args: str) -> Any:
     """One raw Redis command (redis-py leaves `execute_command` untyped)."""
     return await client.execute_command(*args)  # type: ignore[no-untyped-call]
@@ -172,6 +206,14 @@ class FalkorDBBackend(CypherBackend):
     _client: aioredis.Redis | None = None
     _graph: AsyncGraph | None = None
     _bulk: BulkAppender | None = None
+    _location: FalkorLocation | None = None
+    _sentinel: Sentinel | None = None
+    #: The primary the client is connected to, when the Sentinels named it.
+    _primary: tuple[str, int] | None = None
+    #: Replicas each write waits for (`WAIT`), and when the Sentinels were last asked.
+    _replicas: int = 0
+    _replicas_checked: float = 0.0
+    _follow_lock: asyncio.Lock | None = None
 
     @property
     def graph_name(self) -> str:
@@ -183,10 +225,75 @@ class FalkorDBBackend(CypherBackend):
         if self._graph is not None:
             return
         assert self.config.uri is not None  # config.validate() checked it
-        await self._open(self.config.uri, self.config.password)
+        try:
+            location = parse_location(self.config.uri)
+        except ConfigurationError as e:
+            raise ConfigurationError(f"{self.describe()}: {e.problem}", field="uri") from e
+        self._location = location
+        if not location.uses_sentinel:
+            assert location.server_uri is not None
+            await self._open(location.server_uri, self.config.password)
+            self._replicas = location.min_replicas or 0
+            return
+        timeout = self.config.timeout_seconds
+        self._follow_lock = asyncio.Lock()
+        self._sentinel = Sentinel(
+            location.sentinels,
+            sentinel_kwargs={
+                "username": location.sentinel_username,
+                "password": location.sentinel_password,
+                "socket_timeout": timeout,
+                "socket_connect_timeout": timeout,
+                "decode_responses": True,
+            },
+        )
+        try:
+            self._primary = await self._ask_primary()
+            await self._open(_address_uri(self._primary), self.config.password)
+            await self._count_replicas()
+        except BaseException:
+            await self.close()
+            raise
 
-    async def _open(self, uri: str, password: str | None) -> None:
-        """Connect to the server at `uri`, check it runs FalkorDB, create the schema."""
+    async def _ask_primary(self) -> tuple[str, int]:
+        """The primary's address as the Sentinels name it now."""
+        assert self._sentinel is not None and self._location is not None
+        assert self._location.service is not None
+        try:
+            host, port = await self._sentinel.discover_master(self._location.service)
+        except (RedisError, OSError) as e:
+            raise BackendConnectionError(
+                f"cannot connect to {self.describe()}: no Sentinel named a primary for "
+                f"{self._location.service!r} ({self._safe(e)}); check the Sentinel "
+                "addresses, the service name and the Sentinels' password"
+            ) from e
+        return str(host), int(port)
+
+    async def _count_replicas(self) -> None:
+        """Decide how many replicas each write waits for: `min_replicas` when the URI
+        gives it, else one whenever the primary has a replica online.
+
+        The primary's own ``INFO replication`` is asked, not the Sentinels: they
+        refresh what they know of a replica only every ten seconds, and right
+        after a failover they still list the dead old primary as a replica.
+        """
+        assert self._location is not None
+        self._replicas_checked = time.monotonic()
+        if self._location.min_replicas is not None:
+            self._replicas = self._location.min_replicas
+            return
+        client = self._require_client()
+        try:
+            info = await client.info("replication")
+        except (RedisError, OSError):
+            return  # keep the last answer: a write waits for what it waited for
+        online = [
+            v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)
+            and v.get("state") == "online"
+        ]  # fmt: skip
+        self._replicas = 1 if online else 0
+
+    def _client_for(self, uri: str, password: str | None) -> aioredis.Redis:
         timeout = self.config.timeout_seconds
         try:
             pool = aioredis.ConnectionPool.from_url(
@@ -204,9 +311,14 @@ class FalkorDBBackend(CypherBackend):
         except ValueError as e:
             raise BackendConnectionError(
                 f"cannot connect to {self.describe()}: bad uri ({self._safe(e)}); "
-                "use redis://host:port or unix:///path/to/socket"
+                f"use {ACCEPTED_FORMS}"
             ) from e
-        client = aioredis.Redis(connection_pool=pool)
+        return aioredis.Redis(connection_pool=pool)
+
+    async def _open(self, uri: str, password: str | None) -> None:
+        """Connect to the server at `uri`, check it runs FalkorDB, create the schema."""
+        timeout = self.config.timeout_seconds
+        client = self._client_for(uri, password)
         try:
             await asyncio.wait_for(self._check_server(client), timeout)
         except Exception as e:
@@ -219,6 +331,8 @@ class FalkorDBBackend(CypherBackend):
             await self._refuse_foreign_graph()
             if not self.config.read_only:
                 await self._create_schema()
+            if not self.config.read_only:
+                await self._complete_namespaces()
         except BaseException:
             await self.close()  # a half-open backend must not leak its connection
             raise
@@ -260,10 +374,38 @@ class FalkorDBBackend(CypherBackend):
 
     async def close(self) -> None:
         client, self._client, self._graph = self._client, None, None
-        if client is not None:
+        sentinel, self._sentinel = self._sentinel, None
+        clients = [client] if client is not None else []
+        clients += sentinel.sentinels if sentinel is not None else []
+        for each in clients:
             # Closing a connection to a dead server has nothing left to release.
             with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
+                await each.aclose()
+
+    async def _follow_primary(self, failed: aioredis.Redis) -> None:
+        """Connect to the primary the Sentinels name now, unless another statement did
+        since `failed` (the client it failed on); pause while they still name the same."""
+        assert self._follow_lock is not None
+        async with self._follow_lock:
+            if self._client is not failed:
+                return  # another statement already followed
+            try:
+                primary = await self._ask_primary()
+            except BackendConnectionError:
+                primary = None  # between judging the primary down and promoting a replica
+            moved = primary is not None and primary != self._primary
+            if moved:
+                assert primary is not None
+                client = self._client_for(_address_uri(primary), self.config.password)
+                self._client, self._graph = client, AsyncGraph(client, self.graph_name)
+                self._primary = primary
+                await self._count_replicas()
+        if not moved:
+            # Not failed over yet (a primary is judged down only after a while).
+            await asyncio.sleep(FOLLOW_PAUSE)
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await failed.aclose()
 
     async def engine_version(self) -> str:
         client = self._require_client()
@@ -305,37 +447,147 @@ class FalkorDBBackend(CypherBackend):
     async def _run(
         self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
     ) -> list[list[Any]]:
-        client = self._require_client()
+        deadline = time.monotonic() + FAILOVER_PATIENCE
+        while True:
+            client = self._require_client()
+            try:
+                if write:
+                    return await self._write(client, query, params)
+                return await self._read(client, query, params)
+            except _NotRun as e:
+                # Sending it again cannot apply it twice: it never ran.
+                cause = e.__cause__ or e
+                if self._sentinel is None:
+                    raise self._lost(cause) from cause
+                if time.monotonic() > deadline:
+                    raise BackendConnectionError(
+                        f"{self.describe()} named no primary that took the statement within "
+                        f"{FAILOVER_PATIENCE:g}s: {self._safe(cause)}; try again"
+                    ) from cause
+                await self._follow_primary(client)
+
+    async def _read(
+        self, client: aioredis.Redis, query: str, params: dict[str, Any] | None
+    ) -> list[list[Any]]:
         assert self._graph is not None
         try:
-            if write:
-                result = await self._graph.query(query, params)
-            else:
-                reply = await _command(
-                    client, "GRAPH.RO_QUERY", self.graph_name, params_header(params) + query,
-                    "--compact",
-                )  # fmt: skip
-                try:
-                    return compact_rows(reply)
-                except _NotPlain:
-                    result = await self._graph.ro_query(query, params)
+            reply = await _command(
+                client, "GRAPH.RO_QUERY", self.graph_name, params_header(params) + query,
+                "--compact",
+            )  # fmt: skip
+            try:
+                return compact_rows(reply)
+            except _NotPlain:
+                result = await self._graph.ro_query(query, params)
         except ResponseError as e:
-            if not write and "empty key" in str(e):
+            if "empty key" in str(e):
                 # The graph does not exist yet (a fresh store opened read-only):
                 # it holds nothing, so every read finds no rows (counts read that as 0).
                 return []
-            raise self._operation_error(e, "write" if write else "read") from e
+            raise self._operation_error(e, "read") from e
+        except RedisConnectionError as e:
+            raise _NotRun from e  # a read changes nothing: always safe to send again
         except (RedisError, OSError) as e:
             raise self._lost(e) from e
         return [list(row) for row in result.result_set]
 
-    async def _by_keys(self, query: str, ids: Sequence[str]) -> list[Any]:
+    async def _write(
+        self, client: aioredis.Redis, query: str, params: dict[str, Any] | None
+    ) -> list[list[Any]]:
+        """Run a write statement on one connection of `client`, then, when replicas must
+        hold it, ``WAIT`` for them on that same connection (WAIT counts the writes of
+        its own connection).
+
+        Raises `_NotRun` only when the statement certainly did not run: no
+        connection could be made (the server is down), or the server answered
+        READONLY (a demoted primary refuses a write before running it). A
+        connection that breaks after the statement was sent leaves its outcome
+        unknown, and it is not sent again: not every write here is idempotent
+        (a CREATE of new records would meet the unique constraint on its own
+        earlier copy, an insert of a new id or a compare-and-set with an expected
+        version would report its own earlier success as a conflict, a deletion
+        would leave its tombstones twice), so the caller gets a retryable error
+        that says the write may or may not be stored.
+        """
+        assert self._graph is not None
+        pool = client.connection_pool
+        try:
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        except (RedisError, OSError) as e:
+            raise _NotRun from e
+        answered = False
+        try:
+            try:
+                await connection.send_command(
+                    "GRAPH.QUERY", self.graph_name, params_header(params) + query, "--compact"
+                )
+                reply = await connection.read_response()
+            except ReadOnlyError as e:
+                raise _NotRun from e
+            except ResponseError as e:
+                raise self._operation_error(e, "write") from e
+            except (RedisError, OSError) as e:
+                raise BackendConnectionError(
+                    f"lost the connection to {self.describe()} during a write, which may or "
+                    f"may not be stored: {self._safe(e)}; read it back before writing it again"
+                ) from e
+            if _changed(reply):  # WAIT for a statement that wrote nothing would wait for nothing
+                await self._replicated(connection)
+            answered = True
+        finally:
+            if not answered:
+                # Cancelled or failed half-way, a reply may still be on its way: a
+                # connection handed out again must not deliver it to the next caller.
+                await connection.disconnect(nowait=True)
+            await pool.release(connection)
+        try:
+            return compact_rows(reply)
+        except ResponseError as e:
+            raise self._operation_error(e, "write") from e
+        except _NotPlain:
+            result = QueryResult(self._graph)
+            await result.parse(reply)
+            return [list(row) for row in result.result_set]
+
+    async def _replicated(self, connection: Any) -> None:
+        """Return once the replicas each write waits for hold this connection's writes;
+        `ReplicationError` when they do not confirm within the wait."""
+        stale = time.monotonic() - self._replicas_checked > REPLICA_RECHECK
+        if self._sentinel is not None and stale:
+            await self._count_replicas()
+        wanted = self._replicas
+        if not wanted:
+            return
+        wait_ms = self._location.wait_ms if self._location is not None else 0
+        try:
+            await connection.send_command("WAIT", str(wanted), str(wait_ms))
+            confirmed = int(await connection.read_response())
+        except (RedisError, OSError) as e:
+            raise ReplicationError(
+                f"{self.describe()} took a write but the connection broke before "
+                f"{wanted} replica(s) confirmed it, so it is not acknowledged (it may "
+                f"still be stored): {self._safe(e)}; read it back before writing it again"
+            ) from e
+        if confirmed < wanted:
+            # The replicas Sentinel reports may have changed: ask again for the next write.
+            self._replicas_checked = 0.0
+            raise ReplicationError(
+                f"{self.describe()} took a write but only {confirmed} of {wanted} "
+                f"replica(s) confirmed it within {wait_ms} ms, so it is not acknowledged "
+                "(it may still be stored); try again once the replicas are reachable"
+            )
+
+    async def _by_keys(
+        self, query: str, ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> list[Any]:
         found: list[Any] = []
         in_flight: list[asyncio.Task[list[Any]]] = []
         try:
             for batch in chunks(self._keys(ids), READ_CHUNK):
                 in_flight.append(
-                    asyncio.ensure_future(self._collected(query, {"keys": list(batch)}))
+                    asyncio.ensure_future(
+                        self._collected(query, {**(params or {}), "keys": list(batch)})
+                    )
                 )
                 if len(in_flight) == 2:
                     found += await in_flight.pop(0)
@@ -379,7 +631,9 @@ class FalkorDBBackend(CypherBackend):
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]
     ) -> None:
         bulk = self._bulk
-        if bulk is not None and len(new_ids) == len(records):
+        # GRAPH.BULK sends each batch on whichever connection is free, so no WAIT could
+        # cover it: where replicas must confirm, new records go in by ordinary statements.
+        if bulk is not None and len(new_ids) == len(records) and not self._replicas:
             write = bulk.write_memories if kind == "memory" else bulk.write_relationships
             if await write(records):
                 return
@@ -508,6 +762,25 @@ class FalkorDBBackend(CypherBackend):
                     f"{SCHEMA_TIMEOUT:.0f}s; try again later"
                 )
             await asyncio.sleep(0.05)
+
+
+#: Statistics of a statement's reply that do not say it changed the graph.
+_UNCHANGED_STATISTICS = ("Cached execution", "Query internal execution time")
+
+
+def _changed(reply: list[Any]) -> bool:
+    """True when a statement's reply reports a change (nodes created, properties set…)."""
+    statistics = reply[-1] if reply and isinstance(reply[-1], list) else []
+    for line in statistics:
+        name, _, value = str(line).partition(":")
+        if name not in _UNCHANGED_STATISTICS and value.strip() not in ("0", "0.0", ""):
+            return True
+    return False
+
+
+def _address_uri(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"redis://[{host}]:{port}" if ":" in host else f"redis://{host}:{port}"
 
 
 SPEC = BackendSpec(

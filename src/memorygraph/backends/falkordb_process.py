@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,7 @@ def start(
     timeout: float = 20.0,
     write_state: bool = True,
     module: bool = True,
+    extra_args: Sequence[str] = (),
 ) -> FalkorDBProcess:
     """Start a FalkorDB server whose data lives in `directory`; return once it answers.
 
@@ -168,6 +170,7 @@ def start(
     `write_state`, how to reach the server (including `password`) is written to
     ``falkordb.json`` (mode 0600) so a later owner can adopt it (`adopt`).
     `module=False` starts plain Redis without FalkorDB (for tests of the wrong server).
+    `extra_args` are further server options (``--replicaof host port``, …), given last.
     Raises `BackendConnectionError` (with the log's tail) if it does not come up.
     """
     server, module_path = binaries()
@@ -203,6 +206,7 @@ def start(
         args += ["--unixsocket", str(socket_path), "--unixsocketperm", "700"]
     if password:
         args += ["--requirepass", password]
+    args += list(extra_args)
     popen = subprocess.Popen(
         args,
         cwd=directory,

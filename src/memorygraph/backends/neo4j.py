@@ -23,6 +23,7 @@ from neo4j.exceptions import (
     ClientError,
     ConstraintError,
     DriverError,
+    IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
@@ -100,6 +101,7 @@ class BoltBackend(CypherBackend):
             await self._refuse_foreign_graph()
             if not self.config.read_only:
                 await self._create_schema()
+                await self._complete_namespaces()
         except BaseException:
             await self.close()  # a half-open backend must not leak its driver
             raise
@@ -206,6 +208,13 @@ class BoltBackend(CypherBackend):
     def _operation_error(self, e: BaseException, what: str) -> OperationError:
         if isinstance(e, OperationError):
             return e
+        if isinstance(e, IncompleteCommit):
+            # The driver does not retry it: the commit may have happened.
+            return BackendConnectionError(
+                f"lost the connection to {self.describe()} while a write was committed, "
+                f"which may or may not be stored: {self._safe(e)}; read it back before "
+                "writing it again"
+            )
         if isinstance(e, ServiceUnavailable | SessionExpired | AuthError | OSError):
             return BackendConnectionError(
                 f"lost the connection to {self.describe()}: {self._safe(e)}"

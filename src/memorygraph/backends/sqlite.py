@@ -56,6 +56,7 @@ from memorygraph.models import (
     format_timestamp,
     utc_now,
 )
+from memorygraph.principal import DEFAULT_NAMESPACE, Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery
 from memorygraph.search.text import field_texts
@@ -180,6 +181,42 @@ def _doc_fault(kind: RecordKind, raw: bytes) -> str | None:
     except InvalidRecordError as e:
         return f"it is not a valid {kind} ({e})"
     return None
+
+
+def _in_namespaces(doc: str, namespaces: Namespaces) -> tuple[str, list[str]]:
+    """A condition that the memory whose doc column is `doc` is in `namespaces`, and
+    its parameters. Read from the doc itself: no column to keep current on any write
+    path, and every read it filters reaches its rows by id, text match or edge first,
+    so an index on it would not be used."""
+    condition = (
+        f"coalesce(json_extract({doc}, '$.context.tenant_id'), ?) "
+        f"IN ({_marks(len(namespaces.names))})"
+    )
+    return condition, [DEFAULT_NAMESPACE, *namespaces.names]
+
+
+def _ends_in_namespaces(from_id: str, to_id: str, namespaces: Namespaces) -> tuple[str, list[str]]:
+    """A condition that both ends of a relationship are in `namespaces`."""
+    ends, params = [], []
+    for n, end in enumerate((from_id, to_id)):
+        condition, values = _in_namespaces(f"e{n}.doc", namespaces)
+        ends.append(f"EXISTS (SELECT 1 FROM memories e{n} WHERE e{n}.id = {end} AND {condition})")
+        params += values
+    return " AND ".join(ends), params
+
+
+def _namespace_filter(
+    kind: RecordKind, namespaces: Namespaces | None
+) -> tuple[list[str], list[str]]:
+    """The conditions (and parameters) keeping a page of `kind` read from its own table
+    to `namespaces`; none when every namespace is seen."""
+    if namespaces is None:
+        return [], []
+    if kind == "memory":
+        condition, params = _in_namespaces("doc", namespaces)
+    else:
+        condition, params = _ends_in_namespaces("from_id", "to_id", namespaces)
+    return [condition], params
 
 
 def _fts_query(query: MatchQuery) -> str:
@@ -823,13 +860,19 @@ class SQLiteBackend(Backend):
 
     # --- reads -----------------------------------------------------------------
 
-    def _select_docs(self, table: str, ids: Sequence[str]) -> list[str]:
+    def _select_docs(
+        self, table: str, ids: Sequence[str], namespaces: Namespaces | None = None
+    ) -> list[str]:
+        kind: RecordKind = "memory" if table == "memories" else "relationship"
+        conditions, params = _namespace_filter(kind, namespaces)
+        scoped = "".join(f" AND {c}" for c in conditions)
         docs: list[str] = []
         for chunk in _chunks(list(dict.fromkeys(ids))):
             docs += [
                 r[0]
                 for r in self._query(
-                    f"SELECT doc FROM {table} WHERE id IN ({_marks(len(chunk))})", chunk
+                    f"SELECT doc FROM {table} WHERE id IN ({_marks(len(chunk))}){scoped}",
+                    [*chunk, *params],
                 )
             ]
         return docs
@@ -845,9 +888,11 @@ class SQLiteBackend(Backend):
             )
         return found
 
-    async def get_memories(self, ids: Sequence[str]) -> list[Memory]:
+    async def get_memories(
+        self, ids: Sequence[str], *, namespaces: Namespaces | None = None
+    ) -> list[Memory]:
         try:
-            return [Memory.parse_json(d) for d in self._select_docs("memories", ids)]
+            return [Memory.parse_json(d) for d in self._select_docs("memories", ids, namespaces)]
         except (InvalidRecordError, _UndecodableText) as e:
             raise self._unreadable_among("memory", e, ids) from e
 
@@ -863,13 +908,28 @@ class SQLiteBackend(Backend):
     async def existing_relationship_ids(self, ids: Sequence[str]) -> set[str]:
         return self._existing("relationships", ids)
 
-    def _page(self, table: str, after: str | None, limit: int, since: datetime | None) -> list[str]:
-        return [r[0] for r in self._page_rows(table, "doc", after, limit, since)]
+    def _page(
+        self,
+        kind: RecordKind,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None,
+    ) -> list[str]:
+        rows = self._page_rows(_TABLES[kind], "doc", after, limit, since, namespaces, kind)
+        return [r[0] for r in rows]
 
     def _page_rows(
-        self, table: str, columns: str, after: str | None, limit: int, since: datetime | None
+        self,
+        table: str,
+        columns: str,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
+        kind: RecordKind = "memory",
     ) -> list[Any]:
-        where, params = [], []
+        where, params = _namespace_filter(kind, namespaces)
         if after is not None:
             where.append("id > ?")
             params.append(after)
@@ -882,20 +942,28 @@ class SQLiteBackend(Backend):
         )
 
     async def _page_memories(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Memory]:
         try:
-            return [Memory.parse_json(d) for d in self._page("memories", after, limit, since)]
+            pages = self._page("memory", after, limit, since, namespaces)
+            return [Memory.parse_json(d) for d in pages]
         except (InvalidRecordError, _UndecodableText) as e:
             raise self._unreadable_in_page("memory", e, after, limit, since) from e
 
     async def _page_relationships(
-        self, after: str | None, limit: int, since: datetime | None
+        self,
+        after: str | None,
+        limit: int,
+        since: datetime | None,
+        namespaces: Namespaces | None = None,
     ) -> list[Relationship]:
         try:
-            return [
-                Relationship.parse_json(d) for d in self._page("relationships", after, limit, since)
-            ]
+            pages = self._page("relationship", after, limit, since, namespaces)
+            return [Relationship.parse_json(d) for d in pages]
         except (InvalidRecordError, _UndecodableText) as e:
             raise self._unreadable_in_page("relationship", e, after, limit, since) from e
 
@@ -962,12 +1030,15 @@ class SQLiteBackend(Backend):
         since: datetime | None = None,
         batch_size: int | None = None,
         search_fields: bool = False,
+        namespaces: Namespaces | None = None,
         trusted: bool = False,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         """The stored docs as they are (each validated once here, unless `trusted`)."""
         search = search_fields and kind == "memory" and await self._terms_current()
         pages = paginate_pages(
-            lambda after, size: self._canonical_page(kind, after, size, since, trusted, search),
+            lambda after, size: self._canonical_page(
+                kind, after, size, since, trusted, search, namespaces
+            ),
             lambda record: record.id,
             batch_size or self.batch_size,
         )
@@ -982,6 +1053,7 @@ class SQLiteBackend(Backend):
         since: datetime | None,
         trusted: bool,
         search: bool,
+        namespaces: Namespaces | None = None,
     ) -> list[CanonicalRecord]:
         try:
             if search:
@@ -991,12 +1063,15 @@ class SQLiteBackend(Backend):
                     after,
                     size,
                     since,
+                    namespaces,
                 )
                 return [
                     CanonicalRecord.parse(kind, raw, None if title is None else (title, body))
                     for raw, title, body in rows
                 ]
-            rows = self._page_rows(_TABLES[kind], "CAST(doc AS BLOB)", after, size, since)
+            rows = self._page_rows(
+                _TABLES[kind], "CAST(doc AS BLOB)", after, size, since, namespaces, kind
+            )
             make = CanonicalRecord.trusted if trusted else CanonicalRecord.parse
             return [make(kind, raw) for (raw,) in rows]
         except InvalidRecordError as e:
@@ -1093,18 +1168,29 @@ class SQLiteBackend(Backend):
             found.update((i, at) for i, at in rows)
         return found
 
-    async def count_memories(self) -> int:
-        return int(self._query("SELECT count(*) FROM memories")[0][0])
+    def _counted(
+        self, kind: RecordKind, columns: str, namespaces: Namespaces | None, tail: str = ""
+    ) -> list[Any]:
+        where, params = _namespace_filter(kind, namespaces)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._query(f"SELECT {columns} FROM {_TABLES[kind]}{clause}{tail}", params)
 
-    async def count_relationships(self) -> int:
-        return int(self._query("SELECT count(*) FROM relationships")[0][0])
+    async def count_memories(self, *, namespaces: Namespaces | None = None) -> int:
+        return int(self._counted("memory", "count(*)", namespaces)[0][0])
 
-    async def count_memories_by_type(self) -> dict[MemoryType, int]:
-        rows = self._query("SELECT type, count(*) FROM memories GROUP BY type")
+    async def count_relationships(self, *, namespaces: Namespaces | None = None) -> int:
+        return int(self._counted("relationship", "count(*)", namespaces)[0][0])
+
+    async def count_memories_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[MemoryType, int]:
+        rows = self._counted("memory", "type, count(*)", namespaces, " GROUP BY type")
         return {MemoryType(t): n for t, n in rows}
 
-    async def count_relationships_by_type(self) -> dict[RelationshipType, int]:
-        rows = self._query("SELECT type, count(*) FROM relationships GROUP BY type")
+    async def count_relationships_by_type(
+        self, *, namespaces: Namespaces | None = None
+    ) -> dict[RelationshipType, int]:
+        rows = self._counted("relationship", "type, count(*)", namespaces, " GROUP BY type")
         return {RelationshipType(t): n for t, n in rows}
 
     # --- search ----------------------------------------------------------------
@@ -1118,11 +1204,20 @@ class SQLiteBackend(Backend):
             )
 
     async def search_candidates(
-        self, query: MatchQuery, filters: SearchFilters, limit: int
+        self,
+        query: MatchQuery,
+        filters: SearchFilters,
+        limit: int,
+        *,
+        namespaces: Namespaces | None = None,
     ) -> list[Candidate]:
         self._require_search_index()
         where = ["memories_search MATCH ?"]
         params: list[Any] = [_fts_query(query)]
+        if namespaces is not None:
+            condition, values = _in_namespaces("m.doc", namespaces)
+            where.append(condition)
+            params += values
         if filters.types:
             where.append(f"m.type IN ({_marks(len(filters.types))})")
             params += [t.value for t in filters.types]
@@ -1171,7 +1266,9 @@ class SQLiteBackend(Backend):
         )
         return [Candidate(*row) for row in self._query(sql, [*params, limit])]
 
-    async def search_total(self) -> int:
+    async def search_total(self, *, namespaces: Namespaces | None = None) -> int:
+        if namespaces is not None:
+            return await self.count_memories(namespaces=namespaces)
         # count(*) walks an index of every memory (about 1 ms per 100,000); keep the
         # last answer until this connection writes (total_changes) or another one
         # commits (data_version).
@@ -1182,8 +1279,22 @@ class SQLiteBackend(Backend):
             self._total = (stamp, await self.count_memories())
         return self._total[1]
 
-    async def count_matches(self, queries: Sequence[MatchQuery]) -> list[int]:
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
         self._require_search_index()
+        if namespaces is not None:
+            condition, params = _in_namespaces("m.doc", namespaces)
+            return [
+                int(
+                    self._query(
+                        "SELECT count(*) FROM memories_search s JOIN memories m "
+                        f"ON m.rowid = s.rowid WHERE memories_search MATCH ? AND {condition}",
+                        [_fts_query(q), *params],
+                    )[0][0]
+                )
+                for q in queries
+            ]
         return [
             int(
                 self._query(
@@ -1220,6 +1331,7 @@ class SQLiteBackend(Backend):
         types: Iterable[RelationshipType] | None = None,
         limit: int | None = None,
         after: str | None = None,
+        namespaces: Namespaces | None = None,
     ) -> list[Neighbour]:
         legs = []
         if direction in (Direction.OUTGOING, Direction.BOTH):
@@ -1235,9 +1347,14 @@ class SQLiteBackend(Backend):
         wanted = [t.value for t in types] if types is not None else None
         if wanted is not None:
             legs = [f"{leg} AND r.type IN ({_marks(len(wanted))})" for leg in legs]
+        scoped: list[str] = []
+        if namespaces is not None:
+            # Both ends: the memory asked about and each neighbour.
+            condition, scoped = _ends_in_namespaces("r.from_id", "r.to_id", namespaces)
+            legs = [f"{leg} AND {condition}" for leg in legs]
         params: list[Any] = []
         for _ in legs:
-            params += [memory_id, *(wanted or [])]
+            params += [memory_id, *(wanted or []), *scoped]
         # UNION (not UNION ALL) folds a self-loop's two legs into one row.
         sql = f"SELECT * FROM ({' UNION '.join(legs)})"
         if after is not None:

@@ -43,6 +43,10 @@ def _memory_table(memories: list[Memory]) -> Table:
 @click.option(
     "--replace", is_flag=True, help="Replace the memory stored under --id, whole (else refused)."
 )
+@click.option(
+    "--namespace",
+    help="The namespace to store it in (kept as context.tenant_id; default: the default one).",
+)
 @backend_options()
 @json_option
 def add(
@@ -54,6 +58,7 @@ def add(
     importance: float,
     memory_id: str | None,
     replace: bool,
+    namespace: str | None,
     as_json: bool,
     **options: Any,
 ) -> None:
@@ -64,6 +69,7 @@ def add(
       memorygraph add --type solution --title "Pin redis to 7.2" --tag redis
       memorygraph add --type problem --title "Idle clients dropped" --content "…" --json
       memorygraph add --type fix --title "Pin redis 7.2.4" --id fix --replace
+      memorygraph add --type decision --title "Use Postgres 16" --namespace team-a
     """
 
     async def go() -> Memory:
@@ -78,6 +84,7 @@ def add(
                 importance=importance,
                 memory_id=memory_id or None,
                 replace=replace,
+                namespace=namespace,
             )
 
     stored = run(go())

@@ -46,6 +46,7 @@ from memorygraph.models import (
     utc_now,
     utc_range_problem,
 )
+from memorygraph.principal import Namespaces
 
 
 @dataclass
@@ -285,10 +286,11 @@ async def _write_kind(
     kind: RecordKind,
     since: datetime | None,
     progress: Progress | None,
+    namespaces: Namespaces | None = None,
 ) -> None:
     """Write every record of `kind`, a page at a time, reporting `progress(kind, done, None)`."""
     done = 0
-    async for page in backend.iter_canonical(kind, since=since):
+    async for page in backend.iter_canonical(kind, since=since, namespaces=namespaces):
         await asyncio.to_thread(writer.write_canonical, kind, page)  # off the loop
         done += len(page)
         if progress:
@@ -304,8 +306,12 @@ async def export_graph(
     *,
     since: datetime | None = None,
     progress: Progress | None = None,
+    namespaces: Namespaces | None = None,
 ) -> ExportSummary:
     """Stream every memory and relationship of `backend` (changed at or after `since`) to `path`.
+
+    With `namespaces`, only the memories in them and the relationships between
+    those, and no tombstones (a deletion names no namespace).
 
     Memory use is constant: records are read page by page in ascending id
     order and written as they arrive. `progress(kind, done, None)` is called after
@@ -319,7 +325,7 @@ async def export_graph(
     size = backend.batch_size
     async with backend.read_snapshot():
         with long_lived_frozen():
-            return await _export(backend, path, source, since, size, progress)
+            return await _export(backend, path, source, since, size, progress, namespaces)
 
 
 async def _export(
@@ -329,11 +335,12 @@ async def _export(
     since: datetime | None,
     size: int,
     progress: Progress | None,
+    namespaces: Namespaces | None,
 ) -> ExportSummary:
     with ExportWriter(path, source=source, since=since) as writer:
         for kind in RECORD_KINDS:
-            await _write_kind(backend, writer, kind, since, progress)
-        for kind in RECORD_KINDS:
+            await _write_kind(backend, writer, kind, since, progress, namespaces)
+        for kind in RECORD_KINDS if namespaces is None else ():
             batch: list[Tombstone] = []
             async for tombstone in backend.iter_tombstones(kind, since=since):
                 batch.append(tombstone)

@@ -69,6 +69,9 @@ def register(server: MCPServer, state: "ServerState") -> None:
         ] = None,
         memory_id: Annotated[str | None, Field(description="An id of your own.")] = None,
         replace: Annotated[bool, Field(description="Replace memory_id's memory.")] = False,
+        namespace: Annotated[
+            str | None, Field(description="Namespace to store in; default: your first.")
+        ] = None,
     ) -> Annotated[CallToolResult, ops.StoredMemory]:
         """Store a new memory (a problem, solution, error, fix, decision, pattern…) and
         return its id. Link it to related memories afterwards with create_relationship."""
@@ -85,6 +88,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
             context=context,
             memory_id=memory_id,
             replace=replace,
+            namespace=namespace,
         )
         return tool_result(stored, f"stored {_summary_line(stored.memory)}")
 

@@ -156,7 +156,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
     async def list_migrations() -> Annotated[CallToolResult, ops.MigrationList]:
         """Migrations this server ran or that left a journal, with their state
         (running, committed, dry_run, failed, rolled_back, importing)."""
-        listing = state.desk.list()
+        listing = state.desk.list(state.store.principal)
         text = lines(
             f"{len(listing.migrations)} migrations",
             *(f"{m.migration_id}: {m.state} → {m.target}" for m in listing.migrations),
@@ -170,7 +170,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
     ) -> Annotated[CallToolResult, ops.RollbackResult]:
         """Undo a failed or interrupted migration: delete exactly what it inserted and
         restore what it overwrote."""
-        result = await state.desk.rollback(migration_id, password)
+        result = await state.desk.rollback(migration_id, password, state.store.principal)
         return tool_result(
             result,
             f"rolled back {result.target}: deleted {result.deleted_memories} memories and "
@@ -185,7 +185,10 @@ def register(server: MCPServer, state: "ServerState") -> None:
         """Finish an interrupted migration from its journal, without duplicating what it
         already wrote, then verify it."""
         report = await with_progress(
-            ctx, lambda progress: state.desk.resume(migration_id, password, progress)
+            ctx,
+            lambda progress: state.desk.resume(
+                migration_id, password, progress, state.store.principal
+            ),
         )
         return tool_result(report, report.summary)
 
@@ -211,7 +214,12 @@ def register(server: MCPServer, state: "ServerState") -> None:
         result = await with_progress(
             ctx,
             lambda progress: exchange.export_memories(
-                state.store.backend, _path(path), format=format, since=since, progress=progress
+                state.store.backend,
+                _path(path),
+                format=format,
+                since=since,
+                progress=progress,
+                principal=state.store.principal,
             ),
         )
         lost = f"; not carried: {result.lost}" if result.lost else ""
@@ -253,6 +261,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
                 progress=progress,
                 # Where the migration tools find a killed import's journal by its id.
                 workdir=state.desk.workdir,
+                principal=state.store.principal,
             ),
         )
         verb = "would import" if dry_run else "imported"
@@ -292,6 +301,7 @@ async def _migrate(
             verify=verify,
             since=since,
             progress=progress,
+            principal=state.store.principal,
         ),
     )
     return tool_result(report, f"migration {report.migration_id}: {report.summary}")

@@ -50,6 +50,7 @@ from memorygraph.exchange.load import ImportSummary
 from memorygraph.exchange.validate import ValidationReport as ValidationReport
 from memorygraph.kinds import Progress as Progress
 from memorygraph.migration.file_import import journaled_import
+from memorygraph.principal import LOCAL, Principal
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -137,12 +138,22 @@ async def export_memories(
     format: str = MEMORYGRAPH,
     since: datetime | None = None,
     progress: Progress | None = None,
+    principal: Principal = LOCAL,
 ) -> ExportResult:
     """Export the whole store (or what changed since `since`) to `path`: a memorygraph
     export (.gz compresses), or another tool's format with a report of what it lost.
 
     With `progress`, a whole export counts the store first, so each phase
-    ("export memories", "export relationships") has its total."""
+    ("export memories", "export relationships") has its total. `principal` needs
+    "admin"; one limited to namespaces exports only theirs (memorygraph format, no
+    tombstones)."""
+    principal.require("admin", "export memories")
+    namespaces = principal.reads
+    if namespaces is not None and format != MEMORYGRAPH:
+        raise UsageError(
+            f"a principal limited to namespaces exports only the memorygraph format, not {format}",
+            field="format",
+        )
     refuse_own_store(store.config if isinstance(store, Backend) else store, path)
     if format != MEMORYGRAPH and since is not None:
         raise UsageError(
@@ -155,15 +166,17 @@ async def export_memories(
         totals: dict[str, int | None] = dict.fromkeys(_LABELS)
         if progress is not None and since is None:
             totals = {
-                "memory": await backend.count_memories(),
-                "relationship": await backend.count_relationships(),
+                "memory": await backend.count_memories(namespaces=namespaces),
+                "relationship": await backend.count_relationships(namespaces=namespaces),
             }
 
         def exported(kind: str, done: int, _: int | None) -> None:
             if progress is not None:
                 progress(f"export {_LABELS[kind]}", done, totals[kind])
 
-        summary = await export_graph(backend, path, since=since, progress=exported)
+        summary = await export_graph(
+            backend, path, since=since, progress=exported, namespaces=namespaces
+        )
     return _exported(
         format,
         summary,
@@ -198,6 +211,7 @@ async def import_memories(
     apply_deletions: bool = True,
     progress: Progress | None = None,
     workdir: Path | None = None,
+    principal: Principal = LOCAL,
 ) -> ImportResult:
     """Import into the store, all or nothing: the file at `path` in any supported format,
     or the memorygraph MCP server's `graph` read in place (read-only). With `dry_run`,
@@ -211,7 +225,9 @@ async def import_memories(
     or `MigrationManager.resume`. A successful import leaves nothing behind.
 
     `apply_deletions` False keeps what the file's tombstones would delete. Progress
-    phases are "import memories" and "import relationships" (no totals)."""
+    phases are "import memories" and "import relationships" (no totals). `principal`
+    must hold "admin" and every namespace: records keep the namespaces they name."""
+    principal.require_whole_store("import memories")
     if (path is None) == (graph is None):
         raise UsageError("give either a file or a graph to import, not both or neither")
     if format != "auto" and format not in FORMATS:

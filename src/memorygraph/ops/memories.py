@@ -31,7 +31,7 @@ from memorygraph.backends.registry import backend_names as backend_names
 from memorygraph.backends.registry import create_backend
 from memorygraph.backends.registry import loaded_specs as loaded_specs
 from memorygraph.config import BackendConfig
-from memorygraph.errors import ConflictError, InvalidRecordError, NotFoundError
+from memorygraph.errors import ConflictError, ForbiddenError, InvalidRecordError, NotFoundError
 from memorygraph.models import (
     Memory,
     MemoryContext,
@@ -193,7 +193,14 @@ async def load_records(
     store: MemoryStore, memories: Iterable[Memory], relationships: Iterable[Relationship]
 ) -> None:
     """Write whole records as they are (ids, times and all): every memory, then every
-    relationship, replacing records with the same ids."""
+    relationship, replacing records with the same ids. Needs the "admin" scope and
+    every namespace: the records keep the namespaces they name."""
+    store.principal.require("admin", "load records")
+    if store.namespaces is not None:
+        raise ForbiddenError(
+            f"{store.principal.name!r} may not load records: they keep the namespaces they "
+            "name, and it does not hold every namespace; nothing was written"
+        )
     await store.backend.upsert_memories(list(memories))
     await store.backend.upsert_relationships(list(relationships))
 
@@ -220,9 +227,11 @@ async def remember(
     context: dict[str, Any] | None = None,
     memory_id: str | None = None,
     replace: bool = False,
+    namespace: str | None = None,
 ) -> Memory:
     """Store a new memory and return it whole. A `memory_id` in use is a `ConflictError`
-    (nothing written) unless `replace`, which replaces that memory whole."""
+    (nothing written) unless `replace`, which replaces that memory whole. It goes to
+    `namespace` (one the store's principal holds) or the principal's first."""
     fields: dict[str, Any] = {
         "type": parse_memory_type(type, "type"),
         "title": title,
@@ -240,7 +249,7 @@ async def remember(
     if memory_id is not None:
         fields["id"] = memory_id
     try:
-        return await store.remember(replace=replace, **fields)
+        return await store.remember(replace=replace, namespace=namespace, **fields)
     except ConflictError as e:
         raise ConflictError(
             f"memory id {memory_id!r} is already in use; nothing was written. Omit the id "
@@ -288,9 +297,10 @@ async def store_memory(
     context: dict[str, Any] | None = None,
     memory_id: str | None = None,
     replace: bool = False,
+    namespace: str | None = None,
 ) -> StoredMemory:
     """Store a new memory and return its id. An id already in use is a `ConflictError`
-    unless `replace`."""
+    unless `replace`. It goes to `namespace` or the principal's first."""
     stored = await remember(
         store,
         type=type,
@@ -304,6 +314,7 @@ async def store_memory(
         context=context,
         memory_id=memory_id,
         replace=replace,
+        namespace=namespace,
     )
     return StoredMemory(id=stored.id, memory=MemorySummary.of(stored))
 
@@ -316,7 +327,7 @@ def _context(data: dict[str, Any]) -> MemoryContext:
 
 
 async def _memory(store: MemoryStore, memory_id: str, field: str = "memory_id") -> Memory:
-    found = await store.backend.get_memory(memory_id)
+    found = await store.lookup(memory_id)
     if found is None:
         raise NotFoundError(f"{field} {memory_id!r} is not a stored memory")
     return found
@@ -338,7 +349,7 @@ async def get_memory(
         )
     detail = MemoryDetail(memory=MemoryView.of(memory, content_offset))
     if include_relationships:
-        near = await store.backend.neighbours(memory_id, limit=RELATIONSHIPS_WITH_MEMORY + 1)
+        near = await store.neighbours(memory_id, limit=RELATIONSHIPS_WITH_MEMORY + 1)
         detail.relationships = [
             RelationshipView.of(n.relationship) for n in near[:RELATIONSHIPS_WITH_MEMORY]
         ]
@@ -406,7 +417,7 @@ async def delete_memory(
     """Delete a memory and every relationship touching it (with `expected_version`, only
     if the memory is still at that version, else `ConflictError`)."""
     await _memory(store, memory_id)
-    touching = len(await store.backend.neighbours(memory_id))
+    touching = len(await store.neighbours(memory_id))
     try:
         await store.forget(memory_id, expected_version=expected_version)
     except NotFoundError as e:
@@ -543,7 +554,7 @@ async def invalidate_relationship(
         )
 
     try:
-        closed = await store.backend.update_record("relationship", relationship_id, close)
+        closed = await store.update_relationship(relationship_id, close)
     except NotFoundError as e:
         raise NotFoundError(
             f"relationship_id {relationship_id!r} is not a stored relationship"
@@ -578,7 +589,7 @@ async def get_related_memories(
     for depth in range(1, max_depth + 1):
         next_frontier: list[str] = []
         for current in frontier:
-            for n in await store.backend.neighbours(current, direction=way, types=types):
+            for n in await store.neighbours(current, direction=way, types=types):
                 if not include_invalidated and not is_valid(n.relationship):
                     continue
                 if n.memory.id in seen:
@@ -703,7 +714,7 @@ async def recall_memories(
 
 
 async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
-    near = await store.backend.neighbours(memory_id, limit=50)
+    near = await store.neighbours(memory_id, limit=50)
     counts: dict[str, int] = {}
     for n in near:
         counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
@@ -726,7 +737,7 @@ async def get_recent_activity(
     newest: list[tuple[str, str, Memory]] = []
     by_type: dict[str, int] = {}
     total = 0
-    async for m in store.backend.iter_memories(since=since):
+    async for m in store.recent(since):
         if project is not None and (m.context is None or m.context.project_path != project):
             continue
         total += 1
@@ -740,7 +751,7 @@ async def get_recent_activity(
     unresolved = []
     for m in recent:
         if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
-            fixes = await store.backend.neighbours(
+            fixes = await store.neighbours(
                 m.id,
                 direction=Direction.INCOMING,
                 types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],

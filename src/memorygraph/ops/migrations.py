@@ -32,6 +32,7 @@ from memorygraph.migration.models import MigrationOptions as MigrationOptions
 from memorygraph.migration.models import MigrationResult as MigrationResult
 from memorygraph.migration.models import VerifyMode as VerifyMode
 from memorygraph.models import format_timestamp, utc_now
+from memorygraph.principal import LOCAL, Principal
 
 __all__ = [
     "JOURNAL_FILE",
@@ -148,11 +149,14 @@ async def migrate(
     options: MigrationOptions,
     *,
     progress: Progress | None = None,
+    principal: Principal = LOCAL,
 ) -> MigrationResult:
     """Move every record (or those changed since `options.since`) from `source` to
     `target`: validate, export, import (journaled), verify, commit, or roll back what was
     written. Raises `UsageError` for a bad request found before any write, and
-    `MigrationError` (whose `.result` is the report) when a phase fails."""
+    `MigrationError` (whose `.result` is the report) when a phase fails. `principal`
+    must hold "admin" and every namespace (else `ForbiddenError`)."""
+    principal.require_whole_store("migrate a store")
     return await MigrationManager(progress=progress).migrate(source, target, options)
 
 
@@ -165,10 +169,12 @@ async def resume(
     ask_source_password: AskPassword | None = None,
     ask_target_password: AskPassword | None = None,
     progress: Progress | None = None,
+    principal: Principal = LOCAL,
 ) -> MigrationResult:
     """Finish the interrupted migration recorded in `journal` without duplicating what it
     wrote, then verify it. Ends not given are resolved from the journal and
-    `environment` (or the password questions)."""
+    `environment` (or the password questions). `principal` as for `migrate`."""
+    principal.require_whole_store("resume a migration")
     return await MigrationManager(progress=progress).resume(
         journal,
         source=source,
@@ -185,9 +191,12 @@ async def rollback(
     target: BackendConfig | None = None,
     environment: Mapping[str, str] | None = None,
     ask_password: AskPassword | None = None,
+    principal: Principal = LOCAL,
 ) -> RollbackResult:
     """Undo the migration recorded in `journal`: delete what it inserted, restore what it
-    overwrote. Safe to repeat (`already` then says nothing was done again)."""
+    overwrote. Safe to repeat (`already` then says nothing was done again). `principal`
+    as for `migrate`."""
+    principal.require_whole_store("roll back a migration")
     state = read_state(journal.expanduser())
     where = target.describe() if target is not None else _describe(state.header["target"])
     report = await MigrationManager().rollback(
@@ -282,8 +291,10 @@ class MigrationDesk:
         verify: bool = True,
         since: datetime | None = None,
         progress: Progress | None = None,
+        principal: Principal = LOCAL,
     ) -> MigrationReport:
         """Migrate this process's store to `target` (or only plan it, with `dry_run`)."""
+        principal.require_whole_store("migrate a store")
         migration_id = new_migration_id()
         options = MigrationOptions(
             dry_run=dry_run,
@@ -341,8 +352,11 @@ class MigrationDesk:
             )
         return path
 
-    async def rollback(self, migration_id: str, password: str | None = None) -> RollbackResult:
+    async def rollback(
+        self, migration_id: str, password: str | None = None, principal: Principal = LOCAL
+    ) -> RollbackResult:
         """Undo what migration `migration_id` wrote, from its journal."""
+        principal.require_whole_store("roll back a migration")
         path = self.journal(migration_id)
         result = await rollback(
             path, target=self._journal_target(path, password), environment=self.environment
@@ -352,9 +366,14 @@ class MigrationDesk:
         return result
 
     async def resume(
-        self, migration_id: str, password: str | None = None, progress: Progress | None = None
+        self,
+        migration_id: str,
+        password: str | None = None,
+        progress: Progress | None = None,
+        principal: Principal = LOCAL,
     ) -> MigrationReport:
         """Finish the interrupted migration `migration_id` without duplicating anything."""
+        principal.require_whole_store("resume a migration")
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
         result = await resume(
@@ -379,8 +398,9 @@ class MigrationDesk:
         resolved = read_state(path).target_config(self.environment)
         return replace(resolved, password=password) if password else resolved
 
-    def list(self) -> MigrationList:
+    def list(self, principal: Principal = LOCAL) -> MigrationList:
         """Every migration this process started, and every journal left in the workdir."""
+        principal.require("admin", "list migrations")
         return list_migrations(self.workdir, self._running)
 
 

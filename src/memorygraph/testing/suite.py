@@ -31,6 +31,7 @@ from memorygraph.search import SearchFilters
 from memorygraph.store import MemoryStore
 from memorygraph.testing import strategies as rs
 from memorygraph.testing.concurrency import ConcurrentEditsContract
+from memorygraph.testing.namespaces import NamespacesContract
 
 #: Property round trips must have tried at least this many examples per record type.
 MIN_EXAMPLES = 200
@@ -213,7 +214,7 @@ def requires(*capabilities: str) -> Callable[[F], F]:
     return mark
 
 
-class BackendContractSuite(ConcurrentEditsContract):
+class BackendContractSuite(ConcurrentEditsContract, NamespacesContract):
     """Subclass and provide a `backend_config` fixture for an empty store."""
 
     @pytest.fixture(autouse=True)
