@@ -247,7 +247,7 @@ async def test_admin_tools_callable_only_with_admin(team: Team, tmp_path: Path) 
     export = tmp_path / "team.json"
     async with http_client(team.server.url, team.write) as writer:
         message = await call_error(writer, "export_memories", path=str(export))
-        assert "Unknown tool" in message
+        assert "memory:admin" in message
     assert not export.exists()
     async with http_client(team.server.url, team.admin) as admin:
         exported = await call(admin, "export_memories", path=str(export))

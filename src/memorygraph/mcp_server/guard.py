@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
-from memorygraph.mcp_server.access import refusal, request_principal, scope_of
+from memorygraph.mcp_server.access import refusal, scope_of
 from memorygraph.mcp_server.audit import Outcome, touched_ids
 from memorygraph.mcp_server.results import error_message
 
@@ -32,11 +32,10 @@ async def guarded_call(
 ) -> AsyncIterator[Call]:
     """Run a tool call in the body, if the caller holds the tool's scope.
 
-    A tool that needs the admin scope is unknown to a caller without it, as it is
-    absent from that caller's tool list; another scope missing is a tool error
-    (`ForbiddenError`'s message) before the tool runs.
+    A missing scope is a tool error (`ForbiddenError`'s message, naming the scope)
+    before the tool runs, also for a tool absent from that caller's tool list.
     """
-    principal = request_principal()
+    principal = server.state.principal
     tool = server._tool_manager.get_tool(name)
     scope = scope_of(name, tool.annotations, server.admin_tools) if tool is not None else None
     call = Call()
@@ -45,8 +44,6 @@ async def guarded_call(
     try:
         if scope is not None and not principal.may(scope):
             outcome = "forbidden"
-            if scope == "admin":
-                raise ToolError(f"Unknown tool: {name}")
             raise ToolError(error_message(refusal(principal, name, scope)))
         yield call
         if isinstance(call.result, CallToolResult) and call.result.is_error:
