@@ -61,8 +61,8 @@ async def guarded_call(
                 call.result.structured_content if isinstance(call.result, CallToolResult) else None
             )
             namespace = arguments.get("namespace")
-            if not isinstance(namespace, str) and principal.namespaces:
-                namespace = principal.namespaces[0]
+            if not isinstance(namespace, str) and principal.namespaces and scope != "read":
+                namespace = principal.namespaces[0]  # where the write went
             server.audit.record(
                 principal=principal,
                 tool=name,
