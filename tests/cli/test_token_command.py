@@ -112,3 +112,20 @@ def test_serve_refuses_incomplete_http_options(
 ) -> None:
     code, _, err = run(capsys, "serve", "--path", str(tmp_path / "m.db"), *args)
     assert code == 2 and says in err and err.count("\n") == 1
+
+
+def test_serve_refuses_a_missing_or_foreign_token_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "memory.db")
+    tokens = tmp_path / "tokens.json"
+    code, _, err = run(
+        capsys, "serve", "--transport", "http", "--path", db, "--tokens", str(tokens)
+    )
+    assert code == 2 and "does not exist" in err and "memorygraph token create" in err
+    tokens.write_text('{"tokens": "mgt_not_a_hash"}')
+    code, _, err = run(
+        capsys, "serve", "--transport", "http", "--path", db, "--tokens", str(tokens)
+    )
+    assert code == 2 and "not a memorygraph token file" in err and "(--tokens)" in err
+    assert "mgt_not_a_hash" not in err

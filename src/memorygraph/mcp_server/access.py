@@ -22,7 +22,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.types import ToolAnnotations
 from pydantic import ConfigDict
 
-from memorygraph.errors import ForbiddenError
+from memorygraph.errors import ForbiddenError, MemoryGraphError
 from memorygraph.jwt_tokens import JwtVerifier
 from memorygraph.principal import LOCAL, SCOPES, Principal, Scope
 from memorygraph.tokens import TokenFile
@@ -50,7 +50,10 @@ class PrincipalVerifier:
         principal: Principal | None = None
         expires: int | None = None
         if self.tokens is not None:
-            principal = self.tokens.principal_of(token)
+            try:
+                principal = self.tokens.principal_of(token)
+            except MemoryGraphError as e:  # the file went bad while serving: refuse
+                log.error("%s", e)
         if principal is None and self.jwt is not None:
             found = await self.jwt.principal_of(token)
             if found is not None:
