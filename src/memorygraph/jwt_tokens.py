@@ -95,6 +95,7 @@ class JwksKeys:
                 response.raise_for_status()
                 document = response.json()
         except (httpx2.HTTPError, ValueError) as e:
+            self._fetched = time.monotonic()  # keep the keys it has; ask again later
             raise BackendConnectionError(
                 f"could not fetch the signing keys from {self.url}: {type(e).__name__}; check "
                 "the JWKS address"

@@ -99,11 +99,16 @@ class TokenFile:
 
     def entries(self) -> list[TokenEntry]:
         """Every token in the file, oldest first."""
+        safefiles.refuse_link(self.path, "the token file", field="tokens")
         try:
-            with safefiles.open_existing(self.path, "the token file", field="tokens") as f:
-                raw = f.read()
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError as e:
+            raise DatabaseFileError(
+                f"cannot read the token file {self.path}: {e.strerror}; check its permissions",
+                field="tokens",
+            ) from e
         try:
             data = orjson.loads(raw)
             if data.get("format") != _FORMAT:

@@ -5,6 +5,7 @@ fixture (memorygraphMCP 0.12.4 in its own virtualenv), the `memory_server` fixtu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,33 +25,39 @@ def upstream() -> Upstream:
     return Upstream(python, seconds)
 
 
-@pytest.fixture(scope="session")
-def memory_server() -> Path:
-    """The reference memory server's script; installs the pinned version with npm on the
-    first use. Skips the test only when node or npm is not installed."""
+def _installed(
+    what: str, package: str, version: str, install: Callable[[], tuple[Path, float]]
+) -> Path:
+    """`install()`'s script, announcing the first install; skips the test only when
+    node or npm is not installed."""
     missing = missing_tools()
     if missing:
         pytest.skip(
-            f"{' and '.join(missing)} not found on PATH: the reference MCP memory server "
-            f"({reference.PACKAGE}@{reference.VERSION}) needs Node.js and npm"
+            f"{' and '.join(missing)} not found on PATH: {what} ({package}@{version}) needs "
+            "Node.js and npm"
         )
-    script, seconds = reference.ensure_installed()
+    script, seconds = install()
     if seconds:
-        print(f"\ninstalled {reference.PACKAGE}@{reference.VERSION} in {seconds:.1f}s")
+        print(f"\ninstalled {package}@{version} in {seconds:.1f}s")
     return script
+
+
+@pytest.fixture(scope="session")
+def memory_server() -> Path:
+    """The reference memory server's script; installs the pinned version with npm on the
+    first use."""
+    return _installed(
+        "the reference MCP memory server",
+        reference.PACKAGE,
+        reference.VERSION,
+        reference.ensure_installed,
+    )
 
 
 @pytest.fixture(scope="session")
 def inspector_cli() -> Path:
     """The MCP inspector's launcher script; installs the pinned version with npm on the
-    first use. Skips the test only when node or npm is not installed."""
-    missing = missing_tools()
-    if missing:
-        pytest.skip(
-            f"{' and '.join(missing)} not found on PATH: the MCP inspector "
-            f"({inspector.PACKAGE}@{inspector.VERSION}) needs Node.js and npm"
-        )
-    script, seconds = inspector.ensure_installed()
-    if seconds:
-        print(f"\ninstalled {inspector.PACKAGE}@{inspector.VERSION} in {seconds:.1f}s")
-    return script
+    first use."""
+    return _installed(
+        "the MCP inspector", inspector.PACKAGE, inspector.VERSION, inspector.ensure_installed
+    )

@@ -67,6 +67,7 @@ async def test_one_line_per_call_and_no_secret(tmp_path: Path) -> None:
     assert lines[0]["ids"] == [a["id"]] and lines[0]["namespace"] == "team-a"
     assert set(lines[2]["ids"]) == {a["id"], b["id"], rel["id"]}
     assert lines[3]["ids"] == [r["memory"]["id"] for r in found["results"]]
+    assert lines[3]["namespace"] is None and lines[3]["namespaces"] == ["team-a"]
     assert lines[4]["ids"] == ["no-such-memory"] and "not a stored memory" in lines[4]["error"]
     assert lines[5]["ids"] == [a["id"]]
     for entry in lines:

@@ -25,6 +25,7 @@ from tests.http.helpers import (
     running_server,
 )
 from tests.mcp_server.helpers import call, call_error
+from tests.mcp_server.test_tool_list import MIGRATION_TOOLS as ADMIN_TOOLS
 
 SECRET = "hs256-test-secret-that-is-long-enough-for-sha256"
 AUDIENCE = "memorygraph-tests"
@@ -44,15 +45,6 @@ WRITE_TOOLS = {
     "invalidate_relationship",
     "store_memory",
     "update_memory",
-}
-ADMIN_TOOLS = {
-    "validate_migration",
-    "migrate_database",
-    "list_migrations",
-    "rollback_migration",
-    "resume_migration",
-    "export_memories",
-    "import_memories",
 }
 
 
@@ -255,7 +247,7 @@ async def test_admin_tools_callable_only_with_admin(team: Team, tmp_path: Path) 
     export = tmp_path / "team.json"
     async with http_client(team.server.url, team.write) as writer:
         message = await call_error(writer, "export_memories", path=str(export))
-        assert "no tool is named" in message
+        assert "memory:admin" in message and message.startswith("forbidden:")
     assert not export.exists()
     async with http_client(team.server.url, team.admin) as admin:
         exported = await call(admin, "export_memories", path=str(export))
@@ -271,37 +263,22 @@ def test_inspector_cli_over_http(team: Team, inspector_cli: Path, tmp_path: Path
     assert listed.returncode == 0, listed.stderr
     assert {t["name"] for t in orjson.loads(listed.stdout)["tools"]} == READ_TOOLS
 
-    stored = run_cli(
-        inspector_cli,
-        team.server.url,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "store_memory",
-        "--tool-arg",
-        "type=solution",
-        "title=Stored by the inspector",
-        token=team.write,
-        catalog=catalog,
-    )
+    def store(title: str, token: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(
+            inspector_cli,
+            team.server.url,
+            *("--method", "tools/call", "--tool-name", "store_memory"),
+            *("--tool-arg", "type=solution", f"title={title}"),
+            token=token,
+            catalog=catalog,
+        )
+
+    stored = store("Stored by the inspector", team.write)
     assert stored.returncode == 0, stored.stderr
     assert orjson.loads(stored.stdout)["structuredContent"]["memory"]["title"] == (
         "Stored by the inspector"
     )
-
-    refused = run_cli(
-        inspector_cli,
-        team.server.url,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "store_memory",
-        "--tool-arg",
-        "type=solution",
-        "title=Not stored",
-        token=team.read,
-        catalog=catalog,
-    )
+    refused = store("Not stored", team.read)
     assert refused.returncode != 0 and "store_memory" in refused.stdout + refused.stderr
 
     for token in ("not-a-token", team.revoked, hs256(expires_in=-60), None):

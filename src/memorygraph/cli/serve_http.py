@@ -118,6 +118,11 @@ def http_settings(options: dict[str, Any]) -> HttpSettings:
             public_key=public_key,
             jwks_url=given["jwt_jwks_url"],
         )
+    if given["tokens"] is not None and not given["tokens"].exists():
+        raise click.UsageError(
+            f"--tokens {given['tokens']} does not exist; make a token first with "
+            "`memorygraph token create PRINCIPAL --tokens FILE --namespace NS --scope read`"
+        )
     settings = HttpSettings(
         host=given["host"],
         port=given["port"],

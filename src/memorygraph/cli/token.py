@@ -50,7 +50,6 @@ def token() -> None:
     "--scope",
     "scopes",
     multiple=True,
-    required=True,
     type=click.Choice(SCOPES, case_sensitive=False),
     help="read, write or admin (repeatable).",
 )

@@ -4,7 +4,9 @@ Over HTTP the SDK's bearer middleware asks `PrincipalVerifier` about the token
 of every request before any tool runs (no, unknown, expired or wrong-audience
 tokens get HTTP 401); the verifier answers with a `PrincipalToken`, which
 carries the `Principal` the tools then run for. Over stdio, and over HTTP on
-loopback without authentication, there is no token and the caller is `LOCAL`.
+loopback without authentication, there is no token and the caller is the
+principal the server's store runs for (`LOCAL`, unless the store was given for
+another).
 
 Each tool needs one scope: the migration, export and import tools need admin,
 the tools that only read need read, every other tool needs write.
@@ -20,7 +22,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.types import ToolAnnotations
 from pydantic import ConfigDict
 
-from memorygraph.errors import ForbiddenError
+from memorygraph.errors import ForbiddenError, MemoryGraphError
 from memorygraph.jwt_tokens import JwtVerifier
 from memorygraph.principal import LOCAL, SCOPES, Principal, Scope
 from memorygraph.tokens import TokenFile
@@ -48,7 +50,10 @@ class PrincipalVerifier:
         principal: Principal | None = None
         expires: int | None = None
         if self.tokens is not None:
-            principal = self.tokens.principal_of(token)
+            try:
+                principal = self.tokens.principal_of(token)
+            except MemoryGraphError as e:  # the file went bad while serving: refuse
+                log.error("%s", e)
         if principal is None and self.jwt is not None:
             found = await self.jwt.principal_of(token)
             if found is not None:
@@ -66,13 +71,14 @@ class PrincipalVerifier:
         )
 
 
-def request_principal() -> Principal:
-    """The principal of the request being served: the token's, or `LOCAL` when the
-    transport has no authentication. A token of another kind is refused rather than
-    taken for the local user."""
+def request_principal(unauthenticated: Principal = LOCAL) -> Principal:
+    """The principal of the request being served: the token's, or `unauthenticated`
+    (the principal the server's store runs for) when the transport has no
+    authentication. A token of another kind is refused rather than taken for the
+    local user."""
     token = get_access_token()
     if token is None:
-        return LOCAL
+        return unauthenticated
     if isinstance(token, PrincipalToken):
         return token.principal
     raise ForbiddenError("the request's credentials name no principal of this server")

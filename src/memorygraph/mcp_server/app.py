@@ -33,6 +33,7 @@ from memorygraph.mcp_server.limits import Limits, check_arguments
 from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
 from memorygraph.ops.migrations import MigrationDesk
+from memorygraph.principal import Principal
 
 log = logging.getLogger("memorygraph.mcp")
 
@@ -70,15 +71,21 @@ class ServerSettings:
 
 class ServerState:
     """What the tools share: the open store and the migration desk. `store` is the
-    store as the caller of the tool being run (`access.request_principal`) sees it."""
+    store as the caller of the tool being run sees it."""
 
     def __init__(self, store: MemoryStore, desk: MigrationDesk) -> None:
         self._store = store
         self.desk = desk
 
     @property
+    def principal(self) -> Principal:
+        """Who calls: the request's token's principal, or, without authentication, the
+        principal the store was given for (`access.request_principal`)."""
+        return request_principal(self._store.principal)
+
+    @property
     def store(self) -> MemoryStore:
-        principal = request_principal()
+        principal = self.principal
         if principal == self._store.principal:
             return self._store
         return self._store.for_principal(principal)
@@ -152,7 +159,7 @@ class MemoryGraphServer(MCPServer):
                 }
             )
             for tool in await super().list_tools()
-            if request_principal().may(scope_of(tool.name, tool.annotations, self.admin_tools))
+            if self.state.principal.may(scope_of(tool.name, tool.annotations, self.admin_tools))
         ]
 
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
-from memorygraph.mcp_server.access import refusal, request_principal, scope_of
+from memorygraph.mcp_server.access import refusal, scope_of
 from memorygraph.mcp_server.audit import Outcome, touched_ids
-from memorygraph.mcp_server.faults import Fault, no_such_tool
+from memorygraph.mcp_server.faults import Fault
 from memorygraph.mcp_server.results import fault_of
 
 if TYPE_CHECKING:
@@ -40,11 +40,10 @@ async def guarded_call(
 ) -> AsyncIterator[Call]:
     """Run a tool call in the body, if the caller holds the tool's scope.
 
-    A tool that needs the admin scope is unknown to a caller without it, as it is
-    absent from that caller's tool list; another scope missing is `Refused` with a
-    `forbidden` fault, raised before the tool runs.
+    A missing scope is `Refused` with a `forbidden` fault naming the scope, before
+    the tool runs, also for a tool absent from that caller's tool list.
     """
-    principal = request_principal()
+    principal = server.state.principal
     tool = server._tool_manager.get_tool(name)
     scope = scope_of(name, tool.annotations, server.admin_tools) if tool is not None else None
     call = Call()
@@ -53,8 +52,6 @@ async def guarded_call(
     try:
         if scope is not None and not principal.may(scope):
             outcome = "forbidden"
-            if scope == "admin":
-                raise Refused(no_such_tool(name))
             raise Refused(fault_of(refusal(principal, name, scope)))
         yield call
         if isinstance(call.result, CallToolResult) and call.result.is_error:
@@ -71,8 +68,8 @@ async def guarded_call(
                 call.result.structured_content if isinstance(call.result, CallToolResult) else None
             )
             namespace = arguments.get("namespace")
-            if not isinstance(namespace, str) and principal.namespaces:
-                namespace = principal.namespaces[0]
+            if not isinstance(namespace, str) and principal.namespaces and scope != "read":
+                namespace = principal.namespaces[0]  # where the write went
             server.audit.record(
                 principal=principal,
                 tool=name,

@@ -112,9 +112,13 @@ def build_http_server(
         tokens=TokenFile(http.tokens) if http.tokens is not None else None,
         jwt=JwtVerifier(http.jwt) if http.jwt is not None else None,
     )
+    if http.tokens is not None:
+        TokenFile(http.tokens).entries()  # a file that is not a token file fails here
     base = http.url.removesuffix(MCP_PATH)
+    issuer = http.jwt.issuer if http.jwt is not None else None
     auth = AuthSettings(
-        issuer_url=(http.jwt.issuer if http.jwt and http.jwt.issuer else base),
+        # What the protected-resource metadata names; an issuer that is no URL is not named.
+        issuer_url=issuer if issuer and issuer.startswith(("https://", "http://")) else base,
         resource_server_url=http.url,
         # The verifier checks each token's audience itself, as a plain string.
         validate_token_resource=False,
