@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -313,11 +314,11 @@ class _FailingBackend(SQLiteBackend):
         *,
         since: datetime | None = None,
         batch_size: int | None = None,
-        trusted: bool = False,
+        **extra: Any,
     ) -> AsyncIterator[list[CanonicalRecord]]:
         if kind == "relationship":
             raise OperationError("engine went away")
-        async for page in super().iter_canonical(kind, since=since, batch_size=batch_size):
+        async for page in super().iter_canonical(kind, since=since, batch_size=batch_size, **extra):
             yield page
 
 

@@ -139,9 +139,10 @@ async def test_importing_both_upstream_files_gives_each_relationship_once(
     async with sqlite(tmp_path / "t.db") as target:
         await import_file(doc, target)
         again = await import_file(db, target)
-        # The same memories again: each unchanged, or older than the copy already held.
-        assert again.memories.inserted == again.memories.updated == 0
-        assert again.memories.unchanged + again.memories.older == 3
+        # The same memories again, none new. The database keeps a context timestamp
+        # that upstream's JSON export leaves out, so m1 may be updated with it.
+        assert again.memories.inserted == 0 and again.memories.updated <= 1
+        assert again.memories.unchanged + again.memories.older + again.memories.updated == 3
         assert again.relationships.inserted == 1
         assert again.relationships.unchanged + again.relationships.older == 3
         assert await target.count_relationships() == 4

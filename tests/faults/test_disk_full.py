@@ -42,11 +42,13 @@ def _fill_up(where: Path) -> Path:
     filler = where / "filler"
     # Unbuffered: nothing is left to flush (and fail) when the file is closed.
     with filler.open("wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-        except OSError:
-            pass
+        # Down to the last byte: a few free kilobytes would let a short write pass.
+        for chunk in (65536, 4096, 256, 1):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError:
+                pass
     return filler
 
 

@@ -372,6 +372,13 @@ class FalkorDBBackend(CypherBackend):
         """The error for a connection that broke in the middle of a statement."""
         return BackendConnectionError(f"lost the connection to {self.describe()}: {self._safe(e)}")
 
+    def _lost_during_write(self, e: BaseException) -> OperationError:
+        """The error for a connection that broke after a write statement was sent."""
+        return BackendConnectionError(
+            f"lost the connection to {self.describe()} during a write, which may or "
+            f"may not be stored: {self._safe(e)}; read it back before writing it again"
+        )
+
     async def close(self) -> None:
         client, self._client, self._graph = self._client, None, None
         sentinel, self._sentinel = self._sentinel, None
@@ -527,10 +534,7 @@ class FalkorDBBackend(CypherBackend):
             except ResponseError as e:
                 raise self._operation_error(e, "write") from e
             except (RedisError, OSError) as e:
-                raise BackendConnectionError(
-                    f"lost the connection to {self.describe()} during a write, which may or "
-                    f"may not be stored: {self._safe(e)}; read it back before writing it again"
-                ) from e
+                raise self._lost_during_write(e) from e
             if _changed(reply):  # WAIT for a statement that wrote nothing would wait for nothing
                 await self._replicated(connection)
             answered = True

@@ -131,14 +131,20 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             await self._release_server()
 
     def _lost(self, e: BaseException) -> OperationError:
+        return self._stopped_on_full_disk() or super()._lost(e)
+
+    def _lost_during_write(self, e: BaseException) -> OperationError:
+        return self._stopped_on_full_disk() or super()._lost_during_write(e)
+
+    def _stopped_on_full_disk(self) -> StorageFullError | None:
         # A FalkorDB server that cannot append to its log exits (its policy is to fsync
         # every write), which the client sees as a closed connection.
-        if is_full(self.directory):
-            return self._full(
-                "its FalkorDB server stopped when it could not write its log, and the "
-                "statement that met the full disk was not kept"
-            )
-        return super()._lost(e)
+        if not is_full(self.directory):
+            return None
+        return self._full(
+            "its FalkorDB server stopped when it could not write its log, and the "
+            "statement that met the full disk was not kept"
+        )
 
     def _full(self, what: str) -> StorageFullError:
         return StorageFullError(
