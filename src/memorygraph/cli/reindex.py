@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from memorygraph.cli.common import backend_options, config_from_options, console, emit_json, run
+from memorygraph.cli.common import (
+    backend_options,
+    config_from_options,
+    console,
+    emit_json,
+    run,
+    search_settings,
+)
 from memorygraph.ops import memories as ops
 
 
@@ -27,7 +34,7 @@ def reindex(as_json: bool, **options: Any) -> None:
     """
 
     async def go() -> tuple[int, str]:
-        async with ops.open_store(config_from_options(options)) as store:
+        async with ops.open_store(config_from_options(options), search_settings()) as store:
             return await ops.reindex(store), store.backend.describe()
 
     started = time.monotonic()

@@ -16,6 +16,7 @@ from memorygraph.cli.common import (
     err_console,
     error_text,
     run,
+    search_settings,
 )
 from memorygraph.cli.serve_http import HTTP_KEYS, http_options, http_settings, run_http
 from memorygraph.config import DEFAULT_HOME
@@ -130,7 +131,7 @@ def serve(
         return
 
     async def go() -> None:
-        async with open_store(config) as store:
+        async with open_store(config, search_settings()) as store:
             server = build_server(store, settings)
             why = "the client closed the connection"
             try:

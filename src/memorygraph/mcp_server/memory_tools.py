@@ -204,6 +204,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
             offset=offset,
         )
         text = lines(
+            *_nothing_line(page),
             f"{len(page.results)} memories match {query!r}"
             + (f" (more from offset {page.page.next_offset})" if page.page.has_more else ""),
             *(f"{offset + i + 1}. {_summary_line(r.memory)}" for i, r in enumerate(page.results)),
@@ -229,6 +230,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
             offset=offset,
         )
         text = lines(
+            *_nothing_line(page),
             f"{len(page.results)} memories recalled for {query!r}",
             *(
                 f"{offset + i + 1}. {_summary_line(r.memory)}: {r.reason}"
@@ -346,3 +348,13 @@ def register(server: MCPServer, state: "ServerState") -> None:
             f"{stats.memories} memories and {stats.relationships} relationships in "
             f"{stats.location} ({stats.engine_version})",
         )
+
+
+def _nothing_line(page: ops.SearchPage | ops.RecallPage) -> list[str]:
+    """The first line of a result with nothing relevant: say so before any result."""
+    if not page.nothing_relevant:
+        return []
+    return [
+        f"Nothing relevant: no memory reaches relevance {page.relevance_threshold:.2f}; "
+        "the store holds nothing about this (any results below are only the closest)."
+    ]

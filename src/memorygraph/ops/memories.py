@@ -46,6 +46,8 @@ from memorygraph.patch import MemoryPatch as MemoryPatch
 from memorygraph.patch import later_than
 from memorygraph.patch import version_of as version_of
 from memorygraph.search import SearchFilters, SearchHit
+from memorygraph.search.fusion import SearchSettings as SearchSettings
+from memorygraph.search.fusion import nothing_relevant as nothing_relevant
 from memorygraph.store import MemoryStore as MemoryStore
 
 #: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
@@ -100,14 +102,24 @@ class Deleted(BaseModel):
     relationships_deleted: int
 
 
+_RELEVANCE = "How relevant the memory is to the query, 0 (not at all) to 1."
+_NOTHING = (
+    "True when no result reaches the relevance threshold: the store holds nothing "
+    "about this; the results are only the closest it has."
+)
+
+
 class SearchResult(BaseModel):
     memory: MemorySummary
     score: float
+    relevance: float = Field(description=_RELEVANCE)
     matched: list[str]
 
 
 class SearchPage(BaseModel):
     query: str
+    nothing_relevant: bool = Field(description=_NOTHING)
+    relevance_threshold: float
     results: list[SearchResult]
     page: Page
 
@@ -122,6 +134,7 @@ class NeighbourhoodSummary(BaseModel):
 class RecallResult(BaseModel):
     memory: MemorySummary
     score: float
+    relevance: float = Field(description=_RELEVANCE)
     reason: str = Field(description="Why this memory was returned.")
     matched: list[str]
     via: RelationshipView | None = Field(
@@ -132,6 +145,8 @@ class RecallResult(BaseModel):
 
 class RecallPage(BaseModel):
     query: str
+    nothing_relevant: bool = Field(description=_NOTHING)
+    relevance_threshold: float
     results: list[RecallResult]
     page: Page
 
@@ -186,9 +201,12 @@ class Statistics(BaseModel):
 # --- the store ------------------------------------------------------------------------
 
 
-def open_store(config: BackendConfig) -> AbstractAsyncContextManager[MemoryStore]:
-    """Connect to the store `config` names (`async with`); it closes on exit."""
-    return MemoryStore.open(config)
+def open_store(
+    config: BackendConfig, settings: SearchSettings | None = None
+) -> AbstractAsyncContextManager[MemoryStore]:
+    """Connect to the store `config` names (`async with`); it closes on exit. `settings`
+    choose lexical (the default) or hybrid search and the relevance threshold."""
+    return MemoryStore.open(config, settings)
 
 
 async def check_health(config: BackendConfig) -> Health:
@@ -696,10 +714,18 @@ async def search_memories(
     """Memories matching the words of `query`, best first, one page."""
     _check_page(limit, offset)
     hits = await find_memories(store, query, where=where, limit=limit + 1, offset=offset)
+    threshold = store.relevance_threshold
     return SearchPage(
         query=query,
+        nothing_relevant=nothing_relevant([h.relevance for h in hits[:limit]], threshold),
+        relevance_threshold=threshold,
         results=[
-            SearchResult(memory=MemorySummary.of(h.memory), score=h.score, matched=list(h.matched))
+            SearchResult(
+                memory=MemorySummary.of(h.memory),
+                score=h.score,
+                relevance=h.relevance,
+                matched=list(h.matched),
+            )
             for h in hits[:limit]
         ],
         page=_page(limit, offset, len(hits) > limit),
@@ -736,13 +762,21 @@ async def recall_memories(
             RecallResult(
                 memory=MemorySummary.of(h.memory),
                 score=h.score,
+                relevance=h.relevance,
                 reason=h.reason,
                 matched=list(h.matched),
                 via=RelationshipView.of(h.via) if h.via is not None else None,
                 neighbourhood=await _neighbourhood(store, h.memory.id),
             )
         )
-    return RecallPage(query=query, results=results, page=_page(limit, offset, len(hits) > limit))
+    threshold = store.relevance_threshold
+    return RecallPage(
+        query=query,
+        nothing_relevant=nothing_relevant([r.relevance for r in results], threshold),
+        relevance_threshold=threshold,
+        results=results,
+        page=_page(limit, offset, len(hits) > limit),
+    )
 
 
 async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:

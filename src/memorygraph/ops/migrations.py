@@ -33,6 +33,8 @@ from memorygraph.migration.models import MigrationResult as MigrationResult
 from memorygraph.migration.models import VerifyMode as VerifyMode
 from memorygraph.models import format_timestamp, utc_now
 from memorygraph.principal import LOCAL, Principal
+from memorygraph.search.fusion import SearchSettings
+from memorygraph.store import MemoryStore
 
 __all__ = [
     "JOURNAL_FILE",
@@ -150,14 +152,21 @@ async def migrate(
     *,
     progress: Progress | None = None,
     principal: Principal = LOCAL,
+    settings: SearchSettings | None = None,
 ) -> MigrationResult:
     """Move every record (or those changed since `options.since`) from `source` to
     `target`: validate, export, import (journaled), verify, commit, or roll back what was
     written. Raises `UsageError` for a bad request found before any write, and
     `MigrationError` (whose `.result` is the report) when a phase fails. `principal`
-    must hold "admin" and every namespace (else `ForbiddenError`)."""
+    must hold "admin" and every namespace (else `ForbiddenError`). With `settings`
+    asking for vectors, the target's are computed once the migration is committed
+    (vectors are derived: they never travel)."""
     principal.require_whole_store("migrate a store")
-    return await MigrationManager(progress=progress).migrate(source, target, options)
+    result = await MigrationManager(progress=progress).migrate(source, target, options)
+    if settings is not None and settings.semantic and not options.dry_run:
+        async with MemoryStore.open(target, settings) as store:
+            await store.embed_missing()
+    return result
 
 
 async def resume(

@@ -50,6 +50,8 @@ class SearchHit:
     memory: Memory
     score: float
     matched: tuple[str, ...] = ()
+    #: How relevant the memory is to the query, 0 to 1 (`memorygraph.search.fusion`).
+    relevance: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,6 @@ class RecallHit:
     reason: str
     matched: tuple[str, ...] = ()
     via: Relationship | None = None
+    #: How relevant the memory is to the query, 0 to 1; a linked memory's is its match's
+    #: scaled down like its score (`memorygraph.search.recall`).
+    relevance: float = 0.0

@@ -116,8 +116,9 @@ def rank(
             RecallHit(
                 hit.memory,
                 blend(hit.memory, relevance, now),
-                "matched " + ", ".join(hit.matched),
+                "matched " + ", ".join(hit.matched) if hit.matched else "similar in meaning",
                 hit.matched,
+                relevance=hit.relevance,
             )
         )
     for hit, neighbours in zip(hits, links, strict=False):
@@ -128,14 +129,15 @@ def rank(
             if not filters.accepts(n.memory):
                 continue
             factor = 1.0 if r.type in _STRONG_LINKS else OTHER_LINK_FACTOR
-            relevance = hit.score / best * LINK_DECAY * (0.5 + 0.5 * r.strength) * factor
+            decay = LINK_DECAY * (0.5 + 0.5 * r.strength) * factor
             offer(
                 RecallHit(
                     n.memory,
-                    blend(n.memory, relevance, now),
+                    blend(n.memory, hit.score / best * decay, now),
                     link_reason(n, hit.memory),
                     hit.matched,
                     via=r,
+                    relevance=round(hit.relevance * decay, 4),
                 )
             )
     return sorted(results.values(), key=lambda h: (-h.score, h.memory.id))

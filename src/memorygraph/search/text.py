@@ -10,7 +10,8 @@ analyzer (which differ in stemming, stop words, CJK and emoji handling).
   one token each (those scripts do not separate words); every emoji or other
   pictographic symbol is a token of its own.
 * Stop words: a short English list (`STOP_WORDS`), dropped from documents and
-  queries alike.
+  queries alike; a query in Spanish, French, German, Portuguese or Russian also
+  loses that language's (`memorygraph.search.languages`).
 * Stems: English Snowball for Latin-script words, Russian Snowball for
   Cyrillic ones; other scripts are kept as folded.
 
@@ -34,6 +35,7 @@ from functools import lru_cache
 import snowballstemmer  # type: ignore[import-untyped]
 
 from memorygraph.errors import UsageError
+from memorygraph.search.languages import query_stop_words
 
 #: Words too common to help ranking; removed from documents and queries.
 _STOP_TEXT = """a about above after again against all am an and any are as at be because been before
@@ -243,9 +245,10 @@ def parse_query(query: str) -> ParsedQuery:
         )
     units: list[Unit] = []
     seen: set[tuple[str, ...]] = set()
+    stops = STOP_WORDS | query_stop_words(words(query), STOP_WORDS)
     for i, part in enumerate(query.split('"')):
         in_phrase = i % 2 == 1
-        kept = [w for w in words(part) if w not in STOP_WORDS]
+        kept = [w for w in words(part) if w not in stops]
         if in_phrase and kept:
             terms = tuple(_term(w, allow_prefix=False) for w in kept)
             key = ("phrase", *(t.stem for t in terms))

@@ -1,0 +1,170 @@
+"""A store's vectors: kept current from its memories, and asked for a query's nearest.
+
+`SemanticIndex` joins a backend that declares the `vectors` capability with an
+`Embedder` (`memorygraph.search.semantic`). Vectors are derived: the backend
+drops a memory's vector whenever the memory is written, and `catch_up`
+computes the missing ones in batches (the store calls it after its own
+writes, before a query, and in full from `reindex`), so an import, a
+migration or another process's writes are embedded without any path of
+their own.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from memorygraph.backends.base import Backend
+from memorygraph.backends.spec import VECTORS
+from memorygraph.errors import UsageError
+from memorygraph.models import Memory
+from memorygraph.search import SearchFilters, SearchHit, fusion
+from memorygraph.search.fusion import (
+    VECTOR_POOL,
+    SearchSettings,
+    blend_scores,
+    cosine_relevance,
+    fuse,
+)
+from memorygraph.search.semantic import (
+    EMBED_BATCH,
+    Embedder,
+    embed_memories,
+    embed_query,
+    load_embedder,
+)
+from memorygraph.search.text import ParsedQuery
+
+if TYPE_CHECKING:
+    from memorygraph.store import MemoryStore
+
+#: Most memories a query embeds before it answers (the rest wait for later queries,
+#: a write, or `reindex`): a query never stalls for long behind a bulk import.
+QUERY_CATCH_UP = 256
+#: Seconds a query trusts the last catch-up that found nothing to embed: asking which
+#: memories lack a vector walks every memory on some engines, too slow for each query.
+#: Writes through the store embed at once; other processes' writes wait this long.
+QUERY_CATCH_UP_EVERY = 2.0
+
+
+class SemanticIndex:
+    """The vectors of one backend's memories, made by one embedder."""
+
+    def __init__(self, backend: Backend, embedder: Embedder) -> None:
+        self.backend = backend
+        self.embedder = embedder
+        self._settled_at: float | None = None
+
+    @property
+    def model(self) -> str:
+        return self.embedder.name
+
+    async def embed(self, memories: list[Memory]) -> None:
+        """Compute and store the vectors of `memories`."""
+        if not memories or self.backend.config.read_only:
+            return
+        vectors = await embed_memories(self.embedder, memories)
+        await self.backend.put_vectors(
+            self.model, list(zip([m.id for m in memories], vectors, strict=True))
+        )
+
+    async def catch_up(self, most: int | None = None) -> int:
+        """Embed memories that have no vector yet, in batches, up to `most` (all when
+        None); return how many were embedded. A read-only store embeds nothing."""
+        if self.backend.config.read_only:
+            return 0
+        done = 0
+        while most is None or done < most:
+            size = EMBED_BATCH if most is None else min(EMBED_BATCH, most - done)
+            batch = await self.backend.memories_without_vectors(self.model, size)
+            if not batch:
+                break
+            await self.embed(batch)
+            done += len(batch)
+            if len(batch) < size:
+                break
+        return done
+
+    async def rebuild(self) -> int:
+        """Drop every vector and embed every memory again; return how many."""
+        if self.backend.config.read_only:
+            return 0
+        await self.backend.drop_vectors()
+        return await self.catch_up()
+
+    async def nearest(
+        self, query: str, filters: SearchFilters, limit: int
+    ) -> list[tuple[str, float]]:
+        """The memories most similar to `query` (id, cosine), best first."""
+        if not query.strip():
+            return []
+        now = time.monotonic()
+        stale = self._settled_at is None or now - self._settled_at > QUERY_CATCH_UP_EVERY
+        if stale and await self.catch_up(QUERY_CATCH_UP) < QUERY_CATCH_UP:
+            self._settled_at = now
+        vector = await embed_query(self.embedder, query)
+        return await self.backend.vector_search(self.model, vector, limit, filters)
+
+
+def semantic_index(backend: Backend, settings: SearchSettings) -> SemanticIndex | None:
+    """The vectors of `backend`'s store when `settings` asks for them, else None (a
+    lexical store). Asking on a backend that does not declare `vectors`, or without
+    the `semantic` extra installed, is a `UsageError` naming what to do."""
+    if not settings.semantic:
+        return None
+    if not backend.config.spec.has(VECTORS):
+        raise UsageError(
+            f"{backend.name} does not keep vectors; turn semantic search off for this store"
+        )
+    embedder = load_embedder()
+    if embedder is None:
+        raise UsageError("semantic search needs the semantic extra; install memorygraph[semantic]")
+    return SemanticIndex(backend, embedder)
+
+
+async def hybrid_search(
+    store: MemoryStore,
+    query: str,
+    parsed: ParsedQuery,
+    filters: SearchFilters,
+    limit: int,
+    offset: int,
+) -> list[SearchHit]:
+    """`store.search` with vectors: the lexical and the vector rankings fused
+    (`memorygraph.search.fusion`), each hit with its cosine relevance."""
+    assert store.semantic is not None
+    wanted = offset + limit
+    pool = max(VECTOR_POOL, wanted)
+    ranked, _ = await store.lexical(parsed, filters, pool)
+    # Filters and namespaces are checked on the memories (the fetch below reads only the
+    # principal's namespaces), so ask for more when they may drop some.
+    unfiltered = filters == SearchFilters() and store.namespaces is None
+    reach = pool if unfiltered else pool * 4
+    near = await store.semantic.nearest(query, filters, reach)
+    lexical = {r.id: r for r in ranked[:pool]}
+    # A lexical match outside the vector pool is at most as similar as the pool's last.
+    floor = cosine_relevance(near[-1][1]) if near else 0.0
+    relevance = {i: cosine_relevance(c) for i, c in near}
+    if fusion.FUSION == "rrf":
+        fused = fuse(list(lexical), [i for i, _ in near])
+    else:
+        fused = blend_scores({i: r.score for i, r in lexical.items()}, relevance, floor)
+    seen = await store.backend.get_memories([i for i, _ in fused], namespaces=store.namespaces)
+    memories = {m.id: m for m in seen}
+    hits: list[SearchHit] = []
+    for memory_id, fused_score in fused:
+        memory = memories.get(memory_id)
+        if memory is None or (memory_id not in lexical and not filters.accepts(memory)):
+            continue
+        match = lexical.get(memory_id)
+        hits.append(
+            SearchHit(
+                memory,
+                fused_score,
+                match.matched if match else (),
+                relevance.get(memory_id, floor),
+            )
+        )
+        if len(hits) >= wanted:
+            break
+    return hits[offset:wanted]

