@@ -24,17 +24,23 @@ from pathlib import Path
 
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from memorygraph.errors import ConfigurationError
 from memorygraph.jwt_tokens import JwtSettings, JwtVerifier
-from memorygraph.mcp_server.access import PrincipalVerifier
+from memorygraph.mcp_server.access import PrincipalToken, PrincipalVerifier
 from memorygraph.mcp_server.app import MemoryGraphServer, ServerSettings, build_server
 from memorygraph.mcp_server.audit import AuditLog
 from memorygraph.ops.memories import MemoryStore
+from memorygraph.principal import Principal
 from memorygraph.tokens import TokenFile
+from memorygraph.ui import UiSettings, build_ui_app
 
 #: Where the protocol is served.
 MCP_PATH = "/mcp"
+#: Where the browser pages are served, behind the same tokens.
+UI_PATH = "/ui"
 
 #: The signals that stop the server gracefully.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -101,19 +107,26 @@ class GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def principal_verifier(http: HttpSettings) -> PrincipalVerifier | None:
+    """The verifier of the tokens `http` configures, or None without authentication."""
+    if not http.authenticated:
+        return None
+    if http.tokens is not None:
+        TokenFile(http.tokens).entries()  # a file that is not a token file fails here
+    return PrincipalVerifier(
+        tokens=TokenFile(http.tokens) if http.tokens is not None else None,
+        jwt=JwtVerifier(http.jwt) if http.jwt is not None else None,
+    )
+
+
 def build_http_server(
     store: MemoryStore, settings: ServerSettings, http: HttpSettings
 ) -> MemoryGraphServer:
     """The MCP server, with bearer-token checks when `http` configures any."""
     http.check()
-    if not http.authenticated:
+    verifier = principal_verifier(http)
+    if verifier is None:
         return build_server(store, settings)
-    verifier = PrincipalVerifier(
-        tokens=TokenFile(http.tokens) if http.tokens is not None else None,
-        jwt=JwtVerifier(http.jwt) if http.jwt is not None else None,
-    )
-    if http.tokens is not None:
-        TokenFile(http.tokens).entries()  # a file that is not a token file fails here
     base = http.url.removesuffix(MCP_PATH)
     issuer = http.jwt.issuer if http.jwt is not None else None
     auth = AuthSettings(
@@ -124,6 +137,27 @@ def build_http_server(
         validate_token_resource=False,
     )
     return build_server(store, settings, auth=auth, token_verifier=verifier)
+
+
+def mount_ui(
+    app: Starlette,
+    store: MemoryStore,
+    server: MemoryGraphServer,
+    verifier: PrincipalVerifier | None,
+) -> None:
+    """Serve the browser pages at `UI_PATH` of `app`: over the server's store and its
+    migration desk, each person signed in with a token `verifier` accepts (the local
+    user's pages, on loopback, without one)."""
+
+    async def verify(token: str) -> Principal | None:
+        assert verifier is not None
+        accepted = await verifier.verify_token(token)
+        return accepted.principal if isinstance(accepted, PrincipalToken) else None
+
+    pages = build_ui_app(
+        store, server.state.desk, UiSettings(verify=verify if verifier is not None else None)
+    )
+    app.router.routes.append(Mount(UI_PATH, app=pages))
 
 
 async def serve_http(
@@ -140,6 +174,7 @@ async def serve_http(
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, host=http.host
     )
+    mount_ui(app, store, server, principal_verifier(http))
     level = settings.log_level.lower()
     config = uvicorn.Config(
         app,
