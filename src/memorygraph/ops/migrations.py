@@ -459,8 +459,9 @@ def _rollback_counts(result: RollbackResult) -> dict[str, int]:
 
 
 def _journal_counts(journal: Path) -> dict[str, int]:
+    """What the journal's batches wrote (the counts that are not zero)."""
     try:
-        return written_counts(journal)
+        return {name: n for name, n in written_counts(journal).items() if n}
     except UsageError:
         return {}
 
