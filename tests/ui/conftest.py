@@ -20,7 +20,9 @@ def graph_library() -> Path:
     """The pinned cytoscape build inside the package; installs it on the first use."""
     missing = missing_tools()
     if missing:
-        pytest.skip(f"{' and '.join(missing)} not found on PATH: the pages' graph library needs npm")
+        pytest.skip(
+            f"{' and '.join(missing)} not found on PATH: the pages' graph library needs npm"
+        )
     path, seconds = frontend.ensure_installed()
     if seconds:
         print(f"\ninstalled {frontend.PACKAGE}@{frontend.VERSION} in {seconds:.1f}s")

@@ -62,9 +62,7 @@ def test_a_migration_and_a_rollback_are_listed_with_their_counts(
 ) -> None:
     source, work = sqlite(tmp_path / "memory.db"), tmp_path / "work"
     asyncio.run(fill(source, n=30, tricky=False))
-    with team_server(
-        tmp_path, tmp_path / "memory.db", work, "--profile", "extended"
-    ) as server:
+    with team_server(tmp_path, tmp_path / "memory.db", work, "--profile", "extended") as server:
         mcp_url = server.base.replace("/ui/", "/mcp")
         report = asyncio.run(migrate_through_the_server(mcp_url, tmp_path / "copy.db"))
         assert report["success"] is True

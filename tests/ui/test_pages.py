@@ -179,9 +179,7 @@ async def write_hostile(config: BackendConfig) -> list[str]:
         return ids
 
 
-def test_hostile_text_is_shown_as_text_and_runs_nothing(
-    browser: WebDriver, tmp_path: Path
-) -> None:
+def test_hostile_text_is_shown_as_text_and_runs_nothing(browser: WebDriver, tmp_path: Path) -> None:
     config = sqlite(tmp_path / "memory.db")
     ids = asyncio.run(write_hostile(config))
     with ui_server(tmp_path, tmp_path / "memory.db", tmp_path / "work") as server:

@@ -211,6 +211,7 @@
     document.getElementById("m-summary").textContent = m.summary || "";
     const content = document.getElementById("m-content");
     content.textContent = m.content;
+    content.hidden = m.content === "";
     const more = document.getElementById("m-more");
     let offset = m.content_offset + m.content.length;
     more.hidden = !m.content_truncated;
@@ -300,6 +301,7 @@
         { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", label: "data(label)", "font-size": 7, "line-color": "#999", "target-arrow-color": "#999" } },
         { selector: "edge[valid = 'no']", style: { "line-style": "dashed", "line-color": "#ccc" } },
       ],
+      maxZoom: 1.5,
       wheelSensitivity: 0.3,
     });
     // Exposed for people poking at the page from the browser's console, and for tests.
