@@ -43,5 +43,12 @@ def ensure_installed(cache: Path = CACHE, into: Path = GRAPH_LIBRARY) -> tuple[P
 
 
 if __name__ == "__main__":
-    path, took = ensure_installed()
-    print(f"{PACKAGE}@{VERSION} at {path}" + (f" (installed in {took:.1f}s)" if took else ""))
+    missing = npm.missing_tools()
+    if missing:
+        # Everything but the graph view works without it; `memorygraph ui` says so.
+        print(
+            f"{' and '.join(missing)} not found: the browser pages' graph library is not installed"
+        )
+    else:
+        path, took = ensure_installed()
+        print(f"{PACKAGE}@{VERSION} at {path}" + (f" (installed in {took:.1f}s)" if took else ""))
