@@ -5,8 +5,8 @@ The app is an adapter like the CLI and the MCP server: its JSON API (`api`) pars
 the request, calls `memorygraph.ops` for the request's principal and returns the
 operations' own models; the pages (`static/`) are plain HTML, CSS and one script
 that put every value into the page as text, under a Content-Security-Policy that
-allows no inline script. `memorygraph ui` serves it alone on loopback; the team
-server (`serve --transport http`) mounts it at /ui behind its tokens (`session`).
+allows no inline script. The ui command serves it alone on loopback; the team's
+HTTP server mounts it at /ui behind its tokens (`session`).
 """
 
 from memorygraph.ui.app import UiSettings, build_ui_app

@@ -1,8 +1,8 @@
 """The Starlette app: the pages, their static files and the JSON API, every response
 with headers that keep a page from running anything but its own script.
 
-Every URL is relative, so the same app serves at `/` (`memorygraph ui`) and at
-`/ui` inside the team server.
+Every URL is relative, so the same app serves at `/` (the ui command) and at `/ui`
+inside the team's HTTP server.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Serving the pages alone (`memorygraph ui`): on a loopback address, for the local
+"""Serving the pages alone (the ui command): on a loopback address, for the local
 user, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
