@@ -146,6 +146,7 @@
       item.appendChild(el("p", result.reason, "muted"));
       list.appendChild(item);
     }
+    performance.mark("results-shown");
     summary.textContent = found.results.length
       ? "Results " + (offset + 1) + "–" + (offset + found.results.length) + " for “" + query + "”"
       : "Nothing matches “" + query + "”.";
@@ -251,6 +252,7 @@
       rows.appendChild(row);
     }
     document.getElementById("m-relationships-more").hidden = !detail.relationships_more;
+    performance.mark("memory-shown");
     const depth = document.getElementById("depth");
     depth.addEventListener("change", () => drawGraph(id, parseInt(depth.value, 10)));
     drawGraph(id, parseInt(depth.value, 10));
@@ -314,6 +316,8 @@
     count.textContent =
       graph.nodes().length + " memories, " + edges + " relationships" + (view.truncated ? " (cut short: the neighbourhood is larger)" : "");
     count.dataset.nodes = String(graph.nodes().length);
+    // Marks for the browser's performance tools (and the latency benchmark).
+    performance.mark("graph-drawn");
     const legend = document.getElementById("legend");
     clear(legend);
     for (const type of Array.from(types).sort()) {
