@@ -34,51 +34,50 @@ async def write_chain(config: BackendConfig, n: int) -> None:
 def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) -> None:
     config = BackendConfig("sqlite", path=tmp_path / "memory.db")
     asyncio.run(write_chain(config, 6))
-    with ui_server(tmp_path, tmp_path / "memory.db", tmp_path / "work") as server:
-        with httpx2.Client(base_url=server.base, timeout=30) as http:
-            page = http.get("")
-            assert page.status_code == 200
-            policy = page.headers["content-security-policy"]
-            assert "script-src 'self'" in policy and "unsafe-inline" not in policy
-            assert page.headers["x-content-type-options"] == "nosniff"
+    with (
+        ui_server(tmp_path, tmp_path / "memory.db", tmp_path / "work") as server,
+        httpx2.Client(base_url=server.base, timeout=30) as http,
+    ):
+        page = http.get("")
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert page.headers["x-content-type-options"] == "nosniff"
 
-            found = http.get("api/search", params={"q": "chain link"}).json()
-            assert {r["memory"]["id"] for r in found["results"]} == {f"c{i}" for i in range(6)}
-            assert found["page"]["has_more"] is False
+        found = http.get("api/search", params={"q": "chain link"}).json()
+        assert {r["memory"]["id"] for r in found["results"]} == {f"c{i}" for i in range(6)}
+        assert found["page"]["has_more"] is False
 
-            detail = http.get("api/memories/c2").json()
-            assert detail["memory"]["title"] == "chain link 2"
-            assert {r["type"] for r in detail["relationships"]} == {"FOLLOWS"}
+        detail = http.get("api/memories/c2").json()
+        assert detail["memory"]["title"] == "chain link 2"
+        assert {r["type"] for r in detail["relationships"]} == {"FOLLOWS"}
 
-            view = http.get("api/memories/c0/neighbourhood", params={"depth": 3}).json()
-            assert [n["memory"]["id"] for n in view["nodes"]] == ["c0", "c1", "c2", "c3"]
-            assert [n["depth"] for n in view["nodes"]] == [0, 1, 2, 3]
-            assert len(view["edges"]) == 3
+        view = http.get("api/memories/c0/neighbourhood", params={"depth": 3}).json()
+        assert [n["memory"]["id"] for n in view["nodes"]] == ["c0", "c1", "c2", "c3"]
+        assert [n["depth"] for n in view["nodes"]] == [0, 1, 2, 3]
+        assert len(view["edges"]) == 3
 
-            stats = http.get("api/stats").json()
-            assert (stats["memories"], stats["relationships"]) == (6, 5)
-            assert http.get("api/activity").json()["total"] == 6
-            assert http.get("api/migrations").json() == {"migrations": []}
+        stats = http.get("api/stats").json()
+        assert (stats["memories"], stats["relationships"]) == (6, 5)
+        assert http.get("api/activity").json()["total"] == 6
+        assert http.get("api/migrations").json() == {"migrations": []}
 
-            refusals = [
-                (http.get("api/search"), 400, "invalid_argument", "q"),
-                (http.get("api/memories/nope"), 404, "not_found", None),
-                (http.get("api/memories/c0/neighbourhood?depth=4"), 400, "invalid_argument", "depth"),
-                (http.get("api/memories/c0/neighbourhood?depth=two"), 400, "invalid_argument", "depth"),
-                (
-                    http.post("api/migrations/m1/rollback", content=b"confirm=true"),
-                    400,
-                    "invalid_argument",
-                    "content-type",
-                ),
-                (http.post("api/migrations/m1/rollback", json={}), 400, "invalid_argument", "confirm"),
-                (http.post("api/migrations/m1/rollback", json={"confirm": True}), 400, "invalid_argument", None),
-                (http.post("api/session", json={"token": "x"}), 400, "invalid_argument", None),
-            ]  # fmt: skip
-            for answer, status, code, field in refusals:
-                error = answer.json()["error"]
-                assert (answer.status_code, error["code"], error["field"]) == (status, code, field)
-                assert error["reason"] and "\n" not in error["reason"]
+        bad = "invalid_argument"
+        rollback = "api/migrations/m1/rollback"
+        refusals = [
+            (http.get("api/search"), 400, bad, "q"),
+            (http.get("api/memories/nope"), 404, "not_found", None),
+            (http.get("api/memories/c0/neighbourhood?depth=4"), 400, bad, "depth"),
+            (http.get("api/memories/c0/neighbourhood?depth=two"), 400, bad, "depth"),
+            (http.post(rollback, content=b"confirm=true"), 400, bad, "content-type"),
+            (http.post(rollback, json={}), 400, bad, "confirm"),
+            (http.post(rollback, json={"confirm": True}), 400, bad, None),
+            (http.post("api/session", json={"token": "x"}), 400, bad, None),
+        ]
+        for answer, status, code, field in refusals:
+            error = answer.json()["error"]
+            assert (answer.status_code, error["code"], error["field"]) == (status, code, field)
+            assert error["reason"] and "\n" not in error["reason"]
 
 
 async def graph_at(config: BackendConfig, memory_id: str, depth: int) -> graph.Neighbourhood:

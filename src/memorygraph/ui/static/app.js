@@ -100,6 +100,7 @@
   // --- who is signed in --------------------------------------------------------------
 
   let session = null;
+  let sessionReady = null;
 
   async function loadSession() {
     session = await api("session");
@@ -259,13 +260,30 @@
   }
 
   let graph = null;
+  let graphLibrary = null;
+
+  // The graph library (435 kB) loads once the memory itself is shown, not before.
+  function loadGraphLibrary() {
+    if (!graphLibrary) {
+      graphLibrary = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = "static/vendor/cytoscape.min.js";
+        script.onload = resolve;
+        script.onerror = () => reject(new Error("the graph library could not be loaded"));
+        document.head.appendChild(script);
+      });
+    }
+    return graphLibrary;
+  }
 
   async function drawGraph(id, depth) {
     const count = document.getElementById("graph-count");
     count.textContent = "loading…";
     let view;
     try {
+      const loaded = loadGraphLibrary();
       view = await api("memories/" + encodeURIComponent(id) + "/neighbourhood?depth=" + depth);
+      await loaded;
     } catch (e) {
       showError(e.message);
       return;
@@ -411,6 +429,11 @@
       }
       load();
     });
+    try {
+      await sessionReady;
+    } catch (e) {
+      return;
+    }
     const mayRollBack = session.scopes.indexOf("admin") >= 0 && session.namespaces === null;
     async function load() {
       let found;
@@ -483,14 +506,11 @@
       loginPage();
       return;
     }
-    try {
-      await loadSession();
-    } catch (e) {
-      showError(e.message);
-      return;
-    }
+    // Who is signed in is asked alongside the page's own request, not before it.
+    sessionReady = loadSession();
+    sessionReady.catch((e) => showError(e.message));
     const pages = { search: searchPage, memory: memoryPage, activity: activityPage, stats: statsPage, migrations: migrationsPage };
-    await pages[page]();
+    await Promise.all([pages[page](), sessionReady.catch(() => null)]);
     document.body.dataset.ready = "yes";
   }
 
