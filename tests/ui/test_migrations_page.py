@@ -1,6 +1,7 @@
 """The migrations page of the HTTP server's pages (on loopback, for the local user): a
 real migration run through the server's tool and a failed one left with its journal
-both listed with their counts; the failed one rolled back from the page."""
+both listed with their counts; the failed one rolled back from the page, another
+resumed from it."""
 
 from __future__ import annotations
 
@@ -104,4 +105,21 @@ def test_a_migration_and_a_rollback_are_listed_with_their_counts(
         assert row_of(browser, committed).get_attribute("data-state") == "committed"
         browser.execute_script("window.scrollTo(0, 0)")
         screenshot(browser, "migrations")
+
+        # Another interrupted one, resumed from the page instead.
+        unfinished = sqlite(tmp_path / "unfinished.db")
+        asyncio.run(fail_half_way(source, unfinished, work))
+        journal = next(j for j in work.glob("*/journal.jsonl") if j.parent.name != failed)
+        browser.refresh()
+        row_of(browser, journal.parent.name).find_element(By.CSS_SELECTOR, "button.resume").click()
+        wait_for(browser, "#confirm-rollback[open]")
+        assert browser.find_element(By.ID, "confirm-yes").text == "Resume"
+        browser.find_element(By.ID, "confirm-yes").click()
+        WebDriverWait(browser, 30).until(
+            lambda d: row_of(d, journal.parent.name).get_attribute("data-state") == "committed"
+        )
+        resumed = row_of(browser, journal.parent.name)
+        assert "passed: 90 of 90" in resumed.text
+        assert resumed.find_elements(By.CSS_SELECTOR, "button") == []
+        assert asyncio.run(snapshot(unfinished)) == asyncio.run(snapshot(source))
         assert console_errors(browser) == []

@@ -370,21 +370,11 @@ class MigrationDesk:
         """Undo what migration `migration_id` wrote, from its journal."""
         principal.require_whole_store("roll back a migration")
         path = self.journal(migration_id)
+        entry = self._running.get(migration_id) or self._entry_of(path)
         result = await rollback(
             path, target=self._journal_target(path, password), environment=self.environment
         )
-        entry = self._running.get(migration_id)
-        if entry is None:
-            state = read_state(path)
-            entry = MigrationEntry(
-                migration_id=migration_id,
-                state=state.state,
-                source=_describe(state.header["source"]),
-                target=_describe(state.header["target"]),
-                started_at=str(state.header.get("created_at", "")),
-                counts=_journal_counts(path),
-            )
-            self._running[migration_id] = entry
+        self._running[migration_id] = entry
         entry.state = "rolled_back"
         if not result.already:
             entry.counts = {**entry.counts, **_rollback_counts(result)}
@@ -406,6 +396,7 @@ class MigrationDesk:
         principal.require_whole_store("resume a migration")
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
+        entry = self._running.get(migration_id) or self._entry_of(path)
         result = await resume(
             path,
             source=self.source,
@@ -413,8 +404,11 @@ class MigrationDesk:
             environment=self.environment,
             progress=progress,
         )
-        if migration_id in self._running:
-            self._running[migration_id].state = "committed"
+        self._running[migration_id] = entry
+        entry.state = "committed"
+        entry.detail = _summary(result)
+        entry.counts = result_counts(result)
+        entry.verification = verification_of(result)
         return MigrationReport(
             migration_id=migration_id,
             success=result.success,
@@ -422,6 +416,19 @@ class MigrationDesk:
             rolled_back=result.rolled_back,
             summary=_summary(result),
             report=result.to_dict(),
+        )
+
+    @staticmethod
+    def _entry_of(journal: Path) -> MigrationEntry:
+        """The entry of a migration another process left with its journal."""
+        state = read_state(journal)
+        return MigrationEntry(
+            migration_id=journal.parent.name,
+            state=state.state,
+            source=_describe(state.header["source"]),
+            target=_describe(state.header["target"]),
+            started_at=str(state.header.get("created_at", "")),
+            counts=_journal_counts(journal),
         )
 
     def _journal_target(self, path: Path, password: str | None) -> BackendConfig:

@@ -12,6 +12,7 @@ model (the same shape as the MCP tool's structured content).
     GET  api/stats                            get_memory_statistics
     GET  api/migrations                       list_migrations (admin)
     POST api/migrations/{id}/rollback         rollback_migration (admin, every namespace)
+    POST api/migrations/{id}/resume           resume_migration (admin, every namespace)
 
 An error is `{"error": {"code", "reason", "field"}}` with the tools' codes and the
 matching HTTP status.
@@ -105,6 +106,12 @@ def endpoint(handler: Endpoint, ctx: Context) -> Callable[[Request], Awaitable[R
         except MemoryGraphError as e:
             code = code_of(e)
             return error_response(code, str(e), STATUS[code], e.field)
+        except Exception as e:
+            # Named by its kind only: its message may quote the store's data.
+            log.exception("%s failed unexpectedly", request.url.path)
+            return error_response(
+                "internal", f"the request failed unexpectedly ({type(e).__name__})", 500
+            )
 
     return run
 
@@ -237,10 +244,16 @@ async def migrations(request: Request, ctx: Context, principal: Principal) -> Ba
 
 
 async def rollback(request: Request, ctx: Context, principal: Principal) -> BaseModel:
+    await _confirmed(request, "a rollback deletes what the migration wrote")
+    return await ctx.desk.rollback(request.path_params["migration_id"], principal=principal)
+
+
+async def resume(request: Request, ctx: Context, principal: Principal) -> BaseModel:
+    await _confirmed(request, "a resume writes the rest of the migration into its target")
+    return await ctx.desk.resume(request.path_params["migration_id"], principal=principal)
+
+
+async def _confirmed(request: Request, why: str) -> None:
     body = await _body(request)
     if body.get("confirm") is not True:
-        raise InvalidRecordError(
-            'a rollback needs {"confirm": true}: it deletes what the migration wrote',
-            field="confirm",
-        )
-    return await ctx.desk.rollback(request.path_params["migration_id"], principal=principal)
+        raise InvalidRecordError(f'send {{"confirm": true}}: {why}', field="confirm")

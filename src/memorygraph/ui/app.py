@@ -113,6 +113,11 @@ def build_ui_app(
             api.endpoint(api.rollback, ctx),
             methods=["POST"],
         ),
+        Route(
+            "/api/migrations/{migration_id}/resume",
+            api.endpoint(api.resume, ctx),
+            methods=["POST"],
+        ),
         Mount("/static", StaticFiles(directory=Path(STATIC))),
     ]
     return SecurityHeaders(Starlette(routes=routes))

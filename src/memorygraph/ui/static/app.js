@@ -262,6 +262,13 @@
   let graph = null;
   let graphLibrary = null;
 
+  // A canvas label has no direction isolation: bidirectional controls are left out of
+  // it, so a title cannot reorder what is drawn around it.
+  function label(title) {
+    const plain = title.replace(/[\u202a-\u202e\u2066-\u2069]/g, "");
+    return plain.length > 40 ? plain.slice(0, 39) + "…" : plain;
+  }
+
   // The graph library (435 kB) loads once the memory itself is shown, not before.
   function loadGraphLibrary() {
     if (!graphLibrary) {
@@ -296,7 +303,7 @@
         group: "nodes",
         data: {
           id: node.memory.id,
-          label: node.memory.title.length > 40 ? node.memory.title.slice(0, 39) + "…" : node.memory.title,
+          label: label(node.memory.title),
           colour: colourOf(node.memory.type),
           centre: node.depth === 0 ? "yes" : "no",
         },
@@ -410,6 +417,7 @@
 
   // --- migrations ---------------------------------------------------------------------------
 
+  // The states of a migration whose journal still holds work to undo or finish.
   const ROLLBACK_STATES = new Set(["failed", "importing", "imported"]);
 
   async function migrationsPage() {
@@ -420,15 +428,33 @@
     document.getElementById("confirm-yes").addEventListener("click", async () => {
       dialog.close();
       if (!pending) return;
-      const id = pending;
+      const { id, action } = pending;
       pending = null;
       try {
-        await post("migrations/" + encodeURIComponent(id) + "/rollback", { confirm: true });
+        await post("migrations/" + encodeURIComponent(id) + "/" + action, { confirm: true });
       } catch (e) {
         showError(e.message);
       }
       load();
     });
+    const ACTIONS = {
+      rollback: ["Roll back", (m) => "This deletes what it wrote into " + m.target + " and puts back what it replaced."],
+      resume: ["Resume", (m) => "This writes the rest of it into " + m.target + ", without duplicating anything, and verifies it."],
+    };
+    function offer(cell, m, action) {
+      const [name, effect] = ACTIONS[action];
+      const button = el("button", name, action);
+      button.type = "button";
+      button.addEventListener("click", () => {
+        pending = { id: m.migration_id, action: action };
+        document.getElementById("confirm-action").textContent = name;
+        document.getElementById("confirm-id").textContent = m.migration_id;
+        document.getElementById("confirm-effect").textContent = effect(m);
+        document.getElementById("confirm-yes").textContent = name;
+        dialog.showModal();
+      });
+      cell.appendChild(button);
+    }
     try {
       await sessionReady;
     } catch (e) {
@@ -468,15 +494,8 @@
         row.appendChild(el("td", m.verification || ""));
         const action = el("td");
         if (mayRollBack && ROLLBACK_STATES.has(m.state)) {
-          const button = el("button", "Roll back", "rollback");
-          button.type = "button";
-          button.addEventListener("click", () => {
-            pending = m.migration_id;
-            document.getElementById("confirm-id").textContent = m.migration_id;
-            document.getElementById("confirm-target").textContent = m.target;
-            dialog.showModal();
-          });
-          action.appendChild(button);
+          offer(action, m, "rollback");
+          offer(action, m, "resume");
         }
         row.appendChild(action);
         rows.appendChild(row);
