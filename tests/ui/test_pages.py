@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from memorygraph.config import BackendConfig
 from memorygraph.ops import memories as ops
@@ -65,12 +65,16 @@ async def write_incident(config: BackendConfig) -> None:
 async def library_count(config: BackendConfig, memory_id: str, depth: int) -> int:
     """How many memories the library finds within `depth` relationships, the memory
     itself included, counted by its own walk (`get_related_memories`)."""
+    found, offset = 0, 0
     async with MemoryStore.open(config) as store:
-        page = await ops.get_related_memories(
-            store, memory_id, max_depth=depth, include_invalidated=True, limit=50
-        )
-        assert not page.page.has_more
-        return 1 + len(page.results)
+        while True:
+            page = await ops.get_related_memories(
+                store, memory_id, max_depth=depth, include_invalidated=True, offset=offset, limit=50
+            )
+            found += len(page.results)
+            if page.page.next_offset is None:
+                return 1 + found
+            offset = page.page.next_offset
 
 
 def drawn_nodes(driver: WebDriver) -> int:
@@ -127,7 +131,7 @@ def test_search_open_a_memory_and_walk_its_graph(browser: WebDriver, tmp_path: P
         assert browser.find_element(By.ID, "m-title").text == INCIDENT[1][2]
         assert drawn_nodes(browser) == asyncio.run(library_count(config, "pin-redis", 2))
 
-        browser.find_element(By.CSS_SELECTOR, "#depth option[value='1'], #depth option").click()
+        Select(browser.find_element(By.ID, "depth")).select_by_visible_text("1")
         assert drawn_nodes(browser) == asyncio.run(library_count(config, "pin-redis", 1))
 
         browser.get(server.base + "activity")
@@ -211,3 +215,30 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(browser: WebDriver, tmp_
         screenshot(browser, "hostile-memory")
         assert browser.execute_script("return typeof window.__injected") == "undefined"
         assert console_errors(browser) == []
+
+
+async def write_hub(config: BackendConfig, spokes: int) -> None:
+    async with MemoryStore.open(config) as store:
+        await ops.remember(store, type="technology", title="PostgreSQL", memory_id="hub")
+        for i in range(spokes):
+            await ops.remember(store, type="fix", title=f"tuning {i}", memory_id=f"s{i:02d}")
+            await ops.relate(store, f"s{i:02d}", "hub", "APPLIES_TO")
+
+
+def test_a_memorys_relationships_come_in_pages(browser: WebDriver, tmp_path: Path) -> None:
+    config = sqlite(tmp_path / "memory.db")
+    asyncio.run(write_hub(config, 62))
+    with ui_server(tmp_path, tmp_path / "memory.db", tmp_path / "work") as server:
+        browser.get(server.base + "memory?id=hub")
+        more = wait_for(browser, "#m-relationships-more")
+        rows = "#m-relationships tr"
+        assert len(browser.find_elements(By.CSS_SELECTOR, rows)) == 10
+        for shown in (50, 62):
+            more.click()
+            WebDriverWait(browser, 15).until(
+                lambda d, n=shown: len(d.find_elements(By.CSS_SELECTOR, rows)) == n
+            )
+        assert not more.is_displayed()
+        linked = {a.text for a in browser.find_elements(By.CSS_SELECTOR, f"{rows} a")}
+        assert linked == {f"s{i:02d}" for i in range(62)}
+        assert drawn_nodes(browser) == asyncio.run(library_count(config, "hub", 2))

@@ -8,6 +8,7 @@ model (the same shape as the MCP tool's structured content).
     GET  api/search?q=…&limit=&offset=        recall_memories' ranking
     GET  api/memories/{id}?content_offset=    get_memory
     GET  api/memories/{id}/neighbourhood?depth=N
+    GET  api/memories/{id}/related?offset=    get_related_memories (one hop, invalidated too)
     GET  api/activity?days=&limit=            get_recent_activity
     GET  api/stats                            get_memory_statistics
     GET  api/migrations                       list_migrations (admin)
@@ -221,6 +222,16 @@ async def neighbourhood(request: Request, ctx: Context, principal: Principal) ->
         ctx.store_for(principal),
         request.path_params["memory_id"],
         depth=_int(request, "depth", 1),
+    )
+
+
+async def related(request: Request, ctx: Context, principal: Principal) -> BaseModel:
+    return await ops.get_related_memories(
+        ctx.store_for(principal),
+        request.path_params["memory_id"],
+        include_invalidated=True,
+        limit=_int(request, "limit", 50),
+        offset=_int(request, "offset", 0),
     )
 
 

@@ -104,6 +104,7 @@ def build_ui_app(
         Route("/api/session", api.session_routes(ctx), methods=["GET", "POST", "DELETE"]),
         Route("/api/search", api.endpoint(api.search, ctx)),
         Route("/api/memories/{memory_id:path}/neighbourhood", api.endpoint(api.neighbourhood, ctx)),
+        Route("/api/memories/{memory_id:path}/related", api.endpoint(api.related, ctx)),
         Route("/api/memories/{memory_id:path}", api.endpoint(api.memory, ctx)),
         Route("/api/activity", api.endpoint(api.activity, ctx)),
         Route("/api/stats", api.endpoint(api.stats, ctx)),

@@ -237,7 +237,7 @@
     for (const tag of m.tags) tags.appendChild(el("li", tag, "tag text"));
     document.getElementById("m-context").textContent = m.context ? JSON.stringify(m.context, null, 2) : "";
     const rows = document.getElementById("m-relationships");
-    for (const r of detail.relationships) {
+    function addRelationship(r) {
       const row = el("tr");
       if (!r.valid) row.className = "invalid";
       row.appendChild(el("td", r.type));
@@ -252,7 +252,18 @@
       row.appendChild(el("td", r.valid_until || ""));
       rows.appendChild(row);
     }
-    document.getElementById("m-relationships-more").hidden = !detail.relationships_more;
+    detail.relationships.forEach(addRelationship);
+    const moreRelationships = document.getElementById("m-relationships-more");
+    let next = 0;
+    moreRelationships.addEventListener("click", async () => {
+      // The whole list, a page at a time (the first ones are shown again in order).
+      if (next === 0) clear(rows);
+      const page = await api("memories/" + encodeURIComponent(id) + "/related?offset=" + next);
+      page.results.forEach((found) => addRelationship(found.relationship));
+      next = page.page.next_offset || 0;
+      moreRelationships.hidden = !page.page.has_more;
+    });
+    moreRelationships.hidden = !detail.relationships_more;
     performance.mark("memory-shown");
     const depth = document.getElementById("depth");
     depth.addEventListener("change", () => drawGraph(id, parseInt(depth.value, 10)));
@@ -286,6 +297,7 @@
   async function drawGraph(id, depth) {
     const count = document.getElementById("graph-count");
     count.textContent = "loading…";
+    delete count.dataset.nodes;
     let view;
     try {
       const loaded = loadGraphLibrary();
