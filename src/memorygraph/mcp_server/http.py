@@ -25,22 +25,17 @@ from pathlib import Path
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from memorygraph.errors import ConfigurationError
 from memorygraph.jwt_tokens import JwtSettings, JwtVerifier
-from memorygraph.mcp_server.access import PrincipalToken, PrincipalVerifier
+from memorygraph.mcp_server.access import PrincipalVerifier
 from memorygraph.mcp_server.app import MemoryGraphServer, ServerSettings, build_server
 from memorygraph.mcp_server.audit import AuditLog
 from memorygraph.ops.memories import MemoryStore
-from memorygraph.principal import Principal
 from memorygraph.tokens import TokenFile
-from memorygraph.ui import UiSettings, build_ui_app
 
 #: Where the protocol is served.
 MCP_PATH = "/mcp"
-#: Where the browser pages are served, behind the same tokens.
-UI_PATH = "/ui"
 
 #: The signals that stop the server gracefully.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -139,25 +134,9 @@ def build_http_server(
     return build_server(store, settings, auth=auth, token_verifier=verifier)
 
 
-def mount_ui(
-    app: Starlette,
-    store: MemoryStore,
-    server: MemoryGraphServer,
-    verifier: PrincipalVerifier | None,
-) -> None:
-    """Serve the browser pages at `UI_PATH` of `app`: over the server's store and its
-    migration desk, each person signed in with a token `verifier` accepts (the local
-    user's pages, on loopback, without one)."""
-
-    async def verify(token: str) -> Principal | None:
-        assert verifier is not None
-        accepted = await verifier.verify_token(token)
-        return accepted.principal if isinstance(accepted, PrincipalToken) else None
-
-    pages = build_ui_app(
-        store, server.state.desk, UiSettings(verify=verify if verifier is not None else None)
-    )
-    app.router.routes.append(Mount(UI_PATH, app=pages))
+#: Adds routes to the server's app: given the app, the server and the verifier of its
+#: tokens (None without authentication).
+Mount = Callable[[Starlette, MemoryGraphServer, PrincipalVerifier | None], None]
 
 
 async def serve_http(
@@ -165,16 +144,19 @@ async def serve_http(
     settings: ServerSettings,
     http: HttpSettings,
     on_ready: Callable[[str], None] = lambda url: None,
+    mount: Mount | None = None,
 ) -> MemoryGraphServer:
     """Serve until SIGTERM or SIGINT, then finish the calls in flight; `on_ready` is
-    told the address once the server listens. Returns the server (for its state)."""
+    told the address once the server listens, `mount` may add routes beside the
+    protocol's (the browser pages). Returns the server (for its state)."""
     server = build_http_server(store, settings, http)
     if http.audit_log is not None:
         server.audit = AuditLog(http.audit_log)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, host=http.host
     )
-    mount_ui(app, store, server, principal_verifier(http))
+    if mount is not None:
+        mount(app, server, principal_verifier(http))
     level = settings.log_level.lower()
     config = uvicorn.Config(
         app,
