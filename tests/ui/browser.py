@@ -101,9 +101,15 @@ class Server:
 
 
 @contextmanager
-def serving(tmp_path: Path, args: list[str], ready: str, base_path: str) -> Iterator[Server]:
-    """`memorygraph ARGS --port FREE`, once its stderr says `ready`; stopped with SIGTERM
-    (then killed) after."""
+def serving(
+    tmp_path: Path,
+    args: list[str],
+    ready: str,
+    base_path: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`memorygraph ARGS --port FREE` (with `env` added to a clean environment), once its
+    stderr says `ready`; stopped with SIGTERM (then killed) after."""
     port = free_port()
     log = tmp_path / f"server-{port}.log"
     with log.open("wb") as err:
@@ -112,7 +118,7 @@ def serving(tmp_path: Path, args: list[str], ready: str, base_path: str) -> Iter
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env=clean_env(),
+            env=clean_env(env),
         )
     server = Server(process, f"http://127.0.0.1:{port}{base_path}", log)
     deadline = time.monotonic() + 60
@@ -140,7 +146,9 @@ def ui_server(tmp_path: Path, store: Path, workdir: Path) -> Any:
     return serving(tmp_path, args, "memorygraph ui: serving", "/")
 
 
-def team_server(tmp_path: Path, store: Path, workdir: Path, *options: str) -> Any:
+def team_server(
+    tmp_path: Path, store: Path, workdir: Path, *options: str, env: dict[str, str] | None = None
+) -> Any:
     """`memorygraph serve --transport http` over `store`, its pages at /ui/."""
     args = [
         "serve",
@@ -152,4 +160,4 @@ def team_server(tmp_path: Path, store: Path, workdir: Path, *options: str) -> An
         str(workdir),
         *options,
     ]
-    return serving(tmp_path, args, "MCP over HTTP at", "/ui/")
+    return serving(tmp_path, args, "MCP over HTTP at", "/ui/", env)

@@ -4,10 +4,13 @@ without one, a token's scopes and namespaces holding exactly as over MCP."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import jwt
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -15,7 +18,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from memorygraph.config import BackendConfig
 from memorygraph.ops import memories as ops
 from memorygraph.store import MemoryStore
-from tests.http.helpers import create_token
+from tests.http.helpers import clean_env, create_token
+from tests.mcp_server.helpers import MEMORYGRAPH
 from tests.migration.helpers import fill
 from tests.ui.browser import console_errors, screenshot, team_server, wait_for, wait_until
 from tests.ui.test_migrations_page import fail_half_way
@@ -92,7 +96,12 @@ def test_tokens_scopes_and_namespaces_hold_on_the_pages(browser: WebDriver, tmp_
     admin_a = create_token(tokens, "admin-a", "--namespace", "team-a", "--scope", "admin")
     reader_b = create_token(tokens, "reader-b", "--namespace", "team-b", "--scope", "read")
 
-    with team_server(tmp_path, store, work, "--tokens", str(tokens)) as server:
+    secret = "a secret of at least thirty-two bytes for HS256"
+    jwt_options = ("--jwt-secret-env", "UI_JWT_SECRET", "--jwt-audience", "memorygraph")
+    with team_server(
+        tmp_path, store, work, "--tokens", str(tokens), *jwt_options,
+        env={"UI_JWT_SECRET": secret},
+    ) as server:  # fmt: skip
         # No token: no page, no answer.
         browser.get(server.base)
         wait_for(browser, "#login-form")
@@ -155,6 +164,33 @@ def test_tokens_scopes_and_namespaces_hold_on_the_pages(browser: WebDriver, tmp_
         count = wait_until(browser, "document.getElementById('graph-count').dataset.nodes")
         assert int(count) == 2
         screenshot(browser, "team-b-memory")
+
+        # A token from an identity provider signs in the same way.
+        claims = {
+            "sub": "carol",
+            "aud": "memorygraph",
+            "exp": int(time.time()) + 300,
+            "scope": "memory:read",
+            "namespaces": ["team-a"],
+        }
+        sign_in(browser, server.base, jwt.encode(claims, secret, algorithm="HS256"))
+        assert "carol (read) in team-a" in browser.find_element(By.ID, "who").text
+        assert "team-a deploys stall on the lockfile" in search_titles(
+            browser, server.base, "lockfile"
+        )
+
+        # A revoked token stops working at once, cookie or not.
+        sign_in(browser, server.base, reader_b)
+        subprocess.run(
+            [MEMORYGRAPH, "token", "revoke", "reader-b", "--tokens", str(tokens)],
+            check=True,
+            capture_output=True,
+            env=clean_env(),
+        )
+        browser.get(server.base + "stats")
+        wait_for(browser, "#login-form")
+        assert fetch(browser, "api/stats")[0] == 401
+        sign_in(browser, server.base, reader)
 
         # Signing out forgets the token.
         browser.find_element(By.ID, "sign-out").click()
