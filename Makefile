@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python benchmarks/exchange_rss.py
 	$(BIN)/python benchmarks/migration.py
 	$(BIN)/python benchmarks/mcp_latency.py
+	$(BIN)/python benchmarks/ui_latency.py
 
 clean:
 	rm -rf $(VENV) .demo .upstream .pytest_cache .mypy_cache .ruff_cache frontend/node_modules \
