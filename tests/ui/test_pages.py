@@ -120,7 +120,7 @@ def test_search_open_a_memory_and_walk_its_graph(browser: WebDriver, tmp_path: P
         assert expected > 1 + 4, "two hops reach past the direct neighbours"
         listed = browser.find_elements(By.CSS_SELECTOR, "#graph-nodes li")
         assert len(listed) == expected - 1
-        browser.execute_script("document.getElementById('graph').scrollIntoView()")
+        browser.execute_script("document.getElementById('m-title').scrollIntoView()")
         screenshot(browser, "memory-graph")
 
         click_drawn(browser, "pin-redis")
