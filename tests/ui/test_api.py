@@ -64,6 +64,7 @@ def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) ->
 
         bad = "invalid_argument"
         rollback = "api/migrations/m1/rollback"
+        as_json = {"content-type": "application/json"}
         refusals = [
             (http.get("api/search"), 400, bad, "q"),
             (http.get("api/memories/nope"), 404, "not_found", None),
@@ -71,7 +72,9 @@ def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) ->
             (http.get("api/memories/c0/neighbourhood?depth=two"), 400, bad, "depth"),
             (http.post(rollback, content=b"confirm=true"), 400, bad, "content-type"),
             (http.post(rollback, json={}), 400, bad, "confirm"),
+            (http.post(rollback, content=b" " * 20_000, headers=as_json), 400, bad, "body"),
             (http.post(rollback, json={"confirm": True}), 400, bad, None),
+            (http.post("api/migrations/m1/resume", json={"confirm": 1}), 400, bad, "confirm"),
             (http.post("api/session", json={"token": "x"}), 400, bad, None),
         ]
         for answer, status, code, field in refusals:

@@ -99,17 +99,18 @@ def endpoint(handler: Endpoint, ctx: Context) -> Callable[[Request], Awaitable[R
     one), library errors turned into the API's error shape."""
 
     async def run(request: Request) -> Response:
-        principal = await ctx.access.principal(request)
-        if principal is None:
-            return signed_out()
         try:
+            principal = await ctx.access.principal(request)
+            if principal is None:
+                return signed_out()
             return json_response(await handler(request, ctx, principal))
         except MemoryGraphError as e:
             code = code_of(e)
             return error_response(code, str(e), STATUS[code], e.field)
         except Exception as e:
-            # Named by its kind only: its message may quote the store's data.
-            log.exception("%s failed unexpectedly", request.url.path)
+            # Named by its kind only, here and in the log: its message may quote the
+            # store's data or a token.
+            log.error("%s failed unexpectedly: %s", request.url.path, type(e).__name__)
             return error_response(
                 "internal", f"the request failed unexpectedly ({type(e).__name__})", 500
             )
@@ -134,9 +135,11 @@ async def _body(request: Request) -> dict[str, Any]:
     another site cannot send that without the browser asking this server first."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise InvalidRecordError("send the request as application/json", field="content-type")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise InvalidRecordError(f"the request body is over {MAX_BODY} bytes", field="body")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:  # stop reading: the body is refused whatever follows
+            raise InvalidRecordError(f"the request body is over {MAX_BODY} bytes", field="body")
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:
