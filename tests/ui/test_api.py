@@ -57,6 +57,13 @@ def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) ->
         assert [n["depth"] for n in view["nodes"]] == [0, 1, 2, 3]
         assert len(view["edges"]) == 3
 
+        first = http.get("api/memories/c2/related", params={"limit": 1}).json()
+        assert first["page"]["next_offset"] == 1
+        rest = http.get("api/memories/c2/related", params={"offset": 1}).json()
+        assert rest["page"]["has_more"] is False
+        pages = first["results"] + rest["results"]
+        assert sorted(r["memory"]["id"] for r in pages) == ["c1", "c3"]
+
         stats = http.get("api/stats").json()
         assert (stats["memories"], stats["relationships"]) == (6, 5)
         assert http.get("api/activity").json()["total"] == 6
