@@ -1,6 +1,6 @@
-"""The CLI and the MCP server are adapters over `memorygraph.ops`: no module of
-theirs reaches below it to the exchange format, the migration manager, the store or
-the backends."""
+"""The CLI, the MCP server and the browser pages are adapters over `memorygraph.ops`:
+no module of theirs reaches below it to the exchange format, the migration manager,
+the store or the backends."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import memorygraph
 
 PACKAGE = Path(memorygraph.__file__).parent
-ADAPTERS = ("cli", "mcp_server")
+ADAPTERS = ("cli", "mcp_server", "ui")
 BELOW_OPS = (
     "memorygraph.exchange",
     "memorygraph.migration.manager",

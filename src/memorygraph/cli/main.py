@@ -14,7 +14,7 @@ import click
 from rich.text import Text
 
 from memorygraph import __version__
-from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status, token
+from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status, token, ui
 from memorygraph.cli.common import err_console, error_text, scrub
 from memorygraph.errors import MemoryGraphError
 
@@ -36,7 +36,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for module in (memories, status, exchange, migrate, serve, token, reindex, demo):
+for module in (memories, status, exchange, migrate, serve, token, reindex, demo, ui):
     module.register(cli)
 
 

@@ -1,4 +1,5 @@
-"""The options of `memorygraph serve` for MCP over HTTP, and serving it."""
+"""The options of `memorygraph serve` for MCP over HTTP, and serving it (with the
+browser pages at /ui)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from memorygraph.jwt_tokens import JwtSettings
 from memorygraph.mcp_server import ServerSettings
 from memorygraph.mcp_server.http import HttpSettings, is_loopback, serve_http
 from memorygraph.ops.memories import open_store
+from memorygraph.ui.team import mount_ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,4 +147,10 @@ async def run_http(config: BackendConfig, settings: ServerSettings, http: HttpSe
         err_console.print(Text(f"memorygraph serve: MCP over HTTP at {url}"), highlight=False)
 
     async with open_store(config) as store:
-        await serve_http(store, settings, http, on_ready=ready)
+        await serve_http(
+            store,
+            settings,
+            http,
+            on_ready=ready,
+            mount=lambda app, server, verifier: mount_ui(app, store, server, verifier),
+        )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
+from starlette.applications import Starlette
 
 from memorygraph.errors import ConfigurationError
 from memorygraph.jwt_tokens import JwtSettings, JwtVerifier
@@ -101,19 +102,26 @@ class GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def principal_verifier(http: HttpSettings) -> PrincipalVerifier | None:
+    """The verifier of the tokens `http` configures, or None without authentication."""
+    if not http.authenticated:
+        return None
+    if http.tokens is not None:
+        TokenFile(http.tokens).entries()  # a file that is not a token file fails here
+    return PrincipalVerifier(
+        tokens=TokenFile(http.tokens) if http.tokens is not None else None,
+        jwt=JwtVerifier(http.jwt) if http.jwt is not None else None,
+    )
+
+
 def build_http_server(
     store: MemoryStore, settings: ServerSettings, http: HttpSettings
 ) -> MemoryGraphServer:
     """The MCP server, with bearer-token checks when `http` configures any."""
     http.check()
-    if not http.authenticated:
+    verifier = principal_verifier(http)
+    if verifier is None:
         return build_server(store, settings)
-    verifier = PrincipalVerifier(
-        tokens=TokenFile(http.tokens) if http.tokens is not None else None,
-        jwt=JwtVerifier(http.jwt) if http.jwt is not None else None,
-    )
-    if http.tokens is not None:
-        TokenFile(http.tokens).entries()  # a file that is not a token file fails here
     base = http.url.removesuffix(MCP_PATH)
     issuer = http.jwt.issuer if http.jwt is not None else None
     auth = AuthSettings(
@@ -126,20 +134,29 @@ def build_http_server(
     return build_server(store, settings, auth=auth, token_verifier=verifier)
 
 
+#: Adds routes to the server's app: given the app, the server and the verifier of its
+#: tokens (None without authentication).
+Mount = Callable[[Starlette, MemoryGraphServer, PrincipalVerifier | None], None]
+
+
 async def serve_http(
     store: MemoryStore,
     settings: ServerSettings,
     http: HttpSettings,
     on_ready: Callable[[str], None] = lambda url: None,
+    mount: Mount | None = None,
 ) -> MemoryGraphServer:
     """Serve until SIGTERM or SIGINT, then finish the calls in flight; `on_ready` is
-    told the address once the server listens. Returns the server (for its state)."""
+    told the address once the server listens, `mount` may add routes beside the
+    protocol's (the browser pages). Returns the server (for its state)."""
     server = build_http_server(store, settings, http)
     if http.audit_log is not None:
         server.audit = AuditLog(http.audit_log)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, host=http.host
     )
+    if mount is not None:
+        mount(app, server, principal_verifier(http))
     level = settings.log_level.lower()
     config = uvicorn.Config(
         app,

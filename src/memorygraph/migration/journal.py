@@ -341,6 +341,23 @@ def _events(path: Path) -> Iterator[dict[str, Any]]:
             yield event
 
 
+def written_counts(path: Path) -> dict[str, int]:
+    """What the journal's batches wrote into the target, per kind: records inserted and
+    records overwritten ("memories_inserted", "relationships_updated", …), read in one
+    streaming pass; `UsageError` when the file is not a journal."""
+    counts = {f"{kind}_{how}": 0 for kind in ("memories", "relationships") for how in _WRITTEN}
+    for event in _events(path):
+        if event.get("event") != "write":
+            continue
+        kind = "memories" if event.get("kind") == "memory" else "relationships"
+        for how in _WRITTEN:
+            counts[f"{kind}_{how}"] += len(event.get(how) or ())
+    return counts
+
+
+_WRITTEN = ("inserted", "updated")
+
+
 def read_state(path: Path) -> JournalState:
     """Read a journal's header and outcome, or `UsageError` if it is not one."""
     events = _events(path)

@@ -26,7 +26,7 @@ from memorygraph.backends.registry import backend_spec
 from memorygraph.config import AskPassword, BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, MigrationError, UsageError
 from memorygraph.kinds import Progress as Progress
-from memorygraph.migration.journal import config_from_dict, read_state
+from memorygraph.migration.journal import config_from_dict, read_state, written_counts
 from memorygraph.migration.manager import MigrationManager, new_migration_id
 from memorygraph.migration.models import MigrationOptions as MigrationOptions
 from memorygraph.migration.models import MigrationResult as MigrationResult
@@ -116,6 +116,15 @@ class MigrationEntry(BaseModel):
     target: str
     started_at: str
     detail: str = ""
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="What it did, by name: records read, inserted, updated and verified "
+        "by kind for a finished run; what its journal wrote otherwise; what a rollback "
+        "deleted and restored.",
+    )
+    verification: str | None = Field(
+        default=None, description="How verification ended, for a run that verified."
+    )
 
 
 class MigrationList(BaseModel):
@@ -264,6 +273,7 @@ def list_migrations(
                 source=_describe(state.header["source"]),
                 target=_describe(state.header["target"]),
                 started_at=str(state.header.get("created_at", "")),
+                counts=_journal_counts(journal),
             )
     ordered = sorted(entries.values(), key=lambda e: (e.started_at, e.migration_id))
     return MigrationList(migrations=ordered)
@@ -338,6 +348,8 @@ class MigrationDesk:
             raise
         entry.state = "dry_run" if dry_run else "committed"
         entry.detail = _summary(result)
+        entry.counts = result_counts(result)
+        entry.verification = verification_of(result)
         if dry_run:
             self._dry_runs.add(target.describe())
         return MigrationReport(
@@ -367,11 +379,19 @@ class MigrationDesk:
         """Undo what migration `migration_id` wrote, from its journal."""
         principal.require_whole_store("roll back a migration")
         path = self.journal(migration_id)
+        entry = self._running.get(migration_id) or self._entry_of(path)
         result = await rollback(
             path, target=self._journal_target(path, password), environment=self.environment
         )
-        if migration_id in self._running:
-            self._running[migration_id].state = "rolled_back"
+        self._running[migration_id] = entry
+        entry.state = "rolled_back"
+        if not result.already:
+            entry.counts = {**entry.counts, **_rollback_counts(result)}
+            entry.detail = (
+                f"rolled back: deleted {result.deleted_memories} memories and "
+                f"{result.deleted_relationships} relationships; restored "
+                f"{result.restored_records} records"
+            )
         return result
 
     async def resume(
@@ -385,6 +405,7 @@ class MigrationDesk:
         principal.require_whole_store("resume a migration")
         path = self.journal(migration_id)
         target = self._journal_target(path, password)
+        entry = self._running.get(migration_id) or self._entry_of(path)
         result = await resume(
             path,
             source=self.source,
@@ -392,8 +413,11 @@ class MigrationDesk:
             environment=self.environment,
             progress=progress,
         )
-        if migration_id in self._running:
-            self._running[migration_id].state = "committed"
+        self._running[migration_id] = entry
+        entry.state = "committed"
+        entry.detail = _summary(result)
+        entry.counts = result_counts(result)
+        entry.verification = verification_of(result)
         return MigrationReport(
             migration_id=migration_id,
             success=result.success,
@@ -401,6 +425,19 @@ class MigrationDesk:
             rolled_back=result.rolled_back,
             summary=_summary(result),
             report=result.to_dict(),
+        )
+
+    @staticmethod
+    def _entry_of(journal: Path) -> MigrationEntry:
+        """The entry of a migration another process left with its journal."""
+        state = read_state(journal)
+        return MigrationEntry(
+            migration_id=journal.parent.name,
+            state=state.state,
+            source=_describe(state.header["source"]),
+            target=_describe(state.header["target"]),
+            started_at=str(state.header.get("created_at", "")),
+            counts=_journal_counts(journal),
         )
 
     def _journal_target(self, path: Path, password: str | None) -> BackendConfig:
@@ -411,6 +448,38 @@ class MigrationDesk:
         """Every migration this process started, and every journal left in the workdir."""
         principal.require("admin", "list migrations")
         return list_migrations(self.workdir, self._running)
+
+
+def result_counts(result: MigrationResult) -> dict[str, int]:
+    """A finished run's counts by name: read, inserted, updated, verified, … per kind
+    (those that are not zero, and always what was read)."""
+    counts: dict[str, int] = {}
+    for kind, kept in (("memories", result.memories), ("relationships", result.relationships)):
+        for name, value in kept.to_dict().items():
+            if value or name == "read":
+                counts[f"{kind}_{name}"] = value
+    return counts
+
+
+def verification_of(result: MigrationResult) -> str | None:
+    """How a run's verification ended, in a few words; None when it did not verify."""
+    v = result.verification
+    if v is None:
+        return None
+    outcome = "passed" if v.valid else f"failed ({v.mismatch_total} mismatches)"
+    return f"{outcome}: {v.passed} of {v.checked} records matched"
+
+
+def _rollback_counts(result: RollbackResult) -> dict[str, int]:
+    return {k: v for k, v in result.report.items() if isinstance(v, int) and k != "already"}
+
+
+def _journal_counts(journal: Path) -> dict[str, int]:
+    """What the journal's batches wrote (the counts that are not zero)."""
+    try:
+        return {name: n for name, n in written_counts(journal).items() if n}
+    except UsageError:
+        return {}
 
 
 def _describe(end: Any) -> str:
