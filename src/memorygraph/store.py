@@ -50,11 +50,11 @@ from memorygraph.search.ranking import (
     ceiling,
     idfs,
     match_any,
+    rank,
     retrieval_query,
     score,
     split_by_frequency,
     unit_query,
-    with_feedback,
 )
 from memorygraph.search.text import ParsedQuery, parse_query
 
@@ -404,7 +404,7 @@ class MemoryStore:
             return [], lambda r: 0.0
         total = await self.backend.search_total(namespaces=self.namespaces)
         candidates = await self._candidates(parsed, df, total, filters, wanted)
-        ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
+        ranked = rank(parsed, candidates, df, total)
         weights = dict(zip((u.text for u in parsed.units), idfs(parsed, df, total), strict=True))
         whole = sum(weights.values())
         return ranked, lambda r: weight_share(sum(weights.get(t, 0.0) for t in r.matched), whole)
