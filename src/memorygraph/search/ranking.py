@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Term, Unit
+from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Unit
 
 #: Most memories one candidate query hands over (more if offset + limit is larger).
 CANDIDATE_LIMIT = 500
@@ -61,10 +61,25 @@ AVERAGE_LENGTH = 40.0
 #: Share of the score that does not depend on how many query words matched.
 COVERAGE_BASE = 0.5
 SCORE_DIGITS = 6
+#: Common words whose matches together exceed this many memories are looked for among
+#: the newest this many matches only (`MatchQuery.window`, on engines that need it)…
+COMMON_WINDOW = 2000
+#: …of which at most this many (or offset + limit, if larger) are ranked.
+COMMON_CANDIDATES = 200
 #: Feedback: the best match's rarest other words (at most this many) re-rank the rest…
 FEEDBACK_TERMS = 10
 #: …adding this share of a memory's score for those words to its score.
 FEEDBACK_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Window:
+    """A bound on the matches of common words an engine ranks (`MatchQuery.window`)."""
+
+    #: Rank only this many matches, the ones indexed last…
+    newest: int
+    #: …and hand over the best this many of them.
+    keep: int
 
 
 @dataclass(frozen=True)
@@ -75,10 +90,22 @@ class MatchQuery:
     matches a group when either field holds one of the tokens (or, for a
     prefix, a token starting with it). With `require_all` a memory must match
     every group, else at least one.
+
+    With a `window`, the engine may rank only the `window.newest` matches it indexed
+    last, skipping the partial-word alternatives, and hand over the best `window.keep`
+    of them instead of `limit`: for words so common that ranking all their matches
+    would cost more than a search may take. An engine that finds its best matches
+    without walking them all ignores it.
     """
 
     groups: tuple[tuple[tuple[str, bool], ...], ...]
     require_all: bool = False
+    window: Window | None = None
+
+    def exact(self) -> MatchQuery:
+        """This condition without its partial-word (prefix) alternatives."""
+        groups = tuple(tuple(a for a in g if not a[1]) or g for g in self.groups)
+        return MatchQuery(groups, self.require_all, self.window)
 
     def expression(
         self, *, either: str, both: str, quote: Callable[[str], str] = lambda token: token
@@ -314,11 +341,26 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
     terms = sorted((t for t in best if held[t] > 1), key=lambda t: (held[t], t))[:FEEDBACK_TERMS]
     if not terms:
         return list(ranked)
-    chosen = set(terms)
-    expansion = ParsedQuery(tuple(Unit(t, (Term(t, t),)) for t in terms))
-    # A memory holding none of the terms scores nothing for them: leave it out.
-    docs = [(r.id, *fields[r.id]) for r in ranked if not chosen.isdisjoint(holding.get(r.id, ()))]
-    extra = {r.id: r.score for r in _score(expansion, docs, [held[t] for t in terms], len(ranked))}
+    # The terms scored like a query of those words over the ranked memories alone,
+    # visiting only the terms each memory holds: the others add nothing.
+    weights = {t: _idf(held[t], len(ranked)) for t in terms}
+    extra: dict[str, float] = {}
+    for r in ranked:
+        present = holding.get(r.id)
+        if present is None or weights.keys().isdisjoint(present):
+            continue
+        title, body = fields[r.id]
+        norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
+        total_score = 0.0
+        matched = 0
+        for t in terms:  # in the terms' order, as `score` adds them
+            if t in present:
+                tf = TITLE_WEIGHT * title.count(t) + body.count(t)
+                matched += 1
+                total_score += weights[t] * tf * (K1 + 1.0) / (tf + K1 * norm)
+        coverage = matched / len(terms)
+        final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
+        extra[r.id] = round(final, SCORE_DIGITS)
     boosted = [
         Ranked(
             r.id, round(r.score + FEEDBACK_WEIGHT * extra.get(r.id, 0.0), SCORE_DIGITS), r.matched
