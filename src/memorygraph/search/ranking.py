@@ -337,7 +337,8 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         shared = best.intersection([*title.indexed.split(), *body.indexed.split()])
         if shared:
             holding[r.id] = shared
-            held.update(shared)
+            for t in shared:
+                held[t] += 1
     terms = sorted((t for t in best if held[t] > 1), key=lambda t: (held[t], t))[:FEEDBACK_TERMS]
     if not terms:
         return list(ranked)
