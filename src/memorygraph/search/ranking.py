@@ -214,6 +214,10 @@ class _Doc:
         """Occurrences of tokens starting with `prefix` (the token itself included)."""
         return self.padded.count(" " + prefix)
 
+    def has_prefix(self, prefix: str) -> bool:
+        """True when a token starts with `prefix` (stops at the first)."""
+        return " " + prefix in self.padded
+
     def stems(self) -> list[str]:
         return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
 
@@ -227,12 +231,20 @@ def _occurrences(unit: Unit, field: _Doc) -> float:
         stems = field.stems()
         return float(sum(1 for i in range(len(stems) - n + 1) if stems[i : i + n] == wanted))
     (term,) = unit.terms
-    exact = field.count(term.stem)
-    if exact or not term.prefixes:
-        return float(exact)
+    if not term.prefixes:
+        return float(field.count(term.stem))
     stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
-    partial = field.count_prefix(stem_prefix)
-    if not partial and field.count_prefix(raw_prefix):
+    if stem_prefix.startswith(term.stem) and not field.has_prefix(term.stem):
+        # No token starts with the stem, so none is the stem or starts with the word
+        # (which starts with its stem): one scan instead of two, for the usual case of
+        # a candidate that lacks this word.
+        partial = 0
+    else:
+        exact = field.count(term.stem)
+        if exact:
+            return float(exact)
+        partial = field.count_prefix(stem_prefix)
+    if not partial and field.has_prefix(raw_prefix):
         partial = 1
     return PREFIX_WEIGHT * partial
 
