@@ -374,6 +374,8 @@ class SQLiteBackend(Backend):
     _total: tuple[tuple[int, int], int] | None = None
     #: (the same stamp, {full-text query: memories matching it}) of `count_matches`.
     _df: tuple[tuple[int, int], dict[str, int]] | None = None
+    #: (the same stamp, {statement: rows}) of the counts over the whole store.
+    _counts: tuple[tuple[int, int], dict[str, list[Any]]] | None = None
     #: The vectors as of the last `vector_search` (reloaded after any write).
     _vectors: VectorScan | None = None
 
@@ -422,7 +424,7 @@ class SQLiteBackend(Backend):
             conn.close()
             raise
         self._conn = conn
-        self._total = self._df = None
+        self._total = self._df = self._counts = None
 
     def _check_or_create_schema(self, conn: sqlite3.Connection, *, fresh: bool) -> None:
         where = self.path
@@ -1210,7 +1212,18 @@ class SQLiteBackend(Backend):
     ) -> list[Any]:
         where, params = _namespace_filter(kind, namespaces)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self._query(f"SELECT {columns} FROM {_TABLES[kind]}{clause}{tail}", params)
+        sql = f"SELECT {columns} FROM {_TABLES[kind]}{clause}{tail}"
+        if namespaces is not None:
+            return self._query(sql, params)
+        # Counting 100,000 memories and 200,000 relationships by type takes tens of
+        # milliseconds: keep each answer until the store changes.
+        stamp = self._change_stamp()
+        if self._counts is None or self._counts[0] != stamp:
+            self._counts = (stamp, {})
+        known = self._counts[1]
+        if sql not in known:
+            known[sql] = self._query(sql, params)
+        return list(known[sql])
 
     async def count_memories(self, *, namespaces: Namespaces | None = None) -> int:
         return int(self._counted("memory", "count(*)", namespaces)[0][0])
