@@ -63,9 +63,9 @@ COVERAGE_BASE = 0.5
 SCORE_DIGITS = 6
 #: Common words whose matches together exceed this many memories are looked for among
 #: the newest this many matches only (`MatchQuery.window`, on engines that need it)…
-COMMON_WINDOW = 2000
+COMMON_WINDOW = 4000
 #: …of which at most this many (or offset + limit, if larger) are ranked.
-COMMON_CANDIDATES = 200
+COMMON_CANDIDATES = 100
 #: Feedback: the best match's rarest other words (at most this many) re-rank the rest…
 FEEDBACK_TERMS = 10
 #: …adding this share of a memory's score for those words to its score.
