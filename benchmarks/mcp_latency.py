@@ -1,38 +1,56 @@
-"""Latency of the MCP memory tools over stdio, against the same operations in-process.
+"""Latency of every core MCP tool over stdio at scale, against the same operations in-process.
 
-Builds an SQLite store of N memories (and about 1.5 N relationships, in
-clusters, so recall has neighbourhoods) directly through the library, starts
-`memorygraph serve --path DB` as a subprocess (the venv's executable, as an
-agent would), and times K calls of each of store_memory, get_memory,
-search_memories and recall_memories from an MCP client: `time.perf_counter`
-around `call_tool`, which includes the client's validation of the result
-against the tool's output schema. The tool list and a few warm-up calls per
-tool are not timed. Every result must have `is_error` false; errors are
-counted and the first few shown.
+Builds an SQLite store of N memories and R relationships (default 100,000 and
+200,000, in clusters, so recall has neighbourhoods) directly through the
+library, once: the store is cached under the temporary directory, keyed by its
+size and the generator's code, and each run works on a fresh copy of it (the
+runs write). Then it starts `memorygraph serve --path DB` as a subprocess (the
+venv's executable, as an agent would) and times K calls of each core tool from
+an MCP client: `time.perf_counter` around `call_tool`, which includes the
+client's validation of the result against the tool's output schema. The tool
+list and a few warm-up calls per tool are not timed. Every result must have
+`is_error` false; errors are counted and the first few shown.
 
-Every MCP call is paired with the same call in this process through
-`memorygraph.ops.memories` (the functions the tools call) on the same file,
-the two alternating call by call so both see the same caches and load; the
-MCP/library ratio shows what the protocol adds even on a shared, noisy
-machine. "(round trip)" is a protocol request with no tool and no store
-behind it (prompts/list), the floor of any call.
+Baselines measured in the same run:
 
-    .venv/bin/python benchmarks/mcp_latency.py                      # 100,000 memories, 300 calls
+* every MCP call is paired with the same call in this process through
+  `memorygraph.ops.memories` (the functions the tools call) on the same file,
+  the two alternating call by call so both see the same caches and load; the
+  MCP/library ratio shows what the protocol adds even on a shared, noisy machine;
+* "(round trip)" is a protocol request with no tool and no store behind it
+  (prompts/list), the floor of any call;
+* server start (spawn to the answered initialize, p50 of several starts) is
+  paired with the start of a minimal server of the same MCP SDK with one tool
+  and no store, the floor of any start.
+
+Search and recall are timed on three kinds of query: one common word (one of
+the 20 words most memories hold), three words drawn as text draws them (so
+usually one or two common ones), and 1–4 words of the vocabulary drawn evenly
+(mostly rare).
+
+    .venv/bin/python benchmarks/mcp_latency.py                      # 100,000 / 200,000, 200 calls
     .venv/bin/python benchmarks/mcp_latency.py --memories 2000 --calls 50
     .venv/bin/python benchmarks/mcp_latency.py --json               # machine-readable
-    .venv/bin/python benchmarks/mcp_latency.py --keep /tmp/mg-mcp   # keep the store there
+    .venv/bin/python benchmarks/mcp_latency.py --keep /tmp/mg-mcp   # keep the run's store there
+    .venv/bin/python benchmarks/mcp_latency.py --rebuild            # build the cached store anew
 
-Targets: p50 under 5 ms for get_memory and store_memory, under 50 ms for
-search_memories and recall_memories. The exit status is 1 when any call failed.
+Targets (p50 over stdio): under 5 ms for get_memory, store_memory and
+get_recent_activity; search_memories under 10 ms for a common word and under
+20 ms for three words; recall_memories under 30 ms; server start under 0.5 s.
+The exit status is 1 when any call failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import inspect
 import json
 import os
+import pickle
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -61,15 +79,11 @@ from memorygraph.store import MemoryStore
 SEED = 20250601
 BATCH = 2000
 WARMUP = 5
-TOOLS = ["store_memory", "get_memory", "search_memories", "recall_memories"]
-#: Target p50 in milliseconds per tool.
-TARGET_P50_MS = {
-    "store_memory": 5.0,
-    "get_memory": 5.0,
-    "search_memories": 50.0,
-    "recall_memories": 50.0,
-}
 EPOCH = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+#: Most relationships one new memory gets (it links to earlier memories of its cluster).
+MAX_LINKS = 6
+#: Common words: a one-word query is drawn from this many words most memories hold.
+COMMON_WORDS = 20
 
 
 def words_of(text: str) -> list[str]:
@@ -174,8 +188,10 @@ def vocabulary() -> list[str]:
 class Writer:
     """Deterministic memories and relationships, and how many memories hold each word."""
 
-    def __init__(self, seed: int, n: int) -> None:
+    def __init__(self, seed: int, n: int, relationships: int) -> None:
         self.rng = random.Random(seed)
+        self.n = n
+        self.per_memory = relationships / n
         self.words = vocabulary()
         order = self.words[:]
         self.rng.shuffle(order)
@@ -231,12 +247,13 @@ class Writer:
         )
         text = f"{title} {content} {summary or ''}".lower()
         self.document_frequency.update({w.strip(".") for w in text.split()})
-        links = []
+        # As many links as keep the total near `per_memory` × memories, give or take one.
         earlier = self.recent.setdefault(cluster, [])
-        for other, other_kind in rng.sample(
-            earlier, min(len(earlier), rng.choice([1, 2, 2, 3, 3]))
-        ):
-            links.append(self.link(memory, other, other_kind, created))
+        owed = round(self.per_memory * (i + 1)) - self.relationships + rng.choice((-1, 0, 0, 1))
+        links = [
+            self.link(memory, other, other_kind, created)
+            for other, other_kind in rng.sample(earlier, max(0, min(len(earlier), owed, MAX_LINKS)))
+        ]
         earlier.append((memory.id, kind))
         del earlier[:-CLUSTER_WINDOW]
         return memory, links
@@ -258,9 +275,24 @@ class Writer:
             created_at=at,
         )
 
-    def query(self) -> str:
-        """1–4 words of the vocabulary, each equally likely."""
+    def even_query(self) -> str:
+        """1–4 words of the vocabulary, each equally likely (mostly rare ones)."""
         return " ".join(self.rng.sample(self.words, self.rng.randint(1, 4))).lower()
+
+    def common_word(self) -> str:
+        """One of the `COMMON_WORDS` words most memories hold."""
+        vocabulary = {w.lower() for w in self.words}
+        common = [w for w, _ in self.document_frequency.most_common() if w in vocabulary]
+        return self.rng.choice(common[:COMMON_WORDS])
+
+    def text_query(self, k: int) -> str:
+        """`k` distinct words drawn as the memories' text draws them."""
+        picked: list[str] = []
+        while len(picked) < k:
+            word = self.draw(1)[0].lower()
+            if word not in picked:
+                picked.append(word)
+        return " ".join(picked)
 
     def new_memory(self, n: int) -> dict[str, Any]:
         """Arguments of store_memory for a memory not yet stored."""
@@ -276,9 +308,11 @@ class Writer:
         }
 
 
-async def build_store(path: Path, n: int, writer: Writer) -> dict[str, float]:
-    """Write `n` memories and their relationships in batches; seconds spent, by part."""
+async def build_store(path: Path, writer: Writer) -> dict[str, float]:
+    """Write the writer's memories and their relationships in batches; seconds spent,
+    by part."""
     generating = writing = 0.0
+    n = writer.n
     async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
         for start in range(0, n, BATCH):
             began = time.perf_counter()
@@ -294,6 +328,40 @@ async def build_store(path: Path, n: int, writer: Writer) -> dict[str, float]:
             generating += made - began
             writing += time.perf_counter() - made
     return {"generate_s": generating, "write_s": writing}
+
+
+def cache_key(n: int, relationships: int) -> str:
+    """Names a built store by its size and the code that generated it."""
+    code = inspect.getsource(Writer) + inspect.getsource(build_store) + WORDS
+    digest = hashlib.sha256(code.encode()).hexdigest()[:12]
+    return f"mcp-{n}m-{relationships}r-{SEED}-{digest}"
+
+
+async def cached_store(
+    cache: Path, n: int, relationships: int, rebuild: bool
+) -> tuple[Path, Writer, dict[str, Any]]:
+    """The built store's directory (bench.db, and the writer as it was after writing
+    it, so calls are drawn the same way every run), building it first if needed."""
+    home = cache / cache_key(n, relationships)
+    if rebuild and home.exists():
+        shutil.rmtree(home)
+    if not (home / "writer.pickle").exists():
+        partial = home.with_name(home.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        writer = Writer(SEED, n, relationships)
+        began = time.perf_counter()
+        parts = await build_store(partial / "bench.db", writer)
+        build = {"seconds": round(time.perf_counter() - began, 2), "cached": False} | {
+            k: round(v, 2) for k, v in parts.items()
+        }
+        (partial / "build.json").write_text(json.dumps(build))
+        (partial / "writer.pickle").write_bytes(pickle.dumps(writer))
+        partial.rename(home)
+    else:
+        build = json.loads((home / "build.json").read_text()) | {"cached": True}
+    writer = pickle.loads((home / "writer.pickle").read_bytes())
+    return home, writer, build
 
 
 @dataclass
@@ -314,7 +382,7 @@ class Timings:
         if ms:
             out |= {
                 "p50_ms": round(percentile(ms, 50), 3),
-                "p99_ms": round(percentile(ms, 99), 3),
+                "p95_ms": round(percentile(ms, 95), 3),
                 "mean_ms": round(statistics.fmean(ms), 3),
                 "max_ms": round(ms[-1], 3),
             }
@@ -335,6 +403,108 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
 
 
+Call = Callable[[MemoryStore, dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass
+class Case:
+    """One row of the table: a tool, the arguments of each call on each path, and the
+    in-process operation behind the tool."""
+
+    name: str
+    tool: str
+    library: Call
+    mcp_args: list[dict[str, Any]]
+    library_args: list[dict[str, Any]]
+    target_ms: float | None = None
+
+
+def _rest(args: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in names}
+
+
+LIBRARY: dict[str, Call] = {
+    "store_memory": lambda s, a: ops.store_memory(s, **a),
+    "get_memory": lambda s, a: ops.get_memory(s, **a),
+    "update_memory": lambda s, a: ops.update_memory(s, **a),
+    "delete_memory": lambda s, a: ops.delete_memory(s, **a),
+    "create_relationship": lambda s, a: ops.create_relationship(s, **a),
+    "invalidate_relationship": lambda s, a: ops.invalidate_relationship(s, **a),
+    "get_related_memories": lambda s, a: ops.get_related_memories(s, **a),
+    "get_recent_activity": lambda s, a: ops.get_recent_activity(s, **a),
+    "get_memory_statistics": lambda s, a: ops.get_memory_statistics(s),
+    "search_memories": lambda s, a: ops.search_memories(
+        s, a["query"], where=ops.filters(), **_rest(a, "query")
+    ),
+    "recall_memories": lambda s, a: ops.recall_memories(
+        s, a["query"], where=ops.filters(), **_rest(a, "query")
+    ),
+}
+
+
+def make_cases(writer: Writer, k: int) -> list[Case]:
+    """The timed cases, in the order they run: reads, then writes, deletions last (so no
+    other call meets a memory a deletion removed). Each gets K timed calls after
+    WARMUP untimed ones. Reads use the same arguments on both paths, writes distinct
+    ones (new ids, other memories, other relationships)."""
+    total = k + WARMUP
+    n = writer.n
+    rng = writer.rng
+    picked = rng.sample(range(n), min(n, 5 * total))
+    ids = [f"mem-{i:07d}" for i in picked]
+    reads, others = ids[:total], ids[total : 2 * total] or ids[:total]
+    doomed = ids[2 * total : 4 * total]
+    edges = [f"rel-{i:07d}" for i in rng.sample(range(1, writer.relationships + 1), 2 * total)]
+
+    def same(
+        tool: str, args: list[dict[str, Any]], target: float | None = None, name: str = ""
+    ) -> Case:
+        return Case(name or tool, tool, LIBRARY[tool], args, args, target)
+
+    def split(tool: str, args: list[dict[str, Any]], target: float | None = None) -> Case:
+        return Case(tool, tool, LIBRARY[tool], args[:total], args[total:], target)
+
+    def queries(draw: Callable[[], str]) -> list[dict[str, Any]]:
+        return [{"query": draw()} for _ in range(total)]
+
+    cases = [
+        same("get_memory", [{"memory_id": i} for i in reads], 5.0),
+        same(
+            "get_recent_activity",
+            [{"days": 3650, "limit": rng.choice([5, 20])} for _ in range(total)],
+            5.0,
+        ),
+        same("get_related_memories", [{"memory_id": i} for i in reads]),
+        same("get_memory_statistics", [{} for _ in range(total)]),
+        same("search_memories", queries(writer.common_word), 10.0, "search (common word)"),
+        same("search_memories", queries(lambda: writer.text_query(3)), 20.0, "search (3 words)"),
+        same("search_memories", queries(writer.even_query), 20.0, "search (even words)"),
+        same("recall_memories", queries(writer.common_word), 30.0, "recall (common word)"),
+        same("recall_memories", queries(lambda: writer.text_query(3)), 30.0, "recall (3 words)"),
+        same("recall_memories", queries(writer.even_query), 30.0, "recall (even words)"),
+        split("store_memory", [writer.new_memory(j) for j in range(2 * total)], 5.0),
+        same(
+            "update_memory",
+            [{"memory_id": i, "add_tags": [rng.choice(TAGS)]} for i in reads],
+        ),
+        split(
+            "create_relationship",
+            [
+                {
+                    "from_memory_id": a,
+                    "to_memory_id": b,
+                    "relationship_type": rng.choice(["SOLVES", "RELATED_TO", "CAUSES"]),
+                }
+                for a, b in zip(reads + reads, others + others[::-1], strict=True)
+                if a != b
+            ][: 2 * total],
+        ),
+        split("invalidate_relationship", [{"relationship_id": r} for r in edges]),
+        split("delete_memory", [{"memory_id": i} for i in doomed]),
+    ]
+    return [c for c in cases if len(c.mcp_args) == total and len(c.library_args) == total]
+
+
 async def call_mcp(client: Client, tool: str, args: dict[str, Any], timings: Timings) -> None:
     began = time.perf_counter()
     try:
@@ -352,37 +522,34 @@ async def call_mcp(client: Client, tool: str, args: dict[str, Any], timings: Tim
 
 
 async def call_library(
-    call: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, Any], timings: Timings
+    store: MemoryStore, call: Call, args: dict[str, Any], timings: Timings
 ) -> None:
     began = time.perf_counter()
     try:
-        await call(args)
+        await call(store, args)
     except Exception as e:
         timings.fail(f"{type(e).__name__}: {e}")
         return
     timings.seconds.append(time.perf_counter() - began)
 
 
-async def time_tool(
-    client: Client, store: MemoryStore, tool: str, calls: dict[str, list[dict[str, Any]]]
-) -> tuple[Timings, Timings]:
-    """Timings of `tool` over MCP and in-process, call by call in alternating order, so
+async def time_case(client: Client, store: MemoryStore, case: Case) -> tuple[Timings, Timings]:
+    """Timings of `case` over MCP and in-process, call by call in alternating order, so
     both see the same caches and the same load of the machine."""
-    library = library_call(store, tool)
     warm = Timings(), Timings()
-    for args in calls["mcp"][:WARMUP]:
-        await call_mcp(client, tool, args, warm[0])
-    for args in calls["library"][:WARMUP]:
-        await call_library(library, args, warm[1])
+    for args in case.mcp_args[:WARMUP]:
+        await call_mcp(client, case.tool, args, warm[0])
+    for args in case.library_args[:WARMUP]:
+        await call_library(store, case.library, args, warm[1])
     mcp, lib = Timings(), Timings()
-    pairs = zip(calls["mcp"][WARMUP:], calls["library"][WARMUP:], strict=True)
+    pairs = zip(case.mcp_args[WARMUP:], case.library_args[WARMUP:], strict=True)
     for i, (mcp_args, lib_args) in enumerate(pairs):
         if i % 2:
-            await call_library(library, lib_args, lib)
-            await call_mcp(client, tool, mcp_args, mcp)
+            await call_library(store, case.library, lib_args, lib)
+            await call_mcp(client, case.tool, mcp_args, mcp)
         else:
-            await call_mcp(client, tool, mcp_args, mcp)
-            await call_library(library, lib_args, lib)
+            await call_mcp(client, case.tool, mcp_args, mcp)
+            await call_library(store, case.library, lib_args, lib)
     return mcp, lib
 
 
@@ -398,54 +565,55 @@ async def time_round_trip(client: Client, count: int) -> Timings:
     return timings
 
 
-def library_call(store: MemoryStore, tool: str) -> Callable[[dict[str, Any]], Awaitable[Any]]:
-    """The in-process operation behind `tool`, taking the tool's arguments."""
-    if tool == "store_memory":
-        return lambda a: ops.store_memory(store, **a)
-    if tool == "get_memory":
-        return lambda a: ops.get_memory(store, **a)
-    if tool == "search_memories":
-        return lambda a: ops.search_memories(store, a["query"], where=ops.filters())
-    return lambda a: ops.recall_memories(store, a["query"], where=ops.filters())
+#: The start-up floor: a server of the same SDK with one tool, no store.
+MINIMAL_SERVER = """
+from mcp.server.mcpserver import MCPServer
+server = MCPServer("floor")
+@server.tool()
+def echo(text: str) -> str:
+    return text
+server.run()
+"""
 
 
-def make_calls(writer: Writer, n: int, k: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Arguments of K timed (after WARMUP untimed) calls of each tool, by tool and path.
-
-    Both paths read with the same arguments; search and recall get different
-    queries; writes get distinct new ids."""
-    total = k + WARMUP
-    ids = [f"mem-{writer.rng.randrange(n):07d}" for _ in range(total)]
-    search = [writer.query() for _ in range(total)]
-    recall = [writer.query() for _ in range(total)]
-    reads = {
-        "get_memory": [{"memory_id": i} for i in ids],
-        "search_memories": [{"query": q} for q in search],
-        "recall_memories": [{"query": q} for q in recall],
-    }
-    calls = {tool: {"mcp": args, "library": args} for tool, args in reads.items()}
-    calls["store_memory"] = {
-        "mcp": [writer.new_memory(j) for j in range(total)],
-        "library": [writer.new_memory(total + j) for j in range(total)],
-    }
-    return calls
+async def time_starts(server: StdioServerParameters, count: int) -> tuple[Timings, Timings]:
+    """Spawn to answered initialize, for `server` and for the SDK's minimal server,
+    alternating; each is closed again before the next starts."""
+    floor = StdioServerParameters(command=sys.executable, args=["-c", MINIMAL_SERVER])
+    ours, minimal = Timings(), Timings()
+    for i in range(count):
+        for params, timings in ((server, ours), (floor, minimal))[:: 1 if i % 2 else -1]:
+            began = time.perf_counter()
+            try:
+                async with Client(params) as client:
+                    timings.seconds.append(time.perf_counter() - began)
+                    del client
+            except Exception as e:
+                timings.fail(f"{type(e).__name__}: {e}")
+    return ours, minimal
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    cache = args.cache or Path(tempfile.gettempdir()) / "memorygraph-bench"
+    home, writer, build = await cached_store(cache, args.memories, args.relationships, args.rebuild)
     db = workdir / "bench.db"
-    writer = Writer(SEED, args.memories)
-    began = time.perf_counter()
-    parts = await build_store(db, args.memories, writer)
-    build_s = time.perf_counter() - began
-    calls = make_calls(writer, args.memories, args.calls)
+    for old in workdir.glob("bench.db*"):
+        old.unlink()
+    shutil.copyfile(home / "bench.db", db)
+    cases = make_cases(writer, args.calls)
     query_df = sorted(
         writer.document_frequency[w.lower()]
-        for tool in ("search_memories", "recall_memories")
-        for c in calls[tool]["mcp"]
-        for w in c["query"].split()
+        for c in cases
+        if c.tool in ("search_memories", "recall_memories")
+        for a in c.mcp_args
+        for w in a["query"].split()
     )
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "NEO4J_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEMORY_", "MEMORYGRAPH_", "NEO4J_"))
+    }
     env["MEMORY_SQLITE_PATH"] = str(db)
     params = StdioServerParameters(
         command=str(Path(sys.executable).parent / "memorygraph"),
@@ -455,117 +623,146 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         ],
         env=env,
     )
+    starts, floor = await time_starts(params, args.starts)
     mcp: dict[str, Timings] = {}
     library: dict[str, Timings] = {}
-    started = time.perf_counter()
-    async with Client(params) as client:
-        start_s = time.perf_counter() - started
-        async with MemoryStore.open(BackendConfig("sqlite", path=db)) as store:
-            await client.list_tools()
-            round_trip = await time_round_trip(client, args.calls)
-            for tool in TOOLS:
-                mcp[tool], library[tool] = await time_tool(client, store, tool, calls[tool])
+    async with (
+        Client(params) as client,
+        MemoryStore.open(BackendConfig("sqlite", path=db)) as store,
+    ):
+        tools = {t.name for t in (await client.list_tools()).tools}
+        round_trip = await time_round_trip(client, args.calls)
+        for case in cases:
+            mcp[case.name], library[case.name] = await time_case(client, store, case)
 
-    figures = {t: mcp[t].summary() for t in TOOLS}
+    rows: dict[str, Any] = {}
+    for case in cases:
+        m, lib = mcp[case.name].summary(), library[case.name].summary()
+        row: dict[str, Any] = {"tool": case.tool, "mcp": m, "library": lib}
+        if "p50_ms" in m and "p50_ms" in lib:
+            row["ratio_p50"] = round(m["p50_ms"] / lib["p50_ms"], 2)
+        if case.target_ms is not None:
+            row["target_p50_ms"] = case.target_ms
+            row["met"] = not m["errors"] and m.get("p50_ms", float("inf")) < case.target_ms
+        rows[case.name] = row
+    start = starts.summary()
     return {
         "memories": args.memories,
         "relationships": writer.relationships,
         "calls_per_tool": args.calls,
-        "build_seconds": round(build_s, 2),
-        "build_parts_seconds": {k: round(v, 2) for k, v in parts.items()},
-        "db_mb": round(sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 2**20, 1),
-        "server_start_seconds": round(start_s, 3),
+        "build": build,
+        "store": str(home),
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+        "core_tools": sorted(tools),
+        "untimed_tools": sorted(tools - {c.tool for c in cases}),
+        "server_start": {
+            "memorygraph": start,
+            "sdk_minimal_server": floor.summary(),
+            "target_p50_ms": args.start_target_ms,
+            "met": not start["errors"] and start.get("p50_ms", float("inf")) < args.start_target_ms,
+        },
         "query_word_memories": {
             "min": query_df[0],
             "median": query_df[len(query_df) // 2],
             "max": query_df[-1],
         },
         "round_trip": round_trip.summary(),
-        "mcp": figures,
-        "library": {t: library[t].summary() for t in TOOLS},
-        "ratio_p50": {
-            t: round(figures[t]["p50_ms"] / library[t].summary()["p50_ms"], 2)
-            for t in TOOLS
-            if "p50_ms" in figures[t] and "p50_ms" in library[t].summary()
-        },
-        "targets": {
-            t: {
-                "p50_under_ms": TARGET_P50_MS[t],
-                "met": not figures[t]["errors"] and figures[t]["p50_ms"] < TARGET_P50_MS[t],
-            }
-            for t in TOOLS
-            if "p50_ms" in figures[t]
-        },
+        "cases": rows,
     }
 
 
 def report(r: dict[str, Any]) -> None:
     q = r["query_word_memories"]
-    parts = r["build_parts_seconds"]
+    b = r["build"]
+    how = "cached, built" if b["cached"] else "built"
     print(
         f"store: {r['memories']:,} memories, {r['relationships']:,} relationships, "
-        f"{r['db_mb']} MB; built in {r['build_seconds']:.1f} s "
-        f"(generate {parts['generate_s']:.1f} s, write {parts['write_s']:.1f} s)"
+        f"{r['db_mb']} MB; {how} in {b['seconds']:.1f} s "
+        f"(generate {b['generate_s']:.1f} s, write {b['write_s']:.1f} s)"
     )
     print(
         f"query words occur (as written) in {q['min']:,}–{q['max']:,} memories, "
         f"median {q['median']:,}"
     )
-    print(f"server start (spawn to initialized): {r['server_start_seconds'] * 1000:.0f} ms")
+    s = r["server_start"]
+    ours, floor = s["memorygraph"], s["sdk_minimal_server"]
+    if "p50_ms" in ours and "p50_ms" in floor:
+        print(
+            f"server start (spawn to answered initialize, {ours['calls']} starts): "
+            f"p50 {ours['p50_ms']:.0f} ms, p95 {ours['p95_ms']:.0f} ms; "
+            f"SDK minimal server p50 {floor['p50_ms']:.0f} ms, p95 {floor['p95_ms']:.0f} ms; "
+            f"target p50 < {s['target_p50_ms']:g} ms: {'met' if s['met'] else 'NOT met'}"
+        )
     print()
     header = (
-        f"{'tool':<18}{'calls':>6}{'errors':>7}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
-        f"{'lib p50':>9}{'lib p99':>9}{'p50 ×':>7}{'bytes':>8}  target p50"
+        f"{'tool':<24}{'calls':>6}{'err':>4}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'lib p50':>8}{'lib p95':>8}{'p50 ×':>6}{'bytes':>8}  target p50"
     )
     print(header)
     print("-" * len(header))
     trip = r["round_trip"]
     print(
-        f"{'(round trip)':<18}{trip['calls']:>6}{0:>7}{trip['p50_ms']:>9.2f}"
-        f"{trip['p99_ms']:>9.2f}{trip['mean_ms']:>9.2f}"
+        f"{'(round trip)':<24}{trip['calls']:>6}{0:>4}{trip['p50_ms']:>8.2f}{trip['p95_ms']:>8.2f}"
     )
-    for tool in TOOLS:
-        m, lib = r["mcp"][tool], r["library"][tool]
-        target = TARGET_P50_MS[tool]
+    for name, row in r["cases"].items():
+        m, lib = row["mcp"], row["library"]
         if "p50_ms" not in m:
-            print(f"{tool:<18}{m['calls']:>6}{m['errors']:>7}  (every call failed)")
+            print(f"{name:<24}{m['calls']:>6}{m['errors']:>4}  (every call failed)")
             continue
-        met = "met" if r["targets"][tool]["met"] else "NOT met"
         lib_cols = (
-            f"{lib['p50_ms']:>9.2f}{lib['p99_ms']:>9.2f}{r['ratio_p50'][tool]:>7.1f}"
-            if tool in r["ratio_p50"]
-            else f"{'-':>9}{'-':>9}{'-':>7}"
+            f"{lib['p50_ms']:>8.2f}{lib['p95_ms']:>8.2f}{row['ratio_p50']:>6.1f}"
+            if "ratio_p50" in row
+            else f"{'-':>8}{'-':>8}{'-':>6}"
+        )
+        target = (
+            f"  < {row['target_p50_ms']:g} ms: {'met' if row['met'] else 'NOT met'}"
+            if "target_p50_ms" in row
+            else ""
         )
         print(
-            f"{tool:<18}{m['calls']:>6}{m['errors']:>7}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}"
-            f"{m['mean_ms']:>9.2f}{lib_cols}{m.get('mean_result_bytes', 0):>8,}"
-            f"  < {target:g} ms: {met}"
+            f"{name:<24}{m['calls']:>6}{m['errors']:>4}{m['p50_ms']:>8.2f}{m['p95_ms']:>8.2f}"
+            f"{lib_cols}{m.get('mean_result_bytes', 0):>8,}{target}"
         )
     print()
     print(
-        "p50/p99/mean: MCP over stdio; lib: the same operation in-process (memorygraph.ops); "
+        "p50/p95: MCP over stdio; lib: the same operation in-process (memorygraph.ops); "
         "p50 ×: MCP p50 / lib p50; bytes: mean structured result size (JSON); "
         "(round trip): prompts/list, no tool behind it."
     )
-    for side in ("mcp", "library"):
-        for tool in TOOLS:
-            for message in r[side][tool].get("first_errors", []):
-                print(f"error ({side} {tool}): {message}")
+    if r["untimed_tools"]:
+        print(f"core tools not timed: {', '.join(r['untimed_tools'])}")
+    for name, row in r["cases"].items():
+        for side in ("mcp", "library"):
+            for message in row[side].get("first_errors", []):
+                print(f"error ({side} {name}): {message}")
+    for message in ours.get("first_errors", []):
+        print(f"error (server start): {message}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memories", type=int, default=100_000, help="Memories in the store.")
-    parser.add_argument("--calls", type=int, default=300, help="Timed calls per tool.")
+    parser.add_argument(
+        "--relationships", type=int, help="Relationships in the store (default: 2 per memory)."
+    )
+    parser.add_argument("--calls", type=int, default=200, help="Timed calls per tool.")
+    parser.add_argument("--starts", type=int, default=10, help="Timed server starts.")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
-    parser.add_argument("--keep", type=Path, help="Build the store in this directory and keep it.")
+    parser.add_argument("--keep", type=Path, help="Run in this directory and keep its store.")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="Where built stores are kept (default: TMPDIR/memorygraph-bench).",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="Build the cached store anew.")
     args = parser.parse_args()
-    if args.memories < 1 or args.calls < 1:
-        parser.error("--memories and --calls must be 1 or more")
+    args.start_target_ms = 500.0
+    if args.relationships is None:
+        args.relationships = 2 * args.memories
+    if args.memories < 2 or args.calls < 1 or args.starts < 1 or args.relationships < 0:
+        parser.error("--memories must be 2 or more, --calls and --starts 1 or more")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        for old in args.keep.glob("bench.db*"):
-            old.unlink()
         result = asyncio.run(run(args, args.keep))
     else:
         with tempfile.TemporaryDirectory(prefix="mg-bench-mcp-") as tmp:
@@ -574,7 +771,8 @@ def main() -> None:
         print(json.dumps(result, indent=2))
     else:
         report(result)
-    failed = sum(result[s][t]["errors"] for s in ("mcp", "library") for t in TOOLS)
+    failed = sum(row[s]["errors"] for row in result["cases"].values() for s in ("mcp", "library"))
+    failed += result["server_start"]["memorygraph"]["errors"]
     sys.exit(1 if failed else 0)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,16 +45,19 @@ from memorygraph.search.fusion import SearchSettings, weight_share
 from memorygraph.search.hybrid import hybrid_search, semantic_index
 from memorygraph.search.ranking import (
     CANDIDATE_LIMIT,
+    COMMON_CANDIDATES,
+    COMMON_WINDOW,
     Candidate,
     Ranked,
+    Window,
     ceiling,
     idfs,
     match_any,
+    rank,
     retrieval_query,
     score,
     split_by_frequency,
     unit_query,
-    with_feedback,
 )
 from memorygraph.search.text import ParsedQuery, parse_query
 
@@ -404,7 +407,7 @@ class MemoryStore:
             return [], lambda r: 0.0
         total = await self.backend.search_total(namespaces=self.namespaces)
         candidates = await self._candidates(parsed, df, total, filters, wanted)
-        ranked = with_feedback(parsed, score(parsed, candidates, df, total), candidates)
+        ranked = rank(parsed, candidates, df, total)
         weights = dict(zip((u.text for u in parsed.units), idfs(parsed, df, total), strict=True))
         whole = sum(weights.values())
         return ranked, lambda r: weight_share(sum(weights.get(t, 0.0) for t in r.matched), whole)
@@ -445,6 +448,11 @@ class MemoryStore:
             threshold = ranked[wanted - 1].score if len(ranked) >= wanted else 0.0
             if ceiling(parsed, df, total, common) >= threshold:
                 query = match_any(parsed.units[i] for i in common)
+                if sum(df[i] for i in common) > COMMON_WINDOW:
+                    # Too many matches to rank them all: an engine that would have to
+                    # may rank the newest (see `MatchQuery.window`).
+                    keep = max(COMMON_CANDIDATES, wanted)
+                    query = replace(query, window=Window(COMMON_WINDOW, keep))
                 common_found = await self.backend.search_candidates(
                     query, filters, budget, namespaces=self.namespaces
                 )

@@ -10,7 +10,8 @@ import pytest
 from memorygraph.backends.sqlite import SQLiteBackend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import DatabaseFileError
-from memorygraph.testing import BackendContractSuite, mem
+from memorygraph.models import MemoryType, RelationshipType
+from memorygraph.testing import BackendContractSuite, mem, rel
 
 
 @pytest.fixture
@@ -120,3 +121,28 @@ async def test_a_store_without_change_times_gets_them_on_its_first_writable_open
         assert [t.id async for t in upgraded.iter_tombstones("memory")] == ["m0002"]
     columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(memories)")}
     assert "written_at" in columns
+
+
+async def test_counts_follow_writes_from_this_and_any_other_connection(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    async with _open(path) as b:
+        await b.upsert_memories([mem(1), mem(2, type=MemoryType.PROBLEM)])
+        await b.upsert_relationships([rel(1, "m0001", "m0002")])
+        assert await b.count_memories() == 2
+        assert await b.count_memories_by_type() == {MemoryType.SOLUTION: 1, MemoryType.PROBLEM: 1}
+        assert await b.count_relationships_by_type() == {RelationshipType.SOLVES: 1}
+
+        await b.upsert_memories([mem(3)])
+        assert await b.count_memories() == 3
+        assert await b.count_memories_by_type() == {MemoryType.SOLUTION: 2, MemoryType.PROBLEM: 1}
+
+        other = sqlite3.connect(path)
+        with other:
+            other.execute("PRAGMA foreign_keys = ON")
+            other.execute("DELETE FROM relationships")
+            other.execute("DELETE FROM memories WHERE id = 'm0001'")
+        other.close()
+        assert await b.count_memories() == 2
+        assert await b.count_relationships() == 0
+        assert await b.count_relationships_by_type() == {}
+        assert await b.count_memories_by_type() == {MemoryType.SOLUTION: 1, MemoryType.PROBLEM: 1}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,54 @@ def test_memory_types_are_case_insensitive_too(
     capsys.readouterr()
     assert main(["search", "redis", "--type", "Solution", "--json", "--path", db]) == 0
     assert [h["type"] for h in json.loads(capsys.readouterr().out)] == ["solution"]
+
+
+def test_each_command_is_loaded_from_the_module_that_defines_it() -> None:
+    from memorygraph.cli.main import COMMAND_MODULES, cli
+
+    assert sorted(cli.commands) == sorted(COMMAND_MODULES)
+    for name, command in cli.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"memorygraph.cli.{COMMAND_MODULES[name]}"
+
+
+#: Starts `memorygraph serve`'s command and a core server on a store, then prints which
+#: of the modules a stdio server of the core profile has no use for were loaded.
+_SERVE_IMPORTS = """
+import asyncio, sys
+from pathlib import Path
+import click
+from memorygraph.cli.main import cli
+assert cli.get_command(click.Context(cli), "serve") is not None
+from memorygraph.config import BackendConfig
+from memorygraph.mcp_server import build_server
+from memorygraph.ops.memories import open_store
+
+async def main():
+    async with open_store(BackendConfig("sqlite", path=Path(sys.argv[1]))) as store:
+        assert build_server(store).state.store is store
+
+asyncio.run(main())
+unused = (
+    "memorygraph.migration", "memorygraph.exchange", "memorygraph.ops.migrations",
+    "memorygraph.ops.exchange", "memorygraph.mcp_server.migration_tools",
+    "memorygraph.mcp_server.http", "memorygraph.jwt_tokens", "memorygraph.tokens", "jwt",
+    "snowballstemmer", "numpy", "memorygraph.cli.migrate", "memorygraph.cli.exchange",
+    "memorygraph.cli.demo", "memorygraph.cli.token", "memorygraph.cli.memories",
+)
+print(sorted(m for m in sys.modules if m.startswith(unused)))
+"""
+
+
+def test_a_stdio_server_starts_without_loading_what_its_tools_do_not_use(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_IMPORTS, str(tmp_path / "memory.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

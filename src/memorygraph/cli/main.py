@@ -6,20 +6,74 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration,
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from rich.text import Text
 
 from memorygraph import __version__
-from memorygraph.cli import demo, exchange, memories, migrate, reindex, serve, status, token, ui
 from memorygraph.cli.common import err_console, error_text, scrub
 from memorygraph.errors import MemoryGraphError
 
+#: Each command and the module of `memorygraph.cli` that defines it (and registers it).
+COMMAND_MODULES = {
+    **dict.fromkeys(["add", "get", "update", "search", "relate", "related", "forget"], "memories"),
+    **dict.fromkeys(["stats", "health"], "status"),
+    **dict.fromkeys(["export", "import", "validate"], "exchange"),
+    "migrate": "migrate",
+    "serve": "serve",
+    "token": "token",
+    "reindex": "reindex",
+    "demo": "demo",
+    "ui": "ui",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is asked for:
+    `memorygraph serve` then starts without loading migration, export or token code.
+    `commands` (every command, for help and references) loads them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._loaded: set[str] = set()
+        self._commands: dict[str, click.Command] = {}
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            self._load(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = dict(value)
+
+    def _load(self, module: str) -> None:
+        if module not in self._loaded:
+            self._loaded.add(module)
+            importlib.import_module(f"memorygraph.cli.{module}").register(self)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        assert name is not None
+        self._commands[name] = cmd
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None:
+            self._load(module)
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="memorygraph")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def cli(debug: bool) -> None:
@@ -34,10 +88,6 @@ def cli(debug: bool) -> None:
     The backend comes from --backend/--path/--uri or from the environment
     (MEMORY_BACKEND, MEMORY_SQLITE_PATH, NEO4J_URI, …; see docs/CLI.md).
     """
-
-
-for module in (memories, status, exchange, migrate, serve, token, reindex, demo, ui):
-    module.register(cli)
 
 
 def _fail(message: str, code: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
@@ -22,7 +22,9 @@ from memorygraph.cli.serve_http import HTTP_KEYS, http_options, http_settings, r
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.mcp_server import PROFILES, Limits, ServerSettings, build_server
 from memorygraph.ops.memories import open_store
-from memorygraph.ops.migrations import MigrationDesk
+
+if TYPE_CHECKING:
+    from memorygraph.ops.migrations import MigrationDesk
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -140,7 +142,8 @@ def serve(
                 why = "the client went away"
             # Every task has ended by now: a migration the client's departure cancelled
             # has been rolled back, or has kept its journal.
-            farewell = stopped_migrations(server.state.desk)
+            desk = server.state.desk_in_use
+            farewell = stopped_migrations(desk) if desk is not None else ""
             if farewell:
                 err_console.print(Text(f"memorygraph serve: {why}; {farewell}"), highlight=False)
 

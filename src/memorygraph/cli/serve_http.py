@@ -6,18 +6,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.text import Text
 
 from memorygraph.cli.common import err_console
 from memorygraph.config import BackendConfig
-from memorygraph.jwt_tokens import JwtSettings
 from memorygraph.mcp_server import ServerSettings
-from memorygraph.mcp_server.http import HttpSettings, is_loopback, serve_http
 from memorygraph.ops.memories import open_store
 from memorygraph.ui.team import mount_ui
+
+if TYPE_CHECKING:
+    # Loaded by the HTTP transport only (uvicorn, JSON Web Tokens): stdio starts faster.
+    from memorygraph.mcp_server.http import HttpSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +96,9 @@ def http_options(fn: F) -> F:
 def http_settings(options: dict[str, Any]) -> HttpSettings:
     """The HTTP settings the options give (removed from `options`); the environment
     variable --jwt-secret-env names is read here."""
+    from memorygraph.jwt_tokens import JwtSettings
+    from memorygraph.mcp_server.http import HttpSettings, is_loopback
+
     given = {key: options.pop(key, None) for key in HTTP_KEYS}
     sources = [given["jwt_secret_env"], given["jwt_jwks_url"], given["jwt_public_key"]]
     jwt: JwtSettings | None = None
@@ -142,6 +147,7 @@ def http_settings(options: dict[str, Any]) -> HttpSettings:
 
 async def run_http(config: BackendConfig, settings: ServerSettings, http: HttpSettings) -> None:
     """Open the store and serve it over HTTP until SIGTERM or SIGINT."""
+    from memorygraph.mcp_server.http import serve_http
 
     def ready(url: str) -> None:
         err_console.print(Text(f"memorygraph serve: MCP over HTTP at {url}"), highlight=False)

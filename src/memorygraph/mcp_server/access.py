@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
@@ -23,9 +24,12 @@ from mcp.types import ToolAnnotations
 from pydantic import ConfigDict
 
 from memorygraph.errors import ForbiddenError, MemoryGraphError
-from memorygraph.jwt_tokens import JwtVerifier
 from memorygraph.principal import LOCAL, SCOPES, Principal, Scope
-from memorygraph.tokens import TokenFile
+
+if TYPE_CHECKING:
+    # The verifiers serve HTTP only: over stdio their libraries are never loaded.
+    from memorygraph.jwt_tokens import JwtVerifier
+    from memorygraph.tokens import TokenFile
 
 log = logging.getLogger("memorygraph.mcp")
 

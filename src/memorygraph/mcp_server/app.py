@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from memorygraph import __version__
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import ConfigurationError
-from memorygraph.mcp_server import memory_tools, migration_tools
+from memorygraph.mcp_server import memory_tools
 from memorygraph.mcp_server.access import request_principal, scope_of
 from memorygraph.mcp_server.audit import AuditLog
 from memorygraph.mcp_server.faults import Fault, no_such_tool, unexpected_fault, validation_fault
@@ -32,8 +32,10 @@ from memorygraph.mcp_server.guard import Refused, guarded_call
 from memorygraph.mcp_server.limits import Limits, check_arguments
 from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
-from memorygraph.ops.migrations import MigrationDesk
 from memorygraph.principal import Principal
+
+if TYPE_CHECKING:
+    from memorygraph.ops.migrations import MigrationDesk
 
 log = logging.getLogger("memorygraph.mcp")
 
@@ -73,9 +75,28 @@ class ServerState:
     """What the tools share: the open store and the migration desk. `store` is the
     store as the caller of the tool being run sees it."""
 
-    def __init__(self, store: MemoryStore, desk: MigrationDesk) -> None:
+    def __init__(self, store: MemoryStore, settings: ServerSettings) -> None:
         self._store = store
-        self.desk = desk
+        self._settings = settings
+        self._desk: MigrationDesk | None = None
+
+    @property
+    def desk(self) -> "MigrationDesk":
+        """The migration desk, made on first use: a server whose tools never migrate
+        does not load the migration machinery (it would slow every start)."""
+        if self._desk is None:
+            from memorygraph.ops.migrations import MigrationDesk
+
+            settings = self._settings
+            self._desk = MigrationDesk(
+                self._store.backend.config, settings.workdir, settings.environment
+            )
+        return self._desk
+
+    @property
+    def desk_in_use(self) -> "MigrationDesk | None":
+        """The migration desk if a tool has used it, else None."""
+        return self._desk
 
     @property
     def principal(self) -> Principal:
@@ -258,14 +279,13 @@ def build_server(
         auth=auth,
         token_verifier=token_verifier,
     )
-    state = ServerState(
-        store=store,
-        desk=MigrationDesk(store.backend.config, settings.workdir, settings.environment),
-    )
+    state = ServerState(store, settings)
     server.state = state
     server.limits = settings.limits
     memory_tools.register(server, state)
     if settings.profile == "extended":
+        from memorygraph.mcp_server import migration_tools
+
         before = {tool.name for tool in server._tool_manager.list_tools()}
         migration_tools.register(server, state)
         server.admin_tools = frozenset(

@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Term, Unit
+from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Unit
 
 #: Most memories one candidate query hands over (more if offset + limit is larger).
 CANDIDATE_LIMIT = 500
@@ -61,10 +61,25 @@ AVERAGE_LENGTH = 40.0
 #: Share of the score that does not depend on how many query words matched.
 COVERAGE_BASE = 0.5
 SCORE_DIGITS = 6
+#: Common words whose matches together exceed this many memories are looked for among
+#: the newest this many matches only (`MatchQuery.window`, on engines that need it)…
+COMMON_WINDOW = 4000
+#: …of which at most this many (or offset + limit, if larger) are ranked.
+COMMON_CANDIDATES = 100
 #: Feedback: the best match's rarest other words (at most this many) re-rank the rest…
 FEEDBACK_TERMS = 10
 #: …adding this share of a memory's score for those words to its score.
 FEEDBACK_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Window:
+    """A bound on the matches of common words an engine ranks (`MatchQuery.window`)."""
+
+    #: Rank only this many matches, the ones indexed last…
+    newest: int
+    #: …and hand over the best this many of them.
+    keep: int
 
 
 @dataclass(frozen=True)
@@ -75,10 +90,22 @@ class MatchQuery:
     matches a group when either field holds one of the tokens (or, for a
     prefix, a token starting with it). With `require_all` a memory must match
     every group, else at least one.
+
+    With a `window`, the engine may rank only the `window.newest` matches it indexed
+    last, skipping the partial-word alternatives, and hand over the best `window.keep`
+    of them instead of `limit`: for words so common that ranking all their matches
+    would cost more than a search may take. An engine that finds its best matches
+    without walking them all ignores it.
     """
 
     groups: tuple[tuple[tuple[str, bool], ...], ...]
     require_all: bool = False
+    window: Window | None = None
+
+    def exact(self) -> MatchQuery:
+        """This condition without its partial-word (prefix) alternatives."""
+        groups = tuple(tuple(a for a in g if not a[1]) or g for g in self.groups)
+        return MatchQuery(groups, self.require_all, self.window)
 
     def expression(
         self, *, either: str, both: str, quote: Callable[[str], str] = lambda token: token
@@ -165,15 +192,31 @@ def _idf(df: int, total: int) -> float:
 
 
 class _Doc:
-    """One candidate's field, counted: token → occurrences, and the stems in order
-    (built only when a phrase needs them)."""
+    """One candidate's field as the scorer reads it: the indexed text between spaces, so
+    that counting a token (or the tokens that start with a prefix) is one substring count
+    in C instead of a walk over the tokens in Python."""
 
-    __slots__ = ("counts", "indexed", "length")
+    __slots__ = ("indexed", "length", "padded")
 
     def __init__(self, indexed: str) -> None:
         self.indexed = indexed
-        self.counts = Counter(indexed.split())
-        self.length = sum(n for token, n in self.counts.items() if token[0] == STEM_PREFIX)
+        # Tokens never hold a space: with each one between spaces of its own (two between
+        # neighbours, so a repeated token is counted every time), " tok " is one whole
+        # token and " t" the start of each stem token.
+        self.padded = " " + indexed.replace(" ", "  ") + " "
+        self.length = self.padded.count(" " + STEM_PREFIX)
+
+    def count(self, token: str) -> int:
+        """Occurrences of `token` as a whole token."""
+        return self.padded.count(f" {token} ")
+
+    def count_prefix(self, prefix: str) -> int:
+        """Occurrences of tokens starting with `prefix` (the token itself included)."""
+        return self.padded.count(" " + prefix)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """True when a token starts with `prefix` (stops at the first)."""
+        return " " + prefix in self.padded
 
     def stems(self) -> list[str]:
         return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
@@ -183,17 +226,25 @@ def _occurrences(unit: Unit, field: _Doc) -> float:
     if unit.phrase:
         n = len(unit.terms)
         wanted = [t.stem for t in unit.terms]
-        if any(w not in field.counts for w in wanted):
+        if any(not field.count(w) for w in wanted):
             return 0.0
         stems = field.stems()
         return float(sum(1 for i in range(len(stems) - n + 1) if stems[i : i + n] == wanted))
     (term,) = unit.terms
-    exact = field.counts.get(term.stem, 0)
-    if exact or not term.prefixes:
-        return float(exact)
+    if not term.prefixes:
+        return float(field.count(term.stem))
     stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
-    partial = sum(n for token, n in field.counts.items() if token.startswith(stem_prefix))
-    if not partial and any(token.startswith(raw_prefix) for token in field.counts):
+    if stem_prefix.startswith(term.stem) and not field.has_prefix(term.stem):
+        # No token starts with the stem, so none is the stem or starts with the word
+        # (which starts with its stem): one scan instead of two, for the usual case of
+        # a candidate that lacks this word.
+        partial = 0
+    else:
+        exact = field.count(term.stem)
+        if exact:
+            return float(exact)
+        partial = field.count_prefix(stem_prefix)
+    if not partial and field.has_prefix(raw_prefix):
         partial = 1
     return PREFIX_WEIGHT * partial
 
@@ -206,15 +257,36 @@ def idfs(parsed: ParsedQuery, df: Sequence[int], total: int) -> list[float]:
     ]
 
 
+#: A candidate's fields, read once for every pass of the scorer over it.
+_Fields = dict[str, tuple[_Doc, _Doc]]
+
+
+def _fields_of(candidates: Iterable[Candidate], known: _Fields | None = None) -> _Fields:
+    known = known if known is not None else {}
+    for c in candidates:
+        if c.id not in known:
+            known[c.id] = (_Doc(c.title), _Doc(c.body))
+    return known
+
+
 def score(
     parsed: ParsedQuery, candidates: Sequence[Candidate], df: Sequence[int], total: int
 ) -> list[Ranked]:
     """The candidates that match, best first (ties by id), with the units each matched."""
+    fields = _fields_of(candidates)
+    return _score(parsed, [(c.id, *fields[c.id]) for c in candidates], df, total)
+
+
+def _score(
+    parsed: ParsedQuery,
+    docs: Iterable[tuple[str, _Doc, _Doc]],
+    df: Sequence[int],
+    total: int,
+) -> list[Ranked]:
     units = parsed.units
     weights = idfs(parsed, df, total)
     ranked: list[Ranked] = []
-    for c in candidates:
-        title, body = _Doc(c.title), _Doc(c.body)
+    for memory_id, title, body in docs:
         norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
         total_score = 0.0
         matched: list[str] = []
@@ -230,13 +302,19 @@ def score(
             continue
         coverage = len(matched) / len(units)
         final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
-        ranked.append(Ranked(c.id, round(final, SCORE_DIGITS), tuple(matched)))
+        ranked.append(Ranked(memory_id, round(final, SCORE_DIGITS), tuple(matched)))
     ranked.sort(key=lambda r: (-r.score, r.id))
     return ranked
 
 
-def _stem_set(candidate: Candidate) -> set[str]:
-    return {t for t in (*candidate.title.split(), *candidate.body.split()) if t[0] == STEM_PREFIX}
+def rank(
+    parsed: ParsedQuery, candidates: Sequence[Candidate], df: Sequence[int], total: int
+) -> list[Ranked]:
+    """`with_feedback(parsed, score(parsed, candidates, df, total), candidates)`, reading
+    each candidate's fields once."""
+    fields = _fields_of(candidates)
+    ranked = _score(parsed, [(c.id, *fields[c.id]) for c in candidates], df, total)
+    return _with_feedback(parsed, ranked, fields)
 
 
 def with_feedback(
@@ -252,25 +330,50 @@ def with_feedback(
     problem's fix rarely repeats the question's words but shares the problem's
     own (`checkout`, `decrement`…). Not applied to phrase queries.
     """
+    return _with_feedback(parsed, ranked, _fields_of(candidates))
+
+
+def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Fields) -> list[Ranked]:
     if parsed.phrases or len(ranked) < 2 or FEEDBACK_TERMS <= 0:
         return list(ranked)
-    by_id = {c.id: c for c in candidates}
-    stems = {r.id: _stem_set(by_id[r.id]) for r in ranked}
-    held = Counter(t for s in stems.values() for t in s)
     asked = {t.stem for u in parsed.units for t in u.terms}
-    terms = sorted(
-        (t for t in stems[ranked[0].id] if t not in asked and held[t] > 1),
-        key=lambda t: (held[t], t),
-    )[:FEEDBACK_TERMS]
+    title, body = fields[ranked[0].id]
+    best = {t for t in (*title.indexed.split(), *body.indexed.split()) if t[0] == STEM_PREFIX}
+    best -= asked
+    # Only the best match's stems can become feedback terms: count how many ranked
+    # memories hold each of them (set intersections, not a count of every stem).
+    held: Counter[str] = Counter()
+    holding: dict[str, set[str]] = {}
+    for r in ranked:
+        title, body = fields[r.id]
+        shared = best.intersection([*title.indexed.split(), *body.indexed.split()])
+        if shared:
+            holding[r.id] = shared
+            for t in shared:
+                held[t] += 1
+    terms = sorted((t for t in best if held[t] > 1), key=lambda t: (held[t], t))[:FEEDBACK_TERMS]
     if not terms:
         return list(ranked)
-    expansion = ParsedQuery(tuple(Unit(t, (Term(t, t),)) for t in terms))
-    extra = {
-        r.id: r.score
-        for r in score(
-            expansion, [by_id[r.id] for r in ranked], [held[t] for t in terms], len(ranked)
-        )
-    }
+    # The terms scored like a query of those words over the ranked memories alone,
+    # visiting only the terms each memory holds: the others add nothing.
+    weights = {t: _idf(held[t], len(ranked)) for t in terms}
+    extra: dict[str, float] = {}
+    for r in ranked:
+        present = holding.get(r.id)
+        if present is None or weights.keys().isdisjoint(present):
+            continue
+        title, body = fields[r.id]
+        norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
+        total_score = 0.0
+        matched = 0
+        for t in terms:  # in the terms' order, as `score` adds them
+            if t in present:
+                tf = TITLE_WEIGHT * title.count(t) + body.count(t)
+                matched += 1
+                total_score += weights[t] * tf * (K1 + 1.0) / (tf + K1 * norm)
+        coverage = matched / len(terms)
+        final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
+        extra[r.id] = round(final, SCORE_DIGITS)
     boosted = [
         Ranked(
             r.id, round(r.score + FEEDBACK_WEIGHT * extra.get(r.id, 0.0), SCORE_DIGITS), r.matched

@@ -30,9 +30,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-
-import snowballstemmer  # type: ignore[import-untyped]
+from functools import cache, lru_cache
+from typing import Any
 
 from memorygraph.errors import UsageError
 from memorygraph.search.languages import query_stop_words
@@ -69,8 +68,13 @@ _TOKEN = re.compile(
 _LATIN = re.compile(r"^[a-z]+$")
 _CYRILLIC = re.compile(r"^[\u0400-\u04FF]+$")
 
-_english = snowballstemmer.stemmer("english")
-_russian = snowballstemmer.stemmer("russian")
+
+@cache
+def _stemmer(language: str) -> Any:
+    # Made on first use: loading the stemmers takes longer than a server's start may.
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer(language)
 
 
 def _folds_marks(base: str) -> bool:
@@ -122,9 +126,9 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """The stem of one folded word (English or Russian Snowball, else the word itself)."""
     if _LATIN.match(word):
-        return str(_english.stemWord(word))
+        return str(_stemmer("english").stemWord(word))
     if _CYRILLIC.match(word):
-        return str(_russian.stemWord(word))
+        return str(_stemmer("russian").stemWord(word))
     return word
 
 
