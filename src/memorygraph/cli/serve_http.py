@@ -15,7 +15,6 @@ from memorygraph.cli.common import err_console
 from memorygraph.config import BackendConfig
 from memorygraph.mcp_server import ServerSettings
 from memorygraph.ops.memories import open_store
-from memorygraph.ui.team import mount_ui
 
 if TYPE_CHECKING:
     # Loaded by the HTTP transport only (uvicorn, JSON Web Tokens): stdio starts faster.
@@ -148,6 +147,7 @@ def http_settings(options: dict[str, Any]) -> HttpSettings:
 async def run_http(config: BackendConfig, settings: ServerSettings, http: HttpSettings) -> None:
     """Open the store and serve it over HTTP until SIGTERM or SIGINT."""
     from memorygraph.mcp_server.http import serve_http
+    from memorygraph.ui.team import mount_ui
 
     def ready(url: str) -> None:
         err_console.print(Text(f"memorygraph serve: MCP over HTTP at {url}"), highlight=False)
