@@ -79,6 +79,10 @@ class IdIndex:
         )
         return duplicates
 
+    def lines(self, kind: str, ids: Iterable[str]) -> dict[str, int]:
+        """id → the line it was added with, for the ids (of `kind`) in the index."""
+        return self._lookup(kind, list(dict.fromkeys(ids)))
+
     def missing(self, kind: str, ids: Iterable[str]) -> set[str]:
         """The ids (of `kind`) that are not in the index."""
         wanted = list(dict.fromkeys(ids))

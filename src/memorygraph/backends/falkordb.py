@@ -629,11 +629,12 @@ class FalkorDBBackend(CypherBackend):
         from memorygraph.backends.falkordb_bulk import BulkAppender  # imports this module
 
         self._require_writable()
-        self._bulk = await BulkAppender.open(self)
+        self._bulk = bulk = await BulkAppender.open(self)
         try:
             yield
         finally:
             self._bulk = None
+            bulk.close()
 
     async def _write_canonical(
         self, kind: RecordKind, records: Sequence[CanonicalRecord], new_ids: set[str]

@@ -70,6 +70,7 @@ from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
 from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
+from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 BI_NULL, BI_BOOL, BI_DOUBLE, BI_STRING, BI_LONG, BI_ARRAY = range(6)
@@ -210,7 +211,8 @@ class BulkLoader:
 
     Rows are encoded as they arrive and sent whenever the pending bytes
     would pass `max_buffer_bytes` (or at `flush`), so memory stays bounded by
-    that buffer (plus one small key-to-node-id map).
+    that buffer: the map from each memory key to its node id, and the edge keys
+    sent, are kept on disk (`IdIndex`), not in memory. `close` removes them.
 
     `append` adds to the existing graph `graph_name` instead (no ``BEGIN``):
     its nodes are then expected to get internal ids from `first_node_id` on,
@@ -234,8 +236,9 @@ class BulkLoader:
         self.max_buffer_bytes = max_buffer_bytes
         self.append = append
         self.first_node_id = first_node_id
-        self._node_ids: dict[str, int] = {}
-        self._edge_keys: set[str] = set()
+        # Memory key → node id ("memory"), and the edge keys sent ("edge"): on disk,
+        # since a graph of a million memories would hold ~150 MB of them in a dict.
+        self._keys = IdIndex()
         self._nodes: list[_Blob] = []
         self._edges: list[_Blob] = []
         self._pending_nodes = 0
@@ -249,30 +252,44 @@ class BulkLoader:
 
     async def add_memories(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add one node labelled Memory per row (its properties); rows need `_key`."""
+        rows = list(rows)
+        # Nodes get ids in the order added: the next is one past those sent and pending.
+        first = self.first_node_id + self._sent_nodes + self._pending_nodes
+        repeated = self._keys.add(
+            "memory", [(row[KEY_PROPERTY], first + i) for i, row in enumerate(rows)]
+        )
+        if repeated:
+            raise ValueError(f"memory key {repeated[0][0]!r} was already added")
         for row in rows:
-            key = row[KEY_PROPERTY]
-            if key in self._node_ids:
-                raise ValueError(f"memory key {key!r} was already added")
             data = bytearray()
             blob = self._blob(self._nodes, MEMORY_LABEL, row)
             _encode_row(row, blob.columns, data)
             if self._full(len(data)):
                 await self._send()
                 blob = self._blob(self._nodes, MEMORY_LABEL, row)
-            self._node_ids[key] = self.first_node_id + self._sent_nodes + self._pending_nodes
             blob.entities.append(data)
             blob.size += len(data)
             self._pending_nodes += 1
             self._pending_bytes += len(data)
 
-    async def add_relationships(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Add one RELATIONSHIP edge per row, between memories added before."""
+    async def add_relationships(
+        self, rows: Iterable[Mapping[str, Any]], node_ids: Mapping[str, int] | None = None
+    ) -> None:
+        """Add one RELATIONSHIP edge per row, between memories added before (`node_ids`:
+        their node ids by key, when the caller has looked them up already)."""
+        rows = list(rows)
+        if node_ids is None:
+            node_ids = self.node_ids([end for row in rows for end in (row["from"], row["to"])])
+        if not self.append:
+            # An append's caller has proven its ids new and unique (a migration's
+            # batches); a new graph's loader checks them.
+            repeated = self._keys.add("edge", [(row["key"], 0) for row in rows])
+            if repeated:
+                raise ValueError(f"relationship key {repeated[0][0]!r} was already added")
         for row in rows:
             key = row["key"]
-            if key in self._edge_keys:
-                raise ValueError(f"relationship key {key!r} was already added")
             try:
-                ends = _ENDS.pack(self._node_ids[row["from"]], self._node_ids[row["to"]])
+                ends = _ENDS.pack(node_ids[row["from"]], node_ids[row["to"]])
             except KeyError as e:
                 raise ValueError(
                     f"relationship {key!r} names memory key {e.args[0]!r}, which was not "
@@ -285,10 +302,6 @@ class BulkLoader:
             if self._full(len(data)):
                 await self._send()
                 blob = self._blob(self._edges, EDGE_LABEL, props)
-            if not self.append:
-                # An append's caller has proven its ids new and unique (a migration's
-                # batches); remembering every edge key would grow with the graph.
-                self._edge_keys.add(key)
             blob.entities.append(data)
             blob.size += len(data)
             self._pending_edges += 1
@@ -309,9 +322,14 @@ class BulkLoader:
         self._pending_bytes += len(header)
         return blob
 
-    def node_id(self, key: str) -> int | None:
-        """The internal id the node of memory key `key` was (or will be) given, if added."""
-        return self._node_ids.get(key)
+    def node_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """The internal id the node of each memory key among `keys` that was added was
+        (or will be) given."""
+        return self._keys.lines("memory", keys)
+
+    def close(self) -> None:
+        """Remove the on-disk map of keys (the loader cannot be used after)."""
+        self._keys.close()
 
     def _full(self, size: int) -> bool:
         """True when adding `size` bytes would pass the buffer and something is pending."""
@@ -393,6 +411,10 @@ class BulkAppender:
             client, backend.graph_name, append=True, first_node_id=first_node_id
         )
 
+    def close(self) -> None:
+        """Remove the loader's on-disk map of keys."""
+        self._loader.close()
+
     @classmethod
     async def open(cls, backend: FalkorDBBackend) -> BulkAppender:
         """An appender for `backend`'s graph (connected, writable)."""
@@ -410,7 +432,7 @@ class BulkAppender:
         keys = [row[KEY_PROPERTY] for row in rows]
         await self._sending(self._loader.add_memories(rows))
         await self._sending(self._loader.flush())
-        first = self._loader.node_id(keys[0])
+        first = self._loader.node_ids(keys[:1])[keys[0]]
         found = await self.backend._run(_CHECK_IDS, {"first": first, "keys": keys}, write=True)
         if not found or int(found[0][0]) != len(keys):
             self.usable = False
@@ -423,12 +445,13 @@ class BulkAppender:
             return False
         now = format_timestamp(utc_now())
         rows = [self.backend._encode_relationship(r) for r in relationships]
-        node_id = self._loader.node_id
-        if any(node_id(row["from"]) is None or node_id(row["to"]) is None for row in rows):
+        ends = {end for row in rows for end in (row["from"], row["to"])}
+        node_ids = self._loader.node_ids(ends)
+        if len(node_ids) != len(ends):
             return False
         for row in rows:
             row["props"][WRITTEN] = now
-        await self._sending(self._loader.add_relationships(rows))
+        await self._sending(self._loader.add_relationships(rows, node_ids))
         await self._sending(self._loader.flush())
         return True
 
@@ -517,9 +540,12 @@ async def bulk_load(
     Raises redis' `ResponseError` when `graph_name` already exists.
     """
     loader = BulkLoader(client, graph_name, max_buffer_bytes=max_buffer_bytes)
-    await loader.add_memories(memories)
-    await loader.add_relationships(relationships)
-    result = await loader.finish()
+    try:
+        await loader.add_memories(memories)
+        await loader.add_relationships(relationships)
+        result = await loader.finish()
+    finally:
+        loader.close()
     if schema:
         await create_schema(client, graph_name)
     return result

@@ -77,6 +77,9 @@ SCHEMA_VERSION = "1"
 _CHUNK = 500
 #: Document frequencies kept between writes (the queries' words), at most.
 _DF_KEPT = 4096
+#: Page cache of a bulk load (KiB), and SQLite's default (pages) to return to after it.
+_BULK_CACHE_KIB = 64 * 1024
+_DEFAULT_CACHE = -2000
 
 #: The full-text index: one row per memory (rowid = memories.rowid) holding the
 #: derived fields of `memorygraph.search.text.field_texts`, written with the memory.
@@ -778,16 +781,25 @@ class SQLiteBackend(Backend):
         # date row by row. They are built again even when the load fails: a rollback
         # deletes memories, whose relationships the cascade finds through them.
         self._require_writable()
-        await self._set_secondary_indexes(False)
+        # A larger page cache for the load and the index build: with SQLite's default
+        # 2 MB, each page of rows reaches the full-text and key indexes of a store of a
+        # million records mostly outside the cache, so the time per record grew with
+        # the store. The cache fills (and memory settles) at any size worth a bulk load.
+        self.conn.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
         try:
-            yield
-        except BaseException:
-            # The copy's own error is what the caller needs; indexes this cannot build
-            # now (the connection is gone) are built at the store's next writable open.
-            with suppress(MemoryGraphError):
-                await self._set_secondary_indexes(True)
-            raise
-        await self._set_secondary_indexes(True)
+            await self._set_secondary_indexes(False)
+            try:
+                yield
+            except BaseException:
+                # The copy's own error is what the caller needs; indexes this cannot
+                # build now (the connection is gone) are built at the next writable open.
+                with suppress(MemoryGraphError):
+                    await self._set_secondary_indexes(True)
+                raise
+            await self._set_secondary_indexes(True)
+        finally:
+            with suppress(sqlite3.Error, MemoryGraphError):
+                self.conn.execute(f"PRAGMA cache_size = {_DEFAULT_CACHE}")
 
     async def _set_secondary_indexes(self, present: bool) -> None:
         with self._transaction() as conn:
