@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -66,7 +67,9 @@ def wait_for(driver: WebDriver, css: str, timeout: float = WAIT) -> WebElement:
                 return found
         return False
 
-    element: WebElement = WebDriverWait(driver, timeout).until(shown)
+    # An element found while the page draws that part again goes stale: look again.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    element: WebElement = wait.until(shown)
     return element
 
 

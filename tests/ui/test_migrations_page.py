@@ -6,9 +6,13 @@ resumed from it."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -34,6 +38,21 @@ def counts_of(row: WebElement) -> dict[str, int]:
         str(item.get_attribute("data-name")): int(str(item.get_attribute("data-value")))
         for item in row.find_elements(By.CSS_SELECTOR, "ul.counts li")
     }
+
+
+T = TypeVar("T")
+#: The page draws its table again after an action; an element read in between is stale.
+REDRAWN = (StaleElementReferenceException,)
+
+
+def steady(read: Callable[[], T]) -> T:
+    """`read()`, asked again while the table it reads is being drawn again."""
+    for _ in range(20):
+        try:
+            return read()
+        except REDRAWN:
+            time.sleep(0.1)
+    return read()
 
 
 def row_of(browser: WebDriver, migration_id: str) -> WebElement:
@@ -95,14 +114,16 @@ def test_a_migration_and_a_rollback_are_listed_with_their_counts(
         assert failed in browser.find_element(By.ID, "confirm-id").text
         browser.find_element(By.ID, "confirm-yes").click()
 
-        WebDriverWait(browser, 20).until(
+        WebDriverWait(browser, 20, ignored_exceptions=REDRAWN).until(
             lambda d: row_of(d, failed).get_attribute("data-state") == "rolled_back"
         )
-        counts = counts_of(row_of(browser, failed))
+        counts = steady(lambda: counts_of(row_of(browser, failed)))
         assert counts["deleted_memories"] == written["memories_inserted"]
         assert counts["deleted_relationships"] == written["relationships_inserted"]
         assert asyncio.run(snapshot(failing)) == {}, "the rollback removed what was written"
-        assert row_of(browser, committed).get_attribute("data-state") == "committed"
+        assert steady(lambda: row_of(browser, committed).get_attribute("data-state")) == (
+            "committed"
+        )
         browser.execute_script("window.scrollTo(0, 0)")
         screenshot(browser, "migrations")
 
@@ -115,11 +136,16 @@ def test_a_migration_and_a_rollback_are_listed_with_their_counts(
         wait_for(browser, "#confirm-rollback[open]")
         assert browser.find_element(By.ID, "confirm-yes").text == "Resume"
         browser.find_element(By.ID, "confirm-yes").click()
-        WebDriverWait(browser, 30).until(
+        WebDriverWait(browser, 30, ignored_exceptions=REDRAWN).until(
             lambda d: row_of(d, journal.parent.name).get_attribute("data-state") == "committed"
         )
-        resumed = row_of(browser, journal.parent.name)
-        assert "passed: 90 of 90" in resumed.text
-        assert resumed.find_elements(By.CSS_SELECTOR, "button") == []
+        resumed = steady(
+            lambda: (
+                row_of(browser, journal.parent.name).text,
+                row_of(browser, journal.parent.name).find_elements(By.CSS_SELECTOR, "button"),
+            )
+        )
+        assert "passed: 90 of 90" in resumed[0]
+        assert resumed[1] == []
         assert asyncio.run(snapshot(unfinished)) == asyncio.run(snapshot(source))
         assert console_errors(browser) == []
