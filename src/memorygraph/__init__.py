@@ -13,28 +13,39 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from memorygraph.backends.registry import register_backend
-from memorygraph.backends.spec import BackendSpec
-from memorygraph.config import BackendConfig
-from memorygraph.errors import MemoryGraphError
-from memorygraph.models import (
-    Memory,
-    MemoryContext,
-    MemoryType,
-    Relationship,
-    RelationshipType,
-    Visibility,
-)
-
 if TYPE_CHECKING:
+    from memorygraph.backends.registry import register_backend
+    from memorygraph.backends.spec import BackendSpec
+    from memorygraph.config import BackendConfig
+    from memorygraph.errors import MemoryGraphError
     from memorygraph.migration.manager import MigrationManager
     from memorygraph.migration.models import MigrationOptions, MigrationResult, VerifyMode
+    from memorygraph.models import (
+        Memory,
+        MemoryContext,
+        MemoryType,
+        Relationship,
+        RelationshipType,
+        Visibility,
+    )
     from memorygraph.search import RecallHit, SearchFilters, SearchHit
     from memorygraph.store import MemoryStore
 
 __version__ = "0.1.0"
 
+#: Each public name and the module that defines it. Nothing is imported until a name
+#: is first used: a process that only needs one corner (the CLI's `serve`, a
+#: submodule) does not pay for the rest, and the CLI can start before any model exists.
 _LAZY = {
+    "register_backend": "memorygraph.backends.registry",
+    "BackendSpec": "memorygraph.backends.spec",
+    "BackendConfig": "memorygraph.config",
+    "MemoryGraphError": "memorygraph.errors",
+    **dict.fromkeys(
+        ["Memory", "MemoryContext", "MemoryType", "Relationship", "RelationshipType"],
+        "memorygraph.models",
+    ),
+    "Visibility": "memorygraph.models",
     "MemoryStore": "memorygraph.store",
     "SearchFilters": "memorygraph.search",
     "SearchHit": "memorygraph.search",

@@ -16,6 +16,7 @@ import click
 from rich.text import Text
 
 from memorygraph import __version__
+from memorygraph.cli import collection_paused
 from memorygraph.cli.common import err_console, error_text, scrub
 from memorygraph.errors import MemoryGraphError
 
@@ -56,7 +57,9 @@ class LazyGroup(click.Group):
     def _load(self, module: str) -> None:
         if module not in self._loaded:
             self._loaded.add(module)
-            importlib.import_module(f"memorygraph.cli.{module}").register(self)
+            with collection_paused():
+                command_module = importlib.import_module(f"memorygraph.cli.{module}")
+            command_module.register(self)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         name = name or cmd.name
@@ -128,4 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
+    """The command as installed before `memorygraph.cli.entry` (kept for scripts that
+    still name this one)."""
     sys.exit(main())
