@@ -21,7 +21,12 @@ Baselines measured in the same run:
   (prompts/list), the floor of any call;
 * server start (spawn to the answered initialize, p50 of several starts) is
   paired with the start of a minimal server of the same MCP SDK with one tool
-  and no store, the floor of any start.
+  and no store, the floor of any start. Both start as an installed package does,
+  from compiled bytecode: an environment with PYTHONDONTWRITEBYTECODE set (this
+  machine has it) would otherwise compile memorygraph's sources at every start
+  while the SDK's were compiled at install. The bytecode goes to a cache under the
+  run's directory (PYTHONPYCACHEPREFIX), filled by one untimed start of each; the
+  starts without it are timed too and printed for comparison.
 
 Search and recall are timed on three kinds of query: one common word (one of
 the 20 words most memories hold), three words drawn as text draws them (so
@@ -576,10 +581,28 @@ server.run()
 """
 
 
-async def time_starts(server: StdioServerParameters, count: int) -> tuple[Timings, Timings]:
+def compiled(params: StdioServerParameters, cache: Path) -> StdioServerParameters:
+    """`params` with its Python reading and writing bytecode in `cache`."""
+    env = dict(params.env if params.env is not None else os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return params.model_copy(update={"env": env})
+
+
+async def time_starts(
+    server: StdioServerParameters, count: int, bytecode: Path | None = None
+) -> tuple[Timings, Timings]:
     """Spawn to answered initialize, for `server` and for the SDK's minimal server,
-    alternating; each is closed again before the next starts."""
-    floor = StdioServerParameters(command=sys.executable, args=["-c", MINIMAL_SERVER])
+    alternating; each is closed again before the next starts. With `bytecode`, both
+    run from the bytecode cached there, after one untimed start each fills it."""
+    floor = StdioServerParameters(
+        command=sys.executable, args=["-c", MINIMAL_SERVER], env=dict(os.environ)
+    )
+    if bytecode is not None:
+        server, floor = compiled(server, bytecode), compiled(floor, bytecode)
+        for params in (server, floor):
+            async with Client(params):
+                pass
     ours, minimal = Timings(), Timings()
     for i in range(count):
         for params, timings in ((server, ours), (floor, minimal))[:: 1 if i % 2 else -1]:
@@ -623,7 +646,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         ],
         env=env,
     )
-    starts, floor = await time_starts(params, args.starts)
+    starts, floor = await time_starts(params, args.starts, workdir / "bytecode")
+    source_starts, source_floor = await time_starts(params, max(3, args.starts // 3))
     mcp: dict[str, Timings] = {}
     library: dict[str, Timings] = {}
     async with (
@@ -660,6 +684,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "sdk_minimal_server": floor.summary(),
             "target_p50_ms": args.start_target_ms,
             "met": not start["errors"] and start.get("p50_ms", float("inf")) < args.start_target_ms,
+            "without_bytecode": {
+                "memorygraph": source_starts.summary(),
+                "sdk_minimal_server": source_floor.summary(),
+                "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
+            },
         },
         "query_word_memories": {
             "min": query_df[0],
@@ -692,6 +721,14 @@ def report(r: dict[str, Any]) -> None:
             f"p50 {ours['p50_ms']:.0f} ms, p95 {ours['p95_ms']:.0f} ms; "
             f"SDK minimal server p50 {floor['p50_ms']:.0f} ms, p95 {floor['p95_ms']:.0f} ms; "
             f"target p50 < {s['target_p50_ms']:g} ms: {'met' if s['met'] else 'NOT met'}"
+        )
+    cold = s["without_bytecode"]
+    ours, floor = cold["memorygraph"], cold["sdk_minimal_server"]
+    if "p50_ms" in ours and "p50_ms" in floor:
+        print(
+            f"  the same without a bytecode cache ({ours['calls']} starts, "
+            f"PYTHONDONTWRITEBYTECODE {'set' if cold['pythondontwritebytecode'] else 'unset'}): "
+            f"p50 {ours['p50_ms']:.0f} ms; SDK minimal server p50 {floor['p50_ms']:.0f} ms"
         )
     print()
     header = (
