@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pytest
 
-from memorygraph.backends import registry
+from memorygraph.backends import catalog
 from memorygraph.backends.registry import (
     backend_names,
     create_backend,
@@ -143,8 +143,8 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(site))
     # Discovery happens once per process: let this test's lookups discover again,
     # and forget what they load when it ends.
-    monkeypatch.setattr(registry, "_published", None)
-    monkeypatch.setattr(registry, "_specs", dict(registry._specs))
+    monkeypatch.setattr(catalog, "_published", None)
+    monkeypatch.setattr(catalog, "_specs", dict(catalog._specs))
     monkeypatch.delitem(sys.modules, "mg_sidecar_plugin", raising=False)
     return tmp_path
 

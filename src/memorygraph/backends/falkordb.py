@@ -71,7 +71,6 @@ from memorygraph.backends.falkordb_location import (
     FalkorLocation,
     parse_location,
 )
-from memorygraph.backends.spec import BULK_INSERT, VECTORS, BackendSpec, extra_hint
 from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import (
     BackendConnectionError,
@@ -827,13 +826,3 @@ def _changed(reply: list[Any]) -> bool:
 def _address_uri(address: tuple[str, int]) -> str:
     host, port = address
     return f"redis://[{host}]:{port}" if ":" in host else f"redis://{host}:{port}"
-
-
-SPEC = BackendSpec(
-    name="falkordb",
-    backend=FalkorDBBackend,
-    locator="uri",
-    install_hint=extra_hint("falkordb"),
-    environment={"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
-    capabilities=frozenset({BULK_INSERT, VECTORS}),
-)

@@ -37,7 +37,6 @@ from memorygraph.backends._cypher import (
     CypherBackend,
     CypherDialect,
 )
-from memorygraph.backends.spec import VECTORS, BackendSpec, extra_hint
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -310,19 +309,3 @@ class Neo4jBackend(BoltBackend):
             return agent
         name, version, edition = rows[0]
         return f"{name} {version} {edition}"
-
-
-SPEC = BackendSpec(
-    name="neo4j",
-    backend=Neo4jBackend,
-    locator="uri",
-    install_hint=extra_hint("neo4j"),
-    environment={
-        "uri": "NEO4J_URI",
-        "username": "NEO4J_USER",
-        "password": "NEO4J_PASSWORD",
-        "database": "NEO4J_DATABASE",
-    },
-    defaults={"username": "neo4j"},
-    capabilities=frozenset({VECTORS}),
-)

@@ -34,16 +34,8 @@ from memorygraph.backends.base import (
     Tombstone,
     paginate_pages,
 )
-from memorygraph.backends.spec import (
-    BULK_INSERT,
-    COPIES_OWN_STORES,
-    SNAPSHOT_READS,
-    VECTORS,
-    BackendSpec,
-)
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.canonical import MODELS, CanonicalRecord
-from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
@@ -1555,13 +1547,3 @@ class SQLiteBackend(Backend):
             Neighbour(Relationship.parse_json(rel), Memory.parse_json(mem))
             for _, rel, mem in self._query(sql, params)
         ]
-
-
-SPEC = BackendSpec(
-    name="sqlite",
-    backend=SQLiteBackend,
-    locator="path",
-    environment={"path": "MEMORY_SQLITE_PATH"},
-    defaults={"path": DEFAULT_HOME / "memory.db"},
-    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS}),
-)

@@ -21,7 +21,6 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
-from memorygraph import __version__
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools
@@ -33,6 +32,7 @@ from memorygraph.mcp_server.limits import Limits, check_arguments
 from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
 from memorygraph.principal import Principal
+from memorygraph.version import __version__
 
 if TYPE_CHECKING:
     from memorygraph.ops.migrations import MigrationDesk
