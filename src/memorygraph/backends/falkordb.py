@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
@@ -66,6 +66,10 @@ from memorygraph.backends._cypher import (
     CypherDialect,
     chunks,
 )
+from memorygraph.backends.falkordb_bulk import BulkAppender
+from memorygraph.backends.falkordb_keys import DIALECT as DIALECT
+from memorygraph.backends.falkordb_keys import KEY_PROPERTY as KEY_PROPERTY
+from memorygraph.backends.falkordb_keys import encode_key as encode_key
 from memorygraph.backends.falkordb_location import (
     ACCEPTED_FORMS,
     FalkorLocation,
@@ -86,9 +90,6 @@ from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
 #: the nearest 50 then match an exact scan's.
 VECTOR_EF = 200
 
-if TYPE_CHECKING:
-    from memorygraph.backends.falkordb_bulk import BulkAppender
-
 DEFAULT_GRAPH = "memorygraph"
 
 #: Socket timeout for statements once connected: generous, because one batch
@@ -108,23 +109,6 @@ _MAX_MESSAGE = 300
 #: Ids per statement of a read by id. A read of more runs two statements at a time,
 #: so the server answers one while this process decodes the other.
 READ_CHUNK = 1000
-
-#: The indexed, unique property holding `encode_key(id)`.
-KEY_PROPERTY = "_key"
-
-
-def encode_key(record_id: str) -> str:
-    """The id as lowercase hex of its UTF-8 bytes: what FalkorDB indexes instead of the id.
-
-    FalkorDB's exact-match index (4.16) mishandles strings with leading or
-    trailing whitespace: ``{id: 'a'}`` also finds ``' a'``, ``'a '`` and
-    ``'a\\t'``, ``{id: 'a '}`` finds nothing, and a unique constraint on such
-    a value crashes the server (SIGSEGV in EnforceUniqueEntity). Hex digits
-    avoid all of that, and hex of UTF-8 sorts like the ids themselves (code
-    point order), so keyset pagination on the key keeps id order.
-    """
-    return record_id.encode("utf-8").hex()
-
 
 #: Value type codes of FalkorDB's compact reply (``--compact``): each value is [code, value].
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
@@ -198,13 +182,7 @@ class FalkorDBBackend(CypherBackend):
 
     name: ClassVar[str] = "falkordb"
     batch_size: ClassVar[int] = 2000
-    dialect: ClassVar[CypherDialect] = CypherDialect(
-        name="falkordb",
-        # Doubles come back printed with 15 significant digits.
-        exact_floats=False,
-        key_property=KEY_PROPERTY,
-        encode_key=encode_key,
-    )
+    dialect: ClassVar[CypherDialect] = DIALECT
 
     _client: aioredis.Redis | None = None
     _graph: AsyncGraph | None = None
@@ -625,8 +603,6 @@ class FalkorDBBackend(CypherBackend):
         if self._bulk is not None:  # nested: the outer block's appender goes on
             yield
             return
-        from memorygraph.backends.falkordb_bulk import BulkAppender  # imports this module
-
         self._require_writable()
         self._bulk = bulk = await BulkAppender.open(self)
         try:
