@@ -59,7 +59,11 @@ LAYERS: tuple[Layer, ...] = (
         ),
         "the exception tree, records and value types every layer shares, helpers",
     ),
-    Layer("search", ("memorygraph.search",), "query language, ranking, fusion, recall"),
+    Layer(
+        "search",
+        ("memorygraph.search",),
+        "query language, ranking, fusion, recall (search.hybrid is in the store layer)",
+    ),
     Layer(
         "records",
         ("memorygraph.canonical",),

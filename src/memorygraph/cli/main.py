@@ -15,8 +15,8 @@ from typing import Any
 import click
 from rich.text import Text
 
-from memorygraph.cli import collection_paused
 from memorygraph.cli.common import err_console, error_text, scrub
+from memorygraph.cli.startup import collection_paused
 from memorygraph.errors import MemoryGraphError
 from memorygraph.version import __version__
 
