@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from memorygraph.backends.catalog import DEFAULT_BACKEND, backend_spec
+from memorygraph.backends.catalog import DEFAULT_BACKEND as DEFAULT_BACKEND
+from memorygraph.backends.catalog import backend_spec
 from memorygraph.backends.spec import DEFAULT_HOME as DEFAULT_HOME
 from memorygraph.backends.spec import FIELDS, BackendSpec
 from memorygraph.errors import ConfigurationError

@@ -132,7 +132,6 @@ def in_project(memory: Memory, project: str | None) -> bool:
 class Backend(ABC):
     """One storage engine behind the memorygraph contract. Use as `async with`."""
 
-    name: ClassVar[str]
     #: Records per engine round trip for bulk work (export, import, verification).
     batch_size: ClassVar[int] = 1000
 
@@ -150,6 +149,11 @@ class Backend(ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def name(self) -> str:
+        """The backend's name, as the registry knows it (its config names it)."""
+        return self.config.backend_type
 
     def describe(self) -> str:
         return self.config.describe()

@@ -161,6 +161,16 @@ def loaded_specs() -> list[BackendSpec]:
     return [*BUILTIN.values(), *(s for name, s in _specs.items() if name not in BUILTIN)]
 
 
+def name_of(backend_class: type) -> str:
+    """The name of the first backend (built-in, then registered) whose spec names
+    `backend_class`, as the class or as its "module:Class"; `UnknownBackendError` if none."""
+    path = f"{backend_class.__module__}:{backend_class.__qualname__}"
+    for spec in loaded_specs():
+        if spec.backend is backend_class or spec.backend == path:
+            return spec.name
+    raise UnknownBackendError(f"no backend is registered for {path}; register a spec for it")
+
+
 def backend_spec(name: str) -> BackendSpec:
     """The spec of the backend called `name` (case and surrounding spaces ignored),
     without importing the backend.

@@ -180,7 +180,6 @@ async def _command(client: aioredis.Redis, *args: str) -> Any:
 class FalkorDBBackend(CypherBackend):
     """Memories in a FalkorDB graph (see `memorygraph.backends._cypher` for the layout)."""
 
-    name: ClassVar[str] = "falkordb"
     batch_size: ClassVar[int] = 2000
     dialect: ClassVar[CypherDialect] = DIALECT
 

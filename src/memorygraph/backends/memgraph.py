@@ -53,7 +53,6 @@ def _already_exists(error: BackendOperationError) -> bool:
 class MemgraphBackend(BoltBackend):
     """Memories in a Memgraph database (see the module docstring for what is unverified)."""
 
-    name: ClassVar[str] = "memgraph"
     dialect: ClassVar[CypherDialect] = CypherDialect(name="memgraph")
 
     def __init__(self, config: BackendConfig) -> None:

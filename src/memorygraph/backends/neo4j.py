@@ -238,7 +238,6 @@ class BoltBackend(CypherBackend):
 class Neo4jBackend(BoltBackend):
     """Memories in a Neo4j database (5.x; 4.4 works without the relationship constraint)."""
 
-    name: ClassVar[str] = "neo4j"
     dialect: ClassVar[CypherDialect] = CypherDialect(name="neo4j")
 
     async def _create_schema(self) -> None:

@@ -19,6 +19,7 @@ from memorygraph.backends.catalog import backend_names as backend_names
 from memorygraph.backends.catalog import backend_spec as backend_spec
 from memorygraph.backends.catalog import known_to_new_processes as known_to_new_processes
 from memorygraph.backends.catalog import loaded_specs as loaded_specs
+from memorygraph.backends.catalog import name_of as name_of
 from memorygraph.backends.catalog import register_backend as register_backend
 from memorygraph.backends.catalog import unregister_backend as unregister_backend
 from memorygraph.backends.spec import BackendSpec, missing_dependency

@@ -358,7 +358,6 @@ def _same_records(conn: sqlite3.Connection, deletions: bool) -> dict[RecordKind,
 class SQLiteBackend(Backend):
     """Memories in one SQLite file at `config.path`."""
 
-    name: ClassVar[str] = "sqlite"
     batch_size: ClassVar[int] = 2000
 
     _conn: sqlite3.Connection | None = None
