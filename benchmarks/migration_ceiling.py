@@ -56,10 +56,10 @@ from memorygraph.backends import falkordb_process, sqlite  # noqa: E402
 from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN, CypherBackend  # noqa: E402
 from memorygraph.backends.falkordb_bulk import (  # noqa: E402
     BulkLoader,
-    create_schema,
     memory_rows,
     relationship_rows,
 )
+from memorygraph.backends.falkordb_load import create_schema  # noqa: E402
 from memorygraph.backends.registry import create_backend  # noqa: E402
 from memorygraph.canonical import CanonicalRecord  # noqa: E402
 from memorygraph.config import BackendConfig  # noqa: E402

@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from memorygraph.backends.registry import register_backend
+    from memorygraph.backends.catalog import register_backend
     from memorygraph.backends.spec import BackendSpec
     from memorygraph.config import BackendConfig
     from memorygraph.errors import MemoryGraphError
@@ -30,14 +30,15 @@ if TYPE_CHECKING:
     )
     from memorygraph.search import RecallHit, SearchFilters, SearchHit
     from memorygraph.store import MemoryStore
+    from memorygraph.version import __version__
 
-__version__ = "0.1.0"
 
 #: Each public name and the module that defines it. Nothing is imported until a name
 #: is first used: a process that only needs one corner (the CLI's `serve`, a
 #: submodule) does not pay for the rest, and the CLI can start before any model exists.
 _LAZY = {
-    "register_backend": "memorygraph.backends.registry",
+    "__version__": "memorygraph.version",
+    "register_backend": "memorygraph.backends.catalog",
     "BackendSpec": "memorygraph.backends.spec",
     "BackendConfig": "memorygraph.config",
     "MemoryGraphError": "memorygraph.errors",

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from memorygraph.errors import InvalidRecordError
 from memorygraph.models import Memory, Relationship
 from memorygraph.search.text import field_texts
+from memorygraph.values import RecordKind as RecordKind  # re-exported: records name it
 
-RecordKind = Literal["memory", "relationship"]
 MODELS: dict[str, type[Memory] | type[Relationship]] = {
     "memory": Memory,
     "relationship": Relationship,

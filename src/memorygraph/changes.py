@@ -37,9 +37,16 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from memorygraph.backends.base import Backend, NewIdsHook, Tombstone, WriteResult
+from memorygraph.backends.base import (
+    KINDS,
+    MEMORY,
+    RELATIONSHIP,
+    Backend,
+    NewIdsHook,
+    Tombstone,
+    WriteResult,
+)
 from memorygraph.canonical import CanonicalRecord, RecordKind
-from memorygraph.kinds import KINDS, MEMORY, RELATIONSHIP
 from memorygraph.models import Memory, Relationship, format_timestamp
 
 Record = Memory | Relationship

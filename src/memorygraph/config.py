@@ -8,7 +8,7 @@ mapping is passed in by the edges (the CLI, the MCP server), nothing deeper read
 
 `MEMORY_BACKEND` names the backend (default sqlite). Every other variable, and
 every default, comes from the backend's `BackendSpec` (see
-`memorygraph.backends.registry` and docs/BACKENDS.md): for the built-in ones
+`memorygraph.backends.catalog` and docs/BACKENDS.md): for the built-in ones
 
 =====================  =====================================================
 MEMORY_SQLITE_PATH     SQLite database file (default ~/.memorygraph/memory.db)
@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from memorygraph.backends.registry import backend_spec
+from memorygraph.backends.catalog import DEFAULT_BACKEND as DEFAULT_BACKEND
+from memorygraph.backends.catalog import backend_spec
+from memorygraph.backends.spec import DEFAULT_HOME as DEFAULT_HOME
 from memorygraph.backends.spec import FIELDS, BackendSpec
 from memorygraph.errors import ConfigurationError
-
-DEFAULT_HOME = Path("~/.memorygraph")
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class BackendConfig:
         """Build a config from environment variables: `MEMORY_BACKEND` (or `backend`)
         names the backend, whose spec names the variables and defaults of each field."""
         env = os.environ if env is None else env
-        spec = backend_spec(backend or env.get("MEMORY_BACKEND", "sqlite"))
+        spec = backend_spec(backend or env.get("MEMORY_BACKEND", DEFAULT_BACKEND))
         values: dict[str, Any] = dict(spec.defaults)
         for name, variable in spec.environment.items():
             if env.get(variable):

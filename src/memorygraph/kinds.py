@@ -1,83 +1,28 @@
-"""The two record kinds, what a backend does with each, and what was done to them.
+"""What was done to the records of each kind, and how long work reports its progress.
 
-`KINDS["memory"]` and `KINDS["relationship"]` (`KindOps`) name a kind's model and
-the backend operations for it, so code that treats both kinds alike (an import,
-verification, a rollback, a snapshot) looks the operation up instead of
-branching on the kind. `KindCounts` is the one count of what happened to the
+(What a backend does with each kind, `KINDS` and `KindOps`, is in
+`memorygraph.backends.base`, beside the contract whose operations it names.)
+`KindCounts` is the one count of what happened to the
 records of one kind: an import, its dry run, a migration and a rollback all
 report in it. `Progress` is the one progress callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from memorygraph.canonical import RecordKind
 from memorygraph.models import Memory, Relationship
 
 if TYPE_CHECKING:
-    from memorygraph.backends.base import Backend, WriteResult
+    from memorygraph.values import WriteResult
 
 #: progress(what, records done, records expected or None): `what` is a record kind
 #: (export, import) or a migration phase.
 Progress = Callable[[str, int, int | None], None]
 
 Record = Memory | Relationship
-
-
-@dataclass(frozen=True)
-class KindOps:
-    """One record kind: its name, model, plural, and the backend operations for it."""
-
-    name: RecordKind
-    model: type[Memory] | type[Relationship]
-    plural: str
-    get: Callable[[Backend, Sequence[str]], Awaitable[Sequence[Record]]]
-    existing: Callable[[Backend, Sequence[str]], Awaitable[set[str]]]
-    #: Deletes; returns how many records of this kind existed (a memory takes its
-    #: relationships with it, which it does not count).
-    delete: Callable[[Backend, Sequence[str]], Awaitable[int]]
-    #: Removes without leaving tombstones (a rollback's undo); returns as `delete`.
-    purge: Callable[[Backend, Sequence[str]], Awaitable[int]]
-    #: Every record (changed at or after `since`), streamed in pages of `batch_size`.
-    iterate: Callable[[Backend, datetime | None, int | None], AsyncIterator[Record]]
-    count: Callable[[Backend], Awaitable[int]]
-    count_by_type: Callable[[Backend], Awaitable[dict[Any, int]]]
-
-    def parse(self, data: dict[str, Any]) -> Record:
-        return self.model.parse(data)
-
-
-MEMORY = KindOps(
-    "memory",
-    Memory,
-    "memories",
-    get=lambda b, ids: b.get_memories(ids),
-    existing=lambda b, ids: b.existing_memory_ids(ids),
-    delete=lambda b, ids: b.delete_memories(ids),
-    purge=lambda b, ids: b.purge_memories(ids),
-    iterate=lambda b, since, size: b.iter_memories(since=since, batch_size=size),
-    count=lambda b: b.count_memories(),
-    count_by_type=lambda b: b.count_memories_by_type(),
-)
-RELATIONSHIP = KindOps(
-    "relationship",
-    Relationship,
-    "relationships",
-    get=lambda b, ids: b.get_relationships(ids),
-    existing=lambda b, ids: b.existing_relationship_ids(ids),
-    delete=lambda b, ids: b.delete_relationships(ids),
-    purge=lambda b, ids: b.purge_relationships(ids),
-    iterate=lambda b, since, size: b.iter_relationships(since=since, batch_size=size),
-    count=lambda b: b.count_relationships(),
-    count_by_type=lambda b: b.count_relationships_by_type(),
-)
-#: Both kinds, memories first: the order records are written in (a relationship's
-#: ends must exist); deletions go the other way round.
-KINDS: dict[RecordKind, KindOps] = {MEMORY.name: MEMORY, RELATIONSHIP.name: RELATIONSHIP}
 
 
 @dataclass
@@ -132,4 +77,4 @@ class PerKind:
     relationships: KindCounts
 
     def counts(self, kind: str) -> KindCounts:
-        return self.memories if kind == MEMORY.name else self.relationships
+        return self.memories if kind == "memory" else self.relationships

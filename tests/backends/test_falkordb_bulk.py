@@ -24,13 +24,12 @@ from memorygraph.backends.falkordb_bulk import (
     BI_NULL,
     BI_STRING,
     BulkLoader,
-    bulk_load,
-    create_schema,
     encode_header,
     encode_value,
     memory_rows,
     relationship_rows,
 )
+from memorygraph.backends.falkordb_load import bulk_load, create_schema
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship, RelationshipType

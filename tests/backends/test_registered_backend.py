@@ -10,11 +10,10 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
-from memorygraph.backends import registry
+from memorygraph.backends import catalog
 from memorygraph.backends.registry import (
     backend_names,
     create_backend,
@@ -31,8 +30,6 @@ from memorygraph.testing import BackendContractSuite, mem
 
 class SidecarBackend(SQLiteBackend):
     """A SQLite store under a name and spec of its own."""
-
-    name: ClassVar[str] = "sqlite-sidecar"
 
 
 SIDECAR = BackendSpec(
@@ -109,14 +106,12 @@ def test_the_cli_takes_a_registered_backend(
 
 
 PLUGIN = """
-from typing import ClassVar
-
 from memorygraph.backends.spec import BackendSpec
 from memorygraph.backends.sqlite import SQLiteBackend
 
 
 class PluginBackend(SQLiteBackend):
-    name: ClassVar[str] = "sqlite-plugin"
+    pass
 
 
 SPEC = BackendSpec(
@@ -143,8 +138,8 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(site))
     # Discovery happens once per process: let this test's lookups discover again,
     # and forget what they load when it ends.
-    monkeypatch.setattr(registry, "_published", None)
-    monkeypatch.setattr(registry, "_specs", dict(registry._specs))
+    monkeypatch.setattr(catalog, "_published", None)
+    monkeypatch.setattr(catalog, "_specs", dict(catalog._specs))
     monkeypatch.delitem(sys.modules, "mg_sidecar_plugin", raising=False)
     return tmp_path
 
@@ -172,8 +167,6 @@ def test_a_capability_the_spec_does_not_declare_skips_its_tests(tmp_path: Path) 
     (tmp_path / "test_undeclared.py").write_text(
         textwrap.dedent(
             """
-            from typing import ClassVar
-
             import pytest
 
             from memorygraph.backends.registry import register_backend
@@ -184,7 +177,7 @@ def test_a_capability_the_spec_does_not_declare_skips_its_tests(tmp_path: Path) 
 
 
             class Plain(SQLiteBackend):
-                name: ClassVar[str] = "sqlite-plain"
+                pass
 
 
             register_backend(BackendSpec(name="sqlite-plain", backend=Plain, locator="path"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import memorygraph
-from memorygraph.cli import collection_paused
+from memorygraph.cli.startup import collection_paused
 
 
 def test_collection_is_paused_inside_and_restored_after() -> None:

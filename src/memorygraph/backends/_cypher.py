@@ -203,6 +203,34 @@ class CypherDialect:
     encode_key: Callable[[str], str] = _same
 
 
+def encode_memory(dialect: CypherDialect, memory: CanonicalRecord) -> dict[str, Any]:
+    """The node properties an engine of `dialect` stores for `memory` (no `_written`)."""
+    row = dict(memory.data)
+    context = row.get("context")
+    row["context"] = None if context is None else orjson.dumps(context).decode()
+    row["changed_at"] = memory.changed_at
+    row[dialect.key_property] = dialect.encode_key(memory.id)
+    row[TITLE_TERMS], row[BODY_TERMS] = memory.search_fields()
+    row[PROJECT] = context.get("project_path") if context else None
+    row[NAMESPACE] = _namespace(context)
+    if not dialect.exact_floats:
+        row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
+    return row
+
+
+def encode_relationship(dialect: CypherDialect, relationship: CanonicalRecord) -> dict[str, Any]:
+    """``{"key", "from", "to", "props"}``: the edge an engine of `dialect` stores for
+    `relationship`, its ends by key (no `_written`)."""
+    props = dict(relationship.data)
+    from_id, to_id = props.pop("from_id"), props.pop("to_id")
+    props["changed_at"] = relationship.changed_at
+    key = dialect.encode_key
+    props[dialect.key_property] = key(relationship.id)
+    if not dialect.exact_floats:
+        props["_floats"] = orjson.dumps({k: props[k] for k in _RELATIONSHIP_FLOATS}).decode()
+    return {"key": key(relationship.id), "from": key(from_id), "to": key(to_id), "props": props}
+
+
 def _quoted(name: str) -> str:
     """`name` for use between backticks in a statement."""
     return name.replace("`", "``")
@@ -289,17 +317,7 @@ class CypherBackend(Backend):
     # --- encoding ----------------------------------------------------------------
 
     def _encode_memory(self, memory: CanonicalRecord) -> dict[str, Any]:
-        row = dict(memory.data)
-        context = row.get("context")
-        row["context"] = None if context is None else orjson.dumps(context).decode()
-        row["changed_at"] = memory.changed_at
-        row[self.dialect.key_property] = self.dialect.encode_key(memory.id)
-        row[TITLE_TERMS], row[BODY_TERMS] = memory.search_fields()
-        row[PROJECT] = context.get("project_path") if context else None
-        row[NAMESPACE] = _namespace(context)
-        if not self.dialect.exact_floats:
-            row["_floats"] = orjson.dumps({k: row[k] for k in _MEMORY_FLOATS}).decode()
-        return row
+        return encode_memory(self.dialect, memory)
 
     def _memory_values(self, props: dict[str, Any]) -> dict[str, Any]:
         """A memory node's properties as the memory's canonical values (`to_dict()`)."""
@@ -322,14 +340,7 @@ class CypherBackend(Backend):
         return self._parse(Memory, self._memory_values(props))
 
     def _encode_relationship(self, relationship: CanonicalRecord) -> dict[str, Any]:
-        props = dict(relationship.data)
-        from_id, to_id = props.pop("from_id"), props.pop("to_id")
-        props["changed_at"] = relationship.changed_at
-        key = self.dialect.encode_key
-        props[self.dialect.key_property] = key(relationship.id)
-        if not self.dialect.exact_floats:
-            props["_floats"] = orjson.dumps({k: props[k] for k in _RELATIONSHIP_FLOATS}).decode()
-        return {"key": key(relationship.id), "from": key(from_id), "to": key(to_id), "props": props}
+        return encode_relationship(self.dialect, relationship)
 
     def _relationship_values(
         self, props: dict[str, Any], from_id: str, to_id: str

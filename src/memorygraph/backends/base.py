@@ -31,9 +31,8 @@ import heapq
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from functools import partial
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -41,7 +40,6 @@ from typing import Any, ClassVar, Self, TypeVar
 from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
-from memorygraph.canonical import RecordKind as RecordKind  # re-exported: backends use it
 from memorygraph.config import BackendConfig
 from memorygraph.errors import (
     ConflictError,
@@ -51,7 +49,6 @@ from memorygraph.errors import (
     NotFoundError,
     UsageError,
 )
-from memorygraph.kinds import KINDS
 from memorygraph.models import (
     Memory,
     MemoryType,
@@ -63,6 +60,16 @@ from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
 from memorygraph.threads import read_ahead
+
+# The value types backends return, re-exported so that engine modules name them here.
+from memorygraph.values import RECORD_KINDS as RECORD_KINDS
+from memorygraph.values import Direction as Direction
+from memorygraph.values import Health as Health
+from memorygraph.values import Neighbour as Neighbour
+from memorygraph.values import RecentChanges as RecentChanges
+from memorygraph.values import RecordKind as RecordKind
+from memorygraph.values import Tombstone as Tombstone
+from memorygraph.values import WriteResult as WriteResult
 
 #: A record of either kind, as the single-record writes take and return it.
 Record = TypeVar("Record", Memory, Relationship)
@@ -77,84 +84,6 @@ async def _announce(hook: NewIdsHook | None, ids: Sequence[str]) -> None:
         outcome = hook(ids)
         if outcome is not None:
             await outcome
-
-
-RECORD_KINDS: tuple[RecordKind, ...] = ("memory", "relationship")
-
-
-@dataclass(frozen=True)
-class Tombstone:
-    """What a deletion leaves behind: which record went, and when.
-
-    Deleting a memory leaves one for it and one for every relationship deleted
-    with it. A store keeps them beside its records (never counted, iterated or
-    searched as records) so that an incremental migration or export can carry
-    the deletion. A record written again under the same id outlives its
-    tombstone: stores report only tombstones of ids they do not hold.
-    """
-
-    kind: RecordKind
-    id: str
-    #: Canonical timestamp text of the deletion (the store's clock).
-    deleted_at: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"deleted_at": self.deleted_at, "id": self.id, "kind": self.kind}
-
-
-class Direction(StrEnum):
-    OUTGOING = "outgoing"
-    INCOMING = "incoming"
-    BOTH = "both"
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    """A memory next to the one asked about, and the edge that joins them."""
-
-    relationship: Relationship
-    memory: Memory
-
-
-@dataclass
-class Health:
-    """What `Backend.health()` reports. On failure `connected` is False and `error` says why."""
-
-    backend: str
-    location: str
-    connected: bool
-    engine_version: str | None = None
-    memory_count: int | None = None
-    relationship_count: int | None = None
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class WriteResult:
-    """Which ids a batched write inserted (new), updated (replaced) or skipped (already
-    present); a dry run also names the relationships it rejected (an end stored nowhere).
-    A write decided by change stamp also names those it found `unchanged` or `older`."""
-
-    inserted: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    #: Written by change stamp (`memorygraph.changes`): held already, the same record.
-    unchanged: list[str] = field(default_factory=list)
-    #: Written by change stamp: left out because the store holds a newer version.
-    older: list[str] = field(default_factory=list)
-
-    def __iadd__(self, other: WriteResult) -> Self:
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.skipped += other.skipped
-        self.rejected += other.rejected
-        self.unchanged += other.unchanged
-        self.older += other.older
-        return self
 
 
 @dataclass(frozen=True)
@@ -193,17 +122,6 @@ def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
     return ids
 
 
-@dataclass(frozen=True)
-class RecentChanges:
-    """The memories whose own change time (`Memory.changed_at`) is in a window: how many
-    of each type among the newest counted (all of them unless `more`), and the newest
-    few, newest first (ties: the greater id first)."""
-
-    by_type: dict[MemoryType, int]
-    newest: list[Memory]
-    more: bool = False
-
-
 def in_project(memory: Memory, project: str | None) -> bool:
     """Whether `memory` belongs to `project` (every memory does when it is None)."""
     if project is None:
@@ -214,7 +132,6 @@ def in_project(memory: Memory, project: str | None) -> bool:
 class Backend(ABC):
     """One storage engine behind the memorygraph contract. Use as `async with`."""
 
-    name: ClassVar[str]
     #: Records per engine round trip for bulk work (export, import, verification).
     batch_size: ClassVar[int] = 1000
 
@@ -232,6 +149,11 @@ class Backend(ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def name(self) -> str:
+        """The backend's name, as the registry knows it (its config names it)."""
+        return self.config.backend_type
 
     def describe(self) -> str:
         return self.config.describe()
@@ -975,3 +897,60 @@ def _report(
         else:
             result.updated.append(i)
     return result
+
+
+# The two record kinds and the backend operations for each: code that treats both kinds
+# alike (an import, verification, a rollback, a snapshot) looks the operation up here
+# instead of branching on the kind.
+
+
+@dataclass(frozen=True)
+class KindOps:
+    """One record kind: its name, model, plural, and the backend operations for it."""
+
+    name: RecordKind
+    model: type[Memory] | type[Relationship]
+    plural: str
+    get: Callable[[Backend, Sequence[str]], Awaitable[Sequence[Memory | Relationship]]]
+    existing: Callable[[Backend, Sequence[str]], Awaitable[set[str]]]
+    #: Deletes; returns how many records of this kind existed (a memory takes its
+    #: relationships with it, which it does not count).
+    delete: Callable[[Backend, Sequence[str]], Awaitable[int]]
+    #: Removes without leaving tombstones (a rollback's undo); returns as `delete`.
+    purge: Callable[[Backend, Sequence[str]], Awaitable[int]]
+    #: Every record (changed at or after `since`), streamed in pages of `batch_size`.
+    iterate: Callable[[Backend, datetime | None, int | None], AsyncIterator[Memory | Relationship]]
+    count: Callable[[Backend], Awaitable[int]]
+    count_by_type: Callable[[Backend], Awaitable[dict[Any, int]]]
+
+    def parse(self, data: dict[str, Any]) -> Memory | Relationship:
+        return self.model.parse(data)
+
+
+MEMORY = KindOps(
+    "memory",
+    Memory,
+    "memories",
+    get=lambda b, ids: b.get_memories(ids),
+    existing=lambda b, ids: b.existing_memory_ids(ids),
+    delete=lambda b, ids: b.delete_memories(ids),
+    purge=lambda b, ids: b.purge_memories(ids),
+    iterate=lambda b, since, size: b.iter_memories(since=since, batch_size=size),
+    count=lambda b: b.count_memories(),
+    count_by_type=lambda b: b.count_memories_by_type(),
+)
+RELATIONSHIP = KindOps(
+    "relationship",
+    Relationship,
+    "relationships",
+    get=lambda b, ids: b.get_relationships(ids),
+    existing=lambda b, ids: b.existing_relationship_ids(ids),
+    delete=lambda b, ids: b.delete_relationships(ids),
+    purge=lambda b, ids: b.purge_relationships(ids),
+    iterate=lambda b, since, size: b.iter_relationships(since=since, batch_size=size),
+    count=lambda b: b.count_relationships(),
+    count_by_type=lambda b: b.count_relationships_by_type(),
+)
+#: Both kinds, memories first: the order records are written in (a relationship's
+#: ends must exist); deletions go the other way round.
+KINDS: dict[RecordKind, KindOps] = {MEMORY.name: MEMORY, RELATIONSHIP.name: RELATIONSHIP}

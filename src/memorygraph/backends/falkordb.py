@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from falkordb.asyncio.graph import AsyncGraph
@@ -66,12 +66,15 @@ from memorygraph.backends._cypher import (
     CypherDialect,
     chunks,
 )
+from memorygraph.backends.falkordb_bulk import BulkAppender
+from memorygraph.backends.falkordb_keys import DIALECT as DIALECT
+from memorygraph.backends.falkordb_keys import KEY_PROPERTY as KEY_PROPERTY
+from memorygraph.backends.falkordb_keys import encode_key as encode_key
 from memorygraph.backends.falkordb_location import (
     ACCEPTED_FORMS,
     FalkorLocation,
     parse_location,
 )
-from memorygraph.backends.spec import BULK_INSERT, VECTORS, BackendSpec, extra_hint
 from memorygraph.canonical import CanonicalRecord, RecordKind
 from memorygraph.errors import (
     BackendConnectionError,
@@ -86,9 +89,6 @@ from memorygraph.search.ranking import TITLE_WEIGHT, MatchQuery
 #: Candidates the vector index visits per query (HNSW efRuntime): at 100,000 memories
 #: the nearest 50 then match an exact scan's.
 VECTOR_EF = 200
-
-if TYPE_CHECKING:
-    from memorygraph.backends.falkordb_bulk import BulkAppender
 
 DEFAULT_GRAPH = "memorygraph"
 
@@ -109,23 +109,6 @@ _MAX_MESSAGE = 300
 #: Ids per statement of a read by id. A read of more runs two statements at a time,
 #: so the server answers one while this process decodes the other.
 READ_CHUNK = 1000
-
-#: The indexed, unique property holding `encode_key(id)`.
-KEY_PROPERTY = "_key"
-
-
-def encode_key(record_id: str) -> str:
-    """The id as lowercase hex of its UTF-8 bytes: what FalkorDB indexes instead of the id.
-
-    FalkorDB's exact-match index (4.16) mishandles strings with leading or
-    trailing whitespace: ``{id: 'a'}`` also finds ``' a'``, ``'a '`` and
-    ``'a\\t'``, ``{id: 'a '}`` finds nothing, and a unique constraint on such
-    a value crashes the server (SIGSEGV in EnforceUniqueEntity). Hex digits
-    avoid all of that, and hex of UTF-8 sorts like the ids themselves (code
-    point order), so keyset pagination on the key keeps id order.
-    """
-    return record_id.encode("utf-8").hex()
-
 
 #: Value type codes of FalkorDB's compact reply (``--compact``): each value is [code, value].
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
@@ -197,15 +180,8 @@ async def _command(client: aioredis.Redis, *args: str) -> Any:
 class FalkorDBBackend(CypherBackend):
     """Memories in a FalkorDB graph (see `memorygraph.backends._cypher` for the layout)."""
 
-    name: ClassVar[str] = "falkordb"
     batch_size: ClassVar[int] = 2000
-    dialect: ClassVar[CypherDialect] = CypherDialect(
-        name="falkordb",
-        # Doubles come back printed with 15 significant digits.
-        exact_floats=False,
-        key_property=KEY_PROPERTY,
-        encode_key=encode_key,
-    )
+    dialect: ClassVar[CypherDialect] = DIALECT
 
     _client: aioredis.Redis | None = None
     _graph: AsyncGraph | None = None
@@ -626,8 +602,6 @@ class FalkorDBBackend(CypherBackend):
         if self._bulk is not None:  # nested: the outer block's appender goes on
             yield
             return
-        from memorygraph.backends.falkordb_bulk import BulkAppender  # imports this module
-
         self._require_writable()
         self._bulk = bulk = await BulkAppender.open(self)
         try:
@@ -827,13 +801,3 @@ def _changed(reply: list[Any]) -> bool:
 def _address_uri(address: tuple[str, int]) -> str:
     host, port = address
     return f"redis://[{host}]:{port}" if ":" in host else f"redis://{host}:{port}"
-
-
-SPEC = BackendSpec(
-    name="falkordb",
-    backend=FalkorDBBackend,
-    locator="uri",
-    install_hint=extra_hint("falkordb"),
-    environment={"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
-    capabilities=frozenset({BULK_INSERT, VECTORS}),
-)

@@ -48,28 +48,31 @@ Limits that follow from the format:
 
 Calls are cut to `max_buffer_bytes` (64 MB by default, well under the 512 MB
 Redis allows per argument), so the server never holds more than one such
-command at a time. After the last call, `create_schema` creates the indexes,
+command at a time. After the last call, `falkordb_load.create_schema` creates the indexes,
 unique constraints and full-text index `FalkorDBBackend` creates at connect,
 and waits until they are built.
 """
 
 from __future__ import annotations
 
-import asyncio
 import struct
-import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from falkordb.asyncio.graph import AsyncGraph
 from redis.exceptions import RedisError, ResponseError
 
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN
-from memorygraph.backends.falkordb import KEY_PROPERTY, FalkorDBBackend
+from memorygraph.backends._cypher import (
+    EDGE_LABEL,
+    MEMORY_LABEL,
+    WRITTEN,
+    encode_memory,
+    encode_relationship,
+)
+from memorygraph.backends.falkordb_keys import DIALECT, KEY_PROPERTY
 from memorygraph.canonical import CanonicalRecord
-from memorygraph.config import BackendConfig
+from memorygraph.errors import OperationError
 from memorygraph.idindex import IdIndex
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
@@ -384,6 +387,24 @@ _CHECK_IDS = (
 )
 
 
+class BulkTarget(Protocol):
+    """What `BulkAppender` needs of the backend whose graph it appends to (a connected,
+    writable `FalkorDBBackend`): its graph, its client, a statement, and its errors."""
+
+    @property
+    def graph_name(self) -> str: ...
+
+    def _require_client(self) -> aioredis.Redis: ...
+
+    async def _run(
+        self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
+    ) -> list[list[Any]]: ...
+
+    def _operation_error(self, e: BaseException, what: str) -> OperationError: ...
+
+    def _lost(self, e: BaseException) -> OperationError: ...
+
+
 class BulkAppender:
     """Appends batches of new records to a connected `FalkorDBBackend`'s graph with
     ``GRAPH.BULK`` (no ``BEGIN``: the graph, its indexes and constraints exist, and the
@@ -404,7 +425,7 @@ class BulkAppender:
     sent, for the backend to write with Cypher.
     """
 
-    def __init__(self, backend: FalkorDBBackend, client: aioredis.Redis, first_node_id: int):
+    def __init__(self, backend: BulkTarget, client: aioredis.Redis, first_node_id: int):
         self.backend = backend
         self.usable = True
         self._loader = BulkLoader(
@@ -416,7 +437,7 @@ class BulkAppender:
         self._loader.close()
 
     @classmethod
-    async def open(cls, backend: FalkorDBBackend) -> BulkAppender:
+    async def open(cls, backend: BulkTarget) -> BulkAppender:
         """An appender for `backend`'s graph (connected, writable)."""
         client = backend._require_client()
         rows = await backend._run("MATCH (n) RETURN max(id(n))", write=True)
@@ -428,7 +449,7 @@ class BulkAppender:
         if not self.usable:
             return False
         now = format_timestamp(utc_now())
-        rows = [{**self.backend._encode_memory(m), WRITTEN: now} for m in memories]
+        rows = [{**encode_memory(DIALECT, m), WRITTEN: now} for m in memories]
         keys = [row[KEY_PROPERTY] for row in rows]
         await self._sending(self._loader.add_memories(rows))
         await self._sending(self._loader.flush())
@@ -444,7 +465,7 @@ class BulkAppender:
         if not self.usable:
             return False
         now = format_timestamp(utc_now())
-        rows = [self.backend._encode_relationship(r) for r in relationships]
+        rows = [encode_relationship(DIALECT, r) for r in relationships]
         ends = {end for row in rows for end in (row["from"], row["to"])}
         node_ids = self._loader.node_ids(ends)
         if len(node_ids) != len(ends):
@@ -467,88 +488,23 @@ class BulkAppender:
 # --- rows as the backend writes them ------------------------------------------------
 
 
-def _encoder(graph_name: str = "memorygraph") -> FalkorDBBackend:
-    """A FalkorDB backend that is never connected: only its encoders are used."""
-    # The backend named by its registry name (the config accepts a name as well).
-    name: Any = "falkordb"
-    return FalkorDBBackend(BackendConfig(name, uri="redis://unused", database=graph_name))
-
-
 def memory_rows(memories: Iterable[Memory], written: str | None = None) -> list[dict[str, Any]]:
     """The node properties `FalkorDBBackend` writes for each memory (`_written` = `written`)."""
-    backend = _encoder()
     now = written or format_timestamp(utc_now())
-    return [{**backend._encode_memory(CanonicalRecord.of(m)), WRITTEN: now} for m in memories]
+    return [{**encode_memory(DIALECT, CanonicalRecord.of(m)), WRITTEN: now} for m in memories]
 
 
 def relationship_rows(
     relationships: Iterable[Relationship], written: str | None = None
 ) -> list[dict[str, Any]]:
     """``{"key", "from", "to", "props"}`` per relationship, props as the backend writes them."""
-    backend = _encoder()
     now = written or format_timestamp(utc_now())
     rows = []
     for relationship in relationships:
-        row = backend._encode_relationship(CanonicalRecord.of(relationship))
+        row = encode_relationship(DIALECT, CanonicalRecord.of(relationship))
         row["props"] = {**row["props"], WRITTEN: now}
         rows.append(row)
     return rows
-
-
-# --- schema ------------------------------------------------------------------------
-
-
-async def create_schema(
-    client: aioredis.Redis, graph_name: str, *, timeout: float = SCHEMA_TIMEOUT
-) -> None:
-    """Create what `FalkorDBBackend` creates at connect, on a loaded graph, and wait for it.
-
-    The backend's own schema code runs on `client`: the exact-match indexes and
-    unique constraints on ``_key`` of Memory and RELATIONSHIP (it waits until
-    they are operational) and the full-text index on ``_st``/``_sb``; this then
-    waits until every index of the graph is operational.
-    """
-    backend = _encoder(graph_name)
-    backend._client = client
-    backend._graph = AsyncGraph(client, graph_name)
-    try:
-        await backend._create_schema()
-        deadline = time.monotonic() + timeout
-        while True:
-            rows = await backend._run("CALL db.indexes() YIELD status RETURN status", write=True)
-            if all(status == "OPERATIONAL" for (status,) in rows):
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"indexes of {graph_name!r} not built after {timeout:.0f}s")
-            await asyncio.sleep(0.05)
-    finally:
-        backend._client = backend._graph = None
-
-
-async def bulk_load(
-    client: aioredis.Redis,
-    graph_name: str,
-    memories: Iterable[Mapping[str, Any]],
-    relationships: Iterable[Mapping[str, Any]],
-    *,
-    max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
-    schema: bool = True,
-) -> BulkResult:
-    """Load memory rows, then relationship rows, into the new graph `graph_name`.
-
-    See `BulkLoader` for the rows and `create_schema` for what `schema` adds.
-    Raises redis' `ResponseError` when `graph_name` already exists.
-    """
-    loader = BulkLoader(client, graph_name, max_buffer_bytes=max_buffer_bytes)
-    try:
-        await loader.add_memories(memories)
-        await loader.add_relationships(relationships)
-        result = await loader.finish()
-    finally:
-        loader.close()
-    if schema:
-        await create_schema(client, graph_name)
-    return result
 
 
 __all__ = [
@@ -561,8 +517,6 @@ __all__ = [
     "BulkAppender",
     "BulkLoader",
     "BulkResult",
-    "bulk_load",
-    "create_schema",
     "encode_header",
     "encode_value",
     "memory_rows",

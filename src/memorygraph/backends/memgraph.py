@@ -42,7 +42,6 @@ from typing import ClassVar
 
 from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherDialect
 from memorygraph.backends.neo4j import BoltBackend
-from memorygraph.backends.spec import BackendSpec, extra_hint
 from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendOperationError
 
@@ -54,7 +53,6 @@ def _already_exists(error: BackendOperationError) -> bool:
 class MemgraphBackend(BoltBackend):
     """Memories in a Memgraph database (see the module docstring for what is unverified)."""
 
-    name: ClassVar[str] = "memgraph"
     dialect: ClassVar[CypherDialect] = CypherDialect(name="memgraph")
 
     def __init__(self, config: BackendConfig) -> None:
@@ -96,16 +94,3 @@ class MemgraphBackend(BoltBackend):
         except BackendOperationError:
             return agent  # older servers: the Bolt agent ("Memgraph/2.x") is all there is
         return f"Memgraph {rows[0][0]}" if rows and rows[0] else agent
-
-
-SPEC = BackendSpec(
-    name="memgraph",
-    backend=MemgraphBackend,
-    locator="uri",
-    install_hint=extra_hint("memgraph"),
-    environment={
-        "uri": "MEMGRAPH_URI",
-        "username": "MEMGRAPH_USER",
-        "password": "MEMGRAPH_PASSWORD",
-    },
-)

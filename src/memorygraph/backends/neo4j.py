@@ -37,7 +37,6 @@ from memorygraph.backends._cypher import (
     CypherBackend,
     CypherDialect,
 )
-from memorygraph.backends.spec import VECTORS, BackendSpec, extra_hint
 from memorygraph.errors import (
     BackendConnectionError,
     BackendOperationError,
@@ -239,7 +238,6 @@ class BoltBackend(CypherBackend):
 class Neo4jBackend(BoltBackend):
     """Memories in a Neo4j database (5.x; 4.4 works without the relationship constraint)."""
 
-    name: ClassVar[str] = "neo4j"
     dialect: ClassVar[CypherDialect] = CypherDialect(name="neo4j")
 
     async def _create_schema(self) -> None:
@@ -310,19 +308,3 @@ class Neo4jBackend(BoltBackend):
             return agent
         name, version, edition = rows[0]
         return f"{name} {version} {edition}"
-
-
-SPEC = BackendSpec(
-    name="neo4j",
-    backend=Neo4jBackend,
-    locator="uri",
-    install_hint=extra_hint("neo4j"),
-    environment={
-        "uri": "NEO4J_URI",
-        "username": "NEO4J_USER",
-        "password": "NEO4J_PASSWORD",
-        "database": "NEO4J_DATABASE",
-    },
-    defaults={"username": "neo4j"},
-    capabilities=frozenset({VECTORS}),
-)

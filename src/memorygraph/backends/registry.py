@@ -1,16 +1,10 @@
-"""Backend name → `BackendSpec` → backend class, each imported only when first needed.
+"""Backend name → `BackendSpec` → backend class → an unconnected backend.
 
-Three sources of backends, looked up in this order:
-
-* the built-in ones, `BUILTIN` (name → "module:attribute" of the module's `SPEC`);
-* those registered with `register_backend(spec)`;
-* those published by installed distributions in the entry-point group
-  ``memorygraph.backends`` (entry-point name = backend name, value =
-  "module:attribute" of a `BackendSpec`), discovered once, on the first lookup
-  that needs them, and imported only when asked for by name.
-
-Importing a built-in spec imports its module, and with it the engine's driver;
-a missing driver gives `MissingDependencyError` with the install command.
+The specs and their names are in `memorygraph.backends.catalog`, which imports
+nothing (re-exported here, so this is the one place to look a backend up). This
+module turns a spec into its class: importing a "module:Class" imports the engine's
+module, and with it its driver; a missing driver gives `MissingDependencyError` with
+the install command.
 """
 
 from __future__ import annotations
@@ -18,124 +12,53 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from memorygraph.backends.spec import BackendSpec, extra_hint, missing_dependency
-from memorygraph.errors import ConfigurationError, DatabaseFileError, UnknownBackendError
+from memorygraph.backends.catalog import BUILTIN as BUILTIN
+from memorygraph.backends.catalog import DEFAULT_BACKEND as DEFAULT_BACKEND
+from memorygraph.backends.catalog import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP
+from memorygraph.backends.catalog import backend_names as backend_names
+from memorygraph.backends.catalog import backend_spec as backend_spec
+from memorygraph.backends.catalog import known_to_new_processes as known_to_new_processes
+from memorygraph.backends.catalog import loaded_specs as loaded_specs
+from memorygraph.backends.catalog import name_of as name_of
+from memorygraph.backends.catalog import register_backend as register_backend
+from memorygraph.backends.catalog import unregister_backend as unregister_backend
+from memorygraph.backends.spec import BackendSpec, missing_dependency
+from memorygraph.errors import ConfigurationError, DatabaseFileError
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
-
     from memorygraph.backends.base import Backend
     from memorygraph.config import BackendConfig
 
-#: The entry-point group third-party backends are published in.
-ENTRY_POINT_GROUP = "memorygraph.backends"
 
-#: The built-in backends, in the order they are listed: name → "module:attribute" of
-#: the spec. The engine's driver comes with the extra of the same name.
-BUILTIN: dict[str, str] = {
-    "sqlite": "memorygraph.backends.sqlite:SPEC",
-    "falkordb": "memorygraph.backends.falkordb:SPEC",
-    "falkordblite": "memorygraph.backends.falkordblite:SPEC",
-    "neo4j": "memorygraph.backends.neo4j:SPEC",
-    "memgraph": "memorygraph.backends.memgraph:SPEC",
-}
+def load_backend_class(spec: BackendSpec) -> type[Backend]:
+    """The class `spec` names, imported now if it was given as "module:Class".
 
-#: Every spec loaded or registered so far, by name.
-_specs: dict[str, BackendSpec] = {}
-#: Entry points of the group, by name; None until first discovered.
-_published: dict[str, EntryPoint] | None = None
-
-
-def _entry_points() -> dict[str, EntryPoint]:
-    global _published
-    if _published is None:
-        from importlib.metadata import entry_points
-
-        _published = {
-            ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN
-        }
-    return _published
-
-
-def register_backend(spec: BackendSpec, *, replace: bool = False) -> BackendSpec:
-    """Make `spec` reachable by its name everywhere a backend is named (configs, the
-    CLI's backend option, migrations). A name already taken is refused unless `replace`;
-    a built-in name is always refused."""
-    if not isinstance(spec, BackendSpec):
-        raise ConfigurationError(f"register_backend needs a BackendSpec, not {spec!r}")
-    if spec.name in BUILTIN:
-        raise ConfigurationError(f"{spec.name!r} is a built-in backend; choose another name")
-    taken = _specs.get(spec.name)
-    if taken is not None and taken is not spec and not replace:
-        raise ConfigurationError(f"a backend named {spec.name!r} is already registered")
-    _specs[spec.name] = spec
-    return spec
-
-
-def unregister_backend(name: str) -> None:
-    """Forget a backend added by `register_backend` (built-ins stay)."""
-    if name in BUILTIN:
-        raise ConfigurationError(f"{name!r} is a built-in backend and cannot be removed")
-    _specs.pop(name, None)
-
-
-def known_to_new_processes(name: str) -> bool:
-    """True when a new process knows the backend `name` (built in, or published in the
-    entry-point group), so a server process started from it can open it; False for a
-    backend only `register_backend` in this process added."""
-    key = name.lower()
-    return key in BUILTIN or key in _entry_points()
-
-
-def backend_names() -> list[str]:
-    """Every backend name that can be used: the built-ins first, then the others, sorted."""
-    others = (set(_specs) | set(_entry_points())) - set(BUILTIN)
-    return [*BUILTIN, *sorted(others)]
-
-
-def loaded_specs() -> list[BackendSpec]:
-    """The specs this process has looked up or registered so far (nothing is imported)."""
-    return list(_specs.values())
-
-
-def backend_spec(name: str) -> BackendSpec:
-    """The spec of the backend called `name` (case and surrounding spaces ignored).
-
-    Raises `UnknownBackendError` listing the names there are, or
-    `MissingDependencyError` when a built-in backend's driver is not installed.
+    A missing engine driver raises `MissingDependencyError` naming the package and
+    the command that installs it; a name that is not a `Backend` subclass raises
+    `ConfigurationError`.
     """
-    key = name.strip().lower()
-    spec = _specs.get(key)
-    if spec is not None:
-        return spec
-    if key in BUILTIN:
-        spec = _load(key, BUILTIN[key], extra_hint(key))
-    elif key in _entry_points():
-        ep = _entry_points()[key]
-        spec = _load(key, ep.value, f"the distribution that publishes {ep.value}")
-    else:
-        raise UnknownBackendError(
-            f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}"
+    # Deferred: the contract (and what it imports) loads only when a backend is made.
+    from memorygraph.backends.base import Backend
+
+    target: object = spec.backend
+    if isinstance(spec.backend, str):
+        module_name, _, attribute = spec.backend.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise missing_dependency(spec.name, e, spec.install_hint) from e
+        target = getattr(module, attribute, None)
+    if not (isinstance(target, type) and issubclass(target, Backend)):
+        raise ConfigurationError(
+            f"{spec.backend!r} is not a Backend class; the {spec.name} backend cannot be made"
         )
-    _specs[key] = spec
-    return spec
-
-
-def _load(name: str, target: str, install_hint: str) -> BackendSpec:
-    module_name, _, attribute = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise missing_dependency(name, e, install_hint) from e
-    spec = getattr(module, attribute, None)
-    if not isinstance(spec, BackendSpec) or spec.name != name:
-        raise ConfigurationError(f"{target} is not the BackendSpec of a backend named {name!r}")
-    return spec
+    return target
 
 
 def backend_class(name: str) -> type[Backend]:
-    """The class of the backend called `name` (see `backend_spec` for the errors)."""
-    return backend_spec(name).load()
+    """The class of the backend called `name` (see `backend_spec` and
+    `load_backend_class` for the errors)."""
+    return load_backend_class(backend_spec(name))
 
 
 def create_backend(config: BackendConfig) -> Backend:

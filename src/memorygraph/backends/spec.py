@@ -8,21 +8,22 @@ variable fills each configuration field, the defaults, how to install what it
 needs, and which optional capabilities it has.
 
 This module imports nothing from the rest of the library but its errors, so a
-spec can be declared (and read) before any engine driver is imported.
+spec can be declared (and read) before any engine driver is imported. Turning a
+spec into its class is the registry's (`memorygraph.backends.registry.backend_class`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from memorygraph.errors import ConfigurationError, MissingDependencyError
 
-if TYPE_CHECKING:
-    from memorygraph.backends.base import Backend
+#: Where the local stores live unless told otherwise.
+DEFAULT_HOME = Path("~/.memorygraph")
 
 #: The configuration fields a spec may give an environment variable or a default for.
 FIELDS = ("path", "uri", "username", "password", "database")
@@ -63,7 +64,8 @@ class BackendSpec:
     """
 
     name: str
-    backend: type[Backend] | str
+    #: A `memorygraph.backends.base.Backend` subclass, or its "module:Class".
+    backend: type[Any] | str
     locator: Literal["path", "uri"]
     install_hint: str = "built in"
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -105,22 +107,6 @@ class BackendSpec:
         if capability not in CAPABILITIES:
             raise ValueError(f"unknown capability {capability!r}")
         return capability in self.capabilities
-
-    def load(self) -> type[Backend]:
-        """The backend class, imported now if it was given as "module:Class".
-
-        A missing engine driver raises `MissingDependencyError` naming the package
-        and the command that installs it.
-        """
-        if not isinstance(self.backend, str):
-            return self.backend
-        module_name, _, attribute = self.backend.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as e:
-            raise missing_dependency(self.name, e, self.install_hint) from e
-        cls: type[Backend] = getattr(module, attribute)
-        return cls
 
 
 def missing_dependency(name: str, error: ImportError, install_hint: str) -> MissingDependencyError:

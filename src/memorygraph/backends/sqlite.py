@@ -34,16 +34,8 @@ from memorygraph.backends.base import (
     Tombstone,
     paginate_pages,
 )
-from memorygraph.backends.spec import (
-    BULK_INSERT,
-    COPIES_OWN_STORES,
-    SNAPSHOT_READS,
-    VECTORS,
-    BackendSpec,
-)
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.canonical import MODELS, CanonicalRecord
-from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import (
     BackendBusyError,
     BackendOperationError,
@@ -366,7 +358,6 @@ def _same_records(conn: sqlite3.Connection, deletions: bool) -> dict[RecordKind,
 class SQLiteBackend(Backend):
     """Memories in one SQLite file at `config.path`."""
 
-    name: ClassVar[str] = "sqlite"
     batch_size: ClassVar[int] = 2000
 
     _conn: sqlite3.Connection | None = None
@@ -1567,13 +1558,3 @@ class SQLiteBackend(Backend):
             Neighbour(Relationship.parse_json(rel), Memory.parse_json(mem))
             for _, rel, mem in self._query(sql, params)
         ]
-
-
-SPEC = BackendSpec(
-    name="sqlite",
-    backend=SQLiteBackend,
-    locator="path",
-    environment={"path": "MEMORY_SQLITE_PATH"},
-    defaults={"path": DEFAULT_HOME / "memory.db"},
-    capabilities=frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS}),
-)

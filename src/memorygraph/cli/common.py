@@ -35,7 +35,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memorygraph.config import BackendConfig, resolve_config
+from memorygraph.config import DEFAULT_BACKEND, BackendConfig, resolve_config
 from memorygraph.errors import ConfigurationError, MemoryGraphError, NextStep
 from memorygraph.models import utc_range_problem
 from memorygraph.ops.memories import SearchSettings, backend_names, loaded_specs
@@ -154,7 +154,7 @@ def config_from_options(
     """
     env = os.environ if env is None else env
     key = f"{prefix}_" if prefix else ""
-    backend = options.get(f"{key}backend") or env.get("MEMORY_BACKEND", "sqlite")
+    backend = options.get(f"{key}backend") or env.get("MEMORY_BACKEND", DEFAULT_BACKEND)
     given = {field: options.get(f"{key}{flag}") for field, flag in _FLAGS.items()}
     try:
         config = resolve_config(

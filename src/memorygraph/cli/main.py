@@ -15,10 +15,10 @@ from typing import Any
 import click
 from rich.text import Text
 
-from memorygraph import __version__
-from memorygraph.cli import collection_paused
 from memorygraph.cli.common import err_console, error_text, scrub
+from memorygraph.cli.startup import collection_paused
 from memorygraph.errors import MemoryGraphError
+from memorygraph.version import __version__
 
 #: Each command and the module of `memorygraph.cli` that defines it (and registers it).
 COMMAND_MODULES = {

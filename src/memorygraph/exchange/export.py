@@ -13,7 +13,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import memorygraph
 from memorygraph import safefiles
 from memorygraph.backends.base import RECORD_KINDS, Backend, Tombstone
 from memorygraph.cancellation import checkpoint
@@ -47,6 +46,7 @@ from memorygraph.models import (
     utc_range_problem,
 )
 from memorygraph.principal import Namespaces
+from memorygraph.version import __version__
 
 
 @dataclass
@@ -158,7 +158,7 @@ class ExportWriter:
         header = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
-            "tool_version": memorygraph.__version__,
+            "tool_version": __version__,
             "source": source,
             "created_at": format_timestamp(utc_now()),
             "incremental": self._incremental,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from memorygraph.backends.base import Backend, NewIdsHook, WriteResult
+from memorygraph.backends.base import MEMORY, RELATIONSHIP, Backend, NewIdsHook, WriteResult
 from memorygraph.backends.spec import BULK_INSERT
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
@@ -37,7 +37,7 @@ from memorygraph.exchange.reader import (
 from memorygraph.exchange.validate import Problem, ValidationReport, validate_export
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
-from memorygraph.kinds import MEMORY, RELATIONSHIP, KindCounts, PerKind, Progress
+from memorygraph.kinds import KindCounts, PerKind, Progress
 from memorygraph.models import Memory, Relationship
 
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]

@@ -9,10 +9,7 @@ extended  the memory tools, plus migration, export and import
 """
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -21,95 +18,27 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
-from memorygraph import __version__
-from memorygraph.config import DEFAULT_HOME
-from memorygraph.errors import ConfigurationError
 from memorygraph.mcp_server import memory_tools
-from memorygraph.mcp_server.access import request_principal, scope_of
+from memorygraph.mcp_server.access import scope_of
 from memorygraph.mcp_server.audit import AuditLog
 from memorygraph.mcp_server.faults import Fault, no_such_tool, unexpected_fault, validation_fault
 from memorygraph.mcp_server.guard import Refused, guarded_call
 from memorygraph.mcp_server.limits import Limits, check_arguments
+from memorygraph.mcp_server.state import PROFILES as PROFILES
+from memorygraph.mcp_server.state import Profile as Profile
+from memorygraph.mcp_server.state import ServerSettings as ServerSettings
+from memorygraph.mcp_server.state import ServerState as ServerState
 from memorygraph.mcp_server.transport import stdio_streams
 from memorygraph.ops.memories import MemoryStore
-from memorygraph.principal import Principal
-
-if TYPE_CHECKING:
-    from memorygraph.ops.migrations import MigrationDesk
+from memorygraph.version import __version__
 
 log = logging.getLogger("memorygraph.mcp")
-
-Profile = Literal["core", "extended"]
-PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")
 
 INSTRUCTIONS = """\
 memorygraph is your long-term memory: problems, solutions, errors, fixes, decisions and
 patterns, joined by typed relationships. Start with recall_memories when you need to
 remember something; after solving a problem, store_memory the solution and link it with
 create_relationship (solution SOLVES problem). Lists come in pages (limit, offset)."""
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """How the server runs. `environment` is the process environment, read once at the
-    edge: migration targets take their passwords from it."""
-
-    profile: Profile = "core"
-    workdir: Path = field(default_factory=lambda: DEFAULT_HOME.expanduser() / "migrations")
-    environment: Mapping[str, str] = field(default_factory=dict)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
-    limits: Limits = field(default_factory=Limits)
-
-    @staticmethod
-    def profile_named(name: str) -> Profile:
-        """The profile called `name`, or `ConfigurationError` naming the choices."""
-        for profile in PROFILES:
-            if name.strip().lower() == profile:
-                return profile
-        raise ConfigurationError(
-            f"unknown tool profile {name!r}; choose one of: {', '.join(PROFILES)}"
-        )
-
-
-class ServerState:
-    """What the tools share: the open store and the migration desk. `store` is the
-    store as the caller of the tool being run sees it."""
-
-    def __init__(self, store: MemoryStore, settings: ServerSettings) -> None:
-        self._store = store
-        self._settings = settings
-        self._desk: MigrationDesk | None = None
-
-    @property
-    def desk(self) -> "MigrationDesk":
-        """The migration desk, made on first use: a server whose tools never migrate
-        does not load the migration machinery (it would slow every start)."""
-        if self._desk is None:
-            from memorygraph.ops.migrations import MigrationDesk
-
-            settings = self._settings
-            self._desk = MigrationDesk(
-                self._store.backend.config, settings.workdir, settings.environment
-            )
-        return self._desk
-
-    @property
-    def desk_in_use(self) -> "MigrationDesk | None":
-        """The migration desk if a tool has used it, else None."""
-        return self._desk
-
-    @property
-    def principal(self) -> Principal:
-        """Who calls: the request's token's principal, or, without authentication, the
-        principal the store was given for (`access.request_principal`)."""
-        return request_principal(self._store.principal)
-
-    @property
-    def store(self) -> MemoryStore:
-        principal = self.principal
-        if principal == self._store.principal:
-            return self._store
-        return self._store.for_principal(principal)
 
 
 class MemoryGraphServer(MCPServer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
@@ -16,7 +16,21 @@ from memorygraph.mcp_server.faults import Fault
 from memorygraph.mcp_server.results import fault_of
 
 if TYPE_CHECKING:
-    from memorygraph.mcp_server.app import MemoryGraphServer
+    from mcp.server.mcpserver.tools.tool_manager import ToolManager
+
+    from memorygraph.mcp_server.audit import AuditLog
+    from memorygraph.mcp_server.state import ServerState
+
+
+class GuardedServer(Protocol):
+    """What the guard reads of the server whose call it guards (`app.MemoryGraphServer`)."""
+
+    state: ServerState
+    admin_tools: frozenset[str]
+    audit: AuditLog | None
+
+    @property
+    def _tool_manager(self) -> ToolManager: ...
 
 
 class Refused(Exception):
@@ -36,7 +50,7 @@ class Call:
 
 @asynccontextmanager
 async def guarded_call(
-    server: MemoryGraphServer, name: str, arguments: Mapping[str, Any]
+    server: GuardedServer, name: str, arguments: Mapping[str, Any]
 ) -> AsyncIterator[Call]:
     """Run a tool call in the body, if the caller holds the tool's scope.
 

@@ -15,7 +15,7 @@ from memorygraph.ops import memories as ops
 from memorygraph.ops.views import MAX_PAGE, MemorySummary, RelationshipView
 
 if TYPE_CHECKING:
-    from memorygraph.mcp_server.app import ServerState
+    from memorygraph.mcp_server.state import ServerState
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 # idempotentHint is false unless said: a write stores anew each time.

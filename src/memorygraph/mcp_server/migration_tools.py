@@ -27,7 +27,7 @@ from memorygraph.ops import migrations as ops
 from memorygraph.ops.migrations import Progress, TargetConfig
 
 if TYPE_CHECKING:
-    from memorygraph.mcp_server.app import ServerState
+    from memorygraph.mcp_server.state import ServerState
 
 T = TypeVar("T")
 

@@ -54,11 +54,11 @@ from typing import IO, Any
 import orjson
 
 from memorygraph import safefiles
-from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.backends.base import KINDS, Backend, KindOps, WriteResult
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import AskPassword, BackendConfig, redact_uri, resolve_config
 from memorygraph.errors import JournalWriteError, UsageError
-from memorygraph.kinds import KINDS, KindCounts, KindOps, PerKind
+from memorygraph.kinds import KindCounts, PerKind
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 JOURNAL_NAME = "memorygraph-migration"

@@ -36,7 +36,7 @@ from typing import Any
 import anyio
 
 from memorygraph import safefiles
-from memorygraph.backends.base import Backend, WriteResult
+from memorygraph.backends.base import KINDS, Backend, WriteResult
 from memorygraph.backends.registry import create_backend
 from memorygraph.changes import BeforeReplace
 from memorygraph.config import DEFAULT_HOME, AskPassword, BackendConfig
@@ -54,7 +54,7 @@ from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import unchanged_trailer
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
-from memorygraph.kinds import KINDS, Progress
+from memorygraph.kinds import Progress
 from memorygraph.migration.journal import Journal, JournalState, RollbackReport, read_state, undo
 from memorygraph.migration.lock import TargetLock
 from memorygraph.migration.models import (

@@ -17,11 +17,11 @@ from contextlib import aclosing, nullcontext
 from datetime import datetime
 from typing import Any
 
-from memorygraph.backends.base import Backend, RecordKind, Tombstone, grouped
+from memorygraph.backends.base import KINDS, Backend, RecordKind, Tombstone, grouped
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.changes import Version, deletes, left_out
-from memorygraph.kinds import KINDS, Progress
+from memorygraph.kinds import Progress
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 from memorygraph.threads import read_ahead
 

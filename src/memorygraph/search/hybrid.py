@@ -12,12 +12,14 @@ their own.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from memorygraph.backends.base import Backend
 from memorygraph.backends.spec import VECTORS
 from memorygraph.errors import UsageError
 from memorygraph.models import Memory
+from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters, SearchHit, fusion
 from memorygraph.search.fusion import (
     VECTOR_POOL,
@@ -26,6 +28,7 @@ from memorygraph.search.fusion import (
     cosine_relevance,
     fuse,
 )
+from memorygraph.search.ranking import Ranked
 from memorygraph.search.semantic import (
     EMBED_BATCH,
     Embedder,
@@ -35,8 +38,23 @@ from memorygraph.search.semantic import (
 )
 from memorygraph.search.text import ParsedQuery
 
-if TYPE_CHECKING:
-    from memorygraph.store import MemoryStore
+
+class SearchedStore(Protocol):
+    """What a hybrid search asks of the store it searches (`memorygraph.store.MemoryStore`):
+    its backend, the namespaces it reads, its vectors and its lexical ranking."""
+
+    semantic: SemanticIndex | None
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def namespaces(self) -> Namespaces | None: ...
+
+    async def lexical(
+        self, parsed: ParsedQuery, filters: SearchFilters, wanted: int
+    ) -> tuple[list[Ranked], Callable[[Ranked], float]]: ...
+
 
 #: Most memories a query embeds before it answers (the rest wait for later queries,
 #: a write, or `reindex`): a query never stalls for long behind a bulk import.
@@ -123,7 +141,7 @@ def semantic_index(backend: Backend, settings: SearchSettings) -> SemanticIndex 
 
 
 async def hybrid_search(
-    store: MemoryStore,
+    store: SearchedStore,
     query: str,
     parsed: ParsedQuery,
     filters: SearchFilters,

@@ -37,9 +37,9 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from memorygraph.backends.base import Neighbour
 from memorygraph.models import RELATIONSHIP_FAMILIES, Memory, Relationship
 from memorygraph.search import RecallHit, SearchFilters, SearchHit
+from memorygraph.values import Neighbour
 
 RELEVANCE_WEIGHT = 0.6
 IMPORTANCE_WEIGHT = 0.2

@@ -19,7 +19,7 @@ import pytest
 
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend
-from memorygraph.config import BackendConfig
+from memorygraph.config import DEFAULT_BACKEND, BackendConfig
 from memorygraph.errors import (
     ConflictError,
     ForbiddenError,
@@ -245,7 +245,7 @@ class NamespacesContract:
                 await exchange_ops.import_memories(backend, path, principal=principal)
             with pytest.raises(ForbiddenError):
                 await exchange_ops.import_memories(backend, path, dry_run=True, principal=principal)
-            target = BackendConfig("sqlite", path=tmp_path / "target.db")
+            target = BackendConfig(DEFAULT_BACKEND, path=tmp_path / "target.db")
             with pytest.raises(ForbiddenError):
                 await migration_ops.migrate(
                     backend.config,

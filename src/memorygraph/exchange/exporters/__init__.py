@@ -18,48 +18,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Final
 
 from memorygraph import safefiles
 from memorygraph.backends.base import Backend
 from memorygraph.errors import UsageError
+from memorygraph.exchange.exporters.report import OtherExportReport as OtherExportReport
 
 MCP_JSON: Final = "mcp-json"
 MEMORY_JSONL: Final = "memory-jsonl"
 MEMORYGRAPH: Final = "memorygraph"
 EXPORT_FORMATS: Final = (MEMORYGRAPH, MCP_JSON, MEMORY_JSONL)
-
-
-@dataclass
-class OtherExportReport:
-    """What an export to another tool's format wrote, and what it could not carry."""
-
-    format: str
-    path: Path
-    memories: int = 0
-    relationships: int = 0
-    lost: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    bytes: int = 0
-    duration_seconds: float = 0.0
-
-    def lose(self, reason: str, count: int = 1) -> None:
-        """Count records that carry something the format cannot keep."""
-        if count:
-            self.lost[reason] = self.lost.get(reason, 0) + count
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "path": str(self.path),
-            "counts": {"memory": self.memories, "relationship": self.relationships},
-            "lost": dict(self.lost),
-            "notes": list(self.notes),
-            "bytes": self.bytes,
-            "duration_seconds": round(self.duration_seconds, 3),
-        }
 
 
 Writer = Callable[[Backend, IO[bytes], OtherExportReport], Awaitable[None]]

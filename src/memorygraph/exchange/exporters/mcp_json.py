@@ -23,7 +23,7 @@ import orjson
 
 from memorygraph.backends.base import Backend
 from memorygraph.cancellation import checkpoint
-from memorygraph.exchange.exporters import OtherExportReport
+from memorygraph.exchange.exporters.report import OtherExportReport
 from memorygraph.exchange.vocabulary import kept_memory_type, kept_source_type
 from memorygraph.models import (
     Memory,
