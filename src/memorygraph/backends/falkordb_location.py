@@ -72,6 +72,9 @@ def parse_location(uri: str) -> FalkorLocation:
     if scheme != "sentinel":
         rest_query = urlencode([(k, v) for k, v in query if k not in _OURS])
         direct = urlunsplit((parts.scheme, parts.netloc, parts.path, rest_query, parts.fragment))
+        if not parts.netloc:
+            # urlunsplit writes ``unix:/path`` for an empty host; redis reads only ``unix://``.
+            direct = f"{parts.scheme}://{direct.partition(':')[2]}"
         return FalkorLocation(server_uri=direct, min_replicas=min_replicas or 0, wait_ms=wait_ms)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
