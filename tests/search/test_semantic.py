@@ -113,6 +113,44 @@ async def test_vectors_follow_writes_and_stay_out_of_records_and_exports(tmp_pat
         assert model not in text
 
 
+_WRITE_ELSEWHERE = """
+import asyncio, sys
+from pathlib import Path
+from memorygraph.backends.registry import create_backend
+from memorygraph.config import BackendConfig
+from memorygraph.models import Memory, MemoryType
+
+async def main() -> None:
+    disk = Memory(
+        id="disk", type=MemoryType.PROBLEM, title="Disk full on the build agent",
+        content="The CI machine had no space left for the Docker layer cache.",
+    )
+    async with create_backend(BackendConfig("sqlite", path=Path(sys.argv[1]))) as backend:
+        await backend.upsert_memories([disk])
+
+asyncio.run(main())
+"""
+
+
+async def test_a_memory_another_process_writes_is_found_without_a_vector(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "m.db"
+    async with MemoryStore.open(BackendConfig("sqlite", path=path), HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        model = store.semantic.model if store.semantic else ""
+        # Twice: the second answer may come from what the first one learnt.
+        assert await store.backend.memories_without_vectors(model, 10) == []
+        assert await store.backend.memories_without_vectors(model, 10) == []
+        subprocess.run([sys.executable, "-c", _WRITE_ELSEWHERE, str(path)], check=True)
+        missing = await store.backend.memories_without_vectors(model, 10)
+        assert [m.id for m in missing] == ["disk"]
+        top = await store.search("the build machine ran out of storage", limit=1)
+        assert top[0].memory.id == "disk"
+        assert await store.backend.memories_without_vectors(model, 10) == []
+
+
 async def ops_export(config: BackendConfig, path: Path) -> None:
     from memorygraph.ops import exchange
 

@@ -11,6 +11,7 @@ their own.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -33,8 +34,8 @@ from memorygraph.search.semantic import (
     EMBED_BATCH,
     Embedder,
     embed_memories,
-    embed_query,
     load_embedder,
+    start_query,
 )
 from memorygraph.search.text import ParsedQuery
 
@@ -110,18 +111,28 @@ class SemanticIndex:
         await self.backend.drop_vectors()
         return await self.catch_up()
 
+    def start_query(self, query: str) -> asyncio.Future[bytes] | None:
+        """The vector of `query`, computed from now on beside the caller's other work
+        (None for a blank query, which matches nothing by meaning)."""
+        return start_query(self.embedder, query) if query.strip() else None
+
     async def nearest(
-        self, query: str, filters: SearchFilters, limit: int
+        self, vector: asyncio.Future[bytes] | None, filters: SearchFilters, limit: int
     ) -> list[tuple[str, float]]:
-        """The memories most similar to `query` (id, cosine), best first."""
-        if not query.strip():
+        """The memories most similar to the query whose vector `vector` will be
+        (`start_query`), as (id, cosine), best first."""
+        if vector is None:
             return []
-        now = time.monotonic()
-        stale = self._settled_at is None or now - self._settled_at > QUERY_CATCH_UP_EVERY
-        if stale and await self.catch_up(QUERY_CATCH_UP) < QUERY_CATCH_UP:
-            self._settled_at = now
-        vector = await embed_query(self.embedder, query)
-        return await self.backend.vector_search(self.model, vector, limit, filters)
+        try:
+            now = time.monotonic()
+            stale = self._settled_at is None or now - self._settled_at > QUERY_CATCH_UP_EVERY
+            if stale and await self.catch_up(QUERY_CATCH_UP) < QUERY_CATCH_UP:
+                self._settled_at = now
+            query = await vector
+        except BaseException:
+            vector.cancel()  # nobody waits for it any more (a no-op once it is done)
+            raise
+        return await self.backend.vector_search(self.model, query, limit, filters)
 
 
 def semantic_index(backend: Backend, settings: SearchSettings) -> SemanticIndex | None:
@@ -153,12 +164,22 @@ async def hybrid_search(
     assert store.semantic is not None
     wanted = offset + limit
     pool = max(VECTOR_POOL, wanted)
-    ranked, _ = await store.lexical(parsed, filters, pool)
     # Filters and namespaces are checked on the memories (the fetch below reads only the
     # principal's namespaces), so ask for more when they may drop some.
     unfiltered = filters == SearchFilters() and store.namespaces is None
     reach = pool if unfiltered else pool * 4
-    near = await store.semantic.nearest(query, filters, reach)
+    # The vector ranking runs beside the lexical one: the model embeds the query in a
+    # thread of its own, and the engine is asked for the nearest while the lexical
+    # ranking scores its candidates here.
+    near_task = asyncio.ensure_future(
+        store.semantic.nearest(store.semantic.start_query(query), filters, reach)
+    )
+    try:
+        ranked, _ = await store.lexical(parsed, filters, pool)
+        near = await near_task
+    except BaseException:
+        near_task.cancel()
+        raise
     lexical = {r.id: r for r in ranked[:pool]}
     # A lexical match outside the vector pool is at most as similar as the pool's last.
     floor = cosine_relevance(near[-1][1]) if near else 0.0
@@ -167,22 +188,26 @@ async def hybrid_search(
         fused = fuse(list(lexical), [i for i, _ in near])
     else:
         fused = blend_scores({i: r.score for i, r in lexical.items()}, relevance, floor)
-    seen = await store.backend.get_memories([i for i, _ in fused], namespaces=store.namespaces)
-    memories = {m.id: m for m in seen}
     hits: list[SearchHit] = []
-    for memory_id, fused_score in fused:
-        memory = memories.get(memory_id)
-        if memory is None or (memory_id not in lexical and not filters.accepts(memory)):
-            continue
-        match = lexical.get(memory_id)
-        hits.append(
-            SearchHit(
-                memory,
-                fused_score,
-                match.matched if match else (),
-                relevance.get(memory_id, floor),
+    # Memories are read a page at a time, in fused order, until the page is full: most
+    # of the fused ids are never shown.
+    for start in range(0, len(fused), wanted):
+        chunk = fused[start : start + wanted]
+        seen = await store.backend.get_memories([i for i, _ in chunk], namespaces=store.namespaces)
+        memories = {m.id: m for m in seen}
+        for memory_id, fused_score in chunk:
+            memory = memories.get(memory_id)
+            if memory is None or (memory_id not in lexical and not filters.accepts(memory)):
+                continue
+            match = lexical.get(memory_id)
+            hits.append(
+                SearchHit(
+                    memory,
+                    fused_score,
+                    match.matched if match else (),
+                    relevance.get(memory_id, floor),
+                )
             )
-        )
-        if len(hits) >= wanted:
-            break
+            if len(hits) >= wanted:
+                return hits[offset:wanted]
     return hits[offset:wanted]
