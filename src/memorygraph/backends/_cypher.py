@@ -122,7 +122,7 @@ _INTERNAL = (
 #: Set and removed within one compare-and-set statement (never committed): setting a
 #: property takes the record's write lock before its `_written` is compared, on
 #: engines that run statements concurrently (Neo4j, Memgraph).
-_LOCK = "_lock"
+LOCK = "_lock"
 #: The derived search fields (memorygraph.search.text.field_texts): title and body.
 TITLE_TERMS, BODY_TERMS = "_st", "_sb"
 #: `context.project_path`, copied out of the JSON text so search can filter on it.
@@ -591,20 +591,31 @@ class CypherBackend(Backend):
         self, kind: RecordKind, record_id: str
     ) -> tuple[Memory | Relationship, str] | None:
         """The record and its `_written` (empty when it has none), or None."""
-        key = self.dialect.encode_key(record_id)
+        k = self.dialect.key_property
         if kind == "memory":
-            rows = await self._run(
-                f"{self._one(kind)}RETURN {_MEMORY_VALUES_OF_X}, x.`{WRITTEN}`",
-                {"key": key},
-            )
-            if not rows:
-                return None
-            return self._decode_memory(rows[0][0]), str(rows[0][1] or "")
-        found = await self._relationship_rows([record_id])
-        if not found:
+            match = f"MATCH (x:{MEMORY_LABEL} {{`{k}`: $key}}) "
+            values = f"RETURN {_MEMORY_VALUES_OF_X}, x.`{WRITTEN}`"
+        else:
+            match = f"MATCH (a)-[x:{EDGE_LABEL} {{`{k}`: $key}}]->(b) "
+            values = "RETURN properties(x), a.id, b.id"
+        rows = await self._read_one_state(
+            match, values, {"key": self.dialect.encode_key(record_id)}
+        )
+        if not rows:
             return None
-        props, from_id, to_id = found[0]
+        if kind == "memory":
+            return self._decode_memory(rows[0][0]), str(rows[0][1] or "")
+        props, from_id, to_id = rows[0]
         return self._decode_relationship(props, from_id, to_id), str(props.get(WRITTEN) or "")
+
+    async def _read_one_state(
+        self, match: str, values: str, params: dict[str, Any]
+    ) -> list[list[Any]]:
+        """Run `match` + `values` (a read of one record), seeing every property of it as
+        of one committed write. This default is one statement, for engines whose reads
+        see a snapshot (FalkorDB, Memgraph); an engine that reads committed values one
+        property at a time takes the record's write lock first."""
+        return await self._run(match + values, params)
 
     def _props(self, kind: RecordKind, record: CanonicalRecord, written: str) -> dict[str, Any]:
         encoded = (
@@ -618,7 +629,7 @@ class CypherBackend(Backend):
         """The start of a compare-and-set statement: lock the record, then `ok` says
         whether its `_written` is still `$token`."""
         return (
-            f"{self._one(kind)}SET x.`{_LOCK}` = true "
+            f"{self._one(kind)}SET x.`{LOCK}` = true "
             f"WITH x, coalesce(x.`{WRITTEN}`, '') = $token AS ok "
         )
 
@@ -674,7 +685,7 @@ class CypherBackend(Backend):
                 "token": token,
                 **params_for(current, token),
             }
-            lock = f"{self._one(kind)}SET x.`{_LOCK}` = true"
+            lock = f"{self._one(kind)}SET x.`{LOCK}` = true"
             rows = await self._run_locked(lock, query, params)
             if rows and rows[0][0]:
                 return current
@@ -690,7 +701,7 @@ class CypherBackend(Backend):
         query = (
             f"{self._compare(kind)}"
             "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | SET x = $props) "
-            f"REMOVE x.`{_LOCK}` RETURN ok"
+            f"REMOVE x.`{LOCK}` RETURN ok"
         )
         written: list[CanonicalRecord] = []
 
@@ -720,7 +731,7 @@ class CypherBackend(Backend):
             edges, remove = "", "DELETE x"
         prelude = self._memory_delete_prelude() if kind == "memory" else ""
         query = (
-            f"{prelude}{self._compare(kind)}REMOVE x.`{_LOCK}` {edges}"
+            f"{prelude}{self._compare(kind)}REMOVE x.`{LOCK}` {edges}"
             "FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END | "
             f"CREATE (:{TOMBSTONE_LABEL} {tomb}) {remove}) RETURN ok"
         )

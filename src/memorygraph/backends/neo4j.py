@@ -32,6 +32,7 @@ from neo4j.exceptions import (
 from memorygraph.backends._cypher import (
     BODY_TERMS,
     EDGE_LABEL,
+    LOCK,
     MEMORY_LABEL,
     TITLE_TERMS,
     CypherBackend,
@@ -161,6 +162,22 @@ class BoltBackend(CypherBackend):
         self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
     ) -> list[list[Any]]:
         return await self._run_all([(query, params or {})], write=write)
+
+    async def _read_one_state(
+        self, match: str, values: str, params: dict[str, Any]
+    ) -> list[list[Any]]:
+        # Neo4j reads committed values property by property: a read that races a commit
+        # can return a record's fields from before it and its `_written` from after, and
+        # a stale version would then pass the compare-and-set. Under the record's write
+        # lock (taken, and dropped again, in a transaction that changes nothing) no write
+        # to it can commit while it is read.
+        return await self._run_all(
+            [
+                (f"{match}SET x.`{LOCK}` = true", params),
+                (f"{match}REMOVE x.`{LOCK}` {values}", params),
+            ],
+            write=True,
+        )
 
     async def _run_locked(self, lock: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
         # Two statements of one transaction: `query` starts once `lock` holds the
