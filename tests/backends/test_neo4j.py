@@ -149,3 +149,45 @@ async def test_a_routing_uri_stores_and_reads_through_the_routing_table(
     # What went in through the routing table is what a direct connection reads.
     async with MemoryStore.open(neo4j_config) as direct:
         assert (await direct.get("routed-a")).title == "Routed through the table"
+
+
+async def test_a_read_for_update_waits_for_another_writer_and_sees_its_whole_change(
+    neo4j_config: BackendConfig,
+) -> None:
+    # Neo4j reads committed values one property at a time, so a read that overlaps
+    # another writer's commit could pair the old fields with the new write stamp, and
+    # two writers of one version would both win. The read a compare-and-set starts
+    # from therefore runs under the record's write lock. The update itself would wait
+    # at its write in any case, so this looks at that read directly.
+    import asyncio
+
+    import neo4j
+
+    async with MemoryStore.open(neo4j_config) as store:
+        await store.remember(mem("raced", title="before"))
+        backend = store.backend
+        assert isinstance(backend, Neo4jBackend)
+        key = backend.dialect.encode_key("raced")
+        driver = neo4j.AsyncGraphDatabase.driver(
+            neo4j_config.uri or "",
+            auth=(neo4j_config.username or "neo4j", neo4j_config.password or ""),
+        )
+        try:
+            async with driver.session(database=neo4j_config.database) as session:
+                other = await session.begin_transaction()
+                await other.run(
+                    f"MATCH (x:Memory {{`{backend.dialect.key_property}`: $key}}) "
+                    "SET x.title = 'by the other writer', x._written = $stamp",
+                    key=key,
+                    stamp="2999-01-01T00:00:00+00:00",
+                )
+                read = asyncio.create_task(backend._read_for_update("memory", "raced"))
+                await asyncio.sleep(1.0)
+                assert not read.done(), "the record was read while another writer held it"
+                await other.commit()
+                found = await asyncio.wait_for(read, 30)
+        finally:
+            await driver.close()
+    assert found is not None
+    record, token = found
+    assert (record.title, token) == ("by the other writer", "2999-01-01T00:00:00+00:00")
