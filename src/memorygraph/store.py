@@ -14,7 +14,7 @@ go to one of its namespaces, and `for_principal` gives the same store for anothe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -112,6 +112,24 @@ class MemoryStore:
     def namespaces(self) -> Namespaces | None:
         """What this store's reads see (None: every namespace)."""
         return self.principal.reads
+
+    @property
+    def config(self) -> BackendConfig:
+        """The configuration of the backend this store writes to."""
+        return self.backend.config
+
+    def describe(self) -> str:
+        """Where this store keeps its records, in words fit for a user (no credentials)."""
+        return self.backend.describe()
+
+    async def load_records(
+        self, memories: Sequence[Memory], relationships: Sequence[Relationship]
+    ) -> None:
+        """Write whole records as they are (ids, times and namespaces kept): every memory,
+        then every relationship, replacing records with the same ids. The caller checks
+        that this store's principal may do so."""
+        await self.backend.upsert_memories(memories)
+        await self.backend.upsert_relationships(relationships)
 
     def _visible(self, memory: Memory) -> bool:
         reads = self.principal.reads

@@ -35,7 +35,7 @@ def reindex(as_json: bool, **options: Any) -> None:
 
     async def go() -> tuple[int, str]:
         async with ops.open_store(config_from_options(options), search_settings()) as store:
-            return await ops.reindex(store), store.backend.describe()
+            return await ops.reindex(store), store.describe()
 
     started = time.monotonic()
     count, location = run(go())

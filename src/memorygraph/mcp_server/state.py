@@ -63,7 +63,7 @@ class ServerState:
 
             settings = self._settings
             self._desk = MigrationDesk(
-                self._store.backend.config, settings.workdir, settings.environment
+                self._store.config, settings.workdir, settings.environment
             )
         return self._desk
 

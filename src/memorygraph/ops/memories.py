@@ -227,8 +227,7 @@ async def load_records(
             f"{store.principal.name!r} may not load records: they keep the namespaces they "
             "name, and it does not hold every namespace; nothing was written"
         )
-    await store.backend.upsert_memories(list(memories))
-    await store.backend.upsert_relationships(list(relationships))
+    await store.load_records(list(memories), list(relationships))
 
 
 async def reindex(store: MemoryStore) -> int:
