@@ -78,6 +78,12 @@ def _report_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> No
     # error in one line already, so only other problems reach the default handler.
     if isinstance(context.get("exception"), MemoryGraphError):
         return
+    # Ctrl-C runs asyncio's handler between two bytecodes, and it may cancel a waiter
+    # right after a timer callback saw that waiter pending and before it set it;
+    # the callback then fails with InvalidStateError. The cancellation it lost to
+    # is the one the run is already handling, so there is nothing to report.
+    if isinstance(context.get("exception"), asyncio.InvalidStateError) and "handle" in context:
+        return
     loop.default_exception_handler(context)
 
 

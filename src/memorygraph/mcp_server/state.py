@@ -62,9 +62,7 @@ class ServerState:
             from memorygraph.ops.migrations import MigrationDesk
 
             settings = self._settings
-            self._desk = MigrationDesk(
-                self._store.config, settings.workdir, settings.environment
-            )
+            self._desk = MigrationDesk(self._store.config, settings.workdir, settings.environment)
         return self._desk
 
     @property
