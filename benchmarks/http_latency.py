@@ -143,7 +143,7 @@ async def seed_store(config: BackendConfig, n: int) -> None:
     rng = random.Random(SEED)
     async with MemoryStore.open(config) as store:
         for i in range(n):
-            await ops.store_memory(store, **arguments("store_memory", rng, i))
+            await ops.remember(store, **arguments("store_memory", rng, i))
 
 
 async def library_p50(config: BackendConfig, tool: str, calls: int) -> float:
@@ -154,9 +154,9 @@ async def library_p50(config: BackendConfig, tool: str, calls: int) -> float:
             a = arguments(tool, rng, i)
             began = time.perf_counter()
             if tool == "store_memory":
-                await ops.store_memory(store, **a)
+                await ops.remember(store, **a)
             else:
-                await ops.search_memories(store, a["query"], where=ops.filters())
+                await ops.search_memories(store, query=a["query"])
             if i >= WARMUP:
                 seconds.append(time.perf_counter() - began)
     return statistics.median(seconds)

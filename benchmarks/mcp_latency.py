@@ -424,26 +424,18 @@ class Case:
     target_ms: float | None = None
 
 
-def _rest(args: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: v for k, v in args.items() if k not in names}
-
-
 LIBRARY: dict[str, Call] = {
-    "store_memory": lambda s, a: ops.store_memory(s, **a),
+    "store_memory": lambda s, a: ops.remember(s, **a),
     "get_memory": lambda s, a: ops.get_memory(s, **a),
     "update_memory": lambda s, a: ops.update_memory(s, **a),
     "delete_memory": lambda s, a: ops.delete_memory(s, **a),
-    "create_relationship": lambda s, a: ops.create_relationship(s, **a),
+    "create_relationship": lambda s, a: ops.relate(s, **a),
     "invalidate_relationship": lambda s, a: ops.invalidate_relationship(s, **a),
     "get_related_memories": lambda s, a: ops.get_related_memories(s, **a),
     "get_recent_activity": lambda s, a: ops.get_recent_activity(s, **a),
     "get_memory_statistics": lambda s, a: ops.get_memory_statistics(s),
-    "search_memories": lambda s, a: ops.search_memories(
-        s, a["query"], where=ops.filters(), **_rest(a, "query")
-    ),
-    "recall_memories": lambda s, a: ops.recall_memories(
-        s, a["query"], where=ops.filters(), **_rest(a, "query")
-    ),
+    "search_memories": lambda s, a: ops.search_memories(s, **a),
+    "recall_memories": lambda s, a: ops.recall_memories(s, **a),
 }
 
 

@@ -79,8 +79,8 @@ def p50(samples: list[float]) -> float:
 
 async def library_timings(path: Path, ids: list[str], rounds: int) -> dict[str, list[float]]:
     calls: dict[str, Callable[[MemoryStore, int], Awaitable[Any]]] = {
-        "search": lambda s, i: ops.recall_memories(s, QUERIES[i % len(QUERIES)], limit=20),
-        "memory": lambda s, i: ops.get_memory(s, ids[i % len(ids)]),
+        "search": lambda s, i: ops.recall_memories(s, query=QUERIES[i % len(QUERIES)], limit=20),
+        "memory": lambda s, i: ops.get_memory(s, memory_id=ids[i % len(ids)]),
         "graph (2 hops)": lambda s, i: graph.neighbourhood(s, ids[i % len(ids)], depth=2),
     }
     found: dict[str, list[float]] = {name: [] for name in calls}

@@ -75,7 +75,7 @@ def one_line_error(err: str) -> str:
         (["add", "--type", "solution"], 2, "Missing option '--title'"),
         (["add", "--type", "task", "--title", "t", "--importance", "3"], 2, "importance"),
         (["get", "absent"], 1, "no memory with id 'absent'"),
-        (["relate", "a", "b", "SOLVES"], 1, "not stored memories"),
+        (["relate", "a", "b", "SOLVES"], 1, "TO_ID 'b' is not a stored memory"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code(
@@ -190,7 +190,11 @@ def test_relationship_types_are_case_insensitive_everywhere_and_forget_reports_j
     related = json.loads(capsys.readouterr().out)
     assert [n["relationship"]["type"] for n in related] == ["SOLVES"]
     assert main(["forget", "f", "--json", "--path", db]) == 0
-    assert json.loads(capsys.readouterr().out) == {"id": "f", "deleted": True}
+    assert json.loads(capsys.readouterr().out) == {
+        "id": "f",
+        "deleted": True,
+        "relationships_deleted": 1,
+    }
 
 
 def test_every_command_that_reports_has_json_and_the_guide_says_which() -> None:

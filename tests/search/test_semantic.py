@@ -72,11 +72,11 @@ async def test_every_hit_has_a_relevance_and_unrelated_questions_say_nothing_rel
     async with MemoryStore.open(config, HYBRID) as store:
         for memory in _memories():
             await store.remember(memory)
-        answered = await ops.recall_memories(store, "postgres connections run out under load")
+        answered = await ops.recall_memories(store, query="postgres connections run out under load")
         assert not answered.nothing_relevant
         assert answered.results[0].memory.id in {"pool", "pool-fix"}
         assert all(0.0 <= r.relevance <= 1.0 for r in answered.results)
-        unrelated = await ops.recall_memories(store, "how long should sourdough bread proof")
+        unrelated = await ops.recall_memories(store, query="how long should sourdough bread proof")
         assert unrelated.nothing_relevant
         assert unrelated.relevance_threshold == store.relevance_threshold
         strict = MemoryStore(store.backend, settings=SearchSettings(semantic=True, threshold=1.0))

@@ -28,7 +28,9 @@ async def write_chain(config: BackendConfig, n: int) -> None:
         for i in range(n):
             await ops.remember(store, type="general", title=f"chain link {i}", memory_id=f"c{i}")
         for i in range(n - 1):
-            await ops.relate(store, f"c{i}", f"c{i + 1}", "FOLLOWS")
+            await ops.relate(
+                store, from_memory_id=f"c{i}", to_memory_id=f"c{i + 1}", relationship_type="FOLLOWS"
+            )
 
 
 def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) -> None:
@@ -74,7 +76,7 @@ def test_the_api_answers_with_the_operations_shapes_and_codes(tmp_path: Path) ->
         as_json = {"content-type": "application/json"}
         refusals = [
             (http.get("api/search"), 400, bad, "q"),
-            (http.get("api/memories/nope"), 404, "not_found", None),
+            (http.get("api/memories/nope"), 404, "not_found", "memory_id"),
             (http.get("api/memories/c0/neighbourhood?depth=4"), 400, bad, "depth"),
             (http.get("api/memories/c0/neighbourhood?depth=two"), 400, bad, "depth"),
             (http.post(rollback, content=b"confirm=true"), 400, bad, "content-type"),

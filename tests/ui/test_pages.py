@@ -57,9 +57,18 @@ async def write_incident(config: BackendConfig) -> None:
         for i in range(40):
             await ops.remember(store, type="general", title=f"Unrelated note {i}", content="x")
         for from_id, to_id, kind in LINKS:
-            await ops.relate(store, from_id, to_id, kind)
-        invalidated = await ops.relate(store, "old-fix", "reset-error", "ADDRESSES")
-        await ops.invalidate_relationship(store, invalidated.id, invalidated_by="keepalive")
+            await ops.relate(
+                store, from_memory_id=from_id, to_memory_id=to_id, relationship_type=kind
+            )
+        invalidated = await ops.relate(
+            store,
+            from_memory_id="old-fix",
+            to_memory_id="reset-error",
+            relationship_type="ADDRESSES",
+        )
+        await ops.invalidate_relationship(
+            store, relationship_id=invalidated.id, invalidated_by="keepalive"
+        )
 
 
 async def library_count(config: BackendConfig, memory_id: str, depth: int) -> int:
@@ -69,7 +78,12 @@ async def library_count(config: BackendConfig, memory_id: str, depth: int) -> in
     async with MemoryStore.open(config) as store:
         while True:
             page = await ops.get_related_memories(
-                store, memory_id, max_depth=depth, include_invalidated=True, offset=offset, limit=50
+                store,
+                memory_id=memory_id,
+                max_depth=depth,
+                include_invalidated=True,
+                offset=offset,
+                limit=50,
             )
             found += len(page.results)
             if page.page.next_offset is None:
@@ -179,7 +193,13 @@ async def write_hostile(config: BackendConfig) -> list[str]:
         )
         ids.append(big.id)
         for other in ids[1:]:
-            await ops.relate(store, ids[0], other, "RELATED_TO", description=HOSTILE[1])
+            await ops.relate(
+                store,
+                from_memory_id=ids[0],
+                to_memory_id=other,
+                relationship_type="RELATED_TO",
+                description=HOSTILE[1],
+            )
         return ids
 
 
@@ -222,7 +242,12 @@ async def write_hub(config: BackendConfig, spokes: int) -> None:
         await ops.remember(store, type="technology", title="PostgreSQL", memory_id="hub")
         for i in range(spokes):
             await ops.remember(store, type="fix", title=f"tuning {i}", memory_id=f"s{i:02d}")
-            await ops.relate(store, f"s{i:02d}", "hub", "APPLIES_TO")
+            await ops.relate(
+                store,
+                from_memory_id=f"s{i:02d}",
+                to_memory_id="hub",
+                relationship_type="APPLIES_TO",
+            )
 
 
 def test_a_memorys_relationships_come_in_pages(browser: WebDriver, tmp_path: Path) -> None:

@@ -38,7 +38,9 @@ async def write_teams(config: BackendConfig) -> dict[str, str]:
             fix = await ops.remember(
                 store, type="fix", title=f"{team} regenerates the lockfile", namespace=team
             )
-            await ops.relate(store, fix.id, problem.id, "SOLVES")
+            await ops.relate(
+                store, from_memory_id=fix.id, to_memory_id=problem.id, relationship_type="SOLVES"
+            )
             ids[team] = problem.id
         await ops.remember(
             store, type="general", title="secret roadmap of team-a", namespace="team-a"

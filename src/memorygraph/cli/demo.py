@@ -83,8 +83,9 @@ def demo(workdir: Path, memories: int, target_kind: str) -> None:
             )
         show_report(result, as_json=False, verbose=False)
         async with ops.open_store(target.read_only_copy()) as store:
-            found = [hit.memory for hit in await ops.find_memories(store, "redis timeout", limit=3)]
-            pages = await ops.related_pages(store, "mem-00000000")
+            hits = await ops.find_memories(store, query="redis timeout", limit=3)
+            found = [hit.memory for hit in hits]
+            pages = await ops.related_pages(store, memory_id="mem-00000000")
             hub = [n async for page in pages for n in page]
         table = Table("id", "type", "title", header_style="bold")
         for m in found:

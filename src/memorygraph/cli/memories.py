@@ -20,13 +20,15 @@ from memorygraph.cli.common import (
     run,
     search_settings,
 )
-from memorygraph.models import Memory, MemoryType, Relationship, RelationshipType
+from memorygraph.cli.model_options import Flag, model_options
+from memorygraph.models import Memory, Relationship
+from memorygraph.ops import inputs
 from memorygraph.ops import memories as ops
-from memorygraph.ops.memories import Direction, Neighbour, version_of
+from memorygraph.ops.inputs import DIRECTIONS, MEMORY_TYPES, RELATIONSHIP_TYPES
+from memorygraph.ops.memories import Neighbour, version_of
 from memorygraph.search import SearchHit
 
-MEMORY_TYPES = [t.value for t in MemoryType]
-RELATIONSHIP_TYPES = [t.value for t in RelationshipType]
+EXPECTED_VERSION = Flag(help="Only if it is still at this version (from `get`); exit 3 otherwise.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -38,37 +40,19 @@ def _memory_table(memories: list[Memory]) -> Table:
 
 
 @click.command()
-@click.option(
-    "--type", "memory_type", type=click.Choice(MEMORY_TYPES, case_sensitive=False), required=True
-)
-@click.option("--title", required=True, help="One line that says what this memory is.")
-@click.option("--content", default="", help="The full text.")
-@click.option("--summary", help="A short summary.")
-@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
-@click.option("--importance", type=float, default=0.5, show_default=True, help="0..1")
-@click.option("--id", "memory_id", help="An id of your own (default: a new UUID).")
-@click.option(
-    "--replace", is_flag=True, help="Replace the memory stored under --id, whole (else refused)."
-)
-@click.option(
-    "--namespace",
-    help="The namespace to store it in (kept as context.tenant_id; default: the default one).",
+@model_options(
+    inputs.StoreMemory,
+    type=Flag(choices=MEMORY_TYPES, help="What kind of memory this is (any case)."),
+    tags=Flag("--tag", help="A tag; repeat for several."),
+    confidence=Flag(help="How sure you are of it."),
+    project_path=Flag("--project"),
+    context=Flag(help="More context as a JSON object: files_involved, languages, git_branch…"),
+    memory_id=Flag("--id", help="An id of your own (default: a new UUID)."),
+    replace=Flag(help="Replace the memory stored under --id, whole (else refused)."),
 )
 @backend_options()
 @json_option
-def add(
-    memory_type: str,
-    title: str,
-    content: str,
-    summary: str | None,
-    tags: tuple[str, ...],
-    importance: float,
-    memory_id: str | None,
-    replace: bool,
-    namespace: str | None,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add(request: inputs.StoreMemory, as_json: bool, **options: Any) -> None:
     """Remember something. An --id already in use is refused (exit 3) unless --replace.
 
     \b
@@ -77,22 +61,12 @@ def add(
       memorygraph add --type problem --title "Idle clients dropped" --content "…" --json
       memorygraph add --type fix --title "Pin redis 7.2.4" --id fix --replace
       memorygraph add --type decision --title "Use Postgres 16" --namespace team-a
+      memorygraph add --type fix --title "Retry on EAGAIN" --context '{"git_branch": "main"}'
     """
 
     async def go() -> Memory:
         async with ops.open_store(config_from_options(options), search_settings()) as store:
-            return await ops.remember(
-                store,
-                type=memory_type,
-                title=title,
-                content=content,
-                summary=summary,
-                tags=tags,
-                importance=importance,
-                memory_id=memory_id or None,
-                replace=replace,
-                namespace=namespace,
-            )
+            return await ops.remember(store, request)
 
     stored = run(go())
     if as_json:
@@ -105,10 +79,15 @@ def add(
 
 
 @click.command()
-@click.argument("memory_id")
+@model_options(
+    inputs.GetMemory,
+    memory_id=Flag(argument=True),
+    include_relationships=Flag(cli=False),
+    content_offset=Flag(cli=False),
+)
 @backend_options()
 @json_option
-def get(memory_id: str, as_json: bool, **options: Any) -> None:
+def get(request: inputs.GetMemory, as_json: bool, **options: Any) -> None:
     """Show one memory.
 
     \b
@@ -118,7 +97,7 @@ def get(memory_id: str, as_json: bool, **options: Any) -> None:
 
     async def go() -> Memory:
         async with ops.open_store(config_from_options(options, read_only=True)) as store:
-            return await ops.memory(store, memory_id)
+            return await ops.memory(store, request.memory_id)
 
     memory = run(go())
     _show(memory, as_json)
@@ -138,46 +117,27 @@ def _show(memory: Memory, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("memory_id")
-@click.option("--title", help="A new title.")
-@click.option("--content", help="New content.")
-@click.option("--summary", help="A new summary.")
-@click.option(
-    "--type", "memory_type", type=click.Choice(MEMORY_TYPES, case_sensitive=False),
-    help="A new type.",
-)  # fmt: skip
-@click.option("--importance", type=click.FloatRange(0, 1), help="0..1")
-@click.option("--confidence", type=click.FloatRange(0, 1), help="0..1")
-@click.option("--effectiveness", type=click.FloatRange(0, 1), help="0..1")
-@click.option("--add-tag", "add_tags", multiple=True, help="A tag to add; repeat for several.")
-@click.option("--remove-tag", "remove_tags", multiple=True, help="A tag to remove; repeatable.")
-@click.option("--add-file", "add_files", multiple=True, help="A file to add to files_involved.")
-@click.option("--remove-file", "remove_files", multiple=True, help="A file to remove.")
-@click.option("--project", "project_path", help="A new project path (context.project_path).")
-@click.option(
-    "--expected-version",
-    help="Change it only if it is still at this version (from `get`); exit 3 otherwise.",
+@model_options(
+    inputs.UpdateMemory,
+    memory_id=Flag(argument=True),
+    title=Flag(help="A new title."),
+    content=Flag(help="New content."),
+    summary=Flag(help="A new summary."),
+    type=Flag(choices=MEMORY_TYPES, help="A new memory type."),
+    tags=Flag("--tag", help="Replaces the tags; repeat for several."),
+    add_tags=Flag("--add-tag", help="A tag to add; repeat for several."),
+    remove_tags=Flag("--remove-tag", help="A tag to remove; repeatable."),
+    add_files=Flag("--add-file", help="A file to add to files_involved; repeatable."),
+    remove_files=Flag("--remove-file", help="A file to remove from files_involved; repeatable."),
+    importance=Flag(help="How much this matters."),
+    confidence=Flag(help="How sure you are of it."),
+    effectiveness=Flag(help="How well it worked."),
+    project_path=Flag("--project", help="A new project path (context.project_path)."),
+    expected_version=EXPECTED_VERSION,
 )
 @backend_options()
 @json_option
-def update(
-    memory_id: str,
-    title: str | None,
-    content: str | None,
-    summary: str | None,
-    memory_type: str | None,
-    importance: float | None,
-    confidence: float | None,
-    effectiveness: float | None,
-    add_tags: tuple[str, ...],
-    remove_tags: tuple[str, ...],
-    add_files: tuple[str, ...],
-    remove_files: tuple[str, ...],
-    project_path: str | None,
-    expected_version: str | None,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def update(request: inputs.UpdateMemory, as_json: bool, **options: Any) -> None:
     """Change some fields of a memory; the others stay as stored, even when another
     process changes them at the same time.
 
@@ -187,63 +147,29 @@ def update(
       memorygraph update 3f2c… --remove-tag draft --add-file src/cache.py
       memorygraph update 3f2c… --importance 0.9 --expected-version 9a1f0c2e4b6d8a10
     """
-    patch = ops.patch_of(
-        title=title,
-        content=content,
-        summary=summary,
-        type=memory_type.lower() if memory_type else None,
-        importance=importance,
-        confidence=confidence,
-        effectiveness=effectiveness,
-        add_tags=add_tags,
-        remove_tags=remove_tags,
-        add_files=add_files,
-        remove_files=remove_files,
-        project_path=project_path,
-    )
 
     async def go() -> Memory:
         async with ops.open_store(config_from_options(options), search_settings()) as store:
-            return await ops.change(store, memory_id, patch, expected_version=expected_version)
+            return await ops.update_memory(store, request)
 
     _show(run(go()), as_json)
 
 
 @click.command()
-@click.argument("query")
-@click.option(
-    "--type",
-    "memory_types",
-    type=click.Choice(MEMORY_TYPES, case_sensitive=False),
-    multiple=True,
-    help="Only this type (any case); repeat for several.",
-)
-@click.option(
-    "--tag", "tags", multiple=True, help="Only memories with this tag; repeat for any of several."
-)
-@click.option("--project", help="Only memories whose context.project_path is this.")
-@click.option("--min-importance", type=click.FloatRange(0, 1), help="Only at least this important.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option(
-    "--offset",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Skip this many results (paging).",
+@model_options(
+    inputs.SearchMemories,
+    query=Flag("QUERY", argument=True),
+    memory_types=Flag(
+        "--type", choices=MEMORY_TYPES, help="Only this type (any case); repeatable."
+    ),
+    project_path=Flag("--project", help="Only memories whose context.project_path is this."),
+    tags=Flag("--tag", help="Only memories with this tag; repeat for any of several."),
+    limit=Flag(help="How many results at most."),
+    offset=Flag(help="Skip this many results (paging)."),
 )
 @backend_options()
 @json_option
-def search(
-    query: str,
-    memory_types: tuple[str, ...],
-    tags: tuple[str, ...],
-    project: str | None,
-    min_importance: float | None,
-    limit: int,
-    offset: int,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def search(request: inputs.SearchMemories, as_json: bool, **options: Any) -> None:
     """Find memories matching QUERY, best first.
 
     Any word may match; memories matching more words, rarer words and words in
@@ -258,16 +184,10 @@ def search(
     """
 
     async def go() -> tuple[list[SearchHit], float]:
-        where = ops.filters(
-            memory_types=memory_types,
-            tags=tags,
-            project_path=project,
-            min_importance=min_importance,
-        )
         async with ops.open_store(
             config_from_options(options, read_only=True), search_settings()
         ) as store:
-            found = await ops.find_memories(store, query, where=where, limit=limit, offset=offset)
+            found = await ops.find_memories(store, request)
             return found, store.relevance_threshold
 
     found, threshold = run(go())
@@ -308,23 +228,21 @@ def search(
 
 
 @click.command()
-@click.argument("from_id")
-@click.argument("to_id")
-@click.argument("relationship_type", type=click.Choice(RELATIONSHIP_TYPES, case_sensitive=False))
-@click.option("--strength", type=float, default=0.5, show_default=True, help="0..1")
-@click.option("--description", help="Why these two are related.")
+@model_options(
+    inputs.CreateRelationship,
+    from_memory_id=Flag("FROM_ID", argument=True),
+    to_memory_id=Flag("TO_ID", argument=True),
+    relationship_type=Flag("TYPE", argument=True, choices=RELATIONSHIP_TYPES),
+    strength=Flag(help="How strong the link is."),
+    confidence=Flag(help="How sure you are of it."),
+)
 @backend_options()
 @json_option
-def relate(
-    from_id: str,
-    to_id: str,
-    relationship_type: str,
-    strength: float,
-    description: str | None,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def relate(request: inputs.CreateRelationship, as_json: bool, **options: Any) -> None:
     """Join two memories: FROM_ID —TYPE→ TO_ID.
+
+    TYPE is a relationship type in any case (SOLVES, CAUSES, DEPENDS_ON, RELATED_TO, …);
+    an unknown one is refused with the whole list.
 
     \b
     Example:
@@ -333,45 +251,38 @@ def relate(
 
     async def go() -> Relationship:
         async with ops.open_store(config_from_options(options)) as store:
-            return await ops.relate(
-                store,
-                from_id,
-                to_id,
-                relationship_type,
-                strength=strength,
-                description=description,
-            )
+            return await ops.relate(store, request)
 
     rel = run(go())
     if as_json:
         emit_json(rel.to_dict())
     else:
         console.print(
-            Text.assemble(f"related {from_id} -{rel.type.value}-> {to_id} as ", (rel.id, "bold")),
+            Text.assemble(
+                f"related {rel.from_id} -{rel.type.value}-> {rel.to_id} as ", (rel.id, "bold")
+            ),
             highlight=False,
         )
 
 
 @click.command()
-@click.argument("memory_id")
-@click.option(
-    "--direction",
-    type=click.Choice([d.value for d in Direction]),
-    default="both",
-    show_default=True,
-)
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(RELATIONSHIP_TYPES, case_sensitive=False),
-    help="Only relationships of this type (any case); repeat for several.",
+@model_options(
+    inputs.RelatedMemories,
+    memory_id=Flag(argument=True),
+    relationship_types=Flag(
+        "--type",
+        choices=RELATIONSHIP_TYPES,
+        help="Only relationships of this type (any case); repeatable.",
+    ),
+    direction=Flag(choices=DIRECTIONS),
+    max_depth=Flag(cli=False),
+    include_invalidated=Flag(cli=False),
+    limit=Flag(cli=False),
+    offset=Flag(cli=False),
 )
 @backend_options()
 @json_option
-def related(
-    memory_id: str, direction: str, types: tuple[str, ...], as_json: bool, **options: Any
-) -> None:
+def related(request: inputs.RelatedMemories, as_json: bool, **options: Any) -> None:
     """List every memory one relationship away from MEMORY_ID (no cap).
 
     \b
@@ -383,9 +294,7 @@ def related(
     async def go() -> None:
         async with ops.open_store(config_from_options(options, read_only=True)) as store:
             # A missing memory fails here, before anything is printed.
-            pages = await ops.related_pages(
-                store, memory_id, direction=direction, relationship_types=types
-            )
+            pages = await ops.related_pages(store, request)
             first = True
             if as_json:
                 sys.stdout.write("[")
@@ -427,14 +336,14 @@ def _write_json_items(page: list[Neighbour], first: bool) -> None:
 
 
 @click.command()
-@click.argument("memory_id")
-@click.option(
-    "--expected-version",
-    help="Delete it only if it is still at this version (from `get`); exit 3 otherwise.",
+@model_options(
+    inputs.DeleteMemory,
+    memory_id=Flag(argument=True),
+    expected_version=EXPECTED_VERSION,
 )
 @backend_options()
 @json_option
-def forget(memory_id: str, expected_version: str | None, as_json: bool, **options: Any) -> None:
+def forget(request: inputs.DeleteMemory, as_json: bool, **options: Any) -> None:
     """Delete a memory and its relationships.
 
     \b
@@ -443,15 +352,17 @@ def forget(memory_id: str, expected_version: str | None, as_json: bool, **option
       memorygraph forget 3f2c… --expected-version 9a1f0c2e4b6d8a10 --json
     """
 
-    async def go() -> None:
+    async def go() -> ops.Deleted:
         async with ops.open_store(config_from_options(options)) as store:
-            await ops.forget(store, memory_id, expected_version=expected_version)
+            return await ops.delete_memory(store, request)
 
-    run(go())
+    deleted = run(go())
     if as_json:
-        emit_json({"id": memory_id, "deleted": True})
+        emit_json(deleted.model_dump())
     else:
-        console.print(Text(f"forgot {memory_id}"))
+        console.print(
+            Text(f"forgot {deleted.id} and its {deleted.relationships_deleted} relationships")
+        )
 
 
 def register(group: click.Group) -> None:

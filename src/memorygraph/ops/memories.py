@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -41,7 +41,20 @@ from memorygraph.models import (
     format_timestamp,
     utc_now,
 )
-from memorygraph.ops.views import MAX_PAGE, MemorySummary, MemoryView, RelationshipView, is_valid
+from memorygraph.ops.inputs import (
+    CreateRelationship,
+    DeleteMemory,
+    GetMemory,
+    GetRecentActivity,
+    InvalidateRelationship,
+    RecallMemories,
+    RelatedMemories,
+    SearchMemories,
+    StoreMemory,
+    UpdateMemory,
+    parse,
+)
+from memorygraph.ops.views import MemorySummary, MemoryView, RelationshipView, is_valid
 from memorygraph.patch import MemoryPatch as MemoryPatch
 from memorygraph.patch import later_than
 from memorygraph.patch import version_of as version_of
@@ -52,8 +65,6 @@ from memorygraph.store import MemoryStore as MemoryStore
 
 #: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
 RELATIONSHIPS_WITH_MEMORY = 10
-#: The deepest walk `get_related_memories` takes.
-MAX_DEPTH = 5
 #: Memories a multi-hop `get_related_memories` visits at most, whatever the depth.
 MAX_VISITED = 2_000
 #: Neighbours listed per memory in recall's neighbourhood summary.
@@ -83,6 +94,10 @@ def _page(limit: int, offset: int, has_more: bool) -> Page:
 class StoredMemory(BaseModel):
     id: str
     memory: MemorySummary
+
+    @classmethod
+    def of(cls, memory: Memory) -> StoredMemory:
+        return cls(id=memory.id, memory=MemorySummary.of(memory))
 
 
 class MemoryDetail(BaseModel):
@@ -239,45 +254,34 @@ async def reindex(store: MemoryStore) -> int:
 
 
 async def remember(
-    store: MemoryStore,
-    *,
-    type: str,
-    title: str,
-    content: str = "",
-    summary: str | None = None,
-    tags: Sequence[str] = (),
-    importance: float = 0.5,
-    confidence: float = 0.8,
-    project_path: str | None = None,
-    context: dict[str, Any] | None = None,
-    memory_id: str | None = None,
-    replace: bool = False,
-    namespace: str | None = None,
+    store: MemoryStore, request: StoreMemory | None = None, /, **fields: Any
 ) -> Memory:
-    """Store a new memory and return it whole. A `memory_id` in use is a `ConflictError`
-    (nothing written) unless `replace`, which replaces that memory whole. It goes to
-    `namespace` (one the store's principal holds) or the principal's first."""
-    fields: dict[str, Any] = {
-        "type": parse_memory_type(type, "type"),
-        "title": title,
-        "content": content,
-        "summary": summary,
-        "tags": list(tags),
-        "importance": importance,
-        "confidence": confidence,
+    """Store a new memory and return it whole (`StoreMemory`: the model or its fields).
+    A `memory_id` in use is a `ConflictError` (nothing written) unless `replace`, which
+    replaces that memory whole. It goes to `namespace` (one the store's principal
+    holds) or the principal's first."""
+    r = parse(StoreMemory, request, **fields)
+    record: dict[str, Any] = {
+        "type": parse_memory_type(r.type, "type"),
+        "title": r.title,
+        "content": r.content,
+        "summary": r.summary,
+        "tags": list(r.tags or ()),
+        "importance": r.importance,
+        "confidence": r.confidence,
     }
-    ctx = dict(context or {})
-    if project_path is not None:
-        ctx["project_path"] = project_path
+    ctx = dict(r.context or {})
+    if r.project_path is not None:
+        ctx["project_path"] = r.project_path
     if ctx:
-        fields["context"] = _context(ctx)
-    if memory_id is not None:
-        fields["id"] = memory_id
+        record["context"] = _context(ctx)
+    if r.memory_id is not None:
+        record["id"] = r.memory_id
     try:
-        return await store.remember(replace=replace, namespace=namespace, **fields)
+        return await store.remember(replace=r.replace, namespace=r.namespace, **record)
     except ConflictError as e:
         raise ConflictError(
-            f"memory id {memory_id!r} is already in use; nothing was written. Omit the id "
+            f"memory id {r.memory_id!r} is already in use; nothing was written. Omit the id "
             "for a new one, update that memory, or replace it explicitly",
             current_version=e.current_version,
             field="memory_id",
@@ -287,61 +291,6 @@ async def remember(
 async def memory(store: MemoryStore, memory_id: str) -> Memory:
     """The whole memory with this id, or `NotFoundError`."""
     return await store.get(memory_id)
-
-
-async def forget(
-    store: MemoryStore, memory_id: str, *, expected_version: str | None = None
-) -> None:
-    """Delete a memory and its relationships, or `NotFoundError` if there is none; with
-    `expected_version`, only if it is still at that version (else `ConflictError`)."""
-    await store.forget(memory_id, expected_version=expected_version)
-
-
-async def change(
-    store: MemoryStore,
-    memory_id: str,
-    patch: MemoryPatch,
-    *,
-    expected_version: str | None = None,
-) -> Memory:
-    """Apply `patch` to the stored memory in one atomic step and return it whole."""
-    return await store.update(memory_id, patch, expected_version=expected_version)
-
-
-async def store_memory(
-    store: MemoryStore,
-    *,
-    type: str,
-    title: str,
-    content: str = "",
-    summary: str | None = None,
-    tags: Sequence[str] = (),
-    importance: float = 0.5,
-    confidence: float = 0.8,
-    project_path: str | None = None,
-    context: dict[str, Any] | None = None,
-    memory_id: str | None = None,
-    replace: bool = False,
-    namespace: str | None = None,
-) -> StoredMemory:
-    """Store a new memory and return its id. An id already in use is a `ConflictError`
-    unless `replace`. It goes to `namespace` or the principal's first."""
-    stored = await remember(
-        store,
-        type=type,
-        title=title,
-        content=content,
-        summary=summary,
-        tags=tags,
-        importance=importance,
-        confidence=confidence,
-        project_path=project_path,
-        context=context,
-        memory_id=memory_id,
-        replace=replace,
-        namespace=namespace,
-    )
-    return StoredMemory(id=stored.id, memory=MemorySummary.of(stored))
 
 
 def _context(data: dict[str, Any]) -> MemoryContext:
@@ -362,27 +311,25 @@ def _context(data: dict[str, Any]) -> MemoryContext:
 async def _memory(store: MemoryStore, memory_id: str, field: str = "memory_id") -> Memory:
     found = await store.lookup(memory_id)
     if found is None:
-        raise NotFoundError(f"{field} {memory_id!r} is not a stored memory")
+        raise NotFoundError(f"{field} {memory_id!r} is not a stored memory", field=field)
     return found
 
 
 async def get_memory(
-    store: MemoryStore,
-    memory_id: str,
-    *,
-    include_relationships: bool = True,
-    content_offset: int = 0,
+    store: MemoryStore, request: GetMemory | None = None, /, **fields: Any
 ) -> MemoryDetail:
     """One memory (a window of its content), with its first relationships."""
-    memory = await _memory(store, memory_id)
-    if content_offset > len(memory.content):
+    r = parse(GetMemory, request, **fields)
+    memory = await _memory(store, r.memory_id)
+    if r.content_offset > len(memory.content):
         raise InvalidRecordError(
-            f"content_offset {content_offset} is past the end of the content "
-            f"({len(memory.content)} characters)"
+            f"content_offset {r.content_offset} is past the end of the content "
+            f"({len(memory.content)} characters)",
+            field="content_offset",
         )
-    detail = MemoryDetail(memory=MemoryView.of(memory, content_offset))
-    if include_relationships:
-        near = await store.neighbours(memory_id, limit=RELATIONSHIPS_WITH_MEMORY + 1)
+    detail = MemoryDetail(memory=MemoryView.of(memory, r.content_offset))
+    if r.include_relationships:
+        near = await store.neighbours(r.memory_id, limit=RELATIONSHIPS_WITH_MEMORY + 1)
         detail.relationships = [
             RelationshipView.of(n.relationship) for n in near[:RELATIONSHIPS_WITH_MEMORY]
         ]
@@ -390,107 +337,88 @@ async def get_memory(
     return detail
 
 
-def patch_of(
-    *,
-    add_tags: Sequence[str] = (),
-    remove_tags: Sequence[str] = (),
-    add_files: Sequence[str] = (),
-    remove_files: Sequence[str] = (),
-    project_path: str | None = None,
-    **changes: Any,
-) -> MemoryPatch:
-    """The patch an interface's arguments describe: fields to set (None means
-    unchanged), tags and files to add or remove, the project path."""
+def patch_of(request: UpdateMemory) -> MemoryPatch:
+    """The patch an update describes: fields to set (None means unchanged), tags and
+    files to add or remove, the project path."""
+    changes = {
+        "title": request.title,
+        "content": request.content,
+        "summary": request.summary,
+        "type": request.type.lower() if request.type else None,
+        "tags": request.tags,
+        "importance": request.importance,
+        "confidence": request.confidence,
+        "effectiveness": request.effectiveness,
+    }
     return MemoryPatch(
         set={k: v for k, v in changes.items() if v is not None},
-        add_tags=tuple(add_tags),
-        remove_tags=tuple(remove_tags),
-        add_files=tuple(add_files),
-        remove_files=tuple(remove_files),
-        project_path=project_path,
+        add_tags=tuple(request.add_tags or ()),
+        remove_tags=tuple(request.remove_tags or ()),
+        add_files=tuple(request.add_files or ()),
+        remove_files=tuple(request.remove_files or ()),
+        project_path=request.project_path,
     )
 
 
 async def update_memory(
-    store: MemoryStore,
-    memory_id: str,
-    *,
-    expected_version: str | None = None,
-    add_tags: Sequence[str] = (),
-    remove_tags: Sequence[str] = (),
-    add_files: Sequence[str] = (),
-    remove_files: Sequence[str] = (),
-    project_path: str | None = None,
-    **changes: Any,
-) -> MemoryView:
+    store: MemoryStore, request: UpdateMemory | None = None, /, **fields: Any
+) -> Memory:
     """Change only the fields given (None means unchanged), add or remove tags and
     files, in one atomic step; return the memory as stored. With `expected_version`,
     only if the memory is still at that version (else `ConflictError`)."""
-    patch = patch_of(
-        add_tags=add_tags,
-        remove_tags=remove_tags,
-        add_files=add_files,
-        remove_files=remove_files,
-        project_path=project_path,
-        **changes,
-    )
+    r = parse(UpdateMemory, request, **fields)
     try:
-        updated = await store.update(memory_id, patch, expected_version=expected_version)
+        return await store.update(r.memory_id, patch_of(r), expected_version=r.expected_version)
     except NotFoundError as e:
         raise NotFoundError(
-            f"memory_id {memory_id!r} is not a stored memory; nothing was changed",
+            f"memory_id {r.memory_id!r} is not a stored memory; nothing was changed",
             next_steps=e.next_steps,
+            field="memory_id",
         ) from e
-    return MemoryView.of(updated)
 
 
 async def delete_memory(
-    store: MemoryStore, memory_id: str, *, expected_version: str | None = None
+    store: MemoryStore, request: DeleteMemory | None = None, /, **fields: Any
 ) -> Deleted:
     """Delete a memory and every relationship touching it (with `expected_version`, only
     if the memory is still at that version, else `ConflictError`)."""
-    await _memory(store, memory_id)
-    touching = len(await store.neighbours(memory_id))
+    r = parse(DeleteMemory, request, **fields)
+    await _memory(store, r.memory_id)
+    touching = len(await store.neighbours(r.memory_id))
     try:
-        await store.forget(memory_id, expected_version=expected_version)
+        await store.forget(r.memory_id, expected_version=r.expected_version)
     except NotFoundError as e:
         raise NotFoundError(
-            f"memory_id {memory_id!r} is not a stored memory; nothing was deleted",
+            f"memory_id {r.memory_id!r} is not a stored memory; nothing was deleted",
             next_steps=e.next_steps,
+            field="memory_id",
         ) from e
-    return Deleted(id=memory_id, deleted=True, relationships_deleted=touching)
+    return Deleted(id=r.memory_id, deleted=True, relationships_deleted=touching)
 
 
 # --- relationships -------------------------------------------------------------------
 
 
-async def create_relationship(
-    store: MemoryStore,
-    *,
-    from_memory_id: str,
-    to_memory_id: str,
-    relationship_type: str,
-    strength: float = 0.5,
-    confidence: float = 0.8,
-    description: str | None = None,
-    context: str | None = None,
-) -> RelationshipView:
-    """Join two stored memories with a typed, directed relationship."""
-    parse_relationship_type(relationship_type)
-    _not_to_itself(from_memory_id, to_memory_id, "to_memory_id")
-    await _memory(store, from_memory_id, "from_memory_id")
-    await _memory(store, to_memory_id, "to_memory_id")
-    relationship = await relate(
-        store,
-        from_memory_id,
-        to_memory_id,
-        relationship_type,
-        strength=strength,
-        confidence=confidence,
-        description=description,
-        context=context,
+async def relate(
+    store: MemoryStore, request: CreateRelationship | None = None, /, **fields: Any
+) -> Relationship:
+    """Join two stored memories with a typed, directed relationship and return it whole.
+    An end that is not stored is a `NotFoundError` naming it, and a memory is not
+    related to itself (`InvalidRecordError`)."""
+    r = parse(CreateRelationship, request, **fields)
+    kind = parse_relationship_type(r.relationship_type)
+    _not_to_itself(r.from_memory_id, r.to_memory_id, "to_memory_id")
+    await _memory(store, r.from_memory_id, "from_memory_id")
+    await _memory(store, r.to_memory_id, "to_memory_id")
+    return await store.relate(
+        r.from_memory_id,
+        r.to_memory_id,
+        kind,
+        strength=r.strength,
+        confidence=r.confidence,
+        description=r.description,
+        context=r.context,
     )
-    return RelationshipView.of(relationship)
 
 
 def _not_to_itself(from_id: str, to_id: str, field: str) -> None:
@@ -505,44 +433,16 @@ def _not_to_itself(from_id: str, to_id: str, field: str) -> None:
         )
 
 
-async def relate(
-    store: MemoryStore,
-    from_id: str,
-    to_id: str,
-    relationship_type: str,
-    *,
-    strength: float = 0.5,
-    confidence: float = 0.8,
-    description: str | None = None,
-    context: str | None = None,
-) -> Relationship:
-    """Join two memories with a relationship of `relationship_type` (any case) and return
-    it whole; an end that is not stored is refused by the store (`IntegrityError`), and
-    a memory is not related to itself (`InvalidRecordError`)."""
-    _not_to_itself(from_id, to_id, "to_id")
-    return await store.relate(
-        from_id,
-        to_id,
-        parse_relationship_type(relationship_type),
-        strength=strength,
-        confidence=confidence,
-        description=description,
-        context=context,
-    )
-
-
 async def related_pages(
-    store: MemoryStore,
-    memory_id: str,
-    *,
-    direction: str = "both",
-    relationship_types: Sequence[str] | None = None,
+    store: MemoryStore, request: RelatedMemories | None = None, /, **fields: Any
 ) -> AsyncIterator[list[Neighbour]]:
     """Every memory one relationship away, in pages as the store reads them (no cap: a
-    memory may have millions). A missing memory fails here, before any page."""
-    await store.get(memory_id)
-    types = [parse_relationship_type(t) for t in relationship_types] if relationship_types else None
-    return store.iter_related(memory_id, direction=parse_direction(direction), types=types)
+    memory may have millions; `limit`, `offset` and `max_depth` do not apply). A missing
+    memory fails here, before any page."""
+    r = parse(RelatedMemories, request, **fields)
+    await store.get(r.memory_id)
+    types = [parse_relationship_type(t) for t in r.relationship_types or ()] or None
+    return store.iter_related(r.memory_id, direction=parse_direction(r.direction), types=types)
 
 
 def parse_direction(name: str) -> Direction:
@@ -583,11 +483,7 @@ def parse_memory_types(names: Sequence[str] | None) -> tuple[MemoryType, ...]:
 
 
 async def invalidate_relationship(
-    store: MemoryStore,
-    relationship_id: str,
-    *,
-    invalidated_by: str | None = None,
-    valid_until: datetime | None = None,
+    store: MemoryStore, request: InvalidateRelationship | None = None, /, **fields: Any
 ) -> RelationshipView:
     """Close a relationship instead of deleting it: it stays in the graph as history.
 
@@ -595,6 +491,12 @@ async def invalidate_relationship(
     memory or relationship id, or a reason). `recorded_at` is stamped with the
     time of this change, so incremental migrations carry it.
     """
+    r = parse(InvalidateRelationship, request, **fields)
+    relationship_id, invalidated_by, valid_until = (
+        r.relationship_id,
+        r.invalidated_by,
+        r.valid_until,
+    )
 
     def close(current: Relationship) -> Relationship:
         now = later_than(current.changed_at, utc_now())
@@ -612,24 +514,16 @@ async def invalidate_relationship(
 
 
 async def get_related_memories(
-    store: MemoryStore,
-    memory_id: str,
-    *,
-    relationship_types: Sequence[str] | None = None,
-    direction: str = "both",
-    max_depth: int = 1,
-    include_invalidated: bool = False,
-    limit: int = 20,
-    offset: int = 0,
+    store: MemoryStore, request: RelatedMemories | None = None, /, **fields: Any
 ) -> RelatedPage:
     """Memories up to `max_depth` relationships away, nearest first, each with the edge
     that reached it (breadth-first; each memory listed once)."""
-    _check_page(limit, offset)
-    if not 1 <= max_depth <= MAX_DEPTH:
-        raise InvalidRecordError(f"max_depth must be between 1 and {MAX_DEPTH}, not {max_depth}")
+    r = parse(RelatedMemories, request, **fields)
+    memory_id, max_depth, limit, offset = r.memory_id, r.max_depth, r.limit, r.offset
     await _memory(store, memory_id)
-    types = [parse_relationship_type(t) for t in relationship_types] if relationship_types else None
-    way = parse_direction(direction)
+    types = [parse_relationship_type(t) for t in r.relationship_types or ()] or None
+    way = parse_direction(r.direction)
+    include_invalidated = r.include_invalidated
     seen = {memory_id}
     frontier = [memory_id]
     found: list[RelatedMemory] = []
@@ -675,48 +569,26 @@ def _related(n: Neighbour, nearer: str, depth: int) -> RelatedMemory:
 # --- finding ---------------------------------------------------------------------------
 
 
-def filters(
-    *,
-    memory_types: Sequence[str] | None = None,
-    tags: Sequence[str] | None = None,
-    project_path: str | None = None,
-    min_importance: float | None = None,
-    created_after: datetime | None = None,
-    updated_after: datetime | None = None,
-) -> SearchFilters:
-    """A `SearchFilters` from operation parameters (types by name, any case)."""
+def filters(request: SearchMemories | RecallMemories) -> SearchFilters:
+    """The `SearchFilters` a search or a recall asks for (types by name, any case)."""
     return SearchFilters(
-        types=parse_memory_types(memory_types),
-        tags=tuple(tags or ()),
-        project=project_path,
-        min_importance=min_importance,
-        created_after=created_after,
-        updated_after=updated_after,
+        types=parse_memory_types(request.memory_types),
+        tags=tuple(getattr(request, "tags", None) or ()),
+        project=request.project_path,
+        min_importance=getattr(request, "min_importance", None),
     )
 
 
-def _check_page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidRecordError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
-    if offset < 0:
-        raise InvalidRecordError(f"offset must be 0 or more, not {offset}")
-
-
 async def search_memories(
-    store: MemoryStore,
-    query: str,
-    *,
-    where: SearchFilters | None = None,
-    limit: int = 20,
-    offset: int = 0,
+    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
 ) -> SearchPage:
     """Memories matching the words of `query`, best first, one page."""
-    _check_page(limit, offset)
-    hits = await find_memories(store, query, where=where, limit=limit + 1, offset=offset)
+    r = parse(SearchMemories, request, **fields)
+    hits = await store.search(r.query, filters=filters(r), limit=r.limit + 1, offset=r.offset)
     threshold = store.relevance_threshold
     return SearchPage(
-        query=query,
-        nothing_relevant=nothing_relevant([h.relevance for h in hits[:limit]], threshold),
+        query=r.query,
+        nothing_relevant=nothing_relevant([h.relevance for h in hits[: r.limit]], threshold),
         relevance_threshold=threshold,
         results=[
             SearchResult(
@@ -725,36 +597,28 @@ async def search_memories(
                 relevance=h.relevance,
                 matched=list(h.matched),
             )
-            for h in hits[:limit]
+            for h in hits[: r.limit]
         ],
-        page=_page(limit, offset, len(hits) > limit),
+        page=_page(r.limit, r.offset, len(hits) > r.limit),
     )
 
 
 async def find_memories(
-    store: MemoryStore,
-    query: str,
-    *,
-    where: SearchFilters | None = None,
-    limit: int = 20,
-    offset: int = 0,
+    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
 ) -> list[SearchHit]:
-    """Memories matching the words of `query`, best first, whole (any `limit`)."""
-    return await store.search(query, filters=where, limit=limit, offset=offset)
+    """Memories matching the words of `query`, best first, whole (one page of them)."""
+    r = parse(SearchMemories, request, **fields)
+    return await store.search(r.query, filters=filters(r), limit=r.limit, offset=r.offset)
 
 
 async def recall_memories(
-    store: MemoryStore,
-    query: str,
-    *,
-    where: SearchFilters | None = None,
-    limit: int = 10,
-    offset: int = 0,
+    store: MemoryStore, request: RecallMemories | None = None, /, **fields: Any
 ) -> RecallPage:
     """The best matches for a natural-language query and what is linked to them, each
     with why it was returned and a summary of its neighbourhood."""
-    _check_page(limit, offset)
-    hits = await store.recall(query, filters=where, limit=limit + 1, offset=offset)
+    r = parse(RecallMemories, request, **fields)
+    limit, offset = r.limit, r.offset
+    hits = await store.recall(r.query, filters=filters(r), limit=limit + 1, offset=offset)
     results = []
     for h in hits[:limit]:
         results.append(
@@ -770,8 +634,8 @@ async def recall_memories(
         )
     threshold = store.relevance_threshold
     return RecallPage(
-        query=query,
-        nothing_relevant=nothing_relevant([r.relevance for r in results], threshold),
+        query=r.query,
+        nothing_relevant=nothing_relevant([x.relevance for x in results], threshold),
         relevance_threshold=threshold,
         results=results,
         page=_page(limit, offset, len(hits) > limit),
@@ -791,13 +655,12 @@ async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSum
 
 
 async def get_recent_activity(
-    store: MemoryStore, *, days: int = 7, project: str | None = None, limit: int = 20
+    store: MemoryStore, request: GetRecentActivity | None = None, /, **fields: Any
 ) -> RecentActivity:
     """What changed in the last `days` days (optionally in one project): counts per type,
     the newest memories, and the listed problems that nothing solves yet."""
-    _check_page(limit, 0)
-    if days < 1:
-        raise InvalidRecordError(f"days must be 1 or more, not {days}")
+    r = parse(GetRecentActivity, request, **fields)
+    days, project, limit = r.days, r.project, r.limit
     since = utc_now() - timedelta(days=days)
     changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
     recent = changes.newest

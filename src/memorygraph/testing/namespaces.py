@@ -95,17 +95,17 @@ class NamespacesContract:
         hidden, absent = await _missing_text(bob.get, fix.id, "no-such-memory")
         assert hidden == absent
         hidden, absent = await _missing_text(
-            lambda i: memory_ops.get_memory(bob, i), fix.id, "no-such-memory"
+            lambda i: memory_ops.get_memory(bob, memory_id=i), fix.id, "no-such-memory"
         )
         assert hidden == absent
         hidden, absent = await _missing_text(
-            lambda i: memory_ops.update_memory(bob, i, title="taken over"),
+            lambda i: memory_ops.update_memory(bob, memory_id=i, title="taken over"),
             fix.id,
             "no-such-memory",
         )
         assert hidden == absent
         hidden, absent = await _missing_text(
-            lambda i: memory_ops.delete_memory(bob, i), fix.id, "no-such-memory"
+            lambda i: memory_ops.delete_memory(bob, memory_id=i), fix.id, "no-such-memory"
         )
         assert hidden == absent
         await _missing_text(bob.forget, fix.id, "no-such-memory")
@@ -117,9 +117,9 @@ class NamespacesContract:
         assert [(h.memory.id, h.score) for h in await bob.search(WORD)] == alone
         assert [h.memory.id for h in await bob.recall(WORD)] == [own.id]
         assert [n.memory.id for n in await bob.related(own.id)] == []
-        detail = await memory_ops.get_memory(bob, own.id)
+        detail = await memory_ops.get_memory(bob, memory_id=own.id)
         assert detail.relationships == []
-        walk = await memory_ops.get_related_memories(bob, own.id, max_depth=3)
+        walk = await memory_ops.get_related_memories(bob, memory_id=own.id, max_depth=3)
         assert walk.results == []
         recent = await memory_ops.get_recent_activity(bob)
         assert (recent.total, [m.id for m in recent.memories]) == (1, [own.id])
@@ -218,11 +218,11 @@ class NamespacesContract:
 
         attempts: list[Callable[[], Awaitable[object]]] = [
             lambda: memory_ops.remember(reader, type="general", title="no"),
-            lambda: memory_ops.update_memory(reader, fix.id, title="no"),
-            lambda: memory_ops.delete_memory(reader, fix.id),
+            lambda: memory_ops.update_memory(reader, memory_id=fix.id, title="no"),
+            lambda: memory_ops.delete_memory(reader, memory_id=fix.id),
             lambda: reader.forget(bug.id),
             lambda: reader.relate(bug.id, fix.id, RelationshipType.RELATED_TO),
-            lambda: memory_ops.invalidate_relationship(reader, edge.id),
+            lambda: memory_ops.invalidate_relationship(reader, relationship_id=edge.id),
             lambda: memory_ops.reindex(reader),
         ]
         for attempt in attempts:

@@ -206,7 +206,7 @@ async def search(request: Request, ctx: Context, principal: Principal) -> BaseMo
         raise InvalidRecordError("give words to search for", field="q")
     return await ops.recall_memories(
         ctx.store_for(principal),
-        query,
+        query=query,
         limit=_int(request, "limit", 20),
         offset=_int(request, "offset", 0),
     )
@@ -215,7 +215,7 @@ async def search(request: Request, ctx: Context, principal: Principal) -> BaseMo
 async def memory(request: Request, ctx: Context, principal: Principal) -> BaseModel:
     return await ops.get_memory(
         ctx.store_for(principal),
-        request.path_params["memory_id"],
+        memory_id=request.path_params["memory_id"],
         content_offset=_int(request, "content_offset", 0),
     )
 
@@ -231,7 +231,7 @@ async def neighbourhood(request: Request, ctx: Context, principal: Principal) ->
 async def related(request: Request, ctx: Context, principal: Principal) -> BaseModel:
     return await ops.get_related_memories(
         ctx.store_for(principal),
-        request.path_params["memory_id"],
+        memory_id=request.path_params["memory_id"],
         include_invalidated=True,
         limit=_int(request, "limit", 50),
         offset=_int(request, "offset", 0),
