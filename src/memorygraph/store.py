@@ -190,6 +190,10 @@ class MemoryStore:
         """The memory with this id, or None (also for one in a namespace not held)."""
         return await self.backend.get_memory(memory_id, namespaces=self.namespaces)
 
+    async def lookup_many(self, memory_ids: Sequence[str]) -> list[Memory]:
+        """The stored memories among `memory_ids` the principal may read, in no order."""
+        return await self.backend.get_memories(list(memory_ids), namespaces=self.namespaces)
+
     async def get(self, memory_id: str) -> Memory:
         """The memory with this id, or `NotFoundError`."""
         found = await self.lookup(memory_id)
@@ -403,12 +407,7 @@ class MemoryStore:
             return await hybrid_search(self, query, parsed, filters, limit, offset)
         ranked, share = await self.lexical(parsed, filters, offset + limit)
         page = ranked[offset : offset + limit]
-        found = {
-            m.id: m
-            for m in await self.backend.get_memories(
-                [r.id for r in page], namespaces=self.namespaces
-            )
-        }
+        found = {m.id: m for m in await self.lookup_many([r.id for r in page])}
         return [SearchHit(found[r.id], r.score, r.matched, share(r)) for r in page if r.id in found]
 
     async def lexical(
@@ -535,3 +534,22 @@ class MemoryStore:
             memories_by_type={t.value: n for t, n in by_type.items()},
             relationships_by_type={t.value: n for t, n in edges_by_type.items()},
         )
+
+
+@asynccontextmanager
+async def records_backend(
+    target: MemoryStore | Backend | BackendConfig,
+) -> AsyncIterator[Backend]:
+    """The backend an export, an import or a migration moves whole records through: an
+    open store's own (its connection, its locks, its migration lock), a backend given
+    open, or one opened for a configuration and closed on exit.
+
+    Those pipelines work below the verbs, on canonical records in bulk, so they take the
+    backend itself; this is the one place that hands it out of a store."""
+    if isinstance(target, MemoryStore):
+        yield target.backend
+    elif isinstance(target, Backend):
+        yield target
+    else:
+        async with create_backend(target) as backend:
+            yield backend

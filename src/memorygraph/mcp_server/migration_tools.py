@@ -214,7 +214,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
         result = await with_progress(
             ctx,
             lambda progress: exchange.export_memories(
-                state.store.backend,
+                state.store,
                 _path(path),
                 format=format,
                 since=since,
@@ -253,7 +253,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
         result = await with_progress(
             ctx,
             lambda progress: exchange.import_memories(
-                state.store.backend,
+                state.store,
                 _path(path),
                 format=format,
                 dry_run=dry_run,

@@ -1,9 +1,9 @@
 """Operations that move a whole graph through a file: export, import (and its dry run)
 and validation of an export.
 
-Each takes the store as an open `Backend` (a long-lived process, such as the MCP
-server, that holds one) or as a `BackendConfig` (opened for the call, and closed
-after it). Long operations report `progress(phase, done, total)`; a cancelled call
+Each takes the store open (a `MemoryStore`, as a long-lived process such as the MCP
+server holds one; or a `Backend`) or as a `BackendConfig` (opened for the call, and
+closed after it). Long operations report `progress(phase, done, total)`; a cancelled call
 stops between batches, and an import all or nothing writes nothing then.
 
 The results are pydantic models that serialize whole; `report` is the exchange's own
@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from memorygraph import safefiles
 from memorygraph.backends.base import Backend
-from memorygraph.backends.registry import create_backend, target_exists
+from memorygraph.backends.registry import target_exists
 from memorygraph.config import BackendConfig
 from memorygraph.errors import OperationError, UsageError
 from memorygraph.exchange import ExportSummary, export_graph
@@ -51,6 +49,7 @@ from memorygraph.exchange.validate import ValidationReport as ValidationReport
 from memorygraph.kinds import Progress as Progress
 from memorygraph.migration.file_import import journaled_import
 from memorygraph.principal import LOCAL, Principal
+from memorygraph.store import MemoryStore, records_backend
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -122,17 +121,15 @@ class ImportResult(BaseModel):
         return validation.valid if validation is not None else True
 
 
-@asynccontextmanager
-async def _opened(store: Backend | BackendConfig) -> AsyncIterator[Backend]:
-    if isinstance(store, Backend):
-        yield store
-        return
-    async with create_backend(store) as backend:
-        yield backend
+Target = MemoryStore | Backend | BackendConfig
+
+
+def _config(store: Target) -> BackendConfig:
+    return store if isinstance(store, BackendConfig) else store.config
 
 
 async def export_memories(
-    store: Backend | BackendConfig,
+    store: Target,
     path: Path,
     *,
     format: str = MEMORYGRAPH,
@@ -154,12 +151,12 @@ async def export_memories(
             f"a principal limited to namespaces exports only the memorygraph format, not {format}",
             field="format",
         )
-    refuse_own_store(store.config if isinstance(store, Backend) else store, path)
+    refuse_own_store(_config(store), path)
     if format != MEMORYGRAPH and since is not None:
         raise UsageError(
             f"since works only with the memorygraph format, not {format}", field="since"
         )
-    async with _opened(store) as backend:
+    async with records_backend(store) as backend:
         if format != MEMORYGRAPH:
             other = await export_other(backend, path, format=format)
             return _exported(format, other, lost=other.lost, notes=other.notes)
@@ -200,7 +197,7 @@ def _exported(format: str, done: ExportSummary | OtherExportReport, **own: Any) 
 
 
 async def import_memories(
-    store: Backend | BackendConfig,
+    store: Target,
     path: Path | None = None,
     *,
     graph: BackendConfig | None = None,
@@ -245,13 +242,13 @@ async def import_memories(
         summary = await _import(None, path, graph, format, skip_duplicates, batch_size,
                                 apply_deletions, imported, dry_run=True)  # fmt: skip
     elif dry_run:
-        async with _opened(store) as backend:
+        async with records_backend(store) as backend:
             summary = await _import(
                 backend, path, graph, format, skip_duplicates, batch_size, apply_deletions,
                 imported, dry_run=True,
             )  # fmt: skip
     else:
-        async with _opened(store) as backend:
+        async with records_backend(store) as backend:
             summary = await _journaled(
                 backend,
                 path,
@@ -264,7 +261,7 @@ async def import_memories(
                 workdir=workdir,
                 # A store given open (a server's) is rolled back through its own
                 # connection; one opened here through a new one.
-                reopen_for_rollback=not isinstance(store, Backend),
+                reopen_for_rollback=isinstance(store, BackendConfig),
             )
     report = summary.to_dict()
     if dry_run:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from memorygraph.backends.base import Backend
@@ -42,15 +42,14 @@ from memorygraph.search.text import ParsedQuery
 
 class SearchedStore(Protocol):
     """What a hybrid search asks of the store it searches (`memorygraph.store.MemoryStore`):
-    its backend, the namespaces it reads, its vectors and its lexical ranking."""
+    its vectors, its lexical ranking and the memories it may read."""
 
     semantic: SemanticIndex | None
 
     @property
-    def backend(self) -> Backend: ...
-
-    @property
     def namespaces(self) -> Namespaces | None: ...
+
+    async def lookup_many(self, memory_ids: Sequence[str]) -> list[Memory]: ...
 
     async def lexical(
         self, parsed: ParsedQuery, filters: SearchFilters, wanted: int
@@ -70,7 +69,7 @@ class SemanticIndex:
     """The vectors of one backend's memories, made by one embedder."""
 
     def __init__(self, backend: Backend, embedder: Embedder) -> None:
-        self.backend = backend
+        self._backend = backend
         self.embedder = embedder
         self._settled_at: float | None = None
 
@@ -80,22 +79,22 @@ class SemanticIndex:
 
     async def embed(self, memories: list[Memory]) -> None:
         """Compute and store the vectors of `memories`."""
-        if not memories or self.backend.config.read_only:
+        if not memories or self._backend.config.read_only:
             return
         vectors = await embed_memories(self.embedder, memories)
-        await self.backend.put_vectors(
+        await self._backend.put_vectors(
             self.model, list(zip([m.id for m in memories], vectors, strict=True))
         )
 
     async def catch_up(self, most: int | None = None) -> int:
         """Embed memories that have no vector yet, in batches, up to `most` (all when
         None); return how many were embedded. A read-only store embeds nothing."""
-        if self.backend.config.read_only:
+        if self._backend.config.read_only:
             return 0
         done = 0
         while most is None or done < most:
             size = EMBED_BATCH if most is None else min(EMBED_BATCH, most - done)
-            batch = await self.backend.memories_without_vectors(self.model, size)
+            batch = await self._backend.memories_without_vectors(self.model, size)
             if not batch:
                 break
             await self.embed(batch)
@@ -106,9 +105,9 @@ class SemanticIndex:
 
     async def rebuild(self) -> int:
         """Drop every vector and embed every memory again; return how many."""
-        if self.backend.config.read_only:
+        if self._backend.config.read_only:
             return 0
-        await self.backend.drop_vectors()
+        await self._backend.drop_vectors()
         return await self.catch_up()
 
     def start_query(self, query: str) -> asyncio.Future[bytes] | None:
@@ -132,7 +131,7 @@ class SemanticIndex:
         except BaseException:
             vector.cancel()  # nobody waits for it any more (a no-op once it is done)
             raise
-        return await self.backend.vector_search(self.model, query, limit, filters)
+        return await self._backend.vector_search(self.model, query, limit, filters)
 
 
 def semantic_index(backend: Backend, settings: SearchSettings) -> SemanticIndex | None:
@@ -193,7 +192,7 @@ async def hybrid_search(
     # of the fused ids are never shown.
     for start in range(0, len(fused), wanted):
         chunk = fused[start : start + wanted]
-        seen = await store.backend.get_memories([i for i, _ in chunk], namespaces=store.namespaces)
+        seen = await store.lookup_many([i for i, _ in chunk])
         memories = {m.id: m for m in seen}
         for memory_id, fused_score in chunk:
             memory = memories.get(memory_id)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import DEFAULT_BACKEND, BackendConfig
 from memorygraph.errors import (
@@ -128,7 +127,7 @@ class NamespacesContract:
         assert stats.memories_by_type == {"problem": 1}
 
         export = tmp_path / "bob.jsonl"
-        result = await exchange_ops.export_memories(team_store.backend, export, principal=BOB)
+        result = await exchange_ops.export_memories(team_store, export, principal=BOB)
         assert (result.memories, result.relationships) == (1, 0)
         text = export.read_text()
         assert own.id in text and fix.id not in text and bug.id not in text
@@ -149,7 +148,7 @@ class NamespacesContract:
         stats = await memory_ops.get_memory_statistics(carol)
         assert (stats.memories, stats.relationships) == (3, 2)
         both = tmp_path / "carol.jsonl"
-        result = await exchange_ops.export_memories(team_store.backend, both, principal=CAROL)
+        result = await exchange_ops.export_memories(team_store, both, principal=CAROL)
         assert (result.memories, result.relationships) == (3, 2)
 
         # The local user holds every namespace, as before namespaces existed.
@@ -234,21 +233,22 @@ class NamespacesContract:
         assert await team_store.backend.count_relationships() == 1
 
         # Export, import and migration need admin; import and migration every namespace.
-        backend: Backend = team_store.backend
         path = tmp_path / "out.jsonl"
         with pytest.raises(ForbiddenError, match="admin"):
-            await exchange_ops.export_memories(backend, path, principal=WRITER)
+            await exchange_ops.export_memories(team_store, path, principal=WRITER)
         assert not path.exists()
-        await exchange_ops.export_memories(backend, path)
+        await exchange_ops.export_memories(team_store, path)
         for principal in (WRITER, ALICE):
             with pytest.raises(ForbiddenError):
-                await exchange_ops.import_memories(backend, path, principal=principal)
+                await exchange_ops.import_memories(team_store, path, principal=principal)
             with pytest.raises(ForbiddenError):
-                await exchange_ops.import_memories(backend, path, dry_run=True, principal=principal)
+                await exchange_ops.import_memories(
+                    team_store, path, dry_run=True, principal=principal
+                )
             target = BackendConfig(DEFAULT_BACKEND, path=tmp_path / "target.db")
             with pytest.raises(ForbiddenError):
                 await migration_ops.migrate(
-                    backend.config,
+                    team_store.config,
                     target,
                     migration_ops.MigrationOptions(workdir=tmp_path / "work"),
                     principal=principal,
