@@ -11,6 +11,9 @@ descriptions are what an agent reads. How a field is spelled on the command line
 (a shorter flag, a positional argument, other help words) is the command line's own
 business and lives there.
 
+The `parse_*` helpers read the names of types and directions the models carry as
+text (any case) and refuse an unknown one with the list of known ones.
+
 `parse` builds a model from keyword arguments and turns pydantic's complaint into the
 library's `InvalidRecordError`, naming the parameter, so Python callers meet the
 same one-line errors as the adapters.
@@ -18,10 +21,12 @@ same one-line errors as the adapters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from memorygraph.backends.base import Direction
 from memorygraph.errors import InvalidRecordError
 from memorygraph.models import MemoryType, RelationshipType
 from memorygraph.ops.views import MAX_PAGE
@@ -65,6 +70,46 @@ def invalid_input(error: ValidationError) -> InvalidRecordError:
         reason = "is not a parameter of this operation"
         return InvalidRecordError(f"{where} {reason}; check its spelling", field=where)
     return InvalidRecordError(f"invalid {where}: {reason}", field=where)
+
+
+# --- names of types and directions, in any case ---------------------------------------
+
+
+def parse_direction(name: str) -> Direction:
+    """The direction called `name` (any case), or `InvalidRecordError`."""
+    try:
+        return Direction(name.strip().lower())
+    except ValueError:
+        raise InvalidRecordError(
+            f"direction {name!r} is not a direction; use outgoing, incoming or both"
+        ) from None
+
+
+def parse_relationship_type(name: str) -> RelationshipType:
+    """The relationship type called `name` (any case), or `InvalidRecordError` listing them."""
+    try:
+        return RelationshipType(name.strip().upper())
+    except ValueError:
+        choices = ", ".join(t.value for t in RelationshipType)
+        raise InvalidRecordError(
+            f"relationship_type {name!r} is not a relationship type; use one of: {choices}"
+        ) from None
+
+
+def parse_memory_type(name: str, field: str = "memory_types") -> MemoryType:
+    """The memory type called `name` (any case), or `InvalidRecordError` listing them."""
+    try:
+        return MemoryType(name.strip().lower())
+    except ValueError:
+        choices = ", ".join(t.value for t in MemoryType)
+        raise InvalidRecordError(
+            f"{field}: {name!r} is not a memory type; use one of: {choices}"
+        ) from None
+
+
+def parse_memory_types(names: Sequence[str] | None) -> tuple[MemoryType, ...]:
+    """The memory types named (any case), or `InvalidRecordError` listing them."""
+    return tuple(parse_memory_type(name) for name in names or ())
 
 
 # --- the parts several verbs share -------------------------------------------------------

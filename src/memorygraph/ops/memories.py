@@ -9,19 +9,20 @@ named as strings, in any case. Errors are the library's own
 (`memorygraph.errors`), worded in terms of the operation's parameters; adapters
 add their own next steps.
 
-The types adapters name (`MemoryStore`, `Direction`, `Neighbour`, `Health`) and the
+This module is the adapters' one door to the operations on memories: the finding
+operations (`memorygraph.ops.finding`), the result models (`memorygraph.ops.results`),
+the types adapters name (`MemoryStore`, `Direction`, `Neighbour`, `Health`) and the
 backend names they offer as choices (`backend_names`, `loaded_specs`) are
 re-exported here, so an adapter needs nothing below this layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from memorygraph.backends.base import Direction as Direction
 from memorygraph.backends.base import Health as Health
@@ -34,183 +35,52 @@ from memorygraph.errors import ConflictError, ForbiddenError, InvalidRecordError
 from memorygraph.models import (
     Memory,
     MemoryContext,
-    MemoryType,
     MetadataValueError,
     Relationship,
-    RelationshipType,
-    format_timestamp,
     utc_now,
 )
+from memorygraph.ops.finding import filters as filters
+from memorygraph.ops.finding import find_memories as find_memories
+from memorygraph.ops.finding import get_memory_statistics as get_memory_statistics
+from memorygraph.ops.finding import get_recent_activity as get_recent_activity
+from memorygraph.ops.finding import recall_memories as recall_memories
+from memorygraph.ops.finding import search_memories as search_memories
 from memorygraph.ops.inputs import (
     CreateRelationship,
     DeleteMemory,
     GetMemory,
-    GetRecentActivity,
     InvalidateRelationship,
-    RecallMemories,
     RelatedMemories,
-    SearchMemories,
     StoreMemory,
     UpdateMemory,
     parse,
+    parse_direction,
+    parse_memory_type,
+    parse_relationship_type,
 )
+from memorygraph.ops.results import MAX_VISITED, page_of
+from memorygraph.ops.results import Deleted as Deleted
+from memorygraph.ops.results import MemoryDetail as MemoryDetail
+from memorygraph.ops.results import Page as Page
+from memorygraph.ops.results import RecallPage as RecallPage
+from memorygraph.ops.results import RecallResult as RecallResult
+from memorygraph.ops.results import RecentActivity as RecentActivity
+from memorygraph.ops.results import RelatedMemory as RelatedMemory
+from memorygraph.ops.results import RelatedPage as RelatedPage
+from memorygraph.ops.results import SearchPage as SearchPage
+from memorygraph.ops.results import SearchResult as SearchResult
+from memorygraph.ops.results import Statistics as Statistics
+from memorygraph.ops.results import StoredMemory as StoredMemory
 from memorygraph.ops.views import MemorySummary, MemoryView, RelationshipView, is_valid
 from memorygraph.patch import MemoryPatch as MemoryPatch
 from memorygraph.patch import later_than
 from memorygraph.patch import version_of as version_of
-from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.search.fusion import SearchSettings as SearchSettings
 from memorygraph.search.fusion import nothing_relevant as nothing_relevant
 from memorygraph.store import MemoryStore as MemoryStore
 
 #: Relationships listed with a memory by `get_memory`; the rest via `get_related_memories`.
 RELATIONSHIPS_WITH_MEMORY = 10
-#: Memories a multi-hop `get_related_memories` visits at most, whatever the depth.
-MAX_VISITED = 2_000
-#: Neighbours listed per memory in recall's neighbourhood summary.
-NEIGHBOURHOOD_TITLES = 3
-
-
-class Page(BaseModel):
-    """Where a page sits in its list."""
-
-    limit: int
-    offset: int
-    has_more: bool
-    next_offset: int | None = Field(
-        default=None, description="Pass this as offset to read the next page."
-    )
-
-
-def _page(limit: int, offset: int, has_more: bool) -> Page:
-    return Page(
-        limit=limit,
-        offset=offset,
-        has_more=has_more,
-        next_offset=offset + limit if has_more else None,
-    )
-
-
-class StoredMemory(BaseModel):
-    id: str
-    memory: MemorySummary
-
-    @classmethod
-    def of(cls, memory: Memory) -> StoredMemory:
-        return cls(id=memory.id, memory=MemorySummary.of(memory))
-
-
-class MemoryDetail(BaseModel):
-    memory: MemoryView
-    relationships: list[RelationshipView] = Field(
-        default_factory=list,
-        description="The first relationships of this memory, by id.",
-    )
-    relationships_more: bool = Field(
-        default=False, description="More relationships exist; list them with get_related_memories."
-    )
-
-
-class Deleted(BaseModel):
-    id: str
-    deleted: bool
-    relationships_deleted: int
-
-
-_RELEVANCE = "How relevant the memory is to the query, 0 (not at all) to 1."
-_NOTHING = (
-    "True when no result reaches the relevance threshold: the store holds nothing "
-    "about this; the results are only the closest it has."
-)
-
-
-class SearchResult(BaseModel):
-    memory: MemorySummary
-    score: float
-    relevance: float = Field(description=_RELEVANCE)
-    matched: list[str]
-
-
-class SearchPage(BaseModel):
-    query: str
-    nothing_relevant: bool = Field(description=_NOTHING)
-    relevance_threshold: float
-    results: list[SearchResult]
-    page: Page
-
-
-class NeighbourhoodSummary(BaseModel):
-    """How a memory is linked: counts per relationship type, and a few neighbours' titles."""
-
-    relationships: dict[str, int]
-    examples: list[str]
-
-
-class RecallResult(BaseModel):
-    memory: MemorySummary
-    score: float
-    relevance: float = Field(description=_RELEVANCE)
-    reason: str = Field(description="Why this memory was returned.")
-    matched: list[str]
-    via: RelationshipView | None = Field(
-        default=None, description="The relationship that led here from a matched memory."
-    )
-    neighbourhood: NeighbourhoodSummary
-
-
-class RecallPage(BaseModel):
-    query: str
-    nothing_relevant: bool = Field(description=_NOTHING)
-    relevance_threshold: float
-    results: list[RecallResult]
-    page: Page
-
-
-class RelatedMemory(BaseModel):
-    memory: MemorySummary
-    relationship: RelationshipView
-    depth: int
-    direction: str = Field(description="outgoing or incoming, seen from the nearer memory.")
-
-
-class RelatedPage(BaseModel):
-    memory_id: str
-    max_depth: int
-    results: list[RelatedMemory]
-    page: Page
-    truncated: bool = Field(
-        default=False, description=f"The walk stopped after visiting {MAX_VISITED} memories."
-    )
-
-
-#: Recent activity counts the newest this many changed memories, no more: the count
-#: reads one index entry and one row per memory, so it stops here to stay fast.
-RECENT_COUNTED = 500
-
-
-class RecentActivity(BaseModel):
-    days: int
-    since: str
-    project: str | None
-    total: int = Field(description=f"Memories changed, counted up to {RECENT_COUNTED:,}.")
-    more: bool = Field(
-        description=f"More than {RECENT_COUNTED:,} changed: counts are of the newest."
-    )
-    by_type: dict[str, int]
-    memories: list[MemorySummary] = Field(description="The most recently changed, newest first.")
-    unresolved_problems: list[MemorySummary] = Field(
-        description="Listed problems and errors that no relationship SOLVES or ADDRESSES."
-    )
-
-
-class Statistics(BaseModel):
-    backend: str
-    location: str
-    engine_version: str
-    memories: int
-    relationships: int
-    memories_by_type: dict[str, int]
-    relationships_by_type: dict[str, int]
 
 
 # --- the store ------------------------------------------------------------------------
@@ -445,43 +315,6 @@ async def related_pages(
     return store.iter_related(r.memory_id, direction=parse_direction(r.direction), types=types)
 
 
-def parse_direction(name: str) -> Direction:
-    """The direction called `name` (any case), or `InvalidRecordError`."""
-    try:
-        return Direction(name.strip().lower())
-    except ValueError:
-        raise InvalidRecordError(
-            f"direction {name!r} is not a direction; use outgoing, incoming or both"
-        ) from None
-
-
-def parse_relationship_type(name: str) -> RelationshipType:
-    """The relationship type called `name` (any case), or `InvalidRecordError` listing them."""
-    try:
-        return RelationshipType(name.strip().upper())
-    except ValueError:
-        choices = ", ".join(t.value for t in RelationshipType)
-        raise InvalidRecordError(
-            f"relationship_type {name!r} is not a relationship type; use one of: {choices}"
-        ) from None
-
-
-def parse_memory_type(name: str, field: str = "memory_types") -> MemoryType:
-    """The memory type called `name` (any case), or `InvalidRecordError` listing them."""
-    try:
-        return MemoryType(name.strip().lower())
-    except ValueError:
-        choices = ", ".join(t.value for t in MemoryType)
-        raise InvalidRecordError(
-            f"{field}: {name!r} is not a memory type; use one of: {choices}"
-        ) from None
-
-
-def parse_memory_types(names: Sequence[str] | None) -> tuple[MemoryType, ...]:
-    """The memory types named (any case), or `InvalidRecordError` listing them."""
-    return tuple(parse_memory_type(name) for name in names or ())
-
-
 async def invalidate_relationship(
     store: MemoryStore, request: InvalidateRelationship | None = None, /, **fields: Any
 ) -> RelationshipView:
@@ -552,7 +385,7 @@ async def get_related_memories(
         memory_id=memory_id,
         max_depth=max_depth,
         results=found[offset : offset + limit],
-        page=_page(limit, offset, len(found) > offset + limit),
+        page=page_of(limit, offset, len(found) > offset + limit),
         truncated=truncated,
     )
 
@@ -564,130 +397,3 @@ def _related(n: Neighbour, nearer: str, depth: int) -> RelatedMemory:
         depth=depth,
         direction="outgoing" if n.relationship.from_id == nearer else "incoming",
     )
-
-
-# --- finding ---------------------------------------------------------------------------
-
-
-def filters(request: SearchMemories | RecallMemories) -> SearchFilters:
-    """The `SearchFilters` a search or a recall asks for (types by name, any case)."""
-    return SearchFilters(
-        types=parse_memory_types(request.memory_types),
-        tags=tuple(getattr(request, "tags", None) or ()),
-        project=request.project_path,
-        min_importance=getattr(request, "min_importance", None),
-    )
-
-
-async def search_memories(
-    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
-) -> SearchPage:
-    """Memories matching the words of `query`, best first, one page."""
-    r = parse(SearchMemories, request, **fields)
-    hits = await store.search(r.query, filters=filters(r), limit=r.limit + 1, offset=r.offset)
-    threshold = store.relevance_threshold
-    return SearchPage(
-        query=r.query,
-        nothing_relevant=nothing_relevant([h.relevance for h in hits[: r.limit]], threshold),
-        relevance_threshold=threshold,
-        results=[
-            SearchResult(
-                memory=MemorySummary.of(h.memory),
-                score=h.score,
-                relevance=h.relevance,
-                matched=list(h.matched),
-            )
-            for h in hits[: r.limit]
-        ],
-        page=_page(r.limit, r.offset, len(hits) > r.limit),
-    )
-
-
-async def find_memories(
-    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
-) -> list[SearchHit]:
-    """Memories matching the words of `query`, best first, whole (one page of them)."""
-    r = parse(SearchMemories, request, **fields)
-    return await store.search(r.query, filters=filters(r), limit=r.limit, offset=r.offset)
-
-
-async def recall_memories(
-    store: MemoryStore, request: RecallMemories | None = None, /, **fields: Any
-) -> RecallPage:
-    """The best matches for a natural-language query and what is linked to them, each
-    with why it was returned and a summary of its neighbourhood."""
-    r = parse(RecallMemories, request, **fields)
-    limit, offset = r.limit, r.offset
-    hits = await store.recall(r.query, filters=filters(r), limit=limit + 1, offset=offset)
-    results = []
-    for h in hits[:limit]:
-        results.append(
-            RecallResult(
-                memory=MemorySummary.of(h.memory),
-                score=h.score,
-                relevance=h.relevance,
-                reason=h.reason,
-                matched=list(h.matched),
-                via=RelationshipView.of(h.via) if h.via is not None else None,
-                neighbourhood=await _neighbourhood(store, h.memory.id),
-            )
-        )
-    threshold = store.relevance_threshold
-    return RecallPage(
-        query=r.query,
-        nothing_relevant=nothing_relevant([x.relevance for x in results], threshold),
-        relevance_threshold=threshold,
-        results=results,
-        page=_page(limit, offset, len(hits) > limit),
-    )
-
-
-async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
-    near = await store.neighbours(memory_id, limit=50)
-    counts: dict[str, int] = {}
-    for n in near:
-        counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
-    examples = [
-        f"{n.relationship.type.value} {MemorySummary.of(n.memory).title}"
-        for n in near[:NEIGHBOURHOOD_TITLES]
-    ]
-    return NeighbourhoodSummary(relationships=counts, examples=examples)
-
-
-async def get_recent_activity(
-    store: MemoryStore, request: GetRecentActivity | None = None, /, **fields: Any
-) -> RecentActivity:
-    """What changed in the last `days` days (optionally in one project): counts per type,
-    the newest memories, and the listed problems that nothing solves yet."""
-    r = parse(GetRecentActivity, request, **fields)
-    days, project, limit = r.days, r.project, r.limit
-    since = utc_now() - timedelta(days=days)
-    changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
-    recent = changes.newest
-    unresolved = []
-    for m in recent:
-        if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
-            fixes = await store.neighbours(
-                m.id,
-                direction=Direction.INCOMING,
-                types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
-                limit=1,
-            )
-            if not fixes:
-                unresolved.append(MemorySummary.of(m))
-    return RecentActivity(
-        days=days,
-        since=format_timestamp(since),
-        project=project,
-        total=sum(changes.by_type.values()),
-        more=changes.more,
-        by_type={t.value: n for t, n in changes.by_type.items()},
-        memories=[MemorySummary.of(m) for m in recent],
-        unresolved_problems=unresolved,
-    )
-
-
-async def get_memory_statistics(store: MemoryStore) -> Statistics:
-    """Counts of the store, overall and per type, and the engine's version."""
-    stats = await store.stats()
-    return Statistics(**stats.to_dict())

@@ -1,0 +1,164 @@
+"""Operations that find memories: search, recall, recent activity and the store's
+statistics.
+
+Each takes an open `MemoryStore` and its verb's input model (or the model's fields as
+keywords) and returns a bounded result (`memorygraph.ops.results`), except
+`find_memories`, which returns whole records for an adapter that prints them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from memorygraph.backends.base import Direction
+from memorygraph.models import MemoryType, RelationshipType, format_timestamp, utc_now
+from memorygraph.ops.inputs import (
+    GetRecentActivity,
+    RecallMemories,
+    SearchMemories,
+    parse,
+    parse_memory_types,
+)
+from memorygraph.ops.results import (
+    RECENT_COUNTED,
+    NeighbourhoodSummary,
+    RecallPage,
+    RecallResult,
+    RecentActivity,
+    SearchPage,
+    SearchResult,
+    Statistics,
+    page_of,
+)
+from memorygraph.ops.views import MemorySummary, RelationshipView
+from memorygraph.search import SearchFilters, SearchHit
+from memorygraph.search.fusion import nothing_relevant
+from memorygraph.store import MemoryStore
+
+#: Neighbours listed per memory in recall's neighbourhood summary.
+NEIGHBOURHOOD_TITLES = 3
+
+
+def filters(request: SearchMemories | RecallMemories) -> SearchFilters:
+    """The `SearchFilters` a search or a recall asks for (types by name, any case)."""
+    return SearchFilters(
+        types=parse_memory_types(request.memory_types),
+        tags=tuple(getattr(request, "tags", None) or ()),
+        project=request.project_path,
+        min_importance=getattr(request, "min_importance", None),
+    )
+
+
+async def search_memories(
+    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
+) -> SearchPage:
+    """Memories matching the words of `query`, best first, one page."""
+    r = parse(SearchMemories, request, **fields)
+    hits = await store.search(r.query, filters=filters(r), limit=r.limit + 1, offset=r.offset)
+    threshold = store.relevance_threshold
+    return SearchPage(
+        query=r.query,
+        nothing_relevant=nothing_relevant([h.relevance for h in hits[: r.limit]], threshold),
+        relevance_threshold=threshold,
+        results=[
+            SearchResult(
+                memory=MemorySummary.of(h.memory),
+                score=h.score,
+                relevance=h.relevance,
+                matched=list(h.matched),
+            )
+            for h in hits[: r.limit]
+        ],
+        page=page_of(r.limit, r.offset, len(hits) > r.limit),
+    )
+
+
+async def find_memories(
+    store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
+) -> list[SearchHit]:
+    """Memories matching the words of `query`, best first, whole (one page of them)."""
+    r = parse(SearchMemories, request, **fields)
+    return await store.search(r.query, filters=filters(r), limit=r.limit, offset=r.offset)
+
+
+async def recall_memories(
+    store: MemoryStore, request: RecallMemories | None = None, /, **fields: Any
+) -> RecallPage:
+    """The best matches for a natural-language query and what is linked to them, each
+    with why it was returned and a summary of its neighbourhood."""
+    r = parse(RecallMemories, request, **fields)
+    limit, offset = r.limit, r.offset
+    hits = await store.recall(r.query, filters=filters(r), limit=limit + 1, offset=offset)
+    results = []
+    for h in hits[:limit]:
+        results.append(
+            RecallResult(
+                memory=MemorySummary.of(h.memory),
+                score=h.score,
+                relevance=h.relevance,
+                reason=h.reason,
+                matched=list(h.matched),
+                via=RelationshipView.of(h.via) if h.via is not None else None,
+                neighbourhood=await _neighbourhood(store, h.memory.id),
+            )
+        )
+    threshold = store.relevance_threshold
+    return RecallPage(
+        query=r.query,
+        nothing_relevant=nothing_relevant([x.relevance for x in results], threshold),
+        relevance_threshold=threshold,
+        results=results,
+        page=page_of(limit, offset, len(hits) > limit),
+    )
+
+
+async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
+    near = await store.neighbours(memory_id, limit=50)
+    counts: dict[str, int] = {}
+    for n in near:
+        counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
+    examples = [
+        f"{n.relationship.type.value} {MemorySummary.of(n.memory).title}"
+        for n in near[:NEIGHBOURHOOD_TITLES]
+    ]
+    return NeighbourhoodSummary(relationships=counts, examples=examples)
+
+
+async def get_recent_activity(
+    store: MemoryStore, request: GetRecentActivity | None = None, /, **fields: Any
+) -> RecentActivity:
+    """What changed in the last `days` days (optionally in one project): counts per type,
+    the newest memories, and the listed problems that nothing solves yet."""
+    r = parse(GetRecentActivity, request, **fields)
+    days, project, limit = r.days, r.project, r.limit
+    since = utc_now() - timedelta(days=days)
+    changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
+    recent = changes.newest
+    unresolved = []
+    for m in recent:
+        if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
+            fixes = await store.neighbours(
+                m.id,
+                direction=Direction.INCOMING,
+                types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
+                limit=1,
+            )
+            if not fixes:
+                unresolved.append(MemorySummary.of(m))
+    return RecentActivity(
+        days=days,
+        since=format_timestamp(since),
+        project=project,
+        total=sum(changes.by_type.values()),
+        more=changes.more,
+        by_type={t.value: n for t, n in changes.by_type.items()},
+        memories=[MemorySummary.of(m) for m in recent],
+        unresolved_problems=unresolved,
+    )
+
+
+async def get_memory_statistics(store: MemoryStore) -> Statistics:
+    """Counts of the store, overall and per type, and the engine's version."""
+    stats = await store.stats()
+    return Statistics(**stats.to_dict())
