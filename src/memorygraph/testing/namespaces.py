@@ -87,8 +87,8 @@ class NamespacesContract:
         fix, bug, _ = await self._team_a(team_store)
         # An edge across namespaces, as an import of another tool's data may bring:
         # B's graph walks must still stop at its own namespace.
-        await team_store.backend.upsert_relationships(
-            [Relationship(id="across", from_id=own.id, to_id=bug.id, type="RELATED_TO")]
+        await team_store.load_records(
+            [], [Relationship(id="across", from_id=own.id, to_id=bug.id, type="RELATED_TO")]
         )
 
         hidden, absent = await _missing_text(bob.get, fix.id, "no-such-memory")
@@ -169,7 +169,7 @@ class NamespacesContract:
         with pytest.raises(ForbiddenError) as refused:
             await memory_ops.remember(alice, type="general", title="elsewhere", namespace="team-b")
         assert refused.value.field == "namespace"
-        assert await team_store.backend.count_memories() == 1
+        assert (await team_store.stats()).memories == 1
 
         carol = team_store.for_principal(CAROL)
         other = await memory_ops.remember(carol, type="general", title="b", namespace="team-b")
@@ -186,9 +186,9 @@ class NamespacesContract:
         # For A, B's memory is simply not there.
         with pytest.raises(IntegrityError, match="not stored memories"):
             await alice.relate(stored.id, other.id, RelationshipType.RELATED_TO)
-        assert await team_store.backend.count_relationships() == 0
+        assert (await team_store.stats()).relationships == 0
         await carol.relate(first.id, stored.id, RelationshipType.RELATED_TO)
-        assert await team_store.backend.count_relationships() == 1
+        assert (await team_store.stats()).relationships == 1
 
         # A replacement cannot take over another namespace's id.
         bob = team_store.for_principal(BOB)
@@ -228,9 +228,9 @@ class NamespacesContract:
             with pytest.raises(ForbiddenError, match=r"the (write|admin) scope"):
                 await attempt()
         assert await team_store.get(fix.id) == fix
-        assert await team_store.backend.get_relationship(edge.id) == edge
-        assert await team_store.backend.count_memories() == 2
-        assert await team_store.backend.count_relationships() == 1
+        assert await team_store.relationship(edge.id) == edge
+        assert (await team_store.stats()).memories == 2
+        assert (await team_store.stats()).relationships == 1
 
         # Export, import and migration need admin; import and migration every namespace.
         path = tmp_path / "out.jsonl"
@@ -254,4 +254,4 @@ class NamespacesContract:
                     principal=principal,
                 )
             assert not target.path or not target.path.exists()
-        assert await team_store.backend.count_memories() == 2
+        assert (await team_store.stats()).memories == 2
