@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from memorygraph.testing.concurrency import ConcurrentEditsContract
 from memorygraph.testing.contract import (
+    BulkInsertContract,
     ChangesContract,
+    CopiesOwnStoresContract,
     LifecycleContract,
     ReadsContract,
     RoundTripContract,
     SearchContract,
     SnapshotReadsContract,
+    VectorsContract,
     WritesContract,
 )
 from memorygraph.testing.contract.base import REQUIRES as REQUIRES
@@ -49,6 +52,9 @@ class BackendContractSuite(
     SearchContract,
     RoundTripContract,
     SnapshotReadsContract,
+    VectorsContract,
+    BulkInsertContract,
+    CopiesOwnStoresContract,
     NamespacesContract,
     ConcurrentEditsContract,
 ):
