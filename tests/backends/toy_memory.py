@@ -219,6 +219,7 @@ class ToyBackend(Backend):
     def _remove(self, kind: RecordKind, ids: Sequence[str], *, tombstones: bool) -> int:
         """Remove these records (a memory with every relationship touching it), each
         leaving a tombstone when `tombstones`; return how many of `ids` were held."""
+        self._require_writable()
         store = self.store
         table = store.records[kind]
         gone = [i for i in dict.fromkeys(ids) if i in table]
@@ -239,19 +240,15 @@ class ToyBackend(Backend):
         return len(gone)
 
     async def delete_memories(self, ids: Sequence[str]) -> int:
-        self._require_writable()
         return self._remove("memory", ids, tombstones=True)
 
     async def delete_relationships(self, ids: Sequence[str]) -> int:
-        self._require_writable()
         return self._remove("relationship", ids, tombstones=True)
 
     async def purge_memories(self, ids: Sequence[str]) -> int:
-        self._require_writable()
         return self._remove("memory", ids, tombstones=False)
 
     async def purge_relationships(self, ids: Sequence[str]) -> int:
-        self._require_writable()
         return self._remove("relationship", ids, tombstones=False)
 
     async def clear(self) -> None:
