@@ -2,9 +2,9 @@
 built-in one, with no other file touched: from the command line, from an MCP client,
 as a migration's target, and under the packaged contract suite.
 
-(The class stores in SQLite: the contract asks for full-text candidates, tombstones,
-atomic single-record changes and namespaces, more than a few lines of an in-memory
-class would honestly hold.)"""
+The class (`tests.backends.toy_memory.ToyBackend`) keeps its records in this process's
+memory, one store per path, and declares no optional capability: the suite's mixins
+for those are skipped."""
 
 from __future__ import annotations
 
@@ -16,23 +16,19 @@ import pytest
 
 from memorygraph.backends.registry import register_backend, unregister_backend
 from memorygraph.backends.spec import BackendSpec
-from memorygraph.backends.sqlite import SQLiteBackend
 from memorygraph.cli.main import main
 from memorygraph.config import BackendConfig
+from memorygraph.errors import DatabaseFileError
 from memorygraph.ops import migrations
 from memorygraph.ops.migrations import MigrationOptions
 from memorygraph.store import MemoryStore
 from memorygraph.testing import BackendContractSuite, mem
+from tests.backends import toy_memory
 from tests.mcp_server.helpers import call, in_process
-
-
-class ToyBackend(SQLiteBackend):
-    """A backend of this test module's own, known only by the string naming it."""
-
 
 TOY = BackendSpec(
     name="toy",
-    backend=f"{__name__}:ToyBackend",
+    backend="tests.backends.toy_memory:ToyBackend",
     locator="path",
     environment={"path": "TOY_PATH"},
 )
@@ -43,6 +39,8 @@ def toy() -> Iterator[BackendSpec]:
     register_backend(TOY)
     yield TOY
     unregister_backend(TOY.name)
+    # Nothing else frees a toy store: it lives in this process until dropped.
+    toy_memory.forget_stores()
 
 
 @pytest.fixture
@@ -58,7 +56,7 @@ def test_the_class_is_imported_from_its_string(backend_config: BackendConfig) ->
     from memorygraph.backends.registry import create_backend
 
     assert isinstance(TOY.backend, str)
-    assert type(create_backend(backend_config)) is ToyBackend
+    assert type(create_backend(backend_config)) is toy_memory.ToyBackend
 
 
 def test_the_command_line_uses_it(
@@ -94,3 +92,19 @@ async def test_a_migration_moves_a_graph_into_it(
     assert result.success
     async with MemoryStore.open(backend_config) as store:
         assert await store.backend.count_memories() == 5
+
+
+async def test_each_path_is_a_store_of_its_own_marked_by_a_file(
+    backend_config: BackendConfig, tmp_path: Path
+) -> None:
+    other = BackendConfig("toy", path=tmp_path / "other.db")
+    with pytest.raises(DatabaseFileError, match="no store"):
+        async with MemoryStore.open(other.read_only_copy()):
+            pass
+    async with MemoryStore.open(backend_config) as store:
+        await store.backend.upsert_memories([mem(1)])
+    async with MemoryStore.open(other) as store:
+        assert await store.backend.count_memories() == 0
+    async with MemoryStore.open(backend_config.read_only_copy()) as store:
+        assert await store.backend.count_memories() == 1
+    assert backend_config.path is not None and backend_config.path.read_text() == toy_memory.MARKER

@@ -15,8 +15,10 @@ this package. A backend's tests are one class::
     class TestMyEngine(BackendContractSuite):
         pass
 
-Tests that need a capability a backend may lack are marked `@requires(...)` and
-skipped on backends whose spec does not declare it. `strategies` holds the
+The suite joins one mixin per part of the contract (`memorygraph.testing.contract`);
+a class may subclass only some of them. Tests, and whole mixins, that need a
+capability a backend may lack are marked `@requires(...)` and skipped on backends
+whose spec does not declare it. `strategies` holds the
 hypothesis strategies for valid records.
 """
 
