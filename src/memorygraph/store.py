@@ -10,6 +10,11 @@ Every operation runs for the store's `principal` (`memorygraph.principal`):
 reads see only its namespaces (the backend filters in its query, so another
 namespace's memory is exactly a missing one), writes need its "write" scope and
 go to one of its namespaces, and `for_principal` gives the same store for another.
+
+The module is a little over 500 lines because it is the one front door: every verb
+on memories, once, each a few lines over the backend's domain operations, with the
+namespace and scope checks beside the verb they guard. Split up, a reader would
+look in several files for the store's API and for the rule a verb applies.
 """
 
 from __future__ import annotations
