@@ -38,7 +38,6 @@ import anyio
 from memorygraph import safefiles
 from memorygraph.backends.base import KINDS, Backend, WriteResult
 from memorygraph.backends.registry import create_backend
-from memorygraph.changes import BeforeReplace
 from memorygraph.config import DEFAULT_HOME, AskPassword, BackendConfig
 from memorygraph.errors import (
     JournalWriteError,
@@ -66,6 +65,7 @@ from memorygraph.migration.models import (
 )
 from memorygraph.migration.verify import verify
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
+from memorygraph.sinks import BeforeReplace
 from memorygraph.threads import on_loop
 
 BackendFactory = Callable[[BackendConfig], Backend]
