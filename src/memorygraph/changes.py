@@ -26,37 +26,23 @@ So applying the same changes in any order, or twice, leaves the same store, and
 two stores that send each other their changes in any order end equal.
 
 The functions here decide per batch, given the incoming records or tombstones
-and what the store holds now (`decide`, `deletes`), and apply the decision
-through the ordinary backend operations (`write_batch`, `delete_batch`).
+and what the store holds now (`decide`, `deletes`), and hand the decision to a
+sink (`write_batch`, `delete_batch`; `memorygraph.sinks`): the target's ordinary
+backend operations write it, or a plan counts it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from memorygraph.backends.base import (
-    KINDS,
-    MEMORY,
-    RELATIONSHIP,
-    Backend,
-    NewIdsHook,
-    Tombstone,
-    WriteResult,
-)
+from memorygraph.backends.base import Backend, Tombstone, WriteResult, ends_of, touching
 from memorygraph.canonical import CanonicalRecord, RecordKind
-from memorygraph.models import Memory, Relationship, format_timestamp
-
-Record = Memory | Relationship
-
-#: before_replace(kind, records): the versions a write is about to replace, as the
-#: store holds them, before anything is written (a journal's before-images).
-BeforeReplace = Callable[[RecordKind, Sequence[Record]], Awaitable[None]]
-#: before_delete(memories, relationships): the records a tombstone batch is about to
-#: delete (the relationships include those going with the memories).
-BeforeDelete = Callable[[Sequence[Memory], Sequence[Relationship]], None]
+from memorygraph.kinds import Record
+from memorygraph.models import format_timestamp
+from memorygraph.sinks import Sink, TargetView
 
 
 class Outcome(StrEnum):
@@ -101,40 +87,26 @@ def deletes(deleted_at: str, held: Version) -> bool:
 
 
 async def write_batch(
-    backend: Backend,
+    sink: Sink,
     kind: RecordKind,
     records: Sequence[CanonicalRecord],
     *,
     skip_existing: bool = False,
-    before_write: NewIdsHook | None = None,
-    before_replace: BeforeReplace | None = None,
     known_new: bool = False,
-    dry_run: bool = False,
-    held: Collection[str] = frozenset(),
 ) -> WriteResult:
-    """Write what of `records` the rules say to (see the module), through
-    `Backend.upsert_canonical`, and report each id as inserted, updated, unchanged or
-    older (or rejected, in a dry run, as that reports).
+    """Send to `sink` what of `records` the rules say to write (see the module), and
+    report each id as inserted, updated, unchanged or older (or, as the sink
+    reports, skipped or rejected).
 
-    `skip_existing` keeps every record the store holds, whatever its stamp (the
-    explicit choice to never touch existing records); `known_new` says the store holds
-    none of the ids (nothing to compare). `before_replace` receives the versions about
-    to be replaced before the write, `before_write` the ids about to be created;
-    `dry_run` and `held` are `upsert_canonical`'s."""
+    `skip_existing` keeps every record the target holds, whatever its stamp (the
+    explicit choice to never touch existing records); `known_new` says the target
+    holds none of the ids (nothing to compare)."""
     if known_new or skip_existing or not records:
-        return await backend.upsert_canonical(
-            kind,
-            records,
-            skip_existing=skip_existing,
-            before_write=before_write,
-            known_new=known_new,
-            dry_run=dry_run,
-            held=held,
-        )
+        return await sink.upsert(kind, records, skip_existing=skip_existing, known_new=known_new)
     ids = [r.id for r in records]
-    current = {r.id: r for r in await KINDS[kind].get(backend, ids)}
+    current = {r.id: r for r in await sink.current(kind, ids)}
     absent = [i for i in ids if i not in current]
-    buried = await backend.tombstones_of(kind, absent) if absent else {}
+    buried = await sink.tombstones_of(kind, absent)
     chosen: list[CanonicalRecord] = []
     unchanged: list[str] = []
     older: list[str] = []
@@ -150,30 +122,23 @@ async def write_batch(
         else:
             chosen.append(record)
     if kind == "relationship" and chosen:
-        orphans = await _ends_deleted(backend, chosen, held)
+        orphans = await _ends_deleted(sink, chosen)
         older += [r.id for r in chosen if r.id in orphans]
         chosen = [r for r in chosen if r.id not in orphans]
-    replaced = [current[r.id] for r in chosen if r.id in current]
-    if replaced and before_replace is not None and not dry_run:
-        await before_replace(kind, replaced)
     result = WriteResult()
     if chosen:
-        result = await backend.upsert_canonical(
-            kind, chosen, before_write=before_write, dry_run=dry_run, held=held
-        )
+        replacing = [current[r.id] for r in chosen if r.id in current]
+        result = await sink.upsert(kind, chosen, replacing=replacing)
     result.unchanged, result.older = unchanged, older
     return result
 
 
-async def _ends_deleted(
-    backend: Backend, relationships: Sequence[CanonicalRecord], held: Collection[str]
-) -> set[str]:
-    """The ids of `relationships` with an end the store deleted and does not hold
-    again (nor in `held`, the memories a dry run's earlier batches would write)."""
-    ends = {r.data[end] for r in relationships for end in ("from_id", "to_id")} - set(held)
-    absent = ends - await backend.existing_memory_ids(sorted(ends)) if ends else set()
-    buried = await backend.tombstones_of("memory", sorted(absent)) if absent else {}
-    return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & buried.keys()}
+async def _ends_deleted(view: TargetView, relationships: Sequence[CanonicalRecord]) -> set[str]:
+    """The ids of `relationships` with an end the target deleted and a relationship
+    written now may not end at (`TargetView.stored_memories`)."""
+    ends = ends_of(relationships)
+    absent = ends - await view.stored_memories(ends)
+    return touching(relationships, (await view.tombstones_of("memory", sorted(absent))).keys())
 
 
 async def left_out(
@@ -184,10 +149,11 @@ async def left_out(
     one of its ends. What a verification accepts as absent."""
     if not records:
         return set()
-    buried = await backend.tombstones_of(kind, [r.id for r in records])
+    view = TargetView(backend)
+    buried = await view.tombstones_of(kind, [r.id for r in records])
     out = {r.id for r in records if decide(Version.of(r), None, buried.get(r.id)) is Outcome.OLDER}
     if kind == "relationship":
-        out |= await _ends_deleted(backend, [r for r in records if r.id not in out], ())
+        out |= await _ends_deleted(view, [r for r in records if r.id not in out])
     return out
 
 
@@ -201,44 +167,19 @@ class Deleted:
     with_memories: int = 0
 
 
-async def delete_batch(
-    backend: Backend,
-    kind: RecordKind,
-    tombstones: Sequence[Tombstone],
-    *,
-    dry_run: bool = False,
-    before_delete: BeforeDelete | None = None,
-) -> Deleted:
-    """Apply a batch of tombstones of `kind`: delete each record the store holds that is
-    not newer than its tombstone (a memory with every relationship touching it).
-
-    `before_delete` receives the records about to go, before the deletion. A dry run
-    decides the same and deletes nothing (nor counts the relationships a memory
-    would take with it)."""
-    ops = KINDS[kind]
+async def delete_batch(sink: Sink, kind: RecordKind, tombstones: Sequence[Tombstone]) -> Deleted:
+    """Apply a batch of tombstones of `kind` through `sink`: delete each record the
+    target holds that is not newer than its tombstone (a memory with every
+    relationship touching it)."""
     when = {t.id: t.deleted_at for t in tombstones}
-    found = await ops.get(backend, list(when))
     done = Deleted()
     going: list[Record] = []
-    for record in found:
+    for record in await sink.current(kind, list(when)):
         if deletes(when[record.id], Version.of(record)):
             going.append(record)
         else:
             done.older.append(record.id)
     done.ids = [r.id for r in going]
-    if dry_run or not going:
-        return done
-    if ops is RELATIONSHIP:
-        if before_delete is not None:
-            before_delete([], [r for r in going if isinstance(r, Relationship)])
-    else:
-        edges: dict[str, Relationship] = {}
-        for memory in going:
-            async for page in backend.iter_neighbours(memory.id):
-                edges.update((n.relationship.id, n.relationship) for n in page)
-        if before_delete is not None:
-            before_delete([m for m in going if isinstance(m, Memory)], list(edges.values()))
-        done.with_memories = len(edges)
-    assert ops in (MEMORY, RELATIONSHIP)
-    await ops.delete(backend, done.ids)
+    if going:
+        done.with_memories = await sink.delete(kind, going)
     return done

@@ -80,10 +80,11 @@ LAYERS: tuple[Layer, ...] = (
             "memorygraph.store",
             "memorygraph.search.hybrid",
             "memorygraph.changes",
+            "memorygraph.sinks",
             "memorygraph.exchange",
             "memorygraph.migration",
         ),
-        "the store (and its vectors), change rules, export format, migrations",
+        "the store (and its vectors), change rules, sinks, export format, migrations",
     ),
     Layer("ops", ("memorygraph.ops",), "the operations every adapter calls"),
     Layer(

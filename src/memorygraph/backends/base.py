@@ -111,7 +111,8 @@ def missing_ends(missing: Collection[str]) -> IntegrityError:
     )
 
 
-def _unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
+def unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
+    """The ids of a batch, in order; `InvalidRecordError` when one appears twice."""
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
@@ -256,8 +257,6 @@ class Backend(ABC):
         skip_existing: bool = False,
         before_write: NewIdsHook | None = None,
         known_new: bool = False,
-        dry_run: bool = False,
-        held: Collection[str] = frozenset(),
     ) -> WriteResult:
         """`upsert_memories` / `upsert_relationships` for records already in canonical form
         (what an import and a migration write: nothing is rebuilt or validated again).
@@ -266,36 +265,24 @@ class Backend(ABC):
         relationship's ends are (a migration into a target that started empty, from
         an export whose ids are unique and whose memories come first): the store is
         then not asked, which halves the statements of a bulk load.
-
-        `dry_run` makes the same decisions and reports them, but announces and writes
-        nothing (a read-only store will do). A relationship with an end that is neither
-        stored nor in `held` (the memories earlier batches of the dry run would have
-        written) is then reported `rejected` instead of failing the batch.
         """
-        if not dry_run:
-            self._require_writable()
-        ids = _unique_ids(records)
+        self._require_writable()
+        ids = unique_ids(records)
         existing = await KINDS[kind].existing(self, ids) if ids and not known_new else set()
         todo = [r for r in records if not (skip_existing and r.id in existing)]
-        rejected: set[str] = set()
         if todo and kind == "relationship" and not known_new:
-            rejected = await self._require_ends(todo, held, dry_run)
-        if todo and not dry_run:
+            await self._require_ends(todo)
+        if todo:
             await _announce(before_write, [i for i in ids if i not in existing])
             await self._write_canonical(kind, todo, {i for i in ids if i not in existing})
-        return _report(ids, existing, skip_existing, rejected)
+        return write_report(ids, existing, skip_existing)
 
-    async def _require_ends(
-        self, relationships: Sequence[CanonicalRecord], held: Collection[str], dry_run: bool
-    ) -> set[str]:
-        """Raise `IntegrityError` if an end is neither a stored memory nor `held`; in a
-        dry run, return the ids of the relationships with such an end instead."""
-        ends = {r.data[end] for r in relationships for end in ("from_id", "to_id")}
-        ends = {e for e in ends if e not in held}
+    async def _require_ends(self, relationships: Sequence[CanonicalRecord]) -> None:
+        """Raise `IntegrityError` if an end of `relationships` is not a stored memory."""
+        ends = ends_of(relationships)
         missing = ends - await self.existing_memory_ids(sorted(ends)) if ends else set()
-        if missing and not dry_run:
+        if missing:
             raise missing_ends(missing)
-        return {r.id for r in relationships if {r.data["from_id"], r.data["to_id"]} & missing}
 
     # --- single records that several writers may change at once ------------------
 
@@ -309,7 +296,7 @@ class Backend(ABC):
         self._require_writable()
         canonical = CanonicalRecord.of(record)
         if kind == "relationship":
-            await self._require_ends([canonical], frozenset(), False)
+            await self._require_ends([canonical])
         if not await self._insert_new(kind, canonical):
             if not await KINDS[kind].existing(self, [record.id]):
                 raise IntegrityError(
@@ -883,9 +870,15 @@ async def grouped(items: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
         yield page
 
 
-def _report(
-    ids: list[str], existing: set[str], skip_existing: bool, rejected: set[str]
+def write_report(
+    ids: Sequence[str],
+    existing: Collection[str],
+    skip_existing: bool,
+    rejected: Collection[str] = frozenset(),
 ) -> WriteResult:
+    """What a write of the batch `ids` did (or, planned, would do), given the ids the
+    store held before it: each id rejected, else inserted (new), skipped (held, with
+    `skip_existing`) or updated (held)."""
     result = WriteResult()
     for i in ids:
         if i in rejected:
@@ -897,6 +890,18 @@ def _report(
         else:
             result.updated.append(i)
     return result
+
+
+def ends_of(relationships: Iterable[CanonicalRecord]) -> set[str]:
+    """The memory ids at either end of `relationships`."""
+    return {r.data[end] for r in relationships for end in ("from_id", "to_id")}
+
+
+def touching(relationships: Iterable[CanonicalRecord], memory_ids: Collection[str]) -> set[str]:
+    """The ids of `relationships` with an end among `memory_ids`."""
+    return {
+        r.id for r in relationships if any(r.data[e] in memory_ids for e in ("from_id", "to_id"))
+    }
 
 
 # The two record kinds and the backend operations for each: code that treats both kinds

@@ -3,8 +3,8 @@
     export_graph(backend, path)        stream a backend to a memorygraph export file
     validate_export(path)              check a file line by line; never raises for damage
     import_graph(path, backend)        validate, then stream the file into a backend;
-                                       with dry_run=True, the same path stopping before
-                                       each write: what it would insert/skip/reject
+                                       with dry_run=True, the same path into a sink
+                                       that writes nothing: what it would insert/skip/reject
     iter_records(path)                 the record lines of a validated file (.line, .record)
     detect_format(path)                which importer reads a file
     convert_to_export(path, out)       turn another tool's file into a memorygraph export

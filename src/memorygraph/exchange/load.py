@@ -2,10 +2,10 @@
 
 The import writes nothing unless the whole file is valid and every relationship
 end it declares external is already in the target; then it streams the file in
-batches through the backend's upserts, memories first, reporting each written
-batch to `on_batch` (the migration journal). The dry run is the same path with
-one switch: each batch goes to the same upsert with `dry_run`, which asks the
-target the same questions and stops before the write.
+batches into a `BackendSink` (the backend's upserts), memories first, reporting
+each written batch to `on_batch` (the migration journal). The dry run is the same
+path with another sink: each batch goes to a `PlanningSink`, which asks the target
+the same questions, counts what the write would do and writes nothing.
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, nullcontext, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from memorygraph.backends.base import MEMORY, RELATIONSHIP, Backend, NewIdsHook, WriteResult
-from memorygraph.backends.spec import BULK_INSERT
+from memorygraph.backends.base import MEMORY, RELATIONSHIP, Backend, WriteResult, ends_of
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord, RecordKind
-from memorygraph.changes import BeforeReplace, delete_batch, write_batch
+from memorygraph.changes import delete_batch, write_batch
 from memorygraph.errors import IntegrityError, InvalidExportError, UsageError
-from memorygraph.exchange.format import KIND_MEMORY, KIND_RELATIONSHIP, RECORD_KINDS
+from memorygraph.exchange.format import KIND_MEMORY, RECORD_KINDS
 from memorygraph.exchange.reader import (
     CanonicalLine,
     iter_canonical_lines,
@@ -38,19 +37,16 @@ from memorygraph.exchange.validate import Problem, ValidationReport, validate_ex
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import KindCounts, PerKind, Progress
-from memorygraph.models import Memory, Relationship
+from memorygraph.sinks import (
+    BackendSink,
+    BeforeDelete,
+    BeforeReplace,
+    BeforeWrite,
+    PlanningSink,
+    Sink,
+)
 
 OnBatch = Callable[[str, WriteResult], Awaitable[None] | None]
-BeforeWrite = Callable[[str, Sequence[str]], Awaitable[None] | None]
-#: before_delete(memories, relationships): the records a tombstone batch is about to
-#: delete from the target (the relationships include those going with the memories).
-BeforeDelete = Callable[[Sequence[Memory], Sequence[Relationship]], None]
-
-
-def _hook(before_write: BeforeWrite | None, kind: str) -> NewIdsHook | None:
-    if before_write is None:
-        return None
-    return lambda ids: before_write(kind, ids)
 
 
 #: The dry run's JSON names its counts as what would happen to the records.
@@ -314,13 +310,13 @@ async def import_graph(
     unless `apply_deletions` is False. `before_delete(memories, relationships)`
     receives each batch's records about to be deleted, before the deletion.
 
-    `dry_run` takes the same steps and stops before each write (`upsert_canonical`'s
-    `dry_run`): the summary counts what would be inserted, updated, skipped, rejected
-    and deleted, and nothing is written, announced or journaled. It reports instead
-    of raising: an invalid file's valid lines are counted (its problems are in
-    `validation`), and a relationship whose end is neither in the file nor in the
-    target is rejected. `backend` None stands for a target that does not exist yet,
-    which holds nothing (a dry run need not create it).
+    `dry_run` takes the same steps into a `PlanningSink` instead of the backend: the
+    summary counts what would be inserted, updated, skipped, rejected and deleted,
+    and nothing is written, announced or journaled (nor `on_batch` called). It
+    reports instead of raising: an invalid file's valid lines are counted (its
+    problems are in `validation`), and a relationship whose end is neither in the
+    file nor in the target is rejected. `backend` None stands for a target that does
+    not exist yet, which holds nothing (a dry run need not create it).
     """
     started = time.perf_counter()
     path = require_file(path)
@@ -340,77 +336,74 @@ async def import_graph(
     if summary.validation is not None:
         for kind in RECORD_KINDS:  # lines that fail their schema or repeat an id
             summary.counts(kind).rejected = summary.validation.invalid_records[kind]
-    # A dry run writes nothing, so remembers the ids earlier batches would have written.
-    async with AsyncExitStack() as stack:
-        seen = stack.enter_context(IdIndex() if dry_run else nullcontext())
-        stack.enter_context(long_lived_frozen())
-        bulk = known_new and not dry_run and backend is not None
-        if bulk and backend is not None and backend.config.spec.has(BULK_INSERT):
-            await stack.enter_async_context(backend.bulk_insert())
-        batches = _batches_ahead(path, size, valid=facts.valid, derive=not dry_run)
-        async for kind, batch in batches:
-            if seen is not None:
-                result = await _dry_batch(backend, kind, batch, skip_duplicates, seen, summary)
-            else:
-                assert backend is not None
+    sink: Sink
+    if dry_run or backend is None:
+        sink = PlanningSink(backend)
+    else:
+        sink = BackendSink(
+            backend,
+            before_write=before_write,
+            before_replace=before_replace,
+            before_delete=before_delete,
+        )
+    with sink:
+        async with AsyncExitStack() as stack:
+            stack.enter_context(long_lived_frozen())
+            # An invalid file (only a dry run reads one) may repeat an id; the
+            # validation counted the repeats, and only an id's first line is planned.
+            first_lines = None if facts.valid else stack.enter_context(IdIndex())
+            if known_new:
+                await stack.enter_async_context(sink.bulk())
+            batches = _batches_ahead(path, size, valid=facts.valid, derive=not dry_run)
+            async for kind, batch in batches:
+                if first_lines is not None:
+                    batch = _first_lines(kind, batch, first_lines)
                 result = await write_batch(
-                    backend,
+                    sink,
                     kind,
                     [rl.record for rl in batch],
                     skip_existing=skip_duplicates,
-                    before_write=_hook(before_write, kind),
-                    before_replace=before_replace,
                     known_new=known_new,
                 )
-                await _call(on_batch, kind, result)
-            summary.counts(kind).add(result)
-            if progress:
-                progress(kind, summary.counts(kind).written, None)
-            # A checkpoint per batch: cancellation lands between batches, and a server
-            # running this import keeps answering other calls.
-            await checkpoint()
-    if facts.tombstones:
-        if not apply_deletions:
-            summary.deletions_kept = facts.tombstones
-        elif backend is not None:
-            await _apply_tombstones(path, backend, size, summary, before_delete)
+                if result.rejected:
+                    await _report_rejections(sink, batch, result, summary)
+                if not dry_run:
+                    await _call(on_batch, kind, result)
+                summary.counts(kind).add(result)
+                if progress:
+                    progress(kind, summary.counts(kind).written, None)
+                # A checkpoint per batch: cancellation lands between batches, and a
+                # server running this import keeps answering other calls.
+                await checkpoint()
+        if facts.tombstones:
+            if not apply_deletions:
+                summary.deletions_kept = facts.tombstones
+            else:
+                await _apply_tombstones(path, sink, size, summary)
     summary.duration_seconds = time.perf_counter() - started
     return summary
 
 
-async def _dry_batch(
-    backend: Backend | None,
-    kind: RecordKind,
-    batch: list[CanonicalLine],
-    skip_duplicates: bool,
-    seen: IdIndex,
-    summary: ImportSummary,
-) -> WriteResult:
-    """What writing `batch` would do. `seen` holds the ids of the earlier batches: a
-    repeated id is left out (the validation counted it), and a relationship's end
-    among them counts as stored."""
+def _first_lines(
+    kind: RecordKind, batch: list[CanonicalLine], seen: IdIndex
+) -> list[CanonicalLine]:
+    """The lines of `batch` whose id no earlier line had (`seen` holds those)."""
     repeated = {line for _, line, _ in seen.add(kind, [(rl.record.id, rl.line) for rl in batch])}
-    batch = [rl for rl in batch if rl.line not in repeated]
-    records = [rl.record for rl in batch]
-    ends = {e for record in records for e in _ends(record)}
-    held = ends - seen.missing(KIND_MEMORY, ends)
-    if backend is not None:
-        result = await write_batch(
-            backend, kind, records, skip_existing=skip_duplicates, dry_run=True, held=held
-        )
-    else:  # a target that does not exist yet holds nothing
-        result = WriteResult()
-        for record in records:
-            (result.inserted if held.issuperset(_ends(record)) else result.rejected).append(
-                record.id
-            )
-    reported = [rl for rl in batch if rl.record.id in set(result.rejected)]
+    return [rl for rl in batch if rl.line not in repeated]
+
+
+async def _report_rejections(
+    sink: Sink, batch: list[CanonicalLine], result: WriteResult, summary: ImportSummary
+) -> None:
+    """Add the relationships of `batch` the sink rejected to `summary.rejections`
+    (up to `MAX_REJECTIONS` in all), each with its line and the end it lacks."""
+    rejected = set(result.rejected)
+    reported = [rl for rl in batch if rl.record.id in rejected]
     reported = reported[: MAX_REJECTIONS - len(summary.rejections)]
-    lost = {e for rl in reported for e in _ends(rl.record)} - held
-    if lost and backend is not None:
-        lost -= await MEMORY.existing(backend, sorted(lost))
+    ends = ends_of(rl.record for rl in reported)
+    lost = ends - await sink.stored_memories(ends)
     for rl in reported:
-        end = next(e for e in _ends(rl.record) if e in lost)
+        end = next(rl.record.data[e] for e in ("from_id", "to_id") if rl.record.data[e] in lost)
         summary.rejections.append(
             Problem(
                 rl.line,
@@ -418,32 +411,17 @@ async def _dry_batch(
                 "in the target",
             )
         )
-    return result
 
 
-async def _apply_tombstones(
-    path: Path,
-    backend: Backend,
-    size: int,
-    summary: ImportSummary,
-    before_delete: BeforeDelete | None,
-) -> None:
+async def _apply_tombstones(path: Path, sink: Sink, size: int, summary: ImportSummary) -> None:
     """Apply the file's tombstones (`changes.delete_batch`): each deletes the record the
-    target holds unless that record is newer; a dry run counts what would go."""
+    target holds unless that record is newer; a plan counts what would go."""
     for ops in (RELATIONSHIP, MEMORY):
         counts = summary.counts(ops.name)
         tombstones = (t for t in iter_tombstones(path) if t.kind == ops.name)
         while batch := [t for _, t in zip(range(size), tombstones, strict=False)]:
-            done = await delete_batch(
-                backend, ops.name, batch, dry_run=summary.dry_run, before_delete=before_delete
-            )
+            done = await delete_batch(sink, ops.name, batch)
             counts.deleted += len(done.ids)
             counts.older += len(done.older)
             summary.relationships.deleted += done.with_memories
             await checkpoint()
-
-
-def _ends(record: CanonicalRecord) -> tuple[str, ...]:
-    if record.kind == KIND_RELATIONSHIP:
-        return (record.data["from_id"], record.data["to_id"])
-    return ()

@@ -44,8 +44,8 @@ from memorygraph.exchange.load import ImportSummary, import_graph
 from memorygraph.kinds import Progress
 from memorygraph.migration.journal import Journal, undo
 from memorygraph.migration.lock import TargetLock
-from memorygraph.migration.manager import _load_shielding, new_migration_id
 from memorygraph.migration.models import MigrationOptions, VerifyMode
+from memorygraph.migration.run import load_shielding, new_migration_id
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
 
 #: Writes the file to import, as a memorygraph export, into the work directory it is
@@ -79,7 +79,7 @@ async def journaled_import(
     rolled back, and, when it was not, with the journal's rollback and resume as
     next steps; `TargetBusyError` when another import or migration holds the store.
     """
-    _load_shielding()
+    load_shielding()
     config = backend.config
     root = (workdir or DEFAULT_HOME / "migrations").expanduser().resolve()
     work = root / new_migration_id()

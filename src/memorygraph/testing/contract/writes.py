@@ -1,6 +1,6 @@
 """Contract: batch writes report what they inserted, updated and skipped, announce new
 ids before writing, write nothing when a batch is refused (duplicate ids, a missing
-relationship end, a journal hook that fails), decide a dry run as a write would, and
+relationship end, a journal hook that fails), plan through the planning sink as a write would, and
 delete records with their relationships."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import pytest
 from memorygraph.backends.base import Backend
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.errors import IntegrityError, InvalidRecordError
+from memorygraph.sinks import BackendSink, PlanningSink
 from memorygraph.testing.contract.base import ContractBase
 from memorygraph.testing.contract.records import collect, mem, rel
 
 
 class WritesContract(ContractBase):
-    """Upserts, their reports and hooks, dry runs, deletes and clearing."""
+    """Upserts, their reports and hooks, plans, deletes and clearing."""
 
     async def test_upsert_reports_inserted_updated_skipped(self, backend: Backend) -> None:
         first = await backend.upsert_memories([mem(1), mem(2)])
@@ -83,26 +84,25 @@ class WritesContract(ContractBase):
         assert (result.inserted, result.skipped) == (["r0002"], ["r0001"])
         assert (await backend.get_relationship("r0001")) == rel(1, "m0001", "m0002")
 
-    async def test_a_dry_run_upsert_decides_as_a_write_and_writes_nothing(
-        self, backend: Backend
-    ) -> None:
+    async def test_a_plan_decides_as_the_write_and_writes_nothing(self, backend: Backend) -> None:
         await backend.upsert_memories([mem(1)])
-        heard: list[list[str]] = []
-        planned = await backend.upsert_canonical(
-            "memory",
-            [CanonicalRecord.of(m) for m in (mem(1, title="changed"), mem(2))],
-            dry_run=True,
-            before_write=lambda ids: heard.append(list(ids)),
-        )
-        assert (planned.inserted, planned.updated, heard) == (["m0002"], ["m0001"], [])
-        assert await backend.get_memory("m0001") == mem(1) and await backend.count_memories() == 1
-        # m0002 is not stored, but `held` names it (a memory the dry run would have written).
-        edges = [rel(1, "m0001", "m0002"), rel(2, "m0001", "nowhere")]
-        judged = await backend.upsert_canonical(
-            "relationship", [CanonicalRecord.of(r) for r in edges], dry_run=True, held={"m0002"}
-        )
+        batch = [CanonicalRecord.of(m) for m in (mem(1, title="changed"), mem(2))]
+        edges = [CanonicalRecord.of(r) for r in (rel(1, "m0001", "m0002"), rel(2, "m0001", "x"))]
+        with PlanningSink(backend) as plan:
+            planned = await plan.upsert("memory", batch)
+            # m0002 is not stored, but the plan's batch before would have written it.
+            judged = await plan.upsert("relationship", edges)
+        assert (planned.inserted, planned.updated) == (["m0002"], ["m0001"])
         assert (judged.inserted, judged.rejected) == (["r0001"], ["r0002"])
+        assert await backend.get_memory("m0001") == mem(1) and await backend.count_memories() == 1
         assert await backend.count_relationships() == 0
+        heard: list[list[str]] = []
+        with BackendSink(backend, before_write=lambda _, ids: heard.append(list(ids))) as sink:
+            written = await sink.upsert("memory", batch)
+            with pytest.raises(IntegrityError):
+                await sink.upsert("relationship", edges)
+        assert (written.inserted, written.updated) == (planned.inserted, planned.updated)
+        assert heard == [["m0002"]] and await backend.count_relationships() == 0
 
     async def test_delete_memory_removes_its_relationships(self, backend: Backend) -> None:
         await backend.upsert_memories([mem(1), mem(2), mem(3)])
