@@ -23,13 +23,19 @@ Rules every implementation keeps:
   the engine filters in its own query. None sees everything.
 * Engine failures surface as `BackendConnectionError` / `BackendOperationError`
   (from `memorygraph.errors`), with the location but never the password.
+
+The module runs past 500 lines because the contract is one abstract class, read top to
+bottom by whoever writes a backend: its sections (lifecycle, writes, single records
+several writers change, copying a store, reads, change times, search, vectors, the
+graph) each put the policy beside the primitives it rests on. The helpers that need
+no backend live in `memorygraph.backends.batches`.
 """
 
 from __future__ import annotations
 
 import heapq
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +43,16 @@ from functools import partial
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
+# The batch helpers, re-exported so that engine modules name them here.
+from memorygraph.backends.batches import ends_of as ends_of
+from memorygraph.backends.batches import grouped as grouped
+from memorygraph.backends.batches import in_project as in_project
+from memorygraph.backends.batches import missing_ends as missing_ends
+from memorygraph.backends.batches import paginate as paginate
+from memorygraph.backends.batches import paginate_pages as paginate_pages
+from memorygraph.backends.batches import touching as touching
+from memorygraph.backends.batches import unique_ids as unique_ids
+from memorygraph.backends.batches import write_report as write_report
 from memorygraph.backends.spec import BULK_INSERT, COPIES_OWN_STORES
 from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
@@ -44,7 +60,6 @@ from memorygraph.config import BackendConfig
 from memorygraph.errors import (
     ConflictError,
     IntegrityError,
-    InvalidRecordError,
     MemoryGraphError,
     NotFoundError,
     UsageError,
@@ -100,34 +115,6 @@ class StoredPage:
 #: Receives each page's kind and ids before `copy_store` writes it, and its outcome after.
 PageHook = Callable[[RecordKind, Sequence[str]], Awaitable[None]]
 PageDone = Callable[[RecordKind, "WriteResult"], Awaitable[None]]
-
-
-def missing_ends(missing: Collection[str]) -> IntegrityError:
-    """The error for relationship ends that are not stored memories."""
-    sample = ", ".join(repr(i) for i in sorted(missing)[:3])
-    return IntegrityError(
-        f"{len(missing)} relationship end(s) are not stored memories ({sample}); "
-        "write those memories first"
-    )
-
-
-def unique_ids(records: Sequence[CanonicalRecord]) -> list[str]:
-    """The ids of a batch, in order; `InvalidRecordError` when one appears twice."""
-    ids = [r.id for r in records]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise InvalidRecordError(
-            f"id {dup!r} appears twice in one batch; give each record its own id"
-        )
-    return ids
-
-
-def in_project(memory: Memory, project: str | None) -> bool:
-    """Whether `memory` belongs to `project` (every memory does when it is None)."""
-    if project is None:
-        return True
-    return memory.context is not None and memory.context.project_path == project
 
 
 class Backend(ABC):
@@ -826,82 +813,6 @@ class Backend(ABC):
             if len(batch) < page:
                 return
             after = batch[-1].relationship.id
-
-
-T = TypeVar("T")
-
-
-async def paginate_pages(
-    fetch: Callable[[str | None, int], Awaitable[Sequence[T]]],
-    key: Callable[[T], str],
-    size: int,
-) -> AsyncIterator[Sequence[T]]:
-    """Keyset pagination: `fetch(after, size)` returns up to `size` items whose key is
-    greater than `after` (all if None), ascending; yield each page of them whole."""
-    after: str | None = None
-    while page := await fetch(after, size):
-        yield page
-        if len(page) < size:
-            return
-        after = key(page[-1])
-        await checkpoint()  # a cancellation lands between pages
-
-
-async def paginate(
-    fetch: Callable[[str | None, int], Awaitable[Sequence[T]]],
-    key: Callable[[T], str],
-    size: int,
-) -> AsyncIterator[T]:
-    """`paginate_pages`, item by item: one page in memory."""
-    async for page in paginate_pages(fetch, key, size):
-        for item in page:
-            yield item
-
-
-async def grouped(items: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
-    """`items` in lists of `size` (the last may be shorter; none is empty)."""
-    page: list[T] = []
-    async for item in items:
-        page.append(item)
-        if len(page) >= size:
-            yield page
-            page = []
-    if page:
-        yield page
-
-
-def write_report(
-    ids: Sequence[str],
-    existing: Collection[str],
-    skip_existing: bool,
-    rejected: Collection[str] = frozenset(),
-) -> WriteResult:
-    """What a write of the batch `ids` did (or, planned, would do), given the ids the
-    store held before it: each id rejected, else inserted (new), skipped (held, with
-    `skip_existing`) or updated (held)."""
-    result = WriteResult()
-    for i in ids:
-        if i in rejected:
-            result.rejected.append(i)
-        elif i not in existing:
-            result.inserted.append(i)
-        elif skip_existing:
-            result.skipped.append(i)
-        else:
-            result.updated.append(i)
-    return result
-
-
-def ends_of(relationships: Iterable[CanonicalRecord]) -> set[str]:
-    """The memory ids at either end of `relationships`."""
-    return {r.data[end] for r in relationships for end in ("from_id", "to_id")}
-
-
-def touching(relationships: Iterable[CanonicalRecord], memory_ids: Collection[str]) -> set[str]:
-    """The ids of `relationships` with an end among `memory_ids`."""
-    return {
-        r.id for r in relationships if any(r.data[e] in memory_ids for e in ("from_id", "to_id"))
-    }
 
 
 # The two record kinds and the backend operations for each: code that treats both kinds
