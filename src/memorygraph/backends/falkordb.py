@@ -30,6 +30,10 @@ Search uses a full-text (RediSearch) index on ``Memory._st`` and ``Memory._sb``
 created with ``db.idx.fulltext.createNodeIndex``: no stop words, no stemming
 (the indexed text is already analyzed, see `memorygraph.search.text`), title
 weighted as the shared scorer weights it. It is updated with every write.
+
+The module runs past 500 lines because connecting (a single server or Sentinels),
+failover, replica acknowledgement (`WAIT`) and the statements' reply decoding are one
+connection's life: each retry and each reply depends on the others.
 """
 
 from __future__ import annotations
