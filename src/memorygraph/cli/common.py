@@ -213,12 +213,31 @@ def command_words(step: NextStep) -> str:
 _FIELD_FLAGS = {"memory_id": "id"}
 
 
+def name_input(error: MemoryGraphError, said: str) -> None:
+    """Name the input at fault as the user typed it (`said`: a flag such as ``--id``
+    or an argument such as ``TO_ID``): in place of the field's identifier where the
+    problem spells it (``to_memory_id 'b' is not stored``), else after the problem.
+    The error then has no field left for `error_text` to name again."""
+    if error.field is None or not error.args:
+        return
+    problem = str(error.args[0])
+    # Only an identifier is replaced: a plain word ("format") is prose, and a name
+    # inside a path or a file name is not the parameter.
+    spelled = re.compile(rf"(?<![\w/.-]){re.escape(error.field)}(?![\w/.-])")
+    if "_" in error.field and spelled.search(problem):
+        problem = spelled.sub(said, problem, count=1)
+    else:
+        problem = f"{problem} ({said})"
+    error.args = (problem, *error.args[1:])
+    error.field = None
+
+
 def error_text(error: MemoryGraphError) -> str:
     """The one line the CLI prints for `error`: its next steps as commands, the input at
-    fault as a flag, no password."""
-    field = _FIELD_FLAGS.get(error.field or "", error.field)
-    flag = f" (--{field.replace('_', '-')})" if field else ""
-    return scrub(error.worded(command_words) + flag)
+    fault as a flag (unless a command already named it its own way), no password."""
+    if error.field:
+        name_input(error, "--" + _FIELD_FLAGS.get(error.field, error.field).replace("_", "-"))
+    return scrub(error.worded(command_words))
 
 
 def ask_password(prompt: str) -> str:

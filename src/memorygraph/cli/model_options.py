@@ -26,6 +26,7 @@ import orjson
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from memorygraph.cli.common import name_input
 from memorygraph.errors import MemoryGraphError
 from memorygraph.ops.inputs import VerbInput
 
@@ -136,6 +137,7 @@ def model_options(model: type[VerbInput], **forms: Flag) -> Callable[[F], F]:
         for name, field in model.model_fields.items()
     ]
     shown = [(name, p) for name, p in params if p is not None]
+    named = dict(shown)
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
@@ -150,11 +152,12 @@ def model_options(model: type[VerbInput], **forms: Flag) -> Callable[[F], F]:
             try:
                 request = model(**values)
             except ValidationError as e:
-                raise click.UsageError(_complaint(e, dict(shown))) from None
+                raise click.UsageError(_complaint(e, named)) from None
             try:
                 return fn(request=request, **given)
             except MemoryGraphError as e:
-                _in_cli_words(e, dict(shown))
+                if e.field is not None and e.field in named:
+                    name_input(e, _cli_name(e.field, named))
                 raise
 
         # click reads the parameters off the function, last decorator first.
@@ -182,18 +185,3 @@ def _complaint(error: ValidationError, shown: dict[str, click.Parameter]) -> str
     first = error.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else ""
     return f"{_cli_name(name, shown)}: {first['msg'].lower()}; give a valid value (see --help)"
-
-
-def _in_cli_words(error: MemoryGraphError, shown: dict[str, click.Parameter]) -> None:
-    """Name the input at fault as the command line does: the library names it by its
-    field (``to_memory_id``), the user typed it as an argument or flag (``TO_ID``)."""
-    if error.field not in shown or not error.args:
-        return
-    said = _cli_name(error.field, shown)
-    problem = str(error.args[0])
-    problem = (
-        problem.replace(error.field, said, 1) if error.field in problem else f"{problem} ({said})"
-    )
-    error.args = (problem, *error.args[1:])
-    # Named here in the command's words, so the error boundary has no field left to add.
-    error.field = None

@@ -55,7 +55,7 @@ async def search_memories(
 ) -> SearchPage:
     """Memories matching the words of `query`, best first, one page."""
     r = parse(SearchMemories, request, **fields)
-    hits = await store.search(r.query, filters=filters(r), limit=r.limit + 1, offset=r.offset)
+    hits = await _search(store, r, one_more=True)
     threshold = store.relevance_threshold
     return SearchPage(
         query=r.query,
@@ -78,8 +78,14 @@ async def find_memories(
     store: MemoryStore, request: SearchMemories | None = None, /, **fields: Any
 ) -> list[SearchHit]:
     """Memories matching the words of `query`, best first, whole (one page of them)."""
-    r = parse(SearchMemories, request, **fields)
-    return await store.search(r.query, filters=filters(r), limit=r.limit, offset=r.offset)
+    return await _search(store, parse(SearchMemories, request, **fields), one_more=False)
+
+
+async def _search(store: MemoryStore, r: SearchMemories, *, one_more: bool) -> list[SearchHit]:
+    """The page of hits `r` asks for; with `one_more`, one hit past it, which tells
+    whether a next page exists."""
+    limit = r.limit + 1 if one_more else r.limit
+    return await store.search(r.query, filters=filters(r), limit=limit, offset=r.offset)
 
 
 async def recall_memories(

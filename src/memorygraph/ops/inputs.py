@@ -33,7 +33,7 @@ from memorygraph.ops.views import MAX_PAGE
 
 MEMORY_TYPES: tuple[str, ...] = tuple(t.value for t in MemoryType)
 RELATIONSHIP_TYPES: tuple[str, ...] = tuple(t.value for t in RelationshipType)
-DIRECTIONS: tuple[str, ...] = ("outgoing", "incoming", "both")
+DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
 #: The deepest walk `get_related_memories` takes.
 MAX_DEPTH = 5
 
