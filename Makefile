@@ -46,11 +46,12 @@ pytest: setup neo4j-classpath
 
 test: lint typecheck pytest
 
-# Everything that needs no database server (SQLite, FalkorDB embedded, the MCP
-# server over stdio): for the edit-test loop. `make test` stays the whole suite.
+# The edit-test loop, on four processes (they mostly wait on subprocesses): no database server, none of the slow
+# tests (tests/conftest.py lists what --quick leaves out and why). `make test`
+# stays the whole suite.
 test-quick: setup
 	$(BIN)/ruff check src tests benchmarks tools
-	$(BIN)/pytest -q --no-servers
+	$(BIN)/pytest -q --quick -n 4
 
 bench: setup
 	$(BIN)/python benchmarks/backend_writes.py
