@@ -18,11 +18,11 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from memorygraph.cli.main import cli
-from memorygraph.cli.model_options import Flag, model_options
+from memorygraph.cli.model_options import Flag, field_name, model_options
 from memorygraph.config import BackendConfig
 from memorygraph.errors import InvalidRecordError
 from memorygraph.mcp_server.model_tools import model_tool
-from memorygraph.ops import inputs
+from memorygraph.ops import graph_inputs, inputs
 from memorygraph.ops import memories as ops
 from memorygraph.store import MemoryStore
 from tests.mcp_server.helpers import in_process
@@ -41,6 +41,8 @@ VERBS: list[tuple[str, str | None, type[inputs.VerbInput]]] = [
     ("recall_memories", None, inputs.RecallMemories),
     ("invalidate_relationship", None, inputs.InvalidateRelationship),
     ("get_recent_activity", None, inputs.GetRecentActivity),
+    ("export_memories", "export", graph_inputs.ExportMemories),
+    ("import_memories", "import", graph_inputs.ImportMemories),
 ]
 
 
@@ -59,11 +61,14 @@ def test_every_command_offers_only_its_models_fields(
 ) -> None:
     cmd = cli.commands[command]
     assert isinstance(cmd, click.Command)
-    own = {p.name for p in cmd.params} - {p.name for p in cli.commands["stats"].params}
-    # Each parameter the command adds to a plain store command is one of the model's
-    # fields, under the field's own name (its flag or metavar may be shorter).
-    assert own <= set(model.model_fields), (command, own - set(model.model_fields))
-    assert own, command
+    fields = {field_name(p) for p in cmd.params} - {None}
+    # The fields it offers come from the model (their flag or metavar may be shorter),
+    # and none of the command's own parameters spells a field again.
+    assert fields and fields <= set(model.model_fields), (command, fields)
+    store = {p.name for p in cli.commands["stats"].params}  # where the store is: --path…
+    own = {p.name for p in cmd.params if field_name(p) is None} - store
+    again = own & set(model.model_fields)
+    assert not again, (command, again)
 
 
 def test_no_operation_spells_a_verbs_parameters_again() -> None:
@@ -101,26 +106,31 @@ def test_the_adapters_name_no_verb_parameter_twice() -> None:
     keyword like `importance=` or an option like ``--importance`` appears in no adapter
     module, only in the input models."""
     spelled = []
-    for path in [SRC / "mcp_server" / "memory_tools.py", SRC / "cli" / "memories.py"]:
+    for path, models in ADAPTERS.items():
+        field_names = {n for m in models for n in m.model_fields} - LOCAL_NAMES
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
                 names = [a.arg for a in node.args.args + node.args.kwonlyargs]
-                spelled += [f"{path.name}:{node.name}:{n}" for n in names if n in FIELD_NAMES]
+                spelled += [f"{path.name}:{node.name}:{n}" for n in names if n in field_names]
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in OPTIONS:
                 words = [a.value for a in node.args if isinstance(a, ast.Constant)]
                 names = {str(w).lstrip("-").replace("-", "_") for w in words}
-                spelled += [f"{path.name}:{n}" for n in names & FIELD_NAMES]
+                spelled += [f"{path.name}:{n}" for n in names & field_names]
     assert not spelled, spelled
 
 
 OPTIONS = ("option", "argument")
-FIELD_NAMES = {
-    name
-    for _, _, model in VERBS
-    for name in model.model_fields
-    if name not in ("query",)  # a local variable name of its own in the formatting code
+MEMORY_VERBS = [model for _, _, model in VERBS if model.__module__ == inputs.__name__]
+GRAPH_VERBS = [graph_inputs.ExportMemories, graph_inputs.ImportMemories]
+#: Each adapter module and the verbs whose parameters it must not spell.
+ADAPTERS = {
+    SRC / "mcp_server" / "memory_tools.py": MEMORY_VERBS,
+    SRC / "cli" / "memories.py": MEMORY_VERBS,
+    SRC / "cli" / "exchange.py": GRAPH_VERBS,
 }
+#: Names the formatting code uses for local values of its own.
+LOCAL_NAMES = {"query"}
 
 
 class Probe(inputs.VerbInput):

@@ -35,7 +35,7 @@ async def _file_and_store(kind: str, tmp_path: Path) -> tuple[Path, BackendConfi
     source = BackendConfig("sqlite", path=tmp_path / "source.db")
     await fill(source, n=60, tricky=False)
     path = tmp_path / "import.jsonl"
-    await exchange.export_memories(source, path)
+    await exchange.export_memories(source, path=path)
     store = _store(kind, tmp_path)
     await fill(store, n=20, tricky=False)
     async with create_backend(store) as backend:
@@ -49,13 +49,13 @@ async def _file_and_store(kind: str, tmp_path: Path) -> tuple[Path, BackendConfi
 async def test_an_import_that_succeeds_leaves_no_journal(kind: str, tmp_path: Path) -> None:
     path, store = await _file_and_store(kind, tmp_path)
     work = tmp_path / "work"
-    result = await exchange.import_memories(store, path, batch_size=7, workdir=work)
+    result = await exchange.import_memories(store, path=path, batch_size=7, workdir=work)
     assert result.summary.memories.inserted == 40
     assert list(work.iterdir()) == []
     held = await snapshot(store)
     assert len([k for k in held if k.startswith("m:")]) == 65
     # A second import into the same store is not held up by the first.
-    again = await exchange.import_memories(store, path, batch_size=7, workdir=work)
+    again = await exchange.import_memories(store, path=path, batch_size=7, workdir=work)
     assert again.summary.memories.unchanged == 60
     assert list(work.iterdir()) == []
 
@@ -74,7 +74,7 @@ async def test_an_import_that_fails_midway_rolls_itself_back(kind: str, tmp_path
 
     with pytest.raises(MigrationError) as failed:
         await exchange.import_memories(
-            store, path, batch_size=5, workdir=work, progress=fail_after_some_batches
+            store, path=path, batch_size=5, workdir=work, progress=fail_after_some_batches
         )
     assert not isinstance(failed.value, MigrationInterrupted)
     assert "rolled back and holds what it held before" in str(failed.value)
@@ -98,7 +98,7 @@ async def test_a_cancelled_import_rolls_itself_back(kind: str, tmp_path: Path) -
                 halfway.set()
 
         task = asyncio.create_task(
-            exchange.import_memories(backend, path, batch_size=5, workdir=work, progress=note)
+            exchange.import_memories(backend, path=path, batch_size=5, workdir=work, progress=note)
         )
         await halfway.wait()
         task.cancel()
@@ -118,7 +118,7 @@ async def test_an_invalid_file_is_refused_before_any_journal(tmp_path: Path) -> 
     path.write_bytes(b"".join(lines[:-1]))  # the trailer cut off
     work = tmp_path / "work"
     with pytest.raises(InvalidExportError):
-        await exchange.import_memories(store, path, workdir=work)
+        await exchange.import_memories(store, path=path, workdir=work)
     assert list(work.iterdir()) == []
     assert await snapshot(store) == before
 
@@ -131,6 +131,6 @@ async def test_an_import_waits_for_a_migration_holding_the_store(tmp_path: Path)
         TargetLock(store, tmp_path / "elsewhere" / "journal.jsonl"),
         pytest.raises(TargetBusyError, match="another migration or import"),
     ):
-        await exchange.import_memories(store, path, workdir=work)
+        await exchange.import_memories(store, path=path, workdir=work)
     assert await snapshot(store) == before
     assert not work.exists() or list(work.iterdir()) == []

@@ -55,7 +55,7 @@ async def _write_file(where: Path) -> Path:
         await backend.upsert_memories(memories)
         await backend.upsert_relationships(list(sample_relationships(FILE_MEMORIES)))
     path = where / "import.jsonl"
-    await export_memories(source, path)
+    await export_memories(source, path=path)
     return path
 
 

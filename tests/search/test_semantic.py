@@ -154,7 +154,7 @@ async def test_a_memory_another_process_writes_is_found_without_a_vector(
 async def ops_export(config: BackendConfig, path: Path) -> None:
     from memorygraph.ops import exchange
 
-    await exchange.export_memories(config, path)
+    await exchange.export_memories(config, path=path)
 
 
 async def test_reindex_rebuilds_vectors_and_a_copied_store_answers_the_same(

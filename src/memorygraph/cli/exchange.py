@@ -6,7 +6,6 @@ errors travel to the one boundary in `memorygraph.cli.main`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,11 @@ from memorygraph.cli.common import (
     run,
     show_progress,
 )
+from memorygraph.cli.model_options import Flag, model_options
 from memorygraph.errors import InvalidExportError, UsageError
 from memorygraph.ops import exchange as ops
 from memorygraph.ops.exchange import EXPORT_FORMATS, FORMATS, GRAPH_ENGINES, MEMORYGRAPH
+from memorygraph.ops.graph_inputs import ExportMemories, ImportMemories
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON report for scripts."
@@ -32,25 +33,23 @@ json_option = click.option(
 
 
 @click.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--since",
-    callback=parse_since,
-    help="Only records written at or after this ISO-8601 time (with a zone), and the "
-    "deletions (tombstones) made since: incremental.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(EXPORT_FORMATS),
-    default=MEMORYGRAPH,
-    show_default=True,
-    help="memorygraph (lossless), mcp-json (the memorygraph MCP server's JSON export) "
-    "or memory-jsonl (the MCP memory server's graph).",
+@model_options(
+    ExportMemories,
+    path=Flag(name="FILE", argument=True),
+    since=Flag(
+        convert=parse_since,
+        help="Only records written at or after this ISO-8601 time (with a zone), and the "
+        "deletions (tombstones) made since: incremental.",
+    ),
+    format=Flag(
+        choices=EXPORT_FORMATS,
+        help="memorygraph (lossless), mcp-json (the memorygraph MCP server's JSON export) "
+        "or memory-jsonl (the MCP memory server's graph).",
+    ),
 )
 @backend_options()
 @json_option
-def export_cmd(file: Path, since: datetime | None, fmt: str, as_json: bool, **options: Any) -> None:
+def export_cmd(request: ExportMemories, as_json: bool, **options: Any) -> None:
     """Write the whole graph (or what changed --since) to FILE.
 
     FILE is JSON Lines, gzip-compressed when its name ends in .gz; the format
@@ -67,19 +66,14 @@ def export_cmd(file: Path, since: datetime | None, fmt: str, as_json: bool, **op
       memorygraph export --format mcp-json back-to-mcp.json
       memorygraph export --format memory-jsonl memory.jsonl
     """
-    if fmt != MEMORYGRAPH and since is not None:
-        raise UsageError(f"--since works only with --format memorygraph, not {fmt}")
+    fmt = request.format
     config = config_from_options(options, read_only=True)
     display = ProgressDisplay(show_progress() and not as_json and fmt == MEMORYGRAPH)
 
     async def go() -> ops.ExportResult:
         with display.running():
             return await ops.export_memories(
-                config,
-                file,
-                format=fmt,
-                since=since,
-                progress=display.update if display.enabled else None,
+                config, request, progress=display.update if display.enabled else None
             )
 
     result = run(go())
@@ -154,34 +148,21 @@ def _graph_source_options(fn: Any) -> Any:
 
 
 @click.command("import")
-@click.argument(
-    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["auto", *FORMATS]),
-    default="auto",
-    show_default=True,
-    help="What FILE is; auto-detected from its content by default.",
+@model_options(
+    ImportMemories,
+    path=Flag(name="FILE", argument=True),
+    format=Flag(
+        choices=("auto", *FORMATS), help="What FILE is; auto-detected from its content by default."
+    ),
+    skip_duplicates=Flag(
+        name="--skip-duplicates/--no-skip-duplicates",
+        help="Leave every record whose id the backend already holds, or (default) replace "
+        "each with the file's version when that is newer by its change stamp.",
+    ),
+    dry_run=Flag(help="Report what would be written; write nothing."),
+    batch_size=Flag(help="Records per write (default: the backend's)."),
 )
 @_graph_source_options
-@click.option(
-    "--skip-duplicates/--no-skip-duplicates",
-    default=False,
-    show_default=True,
-    help="Leave every record whose id the backend already holds, or (default) replace "
-    "each with the file's version when that is newer by its change stamp.",
-)
-@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), help="Records per write (default: the backend's)."
-)
-@click.option(
-    "--keep-deletions",
-    is_flag=True,
-    help="Ignore the file's tombstones: keep records it says were deleted.",
-)
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -191,13 +172,8 @@ def _graph_source_options(fn: Any) -> Any:
 @backend_options()
 @json_option
 def import_cmd(
-    file: Path | None,
-    fmt: str,
+    request: ImportMemories,
     from_graph: str | None,
-    skip_duplicates: bool,
-    dry_run: bool,
-    keep_deletions: bool,
-    batch_size: int | None,
     workdir: Path | None,
     as_json: bool,
     **options: Any,
@@ -238,11 +214,11 @@ def import_cmd(
     for key in list(options):
         if key.startswith("from_"):
             del options[key]
-    if (file is None) == (from_graph is None):
+    if (request.path is None) == (from_graph is None):
         raise UsageError("give either FILE or --from-graph (with --from-uri), not both or neither")
     source = None
     if from_graph is not None:
-        if fmt != "auto":
+        if request.format != "auto":
             raise UsageError("--format names what FILE is; leave it out with --from-graph")
         source = config_from_options(
             {f"from_{k}": v for k, v in source_options.items()} | {"from_backend": from_graph},
@@ -250,19 +226,14 @@ def import_cmd(
             read_only=True,
         )
     config = config_from_options(options)
-    display = ProgressDisplay(show_progress() and not as_json and not dry_run)
+    display = ProgressDisplay(show_progress() and not as_json and not request.dry_run)
 
     async def go() -> ops.ImportResult:
         with display.running():
             return await ops.import_memories(
                 config,
-                file,
+                request,
                 graph=source,
-                format=fmt,
-                dry_run=dry_run,
-                skip_duplicates=skip_duplicates,
-                batch_size=batch_size,
-                apply_deletions=not keep_deletions,
                 progress=display.update if display.enabled else None,
                 workdir=workdir,
             )

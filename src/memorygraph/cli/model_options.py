@@ -37,15 +37,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Flag:
     """How a field appears on the command line.
 
-    `name` is the option (default: ``--`` and the field's name with dashes), or with
+    `name` is the option (default: ``--`` and the field's name with dashes; a yes/no
+    field may name both, ``--skip-duplicates/--no-skip-duplicates``), or with
     `argument` the field is a positional argument shown as `name`. `choices` are the
     values offered (any case; the library checks them anyway). `help` replaces the
-    field's description. With `cli` False the command does not offer the field."""
+    field's description. `convert` is a click callback that reads the text first,
+    for a check worded for the terminal. With `cli` False the command does not offer
+    the field."""
 
     name: str | None = None
     argument: bool = False
     choices: tuple[str, ...] = ()
     help: str | None = None
+    convert: Callable[[click.Context, click.Parameter, Any], Any] | None = None
     cli: bool = True
 
 
@@ -97,26 +101,49 @@ def _type(field: FieldInfo, flag: Flag) -> Any:
     return str
 
 
+#: Where click keeps a field's value: apart from the command's own parameters, which
+#: may share a field's name (``--path`` of the store beside an import's FILE).
+_DEST = "field_"
+
+
+def field_name(param: click.Parameter) -> str | None:
+    """The model field `param` stands for, or None for a command's own parameter."""
+    name = param.name or ""
+    return name.removeprefix(_DEST) if name.startswith(_DEST) else None
+
+
 def _parameter(name: str, field: FieldInfo, flag: Flag) -> click.Parameter | None:
     if not flag.cli:
         return None
     base, many = _bare(field.annotation)
     if flag.argument:
+        shown_as = flag.name or name.upper()
         return click.Argument(
-            [name], type=_type(field, flag), required=True, metavar=flag.name or name.upper()
+            [_DEST + name],
+            type=_type(field, flag),
+            required=field.is_required(),
+            metavar=shown_as if field.is_required() else f"[{shown_as}]",
+            callback=flag.convert,
         )
     option = flag.name or "--" + name.replace("_", "-")
     help_text = flag.help or field.description
     if base is bool:
-        return click.Option([option, name], is_flag=True, help=help_text)
-    settings: dict[str, Any] = {}
+        both = "/" in option
+        return click.Option(
+            [option, _DEST + name],
+            is_flag=True,
+            default=bool(field.default),
+            show_default=both,
+            help=help_text,
+        )
+    settings: dict[str, Any] = {"callback": flag.convert}
     default = None if field.is_required() or many else field.default
     # Only a real default is passed: click counts an explicit None as a given value,
     # and a required option would then never be reported missing.
     if default is not None:
         settings.update(default=default, show_default=default != "")
     return click.Option(
-        [option, name],
+        [option, _DEST + name],
         type=_type(field, flag),
         multiple=many,
         required=field.is_required(),
@@ -144,10 +171,10 @@ def model_options(model: type[VerbInput], **forms: Flag) -> Callable[[F], F]:
         def command(**given: Any) -> Any:
             values = {}
             for name, _ in shown:
-                value = given.pop(name)
+                value = given.pop(_DEST + name)
                 if isinstance(value, tuple):
                     value = list(value) or None
-                if value is not None and value is not False:
+                if value is not None:
                     values[name] = value
             try:
                 request = model(**values)
@@ -176,7 +203,7 @@ def _cli_name(name: str, shown: dict[str, click.Parameter]) -> str:
     if isinstance(param, click.Option):
         return param.opts[0]
     if param is not None:
-        return param.human_readable_name
+        return param.human_readable_name.strip("[]")
     return name
 
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -21,9 +20,11 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from memorygraph.errors import UsageError
+from memorygraph.mcp_server.model_tools import model_tool
 from memorygraph.mcp_server.results import lines, tool_errors, tool_result
 from memorygraph.ops import exchange
 from memorygraph.ops import migrations as ops
+from memorygraph.ops.graph_inputs import ExportMemories, ImportMemories
 from memorygraph.ops.migrations import Progress, TargetConfig
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ Password = Annotated[
 
 MIGRATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+EXCHANGE = ToolAnnotations(read_only_hint=False, destructive_hint=False)
 
 
 async def with_progress(ctx: Context, work: Callable[[Progress], Awaitable[T]]) -> T:
@@ -192,34 +194,16 @@ def register(server: MCPServer, state: "ServerState") -> None:
         )
         return tool_result(report, report.summary)
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
-    @tool_errors
+    @model_tool(server, ExportMemories, annotations=EXCHANGE)
     async def export_memories(
-        path: Annotated[str, Field(description="File to write; ending in .gz compresses.")],
-        ctx: Context,
-        format: Annotated[
-            str,
-            Field(
-                description="memorygraph (lossless), mcp-json (the memorygraph MCP server "
-                "0.12.4) or memory-jsonl (the MCP memory server)."
-            ),
-        ] = "memorygraph",
-        since: Annotated[
-            datetime | None,
-            Field(description="Only records changed at or after this time (memorygraph format)."),
-        ] = None,
+        request: ExportMemories, ctx: Context
     ) -> Annotated[CallToolResult, exchange.ExportResult]:
         """Write the whole store to a file: a memorygraph export that import_memories reads
         back, or another memory server's format (the result lists what it cannot carry)."""
         result = await with_progress(
             ctx,
             lambda progress: exchange.export_memories(
-                state.store,
-                _path(path),
-                format=format,
-                since=since,
-                progress=progress,
-                principal=state.store.principal,
+                state.store, request, progress=progress, principal=state.store.principal
             ),
         )
         lost = f"; not carried: {result.lost}" if result.lost else ""
@@ -229,23 +213,9 @@ def register(server: MCPServer, state: "ServerState") -> None:
             f"to {result.path} ({result.format}){lost}",
         )
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
-    @tool_errors
+    @model_tool(server, ImportMemories, annotations=EXCHANGE)
     async def import_memories(
-        path: Annotated[str, Field(description="The file to read.")],
-        ctx: Context,
-        format: Annotated[
-            str,
-            Field(description="auto, memorygraph, mcp-json, mcp-sqlite or memory-jsonl."),
-        ] = "auto",
-        dry_run: Annotated[bool, Field(description="Only report what would happen.")] = False,
-        skip_duplicates: Annotated[
-            bool,
-            Field(
-                description="Keep every memory the store already has; by default a "
-                "newer version (by change stamp) replaces an older one."
-            ),
-        ] = False,
+        request: ImportMemories, ctx: Context
     ) -> Annotated[CallToolResult, exchange.ImportResult]:
         """Import a file into this store, all or nothing: a memorygraph export, the
         memorygraph MCP server's JSON export or SQLite file, or the MCP memory
@@ -254,24 +224,15 @@ def register(server: MCPServer, state: "ServerState") -> None:
             ctx,
             lambda progress: exchange.import_memories(
                 state.store,
-                _path(path),
-                format=format,
-                dry_run=dry_run,
-                skip_duplicates=skip_duplicates,
+                request,
                 progress=progress,
                 # Where the migration tools find a killed import's journal by its id.
                 workdir=state.desk.workdir,
                 principal=state.store.principal,
             ),
         )
-        verb = "would import" if dry_run else "imported"
+        verb = "would import" if request.dry_run else "imported"
         return tool_result(result, f"{verb} {result.path} ({result.format})")
-
-
-def _path(text: str) -> Path:
-    if not text.strip():
-        raise UsageError("path is empty; give the file's path")
-    return Path(text).expanduser().resolve()
 
 
 async def _migrate(

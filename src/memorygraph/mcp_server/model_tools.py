@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 from pydantic_core import PydanticUndefined
@@ -22,7 +22,15 @@ from memorygraph.mcp_server.results import tool_errors
 from memorygraph.ops.inputs import VerbInput
 
 M = TypeVar("M", bound=VerbInput)
-Handler = Callable[[M], Awaitable[CallToolResult]]
+#: A handler takes the model, and the request's `Context` when it has a second
+#: parameter (to report progress).
+Handler = (
+    Callable[[M], Awaitable[CallToolResult]] | Callable[[M, Context], Awaitable[CallToolResult]]
+)
+
+
+#: The name of the parameter that carries the request's Context to a handler.
+CONTEXT = "ctx"
 
 
 def parameters(model: type[VerbInput]) -> list[inspect.Parameter]:
@@ -48,18 +56,29 @@ def model_tool(
     server: MCPServer, model: type[M], *, annotations: ToolAnnotations
 ) -> Callable[[Handler[M]], Handler[M]]:
     """Register the decorated handler as a tool named after it, whose parameters are
-    `model`'s fields and whose description is the handler's docstring. The library's
-    errors become tool errors (`tool_errors`)."""
+    `model`'s fields and whose description is the handler's docstring. A handler with
+    a second parameter gets the request's `Context` there. The library's errors
+    become tool errors (`tool_errors`)."""
 
     def register(handler: Handler[M]) -> Handler[M]:
-        guarded = tool_errors(handler)
+        guarded: Callable[..., Awaitable[CallToolResult]] = tool_errors(handler)
+        signature = inspect.signature(handler, eval_str=True)
+        wants_context = len(signature.parameters) > 1
 
         async def tool(**arguments: Any) -> CallToolResult:
-            return await guarded(model.model_validate(arguments))
+            context = arguments.pop(CONTEXT, None)
+            request = model.model_validate(arguments)
+            return await (guarded(request, context) if wants_context else guarded(request))
 
-        returns = inspect.signature(handler, eval_str=True).return_annotation
+        params = parameters(model)
+        if wants_context:
+            # The SDK finds the parameter to put the Context in by its type hint.
+            params.append(
+                inspect.Parameter(CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+            )
+            tool.__annotations__ = {CONTEXT: Context}
         tool.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            parameters(model), return_annotation=returns
+            params, return_annotation=signature.return_annotation
         )
         tool.__name__ = tool.__qualname__ = handler.__name__
         tool.__doc__ = handler.__doc__

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ from memorygraph.exchange.load import ImportSummary
 from memorygraph.exchange.validate import ValidationReport as ValidationReport
 from memorygraph.kinds import Progress as Progress
 from memorygraph.migration.file_import import journaled_import
+from memorygraph.ops.graph_inputs import ExportMemories, ImportMemories
+from memorygraph.ops.inputs import parse
 from memorygraph.principal import LOCAL, Principal
 from memorygraph.store import MemoryStore, records_backend
 
@@ -130,20 +131,23 @@ def _config(store: Target) -> BackendConfig:
 
 async def export_memories(
     store: Target,
-    path: Path,
+    request: ExportMemories | None = None,
+    /,
     *,
-    format: str = MEMORYGRAPH,
-    since: datetime | None = None,
     progress: Progress | None = None,
     principal: Principal = LOCAL,
+    **fields: Any,
 ) -> ExportResult:
     """Export the whole store (or what changed since `since`) to `path`: a memorygraph
     export (.gz compresses), or another tool's format with a report of what it lost.
+    The parameters are `ExportMemories`, given as the model or as its fields.
 
     With `progress`, a whole export counts the store first, so each phase
     ("export memories", "export relationships") has its total. `principal` needs
     "admin"; one limited to namespaces exports only theirs (memorygraph format, no
     tombstones)."""
+    r = parse(ExportMemories, request, **fields)
+    path, format, since = r.path, r.format, r.since
     principal.require("admin", "export memories")
     namespaces = principal.reads
     if namespaces is not None and format != MEMORYGRAPH:
@@ -198,21 +202,19 @@ def _exported(format: str, done: ExportSummary | OtherExportReport, **own: Any) 
 
 async def import_memories(
     store: Target,
-    path: Path | None = None,
+    request: ImportMemories | None = None,
+    /,
     *,
     graph: BackendConfig | None = None,
-    format: str = "auto",
-    dry_run: bool = False,
-    skip_duplicates: bool = False,
-    batch_size: int | None = None,
-    apply_deletions: bool = True,
     progress: Progress | None = None,
     workdir: Path | None = None,
     principal: Principal = LOCAL,
+    **fields: Any,
 ) -> ImportResult:
     """Import into the store, all or nothing: the file at `path` in any supported format,
-    or the memorygraph MCP server's `graph` read in place (read-only). With `dry_run`,
-    only report what would happen; a dry run into a file store that does not exist yet
+    or the memorygraph MCP server's `graph` read in place (read-only). The parameters
+    are `ImportMemories`, given as the model or as its fields. With `dry_run`, only
+    report what would happen; a dry run into a file store that does not exist yet
     plans against an empty one and creates nothing.
 
     A real import is journaled like a migration (`migration.file_import`), in a work
@@ -221,12 +223,17 @@ async def import_memories(
     import killed outright leaves its journal there for `MigrationManager.rollback`
     or `MigrationManager.resume`. A successful import leaves nothing behind.
 
-    `apply_deletions` False keeps what the file's tombstones would delete. Progress
-    phases are "import memories" and "import relationships" (no totals). `principal`
-    must hold "admin" and every namespace: records keep the namespaces they name."""
+    `keep_deletions` keeps what the file's tombstones would delete. Progress phases
+    are "import memories" and "import relationships" (no totals). `principal` must
+    hold "admin" and every namespace: records keep the namespaces they name."""
+    r = parse(ImportMemories, request, **fields)
+    path, format, dry_run, skip_duplicates = r.path, r.format, r.dry_run, r.skip_duplicates
+    batch_size, apply_deletions = r.batch_size, not r.keep_deletions
     principal.require_whole_store("import memories")
-    if (path is None) == (graph is None):
-        raise UsageError("give either a file or a graph to import, not both or neither")
+    if path is None and graph is None:
+        raise UsageError("no file to import; give its path", field="path")
+    if path is not None and graph is not None:
+        raise UsageError("give either a file or a graph to import, not both")
     if format != "auto" and format not in FORMATS:
         raise UsageError(f"format {format!r} is not one of: auto, {', '.join(FORMATS)}")
     if graph is not None and format != "auto":

@@ -127,7 +127,7 @@ class NamespacesContract:
         assert stats.memories_by_type == {"problem": 1}
 
         export = tmp_path / "bob.jsonl"
-        result = await exchange_ops.export_memories(team_store, export, principal=BOB)
+        result = await exchange_ops.export_memories(team_store, path=export, principal=BOB)
         assert (result.memories, result.relationships) == (1, 0)
         text = export.read_text()
         assert own.id in text and fix.id not in text and bug.id not in text
@@ -148,7 +148,7 @@ class NamespacesContract:
         stats = await memory_ops.get_memory_statistics(carol)
         assert (stats.memories, stats.relationships) == (3, 2)
         both = tmp_path / "carol.jsonl"
-        result = await exchange_ops.export_memories(team_store, both, principal=CAROL)
+        result = await exchange_ops.export_memories(team_store, path=both, principal=CAROL)
         assert (result.memories, result.relationships) == (3, 2)
 
         # The local user holds every namespace, as before namespaces existed.
@@ -235,15 +235,15 @@ class NamespacesContract:
         # Export, import and migration need admin; import and migration every namespace.
         path = tmp_path / "out.jsonl"
         with pytest.raises(ForbiddenError, match="admin"):
-            await exchange_ops.export_memories(team_store, path, principal=WRITER)
+            await exchange_ops.export_memories(team_store, path=path, principal=WRITER)
         assert not path.exists()
-        await exchange_ops.export_memories(team_store, path)
+        await exchange_ops.export_memories(team_store, path=path)
         for principal in (WRITER, ALICE):
             with pytest.raises(ForbiddenError):
-                await exchange_ops.import_memories(team_store, path, principal=principal)
+                await exchange_ops.import_memories(team_store, path=path, principal=principal)
             with pytest.raises(ForbiddenError):
                 await exchange_ops.import_memories(
-                    team_store, path, dry_run=True, principal=principal
+                    team_store, path=path, dry_run=True, principal=principal
                 )
             target = BackendConfig(DEFAULT_BACKEND, path=tmp_path / "target.db")
             with pytest.raises(ForbiddenError):
