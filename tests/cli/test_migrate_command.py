@@ -224,3 +224,16 @@ def test_help_says_the_target_is_required_and_has_no_default(
     source = str(tmp_path / "s.db")
     assert main(["migrate", "--from", "sqlite", "--from-path", source]) == 2
     assert "Missing option '--to'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "mode"),
+    [((), "full"), (("--sample-every", "7"), "sample"), (("--no-verify",), "none")],
+)
+def test_verification_is_full_sampled_or_skipped(
+    capsys: pytest.CaptureFixture[str], paths: dict[str, str], flags: tuple[str, ...], mode: str
+) -> None:
+    code, out, _ = migrate(capsys, paths, "--json", *flags)
+    assert code == 0
+    verification = json.loads(out)["verification"]
+    assert (verification["mode"] if verification else "none") == mode

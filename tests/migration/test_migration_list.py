@@ -12,6 +12,7 @@ from memorygraph.errors import MigrationError
 from memorygraph.migration.journal import written_counts
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
+from memorygraph.ops.graph_inputs import MigrateStore
 from memorygraph.ops.migrations import MigrationDesk, list_migrations
 from tests.migration.helpers import dropping_factory, fill
 
@@ -39,7 +40,7 @@ async def test_each_migration_is_listed_with_its_counts(tmp_path: Path) -> None:
     assert left.counts == {name: n for name, n in written.items() if n}
 
     desk = MigrationDesk(source, work, {})
-    report = await desk.migrate(_sqlite(tmp_path / "copy.db"), dry_run=False)
+    report = await desk.migrate(_sqlite(tmp_path / "copy.db"), MigrateStore())
     undone = await desk.rollback(journal.parent.name)
     listed = {m.migration_id: m for m in desk.list().migrations}
     done = listed[report.migration_id]

