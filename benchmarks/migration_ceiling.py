@@ -59,7 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from memorygraph.backends import falkordb_process, sqlite_schema  # noqa: E402
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN, CypherBackend  # noqa: E402
+from memorygraph.backends._cypher import CypherBackend  # noqa: E402
+from memorygraph.backends._cypher_layout import EDGE_LABEL, MEMORY_LABEL, WRITTEN  # noqa: E402
 from memorygraph.backends.falkordb_bulk import (  # noqa: E402
     BulkLoader,
     memory_rows,
