@@ -58,8 +58,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memorygraph.backends import falkordb_process, sqlite  # noqa: E402
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, WRITTEN, CypherBackend  # noqa: E402
+from memorygraph.backends import falkordb_process, sqlite_schema  # noqa: E402
+from memorygraph.backends._cypher import CypherBackend  # noqa: E402
+from memorygraph.backends._cypher_layout import EDGE_LABEL, MEMORY_LABEL, WRITTEN  # noqa: E402
 from memorygraph.backends.falkordb_bulk import (  # noqa: E402
     BulkLoader,
     memory_rows,
@@ -218,7 +219,7 @@ async def run_migration(source: Path, target: BackendConfig, workdir: Path) -> d
 
 def ddl_statements() -> Iterator[str]:
     """The SQLite backend's own DDL, one statement at a time."""
-    script = sqlite._SCHEMA + sqlite._SYNC_SCHEMA + sqlite._SYNC_INDEXES
+    script = sqlite_schema.SCHEMA + sqlite_schema.SYNC_SCHEMA + sqlite_schema.SYNC_INDEXES
     pending = ""
     for line in script.splitlines(keepends=True):
         pending += line
@@ -253,9 +254,9 @@ def sqlite_ceiling(source: Path, target: Path, *, indexes_first: bool) -> dict[s
     conn.executemany(
         "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
         [
-            ("schema", sqlite.SCHEMA_NAME),
-            ("schema_version", sqlite.SCHEMA_VERSION),
-            (sqlite._SEARCH_READY, "1"),
+            ("schema", sqlite_schema.SCHEMA_NAME),
+            ("schema_version", sqlite_schema.SCHEMA_VERSION),
+            (sqlite_schema.SEARCH_READY, "1"),
         ],
     )
     conn.execute("COMMIT")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from memorygraph.backends._cypher import MEMORY_LABEL, NAMESPACE, CypherBackend
+from memorygraph.backends._cypher import CypherBackend
+from memorygraph.backends._cypher_layout import MEMORY_LABEL, NAMESPACE
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.principal import DEFAULT_NAMESPACE, Namespaces

@@ -19,7 +19,7 @@ ELSEWHERE = {
     ("backends/falkordb_keys.py", "falkordb"): "the FalkorDB Cypher dialect",
     ("backends/neo4j.py", "neo4j"): "the Neo4j Cypher dialect",
     ("backends/memgraph.py", "memgraph"): "the Memgraph Cypher dialect",
-    ("backends/_cypher.py", "falkordb"): "the FalkorDB dialect, compared",
+    ("backends/_cypher_core.py", "falkordb"): "the FalkorDB dialect, compared",
     # The formats of the MCP memory server users migrate from, one per engine it
     # writes to; the importer's own vocabulary, matched against backend names.
     ("exchange/importers/mcp_graph.py", "falkordb"): "the mcp-falkordb format",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memorygraph.backends import sqlite as sqlite_backend
+from memorygraph.backends import sqlite_copy
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
@@ -227,7 +227,7 @@ async def test_the_copy_takes_the_change_time_from_the_validated_record(
 async def test_a_sqlite_without_json_arrows_copies_row_by_row(
     source: BackendConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "_JSON_ROWS", False)
+    monkeypatch.setattr(sqlite_copy, "_JSON_ROWS", False)
     target = sqlite(tmp_path / "target.db")
     result = await MigrationManager().migrate(
         source, target, MigrationOptions(workdir=tmp_path / "w", batch_size=20)

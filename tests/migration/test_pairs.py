@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from memorygraph.backends._cypher import MEMORY_LABEL, TITLE_TERMS, CypherBackend
+from memorygraph.backends._cypher import CypherBackend
+from memorygraph.backends._cypher_layout import MEMORY_LABEL, TITLE_TERMS
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError

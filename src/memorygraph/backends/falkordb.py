@@ -61,12 +61,12 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from memorygraph.backends._cypher import (
+from memorygraph.backends._cypher import CypherBackend
+from memorygraph.backends._cypher_layout import (
     BODY_TERMS,
     EDGE_LABEL,
     MEMORY_LABEL,
     TITLE_TERMS,
-    CypherBackend,
     CypherDialect,
     chunks,
 )

@@ -67,7 +67,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from memorygraph.backends._cypher import (
+from memorygraph.backends._cypher_layout import (
     EDGE_LABEL,
     MEMORY_LABEL,
     WRITTEN,

@@ -4,7 +4,7 @@ the Cypher dialect built on them. Both the backend (`falkordb.py`) and the bulk 
 
 from __future__ import annotations
 
-from memorygraph.backends._cypher import CypherDialect
+from memorygraph.backends._cypher_layout import CypherDialect
 
 #: The indexed, unique property holding `encode_key(id)`.
 KEY_PROPERTY = "_key"

@@ -47,7 +47,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from memorygraph import safefiles
 from memorygraph.backends import falkordb_process
-from memorygraph.backends._cypher import CypherDialect
+from memorygraph.backends._cypher_layout import CypherDialect
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.storage import is_full, is_no_space

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from memorygraph.backends._cypher import EDGE_LABEL, MEMORY_LABEL, CypherDialect
+from memorygraph.backends._cypher_layout import EDGE_LABEL, MEMORY_LABEL, CypherDialect
 from memorygraph.backends.neo4j import BoltBackend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import BackendOperationError

@@ -29,13 +29,13 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from memorygraph.backends._cypher import (
+from memorygraph.backends._cypher import CypherBackend
+from memorygraph.backends._cypher_layout import (
     BODY_TERMS,
     EDGE_LABEL,
     LOCK,
     MEMORY_LABEL,
     TITLE_TERMS,
-    CypherBackend,
     CypherDialect,
 )
 from memorygraph.errors import (

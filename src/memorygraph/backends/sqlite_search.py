@@ -1,0 +1,289 @@
+"""Finding memories in a SQLite store: ranked candidates and match counts from the
+FTS5 table `memories_search` (kept until the store changes where counting is
+costly), its rebuild, and the memories' vectors ranked by an exact scan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from memorygraph.backends.sqlite_reads import SQLiteReads
+from memorygraph.backends.sqlite_schema import OLD_SEARCH, SEARCH_READY, SEARCH_SCHEMA, SEARCH_TERMS
+from memorygraph.backends.sqlite_sql import CHUNK, in_namespaces, marks
+from memorygraph.backends.worker import on_worker_thread
+from memorygraph.canonical import CanonicalRecord
+from memorygraph.errors import NextStep, UsageError
+from memorygraph.models import Memory, format_timestamp
+from memorygraph.principal import Namespaces
+from memorygraph.search import SearchFilters
+from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery, Window
+
+#: Document frequencies kept between writes (the queries' words), at most.
+_DF_KEPT = 4096
+_NOT_INDEXED = (
+    "{where} was written before memorygraph had ranked search, so it has no search index yet"
+)
+
+
+def _fts_query(query: MatchQuery) -> str:
+    # Tokens are plain ASCII letters and digits (memorygraph.search.text), quoted
+    # anyway: no user text is ever parsed as FTS5 syntax.
+    return query.expression(
+        either=" OR ", both=" AND ", quote=lambda token: '"' + token.replace('"', '""') + '"'
+    )
+
+
+def write_search_rows(
+    conn: sqlite3.Connection, records: Sequence[CanonicalRecord], replaced: Sequence[str]
+) -> None:
+    """Index `records` for search; `replaced` are the ids that had a row before."""
+    if replaced:
+        conn.executemany(
+            "DELETE FROM memories_search WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)",
+            [(i,) for i in replaced],
+        )
+    conn.executemany(
+        "INSERT INTO memories_search(rowid, title, body) "
+        "SELECT rowid, ?, ? FROM memories WHERE id = ?",
+        [(*r.search_fields(), r.id) for r in records],
+    )
+
+
+@on_worker_thread
+class SQLiteSearch(SQLiteReads):
+    """Full-text candidates, match counts and the index's rebuild (from the stored
+    records, as `SQLiteReads` reads them); memories' vectors."""
+
+    def _require_search_index(self) -> None:
+        rows = self._query("SELECT value FROM mg_meta WHERE key = ?", [SEARCH_READY])
+        if not rows:
+            raise UsageError(
+                _NOT_INDEXED.format(where=self.describe()),
+                next_steps=[NextStep("reindex", self.describe())],
+            )
+
+    async def search_candidates(
+        self,
+        query: MatchQuery,
+        filters: SearchFilters,
+        limit: int,
+        *,
+        namespaces: Namespaces | None = None,
+    ) -> list[Candidate]:
+        self._require_search_index()
+        window = query.window
+        if window is not None:
+            # Partial words would make FTS5 merge each whole prefix's matches first.
+            query = query.exact()
+        where = ["memories_search MATCH ?"]
+        params: list[Any] = [_fts_query(query)]
+        if namespaces is not None:
+            condition, values = in_namespaces("m.doc", namespaces)
+            where.append(condition)
+            params += values
+        if filters.types:
+            where.append(f"m.type IN ({marks(len(filters.types))})")
+            params += [t.value for t in filters.types]
+        if filters.tags:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(m.doc, '$.tags') AS t "
+                f"WHERE t.value IN ({marks(len(filters.tags))}))"
+            )
+            params += list(filters.tags)
+        if filters.project is not None:
+            where.append("json_extract(m.doc, '$.context.project_path') = ?")
+            params.append(filters.project)
+        if filters.min_importance is not None:
+            where.append("json_extract(m.doc, '$.importance') >= ?")
+            params.append(filters.min_importance)
+        if filters.created_after is not None:
+            where.append("json_extract(m.doc, '$.created_at') >= ?")
+            params.append(format_timestamp(filters.created_after))
+        if filters.updated_after is not None:
+            where.append("m.changed_at >= ?")
+            params.append(format_timestamp(filters.updated_after))
+        if window is not None:
+            return self._newest_candidates(where, params, window, joined=len(where) > 1)
+        if len(where) == 1:
+            # No filters: rank in the FTS table alone (half the cost of the join at
+            # 100,000 memories), then look up the ids of the few rows kept. When every
+            # match fits in `limit` (as the rare words' matches do by construction),
+            # all are handed over and their order does not matter: skipping bm25()
+            # saves most of the query.
+            fits = (
+                self._query(
+                    "SELECT count(*) FROM (SELECT rowid FROM memories_search "
+                    "WHERE memories_search MATCH ? LIMIT ?)",
+                    [*params, limit + 1],
+                )[0][0]
+                <= limit
+            )
+            order = "" if fits else f"ORDER BY bm25(memories_search, {TITLE_WEIGHT}, 1.0), rowid "
+            rows = self._query(
+                "SELECT rowid, title, body FROM memories_search WHERE memories_search MATCH ? "
+                f"{order}LIMIT ?",
+                [*params, limit],
+            )
+            ids: dict[int, str] = {}
+            for first in range(0, len(rows), CHUNK):
+                chunk = [r[0] for r in rows[first : first + CHUNK]]
+                ids.update(
+                    self._query(
+                        f"SELECT rowid, id FROM memories WHERE rowid IN ({marks(len(chunk))})",
+                        chunk,
+                    )
+                )
+            return [Candidate(ids[r[0]], r[1], r[2]) for r in rows if r[0] in ids]
+        # bm25() weights the title column as the shared scorer does.
+        sql = (
+            "SELECT m.id, s.title, s.body FROM memories_search s "
+            "JOIN memories m ON m.rowid = s.rowid "
+            f"WHERE {' AND '.join(where)} "
+            f"ORDER BY bm25(memories_search, {TITLE_WEIGHT}, 1.0), m.id LIMIT ?"
+        )
+        return [Candidate(*row) for row in self._query(sql, [*params, limit])]
+
+    def _newest_candidates(
+        self, where: list[str], params: list[Any], window: Window, *, joined: bool
+    ) -> list[Candidate]:
+        """The best `window.keep` by bm25 among the `window.newest` matches of `where`.
+
+        bm25() over every match of a common word costs about a microsecond a match,
+        and the full-text index hands its matches over newest first at no cost: rank
+        only the newest, then read the fields of the few kept.
+        """
+        source = "memories_search s"
+        if joined:
+            source += " JOIN memories m ON m.rowid = s.rowid"
+        newest = (
+            f"SELECT s.rowid AS rowid, bm25(memories_search, {TITLE_WEIGHT}, 1.0) AS rank "
+            f"FROM {source} WHERE {' AND '.join(where)} ORDER BY s.rowid DESC LIMIT ?"
+        )
+        best = f"SELECT rowid, rank FROM ({newest}) ORDER BY rank, rowid LIMIT ?"
+        rows = self._query(
+            f"SELECT m.id, s.title, s.body FROM ({best}) AS b "
+            "JOIN memories m ON m.rowid = b.rowid JOIN memories_search s ON s.rowid = b.rowid "
+            "ORDER BY b.rank, b.rowid",
+            [*params, window.newest, window.keep],
+        )
+        return [Candidate(*row) for row in rows]
+
+    async def search_total(self, *, namespaces: Namespaces | None = None) -> int:
+        if namespaces is not None:
+            return await self.count_memories(namespaces=namespaces)
+        # count(*) walks an index of every memory (about 1 ms per 100,000); keep the
+        # last answer until the store changes.
+        stamp = self._change_stamp()
+        if self._total is None or self._total[0] != stamp:
+            self._total = (stamp, await self.count_memories())
+        return self._total[1]
+
+    async def count_matches(
+        self, queries: Sequence[MatchQuery], *, namespaces: Namespaces | None = None
+    ) -> list[int]:
+        self._require_search_index()
+        if namespaces is None:
+            # Counting a common word's matches walks them all (a few ms at 100,000
+            # memories, its partial-word alternatives merged first): keep each count
+            # until the store changes.
+            stamp = self._change_stamp()
+            if self._df is None or self._df[0] != stamp or len(self._df[1]) > _DF_KEPT:
+                self._df = (stamp, {})
+            known = self._df[1]
+            counts = []
+            for q in queries:
+                text = _fts_query(q)
+                if text not in known:
+                    known[text] = int(
+                        self._query(
+                            "SELECT count(*) FROM memories_search WHERE memories_search MATCH ?",
+                            [text],
+                        )[0][0]
+                    )
+                counts.append(known[text])
+            return counts
+        condition, params = in_namespaces("m.doc", namespaces)
+        return [
+            int(
+                self._query(
+                    "SELECT count(*) FROM memories_search s JOIN memories m "
+                    f"ON m.rowid = s.rowid WHERE memories_search MATCH ? AND {condition}",
+                    [_fts_query(q), *params],
+                )[0][0]
+            )
+            for q in queries
+        ]
+
+    async def rebuild_search_index(self) -> int:
+        self._require_writable()
+        conn = self.conn
+        with self._errors():
+            conn.executescript(f"BEGIN; {OLD_SEARCH} {SEARCH_SCHEMA} COMMIT;")
+        done = 0
+        with self._transaction() as tx:
+            tx.execute("DELETE FROM memories_search")
+            # Validated when written; the terms only need the values.
+            async for page in self.iter_canonical("memory", trusted=True):
+                write_search_rows(tx, page, replaced=())
+                done += len(page)
+            tx.execute(
+                "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, ?)",
+                (SEARCH_READY, SEARCH_TERMS),
+            )
+        return done
+
+    # --- vectors: a table of float32 blobs, ranked by an exact scan in memory --------
+
+    def _has_vector_table(self) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = 'memory_vectors'"))
+
+    async def memories_without_vectors(self, model: str, limit: int) -> list[Memory]:
+        if not self._has_vector_table():
+            return []
+        # Asking walks every memory (a quarter of a second at 100,000): an answer of
+        # none holds until the store changes.
+        stamp = (*self._change_stamp(), model)
+        if self._all_embedded == stamp:
+            return []
+        docs = self._query(
+            "SELECT m.doc FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v "
+            "WHERE v.id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
+            [model, limit],
+        )
+        self._all_embedded = None if docs else stamp
+        return [Memory.parse_json(doc) for (doc,) in docs]
+
+    async def put_vectors(self, model: str, vectors: Sequence[tuple[str, bytes]]) -> None:
+        self._require_writable()
+        with self._transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO memory_vectors(id, model, vec) "
+                "SELECT id, ?, ? FROM memories WHERE id = ?",
+                [(model, vector, memory_id) for memory_id, vector in vectors],
+            )
+
+    async def drop_vectors(self) -> None:
+        self._require_writable()
+        with self._transaction() as tx:
+            tx.execute("DELETE FROM memory_vectors")
+
+    async def vector_search(
+        self,
+        model: str,
+        vector: bytes,
+        limit: int,
+        filters: SearchFilters | None = None,
+    ) -> list[tuple[str, float]]:
+        from memorygraph.backends.vector_scan import VectorScan
+
+        if not self._has_vector_table():
+            return []
+        with self._errors():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (version, self.conn.total_changes, model)
+        if self._vectors is None or self._vectors.stamp != stamp:
+            rows = self._query("SELECT id, vec FROM memory_vectors WHERE model = ?", [model])
+            self._vectors = VectorScan(stamp, [r[0] for r in rows], [r[1] for r in rows])
+        return self._vectors.nearest(vector, limit)
