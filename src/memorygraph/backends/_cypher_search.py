@@ -205,11 +205,13 @@ class CypherSearch(CypherCore):
             return []
         # The engines' indexes score in their own precision (Neo4j's differs from an
         # exact float32 product in the third decimal), which reorders near-ties in
-        # the fused ranking. The candidates are scored again exactly, as SQLite does.
+        # the fused ranking. The candidates are scored again exactly, as SQLite does,
+        # and only against vectors of `model`: the index holds every model's.
         k = self.dialect.key_property
         rows = await self._run(
-            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) RETURN m.id, m._vec",
-            {"keys": [self.dialect.encode_key(i) for i, _ in found]},
+            f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{`{k}`: key}}) "
+            "WHERE m._vec_model = $model RETURN m.id, m._vec",
+            {"keys": [self.dialect.encode_key(i) for i, _ in found], "model": model},
         )
         ids = [str(memory_id) for memory_id, _ in rows]
         stored = [from_floats(list(values)) for _, values in rows]

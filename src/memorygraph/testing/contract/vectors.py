@@ -55,6 +55,8 @@ class VectorsContract(ContractBase):
         everything = await backend.vector_search(MODEL, QUERY, 10)
         assert [i for i, _ in everything] == ["m0001", "m0002", "m0003", "m0004"]
         assert everything[-1][1] == pytest.approx(-1.0, abs=1e-4)
+        # Another model's vectors are not comparable: none of these are its.
+        assert await backend.vector_search("another-model", QUERY, 10) == []
 
     async def test_memories_without_vectors_are_named_per_model(self, backend: Backend) -> None:
         await self._stored(backend)
