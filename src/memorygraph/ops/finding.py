@@ -31,7 +31,7 @@ from memorygraph.ops.results import (
     Statistics,
     page_of,
 )
-from memorygraph.ops.views import MemorySummary, RelationshipView
+from memorygraph.ops.views import MemorySummary, RelationshipView, summary_title
 from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.search.fusion import nothing_relevant
 from memorygraph.store import MemoryStore
@@ -118,8 +118,9 @@ async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSum
     counts: dict[str, int] = {}
     for n in near:
         counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
+    # The title alone: a whole summary would compute each memory's version for nothing.
     examples = [
-        f"{n.relationship.type.value} {MemorySummary.of(n.memory).title}"
+        f"{n.relationship.type.value} {summary_title(n.memory)}"
         for n in near[:NEIGHBOURHOOD_TITLES]
     ]
     return NeighbourhoodSummary(relationships=counts, examples=examples)
