@@ -490,20 +490,25 @@ class MemoryStore:
         filters: SearchFilters | None = None,
         limit: int = 10,
         offset: int = 0,
+        whole_neighbourhoods: dict[str, list[Neighbour]] | None = None,
     ) -> list[RecallHit]:
         """The best text matches for `query`, then the memories linked to them, ranked.
 
         Weights, what is followed and why recall is read-only:
-        `memorygraph.search.recall`.
+        `memorygraph.search.recall`. `whole_neighbourhoods`, when given, receives the
+        memories whose neighbours the recall read in full (what `neighbours` without a
+        limit returns), by id, for a caller that describes them.
         """
         filters = filters or SearchFilters()
         hits = await self.search(
             query, filters=filters, limit=max(recalling.MATCH_POOL, offset + limit)
         )
-        links = [
-            await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
-            for hit in hits[: recalling.SEED_MATCHES]
-        ]
+        links = []
+        for hit in hits[: recalling.SEED_MATCHES]:
+            near = await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
+            if whole_neighbourhoods is not None and len(near) < recalling.LINKS_PER_MATCH:
+                whole_neighbourhoods[hit.memory.id] = near
+            links.append(near)
         ranked = recalling.rank(hits, links, filters, utc_now())
         return ranked[offset : offset + limit]
 

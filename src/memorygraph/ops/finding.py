@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from memorygraph.backends.base import Direction
+from memorygraph.backends.base import Direction, Neighbour
 from memorygraph.models import MemoryType, RelationshipType, format_timestamp, utc_now
 from memorygraph.ops.inputs import (
     GetRecentActivity,
@@ -89,7 +89,10 @@ async def recall_memories(
     with why it was returned and a summary of its neighbourhood."""
     r = parse(RecallMemories, request, **fields)
     limit, offset = r.limit, r.offset
-    hits = await store.recall(r.query, filters=filters(r), limit=limit + 1, offset=offset)
+    whole: dict[str, list[Neighbour]] = {}
+    hits = await store.recall(
+        r.query, filters=filters(r), limit=limit + 1, offset=offset, whole_neighbourhoods=whole
+    )
     results = []
     for h in hits[:limit]:
         results.append(
@@ -100,7 +103,7 @@ async def recall_memories(
                 reason=h.reason,
                 matched=list(h.matched),
                 via=RelationshipView.of(h.via) if h.via is not None else None,
-                neighbourhood=await _neighbourhood(store, h.memory.id),
+                neighbourhood=await _neighbourhood(store, h.memory.id, whole),
             )
         )
     threshold = store.relevance_threshold
@@ -113,8 +116,14 @@ async def recall_memories(
     )
 
 
-async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
-    near = await store.neighbours(memory_id, limit=50)
+async def _neighbourhood(
+    store: MemoryStore, memory_id: str, whole: dict[str, list[Neighbour]]
+) -> NeighbourhoodSummary:
+    """A memory's first neighbours by type, with a few titles; read again only when
+    recall did not already read them all (`whole`)."""
+    near = whole.get(memory_id)
+    if near is None:
+        near = await store.neighbours(memory_id, limit=50)
     counts: dict[str, int] = {}
     for n in near:
         counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
