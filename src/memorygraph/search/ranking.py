@@ -210,14 +210,6 @@ class _Doc:
         """Occurrences of `token` as a whole token."""
         return self.padded.count(f" {token} ")
 
-    def count_prefix(self, prefix: str) -> int:
-        """Occurrences of tokens starting with `prefix` (the token itself included)."""
-        return self.padded.count(" " + prefix)
-
-    def has_prefix(self, prefix: str) -> bool:
-        """True when a token starts with `prefix` (stops at the first)."""
-        return " " + prefix in self.padded
-
     def stems(self) -> list[str]:
         return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
 
