@@ -389,8 +389,7 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         shared = best.intersection([*title.indexed.split(), *body.indexed.split()])
         if shared:
             holding[r.id] = shared
-            for t in shared:
-                held[t] += 1
+            held.update(shared)
     terms = sorted((t for t in best if held[t] > 1), key=lambda t: (held[t], t))[:FEEDBACK_TERMS]
     if not terms:
         return list(ranked)
@@ -415,10 +414,11 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         coverage = matched / len(terms)
         final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
         extra[r.id] = round(final, SCORE_DIGITS)
+    # A memory without feedback terms keeps its score (already rounded) and its Ranked.
     boosted = [
-        Ranked(
-            r.id, round(r.score + FEEDBACK_WEIGHT * extra.get(r.id, 0.0), SCORE_DIGITS), r.matched
-        )
+        r
+        if r.id not in extra
+        else Ranked(r.id, round(r.score + FEEDBACK_WEIGHT * extra[r.id], SCORE_DIGITS), r.matched)
         for r in ranked
     ]
     boosted.sort(key=lambda r: (-r.score, r.id))
