@@ -54,13 +54,12 @@ from memorygraph.search.ranking import (
     COMMON_WINDOW,
     Candidate,
     Ranked,
+    Scorer,
     Window,
     ceiling,
     idfs,
     match_any,
-    rank,
     retrieval_query,
-    score,
     split_by_frequency,
     unit_query,
 )
@@ -428,8 +427,9 @@ class MemoryStore:
         if not any(df):
             return [], lambda r: 0.0
         total = await self.backend.search_total(namespaces=self.namespaces)
-        candidates = await self._candidates(parsed, df, total, filters, wanted)
-        ranked = rank(parsed, candidates, df, total)
+        scorer = Scorer(parsed, df, total)
+        candidates = await self._candidates(parsed, df, scorer, filters, wanted)
+        ranked = scorer.rank(candidates)
         weights = dict(zip((u.text for u in parsed.units), idfs(parsed, df, total), strict=True))
         whole = sum(weights.values())
         return ranked, lambda r: weight_share(sum(weights.get(t, 0.0) for t in r.matched), whole)
@@ -443,13 +443,14 @@ class MemoryStore:
         self,
         parsed: ParsedQuery,
         df: list[int],
-        total: int,
+        scorer: Scorer,
         filters: SearchFilters,
         wanted: int,
     ) -> list[Candidate]:
         """The memories to rank for the first `wanted` results (see
         `memorygraph.search.ranking`: rare words first, common words only if they can
-        still reach the page)."""
+        still reach the page). `scorer` scores the rare words' matches, and keeps those
+        scores for the ranking of every candidate."""
         budget = max(CANDIDATE_LIMIT, wanted)
         if parsed.phrases:
             phrases = retrieval_query(parsed)
@@ -466,9 +467,9 @@ class MemoryStore:
             )
             found = {c.id: c for c in rare_found}
         if common:
-            ranked = score(parsed, list(found.values()), df, total)
+            ranked = scorer.score(list(found.values()))
             threshold = ranked[wanted - 1].score if len(ranked) >= wanted else 0.0
-            if ceiling(parsed, df, total, common) >= threshold:
+            if ceiling(parsed, df, scorer.total, common) >= threshold:
                 query = match_any(parsed.units[i] for i in common)
                 if sum(df[i] for i in common) > COMMON_WINDOW:
                     # Too many matches to rank them all: an engine that would have to
@@ -489,20 +490,25 @@ class MemoryStore:
         filters: SearchFilters | None = None,
         limit: int = 10,
         offset: int = 0,
+        whole_neighbourhoods: dict[str, list[Neighbour]] | None = None,
     ) -> list[RecallHit]:
         """The best text matches for `query`, then the memories linked to them, ranked.
 
         Weights, what is followed and why recall is read-only:
-        `memorygraph.search.recall`.
+        `memorygraph.search.recall`. `whole_neighbourhoods`, when given, receives the
+        memories whose neighbours the recall read in full (what `neighbours` without a
+        limit returns), by id, for a caller that describes them.
         """
         filters = filters or SearchFilters()
         hits = await self.search(
             query, filters=filters, limit=max(recalling.MATCH_POOL, offset + limit)
         )
-        links = [
-            await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
-            for hit in hits[: recalling.SEED_MATCHES]
-        ]
+        links = []
+        for hit in hits[: recalling.SEED_MATCHES]:
+            near = await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
+            if whole_neighbourhoods is not None and len(near) < recalling.LINKS_PER_MATCH:
+                whole_neighbourhoods[hit.memory.id] = near
+            links.append(near)
         ranked = recalling.rank(hits, links, filters, utc_now())
         return ranked[offset : offset + limit]
 

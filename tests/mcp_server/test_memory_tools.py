@@ -260,6 +260,25 @@ async def test_recall_brings_in_linked_solutions(connect: Connect) -> None:
         assert all(r["reason"] for r in recalled["results"])
 
 
+async def test_a_neighbourhood_names_its_examples_as_lists_do(connect: Connect) -> None:
+    async with connect() as client:
+        bug = await call(client, "store_memory", type="problem", title="Kafka consumer lag")
+        long_title = "Raise max.poll.records " + "and more " * 40
+        fix = await call(client, "store_memory", type="solution", title=long_title)
+        await call(
+            client,
+            "create_relationship",
+            from_memory_id=fix["id"],
+            to_memory_id=bug["id"],
+            relationship_type="SOLVES",
+        )
+        recalled = await call(client, "recall_memories", query="kafka lag")
+        by_id = {r["memory"]["id"]: r for r in recalled["results"]}
+        listed = by_id[fix["id"]]["memory"]["title"]
+        assert listed != long_title and listed.startswith(long_title[:200])
+        assert by_id[bug["id"]]["neighbourhood"]["examples"] == [f"SOLVES {listed}"]
+
+
 async def test_recent_activity_and_statistics(connect: Connect) -> None:
     async with connect() as client:
         bug = await call(

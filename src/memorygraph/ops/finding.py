@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from memorygraph.backends.base import Direction
+from memorygraph.backends.base import Direction, Neighbour
 from memorygraph.models import MemoryType, RelationshipType, format_timestamp, utc_now
 from memorygraph.ops.inputs import (
     GetRecentActivity,
@@ -31,7 +31,7 @@ from memorygraph.ops.results import (
     Statistics,
     page_of,
 )
-from memorygraph.ops.views import MemorySummary, RelationshipView
+from memorygraph.ops.views import MemorySummary, RelationshipView, summary_title
 from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.search.fusion import nothing_relevant
 from memorygraph.store import MemoryStore
@@ -95,7 +95,10 @@ async def recall_memories(
     with why it was returned and a summary of its neighbourhood."""
     r = parse(RecallMemories, request, **fields)
     limit, offset = r.limit, r.offset
-    hits = await store.recall(r.query, filters=filters(r), limit=limit + 1, offset=offset)
+    whole: dict[str, list[Neighbour]] = {}
+    hits = await store.recall(
+        r.query, filters=filters(r), limit=limit + 1, offset=offset, whole_neighbourhoods=whole
+    )
     results = []
     for h in hits[:limit]:
         results.append(
@@ -106,7 +109,7 @@ async def recall_memories(
                 reason=h.reason,
                 matched=list(h.matched),
                 via=RelationshipView.of(h.via) if h.via is not None else None,
-                neighbourhood=await _neighbourhood(store, h.memory.id),
+                neighbourhood=await _neighbourhood(store, h.memory.id, whole),
             )
         )
     threshold = store.relevance_threshold
@@ -119,13 +122,20 @@ async def recall_memories(
     )
 
 
-async def _neighbourhood(store: MemoryStore, memory_id: str) -> NeighbourhoodSummary:
-    near = await store.neighbours(memory_id, limit=50)
+async def _neighbourhood(
+    store: MemoryStore, memory_id: str, whole: dict[str, list[Neighbour]]
+) -> NeighbourhoodSummary:
+    """A memory's first neighbours by type, with a few titles; read again only when
+    recall did not already read them all (`whole`)."""
+    near = whole.get(memory_id)
+    if near is None:
+        near = await store.neighbours(memory_id, limit=50)
     counts: dict[str, int] = {}
     for n in near:
         counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
+    # The title alone: a whole summary would compute each memory's version for nothing.
     examples = [
-        f"{n.relationship.type.value} {MemorySummary.of(n.memory).title}"
+        f"{n.relationship.type.value} {summary_title(n.memory)}"
         for n in near[:NEIGHBOURHOOD_TITLES]
     ]
     return NeighbourhoodSummary(relationships=counts, examples=examples)

@@ -114,6 +114,11 @@ def is_valid(r: Relationship) -> bool:
     return r.valid_until is None or r.valid_until > utc_now()
 
 
+def summary_title(m: Memory) -> str:
+    """The title a memory has in a list (`MemorySummary.title`)."""
+    return clip_text(m.title, PREVIEW_TEXT)
+
+
 class MemorySummary(BaseModel):
     """A memory in a list: title, a preview of its text, tags and scores."""
 
@@ -136,7 +141,7 @@ class MemorySummary(BaseModel):
         return cls(
             id=m.id,
             type=m.type.value,
-            title=clip_text(m.title, PREVIEW_TEXT),
+            title=summary_title(m),
             preview=clip_text(" ".join(text.split()), PREVIEW_TEXT),
             tags=clip_value(m.tags, 60, PREVIEW_ITEMS),
             importance=m.importance,

@@ -210,43 +210,59 @@ class _Doc:
         """Occurrences of `token` as a whole token."""
         return self.padded.count(f" {token} ")
 
-    def count_prefix(self, prefix: str) -> int:
-        """Occurrences of tokens starting with `prefix` (the token itself included)."""
-        return self.padded.count(" " + prefix)
-
-    def has_prefix(self, prefix: str) -> bool:
-        """True when a token starts with `prefix` (stops at the first)."""
-        return " " + prefix in self.padded
-
     def stems(self) -> list[str]:
         return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
 
 
-def _occurrences(unit: Unit, field: _Doc) -> float:
-    if unit.phrase:
-        n = len(unit.terms)
-        wanted = [t.stem for t in unit.terms]
-        if any(not field.count(w) for w in wanted):
-            return 0.0
-        stems = field.stems()
-        return float(sum(1 for i in range(len(stems) - n + 1) if stems[i : i + n] == wanted))
-    (term,) = unit.terms
-    if not term.prefixes:
-        return float(field.count(term.stem))
-    stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
-    if stem_prefix.startswith(term.stem) and not field.has_prefix(term.stem):
-        # No token starts with the stem, so none is the stem or starts with the word
-        # (which starts with its stem): one scan instead of two, for the usual case of
-        # a candidate that lacks this word.
-        partial = 0
-    else:
-        exact = field.count(term.stem)
-        if exact:
-            return float(exact)
-        partial = field.count_prefix(stem_prefix)
-    if not partial and field.has_prefix(raw_prefix):
-        partial = 1
-    return PREFIX_WEIGHT * partial
+def _phrase_occurrences(unit: Unit, field: _Doc) -> float:
+    n = len(unit.terms)
+    wanted = [t.stem for t in unit.terms]
+    if any(not field.count(w) for w in wanted):
+        return 0.0
+    stems = field.stems()
+    return float(sum(1 for i in range(len(stems) - n + 1) if stems[i : i + n] == wanted))
+
+
+class _Needles:
+    """What a word unit looks for in a padded field (`_Doc.padded`), made once per
+    query rather than once per candidate: the stem as a whole token, the start of any
+    token beginning with the stem, and (with partial-word matching) the starts of the
+    tokens beginning with the word's stem token and its written form."""
+
+    __slots__ = ("raw_start", "shortcut", "start", "stem_start", "whole")
+
+    def __init__(self, unit: Unit) -> None:
+        (term,) = unit.terms
+        self.whole = f" {term.stem} "
+        self.start = " " + term.stem
+        self.stem_start: str | None = None
+        self.raw_start: str | None = None
+        self.shortcut = False
+        if term.prefixes:
+            stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
+            self.stem_start = " " + stem_prefix
+            self.raw_start = " " + raw_prefix
+            self.shortcut = stem_prefix.startswith(term.stem)
+
+    def occurrences(self, padded: str) -> float:
+        """The word's occurrences in a field: whole stems, else `PREFIX_WEIGHT` per
+        token its stem token starts, else `PREFIX_WEIGHT` if a written word starts with
+        it."""
+        if self.stem_start is None or self.raw_start is None:
+            return float(padded.count(self.whole))
+        if self.shortcut and self.start not in padded:
+            # No token starts with the stem, so none is the stem or starts with the word
+            # (which starts with its stem): one scan instead of two, for the usual case of
+            # a candidate that lacks this word.
+            partial = 0
+        else:
+            exact = padded.count(self.whole)
+            if exact:
+                return float(exact)
+            partial = padded.count(self.stem_start)
+        if not partial and self.raw_start in padded:
+            partial = 1
+        return PREFIX_WEIGHT * partial
 
 
 def idfs(parsed: ParsedQuery, df: Sequence[int], total: int) -> list[float]:
@@ -273,38 +289,64 @@ def score(
     parsed: ParsedQuery, candidates: Sequence[Candidate], df: Sequence[int], total: int
 ) -> list[Ranked]:
     """The candidates that match, best first (ties by id), with the units each matched."""
-    fields = _fields_of(candidates)
-    return _score(parsed, [(c.id, *fields[c.id]) for c in candidates], df, total)
+    return Scorer(parsed, df, total).score(candidates)
 
 
-def _score(
-    parsed: ParsedQuery,
-    docs: Iterable[tuple[str, _Doc, _Doc]],
-    df: Sequence[int],
-    total: int,
-) -> list[Ranked]:
-    units = parsed.units
-    weights = idfs(parsed, df, total)
-    ranked: list[Ranked] = []
-    for memory_id, title, body in docs:
+class Scorer:
+    """`score` and `rank` for one query, one set of document frequencies and one total,
+    over candidates handed over in several batches: each memory's fields are read and
+    scored once, however many times it is asked about (a search scores the rare words'
+    matches, then ranks them again with the common words' ones)."""
+
+    def __init__(self, parsed: ParsedQuery, df: Sequence[int], total: int) -> None:
+        self.parsed = parsed
+        self.total = total
+        self._fields: _Fields = {}
+        self._scored: dict[str, Ranked | None] = {}
+        self._units = [
+            (unit, None if unit.phrase else _Needles(unit), weight)
+            for unit, weight in zip(parsed.units, idfs(parsed, df, total), strict=True)
+        ]
+
+    def score(self, candidates: Sequence[Candidate]) -> list[Ranked]:
+        """`score(parsed, candidates, df, total)`."""
+        scored = self._scored
+        for c in candidates:
+            if c.id not in scored:
+                title, body = self._fields.setdefault(c.id, (_Doc(c.title), _Doc(c.body)))
+                scored[c.id] = self._score_one(c.id, title, body)
+        ranked = [r for r in (scored[c.id] for c in candidates) if r is not None]
+        ranked.sort(key=lambda r: (-r.score, r.id))
+        return ranked
+
+    def rank(self, candidates: Sequence[Candidate]) -> list[Ranked]:
+        """`rank(parsed, candidates, df, total)`."""
+        return _with_feedback(self.parsed, self.score(candidates), self._fields)
+
+    def _score_one(self, memory_id: str, title: _Doc, body: _Doc) -> Ranked | None:
         norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
         total_score = 0.0
         matched: list[str] = []
-        missing_phrase = False
-        for unit, idf in zip(units, weights, strict=True):
-            tf = TITLE_WEIGHT * _occurrences(unit, title) + _occurrences(unit, body)
-            if tf <= 0:
-                missing_phrase = missing_phrase or unit.phrase
-                continue
+        for unit, needles, idf in self._units:
+            if needles is None:
+                tf = TITLE_WEIGHT * _phrase_occurrences(unit, title) + _phrase_occurrences(
+                    unit, body
+                )
+                if tf <= 0:
+                    return None  # a phrase is required
+            else:
+                tf = TITLE_WEIGHT * needles.occurrences(title.padded) + needles.occurrences(
+                    body.padded
+                )
+                if tf <= 0:
+                    continue
             matched.append(unit.text)
             total_score += idf * tf * (K1 + 1.0) / (tf + K1 * norm)
-        if missing_phrase or not matched:
-            continue
-        coverage = len(matched) / len(units)
+        if not matched:
+            return None
+        coverage = len(matched) / len(self._units)
         final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
-        ranked.append(Ranked(memory_id, round(final, SCORE_DIGITS), tuple(matched)))
-    ranked.sort(key=lambda r: (-r.score, r.id))
-    return ranked
+        return Ranked(memory_id, round(final, SCORE_DIGITS), tuple(matched))
 
 
 def rank(
@@ -312,9 +354,7 @@ def rank(
 ) -> list[Ranked]:
     """`with_feedback(parsed, score(parsed, candidates, df, total), candidates)`, reading
     each candidate's fields once."""
-    fields = _fields_of(candidates)
-    ranked = _score(parsed, [(c.id, *fields[c.id]) for c in candidates], df, total)
-    return _with_feedback(parsed, ranked, fields)
+    return Scorer(parsed, df, total).rank(candidates)
 
 
 def with_feedback(
@@ -349,14 +389,14 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         shared = best.intersection([*title.indexed.split(), *body.indexed.split()])
         if shared:
             holding[r.id] = shared
-            for t in shared:
-                held[t] += 1
+            held.update(shared)
     terms = sorted((t for t in best if held[t] > 1), key=lambda t: (held[t], t))[:FEEDBACK_TERMS]
     if not terms:
         return list(ranked)
     # The terms scored like a query of those words over the ranked memories alone,
     # visiting only the terms each memory holds: the others add nothing.
     weights = {t: _idf(held[t], len(ranked)) for t in terms}
+    needles = [(t, f" {t} ") for t in terms]  # `_Doc.count`'s, made once
     extra: dict[str, float] = {}
     for r in ranked:
         present = holding.get(r.id)
@@ -366,18 +406,19 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         norm = 1.0 - B + B * (title.length + body.length) / AVERAGE_LENGTH
         total_score = 0.0
         matched = 0
-        for t in terms:  # in the terms' order, as `score` adds them
+        for t, whole in needles:  # in the terms' order, as `score` adds them
             if t in present:
-                tf = TITLE_WEIGHT * title.count(t) + body.count(t)
+                tf = TITLE_WEIGHT * title.padded.count(whole) + body.padded.count(whole)
                 matched += 1
                 total_score += weights[t] * tf * (K1 + 1.0) / (tf + K1 * norm)
         coverage = matched / len(terms)
         final = total_score * (COVERAGE_BASE + (1.0 - COVERAGE_BASE) * coverage)
         extra[r.id] = round(final, SCORE_DIGITS)
+    # A memory without feedback terms keeps its score (already rounded) and its Ranked.
     boosted = [
-        Ranked(
-            r.id, round(r.score + FEEDBACK_WEIGHT * extra.get(r.id, 0.0), SCORE_DIGITS), r.matched
-        )
+        r
+        if r.id not in extra
+        else Ranked(r.id, round(r.score + FEEDBACK_WEIGHT * extra[r.id], SCORE_DIGITS), r.matched)
         for r in ranked
     ]
     boosted.sort(key=lambda r: (-r.score, r.id))
