@@ -120,8 +120,7 @@ def register(server: MCPServer, state: "ServerState") -> None:
                 f"a real migration to {target.describe()} needs confirm=true, or a dry run "
                 "of the same target first (validate_migration, or dry_run=true)"
             )
-        how = MigrateStore(**request.model_dump(include=set(MigrateStore.model_fields)))
-        return await _migrate(state, ctx, target, how)
+        return await _migrate(state, ctx, target, request)
 
     @server.tool(annotations=READ)
     @tool_errors
