@@ -311,10 +311,10 @@ class Scorer:
     def score(self, candidates: Sequence[Candidate]) -> list[Ranked]:
         """`score(parsed, candidates, df, total)`."""
         scored = self._scored
+        fields = _fields_of(candidates, self._fields)
         for c in candidates:
             if c.id not in scored:
-                title, body = self._fields.setdefault(c.id, (_Doc(c.title), _Doc(c.body)))
-                scored[c.id] = self._score_one(c.id, title, body)
+                scored[c.id] = self._score_one(c.id, *fields[c.id])
         ranked = [r for r in (scored[c.id] for c in candidates) if r is not None]
         ranked.sort(key=lambda r: (-r.score, r.id))
         return ranked
