@@ -154,13 +154,7 @@ def _graph_source_options(fn: Any) -> Any:
     format=Flag(
         choices=("auto", *FORMATS), help="What FILE is; auto-detected from its content by default."
     ),
-    skip_duplicates=Flag(
-        name="--skip-duplicates/--no-skip-duplicates",
-        help="Leave every record whose id the backend already holds, or (default) replace "
-        "each with the file's version when that is newer by its change stamp.",
-    ),
-    dry_run=Flag(help="Report what would be written; write nothing."),
-    batch_size=Flag(help="Records per write (default: the backend's)."),
+    skip_duplicates=Flag(name="--skip-duplicates/--no-skip-duplicates"),
 )
 @_graph_source_options
 @click.option(

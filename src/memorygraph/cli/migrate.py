@@ -37,7 +37,6 @@ from memorygraph.ops.migrations import MigrationResult
 @click.option("--verbose", "-v", is_flag=True, help="Show warnings, phase details, mismatches.")
 @model_options(
     MigrateStore,
-    dry_run=Flag(help="Check everything and report; write nothing."),
     skip_duplicates=Flag(
         name="--skip-duplicates/--no-skip-duplicates",
         help="Keep every record the target already has, or (default) replace each with the "
@@ -48,22 +47,15 @@ from memorygraph.ops.migrations import MigrationResult
         help="Compare every record's digest on both sides (default), or skip verification "
         "(faster, less safe).",
     ),
-    sample_every=Flag(help="Verify one record in this many instead of every one."),
     since=Flag(
         convert=parse_since,
         help="Only records written at or after this ISO-8601 time (the store's own change "
         "time), and the deletions made since then.",
     ),
-    keep_deletions=Flag(help="Do not delete in the target what the source deleted."),
     rollback_on_failure=Flag(
         name="--rollback-on-failure/--no-rollback-on-failure",
         help="Undo a failed import at once (default), or leave it in place to undo later "
         "with --rollback JOURNAL.",
-    ),
-    batch_size=Flag(help="Records per import batch (default: the target backend's own)."),
-    via_export=Flag(
-        help="Always move records through an export file, even on a whole first run into "
-        "an empty target (which otherwise copies them straight from the source)."
     ),
 )
 @click.option(
