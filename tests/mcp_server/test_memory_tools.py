@@ -239,44 +239,42 @@ async def test_search_filters_and_pages(connect: Connect) -> None:
         assert len(important["results"]) == 2
 
 
+async def _problem_and_its_fix(client: Client, problem: str, fix: str) -> tuple[str, str]:
+    """Store a problem and the solution that SOLVES it; their ids."""
+    bug = await call(client, "store_memory", type="problem", title=problem)
+    solution = await call(client, "store_memory", type="solution", title=fix)
+    await call(
+        client,
+        "create_relationship",
+        from_memory_id=solution["id"],
+        to_memory_id=bug["id"],
+        relationship_type="SOLVES",
+    )
+    return bug["id"], solution["id"]
+
+
 async def test_recall_brings_in_linked_solutions(connect: Connect) -> None:
     async with connect() as client:
-        bug = await call(client, "store_memory", type="problem", title="Kafka consumer lag spikes")
-        fix = await call(
-            client, "store_memory", type="solution", title="Raise max.poll.records to 500"
-        )
-        await call(
-            client,
-            "create_relationship",
-            from_memory_id=fix["id"],
-            to_memory_id=bug["id"],
-            relationship_type="SOLVES",
+        bug_id, fix_id = await _problem_and_its_fix(
+            client, "Kafka consumer lag spikes", "Raise max.poll.records to 500"
         )
         recalled = await call(client, "recall_memories", query="kafka lag")
         by_id = {r["memory"]["id"]: r for r in recalled["results"]}
-        assert bug["id"] in by_id and fix["id"] in by_id
-        assert by_id[fix["id"]]["via"]["type"] == "SOLVES"
-        assert by_id[bug["id"]]["neighbourhood"]["relationships"] == {"SOLVES": 1}
+        assert bug_id in by_id and fix_id in by_id
+        assert by_id[fix_id]["via"]["type"] == "SOLVES"
+        assert by_id[bug_id]["neighbourhood"]["relationships"] == {"SOLVES": 1}
         assert all(r["reason"] for r in recalled["results"])
 
 
 async def test_a_neighbourhood_names_its_examples_as_lists_do(connect: Connect) -> None:
     async with connect() as client:
-        bug = await call(client, "store_memory", type="problem", title="Kafka consumer lag")
         long_title = "Raise max.poll.records " + "and more " * 40
-        fix = await call(client, "store_memory", type="solution", title=long_title)
-        await call(
-            client,
-            "create_relationship",
-            from_memory_id=fix["id"],
-            to_memory_id=bug["id"],
-            relationship_type="SOLVES",
-        )
+        bug_id, fix_id = await _problem_and_its_fix(client, "Kafka consumer lag", long_title)
         recalled = await call(client, "recall_memories", query="kafka lag")
         by_id = {r["memory"]["id"]: r for r in recalled["results"]}
-        listed = by_id[fix["id"]]["memory"]["title"]
+        listed = by_id[fix_id]["memory"]["title"]
         assert listed != long_title and listed.startswith(long_title[:200])
-        assert by_id[bug["id"]]["neighbourhood"]["examples"] == [f"SOLVES {listed}"]
+        assert by_id[bug_id]["neighbourhood"]["examples"] == [f"SOLVES {listed}"]
 
 
 async def test_recent_activity_and_statistics(connect: Connect) -> None:
