@@ -19,6 +19,7 @@ Targets: hybrid recall p50 under 30 ms; a common-words query under 10 ms.
 
     .venv/bin/python benchmarks/semantic_latency.py                       # 100,000 memories
     .venv/bin/python benchmarks/semantic_latency.py --memories 5000 --calls 30 --sample 200
+    .venv/bin/python benchmarks/semantic_latency.py --keep /tmp/sem   # build once, time again
 """
 
 from __future__ import annotations
@@ -171,11 +172,28 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1000, help="memories embedded for real")
     parser.add_argument("--embed", choices=("sample", "all"), default="sample")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="Build the store in this directory and keep it; a later run with the same "
+        "--keep and --memories times the kept store instead of building it again.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mg-semantic-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         db = workdir / "bench.db"
-        built = asyncio.run(build(db, args.memories, args.sample, args.embed == "all"))
+        figures = workdir / "build.json"
+        if args.keep and figures.exists() and db.exists():
+            built = json.loads(figures.read_text())
+            if built.get("memories") != args.memories:
+                parser.error(f"{workdir} holds a store of {built.get('memories')} memories")
+        else:
+            for old in workdir.glob("bench.db*"):
+                old.unlink()
+            built = asyncio.run(build(db, args.memories, args.sample, args.embed == "all"))
+            figures.write_text(json.dumps({"memories": args.memories, **built}))
+        built.pop("memories", None)
         lexical = asyncio.run(time_server(db, workdir, False, args.calls))
         hybrid = asyncio.run(time_server(db, workdir, True, args.calls))
     result = {"memories": args.memories, "build": built, "lexical": lexical, "hybrid": hybrid}
