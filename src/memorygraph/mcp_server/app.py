@@ -9,14 +9,15 @@ extended  the memory tools, plus migration, export and import
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import CallToolResult, InputRequiredResult, Tool
-from pydantic import ValidationError
+from mcp.types import CallToolResult, Icon, InputRequiredResult, Tool, ToolAnnotations
+from pydantic import BaseModel, ValidationError
 
 from memorygraph.mcp_server import memory_tools
 from memorygraph.mcp_server.access import scope_of
@@ -24,6 +25,11 @@ from memorygraph.mcp_server.audit import AuditLog
 from memorygraph.mcp_server.faults import Fault, no_such_tool, unexpected_fault, validation_fault
 from memorygraph.mcp_server.guard import Refused, guarded_call
 from memorygraph.mcp_server.limits import Limits, check_arguments
+from memorygraph.mcp_server.result_schemas import (
+    result_model,
+    returning_plain_result,
+    shallow_schema,
+)
 from memorygraph.mcp_server.state import PROFILES as PROFILES
 from memorygraph.mcp_server.state import Profile as Profile
 from memorygraph.mcp_server.state import ServerSettings as ServerSettings
@@ -51,6 +57,39 @@ class MemoryGraphServer(MCPServer):
     admin_tools: frozenset[str] = frozenset()
     audit: AuditLog | None = None
     limits: Limits
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The result model each tool's handler declares, by tool name.
+        self.result_models: dict[str, type[BaseModel]] = {}
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """The SDK's `add_tool`; a handler declaring its result model
+        (``-> Annotated[CallToolResult, Model]``) gets that model's shallow schema
+        as its output schema (`result_schemas`)."""
+        model = result_model(fn)
+        super().add_tool(
+            returning_plain_result(fn) if model is not None else fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+        if model is not None:
+            self.result_models[name or fn.__name__] = model
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
@@ -98,13 +137,13 @@ class MemoryGraphServer(MCPServer):
 
     async def list_tools(self) -> list[Tool]:
         """The tools, with schemas an agent reads on every session kept to what it needs
-        (`slim_input`, `slim_output`)."""
+        (`slim_input`), and each result one level deep (`result_schemas`)."""
         return [
             tool.model_copy(
                 update={
                     "input_schema": slim_input(tool.input_schema),
-                    "output_schema": slim_output(tool.output_schema)
-                    if tool.output_schema is not None
+                    "output_schema": shallow_schema(self.result_models[tool.name])
+                    if tool.name in self.result_models
                     else None,
                 }
             )
@@ -124,15 +163,6 @@ def slim_input(schema: dict[str, Any]) -> dict[str, Any]:
             prop = {k: v for k, v in prop.items() if k != "additionalProperties"}
         slimmed["properties"][name] = prop
     return slimmed
-
-
-def slim_output(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` one level deep: the name and type of each field of the result, nested
-    objects only as objects. A result shows its own fields, and what they mean is in
-    docs/MCP.md; every structured result still validates against it."""
-    defs = schema.get("$defs", {})
-    top = {name: _shallow(prop, defs) for name, prop in schema.get("properties", {}).items()}
-    return {"type": "object", "properties": top}
 
 
 def _untitled(node: Any, names: bool = False) -> Any:
@@ -159,20 +189,6 @@ def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
         return prop
     merged = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
     return {**kept[0], **merged}
-
-
-def _shallow(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    """A result field's schema reduced to its type."""
-    ref = prop.get("$ref")
-    target = defs.get(ref.rsplit("/", 1)[-1], {}) if isinstance(ref, str) else prop
-    kind = target.get("type")
-    if kind is None and "anyOf" in target:
-        kinds = [
-            defs.get(str(o.get("$ref", "")).rsplit("/", 1)[-1], o).get("type")
-            for o in target["anyOf"]
-        ]
-        kind = [k for k in kinds if k] or None
-    return {"type": kind} if kind else {}
 
 
 def unknown_arguments(tool: str, arguments: dict[str, Any], schema: dict[str, Any]) -> Fault | None:
