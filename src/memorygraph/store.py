@@ -349,6 +349,19 @@ class MemoryStore:
             memory_id, direction=direction, types=types, limit=limit, namespaces=self.namespaces
         )
 
+    async def neighbours_of(
+        self,
+        memory_ids: Sequence[str],
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+    ) -> dict[str, list[Neighbour]]:
+        """`neighbours` of each of `memory_ids`, by id, asked of the engine at once."""
+        return await self.backend.neighbours_of(
+            memory_ids, direction=direction, types=types, limit=limit, namespaces=self.namespaces
+        )
+
     async def recent(
         self, since: datetime, *, limit: int, counted: int, project: str | None = None
     ) -> RecentChanges:
@@ -503,12 +516,15 @@ class MemoryStore:
         hits = await self.search(
             query, filters=filters, limit=max(recalling.MATCH_POOL, offset + limit)
         )
-        links = []
-        for hit in hits[: recalling.SEED_MATCHES]:
-            near = await self.neighbours(hit.memory.id, limit=recalling.LINKS_PER_MATCH)
-            if whole_neighbourhoods is not None and len(near) < recalling.LINKS_PER_MATCH:
-                whole_neighbourhoods[hit.memory.id] = near
-            links.append(near)
+        seeds = [hit.memory.id for hit in hits[: recalling.SEED_MATCHES]]
+        found = await self.neighbours_of(seeds, limit=recalling.LINKS_PER_MATCH)
+        links = [found[memory_id] for memory_id in seeds]
+        if whole_neighbourhoods is not None:
+            whole_neighbourhoods.update(
+                (memory_id, near)
+                for memory_id, near in found.items()
+                if len(near) < recalling.LINKS_PER_MATCH
+            )
         ranked = recalling.rank(hits, links, filters, utc_now())
         return ranked[offset : offset + limit]
 

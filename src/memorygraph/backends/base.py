@@ -787,6 +787,25 @@ class Backend(ABC):
         With `namespaces`, nothing unless `memory_id` is in them, and only neighbours in
         them: a walk never leaves them."""
 
+    async def neighbours_of(
+        self,
+        memory_ids: Sequence[str],
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+        namespaces: Namespaces | None = None,
+    ) -> dict[str, list[Neighbour]]:
+        """`neighbours` of each of `memory_ids` (each up to `limit`), by id, in one call:
+        an engine whose calls cost a round trip answers them together."""
+        wanted = list(types) if types is not None else None
+        return {
+            memory_id: await self.neighbours(
+                memory_id, direction=direction, types=wanted, limit=limit, namespaces=namespaces
+            )
+            for memory_id in dict.fromkeys(memory_ids)
+        }
+
     async def iter_neighbours(
         self,
         memory_id: str,

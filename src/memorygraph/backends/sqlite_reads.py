@@ -362,3 +362,18 @@ class SQLiteReads(SQLiteConnection):
             Neighbour(Relationship.parse_json(rel), Memory.parse_json(mem))
             for _, rel, mem in self._query(sql, params)
         ]
+
+    async def neighbours_of(
+        self,
+        memory_ids: Sequence[str],
+        *,
+        direction: Direction = Direction.BOTH,
+        types: Iterable[RelationshipType] | None = None,
+        limit: int | None = None,
+        namespaces: Namespaces | None = None,
+    ) -> dict[str, list[Neighbour]]:
+        # Defined here so that the whole batch is one hop to the worker thread: each
+        # `neighbours` it asks runs on that thread directly.
+        return await super().neighbours_of(
+            memory_ids, direction=direction, types=types, limit=limit, namespaces=namespaces
+        )

@@ -36,8 +36,10 @@ from memorygraph.search import SearchFilters, SearchHit
 from memorygraph.search.fusion import nothing_relevant
 from memorygraph.store import MemoryStore
 
-#: Neighbours listed per memory in recall's neighbourhood summary.
+#: Neighbours listed per memory in recall's neighbourhood summary…
 NEIGHBOURHOOD_TITLES = 3
+#: …and the most it reads (and counts by type) per memory.
+NEIGHBOURHOOD_READ = 50
 
 
 def filters(request: SearchMemories | RecallMemories) -> SearchFilters:
@@ -99,19 +101,21 @@ async def recall_memories(
     hits = await store.recall(
         r.query, filters=filters(r), limit=limit + 1, offset=offset, whole_neighbourhoods=whole
     )
-    results = []
-    for h in hits[:limit]:
-        results.append(
-            RecallResult(
-                memory=MemorySummary.of(h.memory),
-                score=h.score,
-                relevance=h.relevance,
-                reason=h.reason,
-                matched=list(h.matched),
-                via=RelationshipView.of(h.via) if h.via is not None else None,
-                neighbourhood=await _neighbourhood(store, h.memory.id, whole),
-            )
+    # Recall read some neighbourhoods whole already; the rest are read together.
+    unread = [h.memory.id for h in hits[:limit] if h.memory.id not in whole]
+    whole.update(await store.neighbours_of(unread, limit=NEIGHBOURHOOD_READ))
+    results = [
+        RecallResult(
+            memory=MemorySummary.of(h.memory),
+            score=h.score,
+            relevance=h.relevance,
+            reason=h.reason,
+            matched=list(h.matched),
+            via=RelationshipView.of(h.via) if h.via is not None else None,
+            neighbourhood=_neighbourhood(whole[h.memory.id]),
         )
+        for h in hits[:limit]
+    ]
     threshold = store.relevance_threshold
     return RecallPage(
         query=r.query,
@@ -122,14 +126,9 @@ async def recall_memories(
     )
 
 
-async def _neighbourhood(
-    store: MemoryStore, memory_id: str, whole: dict[str, list[Neighbour]]
-) -> NeighbourhoodSummary:
-    """A memory's first neighbours by type, with a few titles; read again only when
-    recall did not already read them all (`whole`)."""
-    near = whole.get(memory_id)
-    if near is None:
-        near = await store.neighbours(memory_id, limit=50)
+def _neighbourhood(near: list[Neighbour]) -> NeighbourhoodSummary:
+    """A memory's first neighbours (`near`, up to `NEIGHBOURHOOD_READ`) by type, with a
+    few titles."""
     counts: dict[str, int] = {}
     for n in near:
         counts[n.relationship.type.value] = counts.get(n.relationship.type.value, 0) + 1
@@ -151,17 +150,14 @@ async def get_recent_activity(
     since = utc_now() - timedelta(days=days)
     changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
     recent = changes.newest
-    unresolved = []
-    for m in recent:
-        if m.type in (MemoryType.PROBLEM, MemoryType.ERROR):
-            fixes = await store.neighbours(
-                m.id,
-                direction=Direction.INCOMING,
-                types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
-                limit=1,
-            )
-            if not fixes:
-                unresolved.append(MemorySummary.of(m))
+    problems = [m for m in recent if m.type in (MemoryType.PROBLEM, MemoryType.ERROR)]
+    fixes = await store.neighbours_of(
+        [m.id for m in problems],
+        direction=Direction.INCOMING,
+        types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
+        limit=1,
+    )
+    unresolved = [MemorySummary.of(m) for m in problems if not fixes[m.id]]
     return RecentActivity(
         days=days,
         since=format_timestamp(since),

@@ -115,3 +115,31 @@ class ReadsContract(ContractBase):
         assert len(await backend.neighbours("m0000")) == 4
         assert len(await backend.neighbours("m0000", limit=2)) == 2
         assert await backend.neighbours("absent") == []
+
+    async def test_neighbours_of_many_memories_at_once(self, backend: Backend) -> None:
+        await backend.upsert_memories([mem(i) for i in range(4)])
+        await backend.upsert_relationships(
+            [
+                rel(1, "m0000", "m0001"),
+                rel(2, "m0002", "m0000", type=RelationshipType.CAUSES),
+                rel(3, "m0001", "m0003", type=RelationshipType.CAUSES),
+                rel(4, "m0003", "m0003", type=RelationshipType.SIMILAR_TO),
+            ]
+        )
+        asked = ["m0003", "m0000", "absent", "m0001", "m0000"]
+        for options in (
+            {},
+            {"direction": Direction.INCOMING},
+            {"types": [RelationshipType.CAUSES]},
+            {"limit": 1},
+        ):
+            found = await backend.neighbours_of(asked, **options)
+            assert list(found) == ["m0003", "m0000", "absent", "m0001"], options
+            for memory_id, near in found.items():
+                alone = await backend.neighbours(memory_id, **options)
+                assert [(n.relationship.id, n.memory.id) for n in near] == [
+                    (n.relationship.id, n.memory.id) for n in alone
+                ], (memory_id, options)
+        both = await backend.neighbours_of(["m0001"])
+        assert [n.relationship.id for n in both["m0001"]] == ["r0001", "r0003"]
+        assert await backend.neighbours_of([]) == {}
