@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from redis.exceptions import ResponseError
 
 from memorygraph.backends import falkordb_bulk
@@ -19,6 +20,7 @@ from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.registry import create_backend
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
+from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory, Relationship, RelationshipType
@@ -83,6 +85,34 @@ async def test_migration_into_an_empty_graph_bulk_loads_verifies_and_rolls_back(
     assert report.memories.deleted == result.memories.read
     async with create_backend(lite) as backend:
         assert (await backend.count_memories(), await backend.count_relationships()) == (0, 0)
+
+
+async def test_a_target_record_changed_after_the_copy_fails_verification(
+    tmp_path: Path, lite: BackendConfig
+) -> None:
+    """Verification compares the target with the digests the copy read from the source:
+    a record changed in the target once the copy is done is found."""
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    await fill(source, n=60)
+    async with create_backend(lite) as holder:
+        assert isinstance(holder, FalkorDBBackend) and holder._process is not None
+        tamper = redis.Redis(**holder._process.client_kwargs())
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase == "copy" and done == total:  # every page written
+                tamper.execute_command(
+                    "GRAPH.QUERY", holder.graph_name,
+                    "MATCH (m:Memory {id: 'mem-00000004'}) SET m.title = 'changed'",
+                )  # fmt: skip
+
+        with pytest.raises(MigrationError, match="verification failed") as failed:
+            await MigrationManager(progress=progress).migrate(
+                source, lite, MigrationOptions(workdir=tmp_path / "work", batch_size=20)
+            )
+        tamper.close()
+    outcome = failed.value.result.verification
+    assert outcome is not None
+    assert [(m.id, m.problem) for m in outcome.mismatches] == [("mem-00000004", "changed")]
 
 
 async def test_a_graph_that_had_deletions_is_written_exactly(lite: BackendConfig) -> None:

@@ -22,6 +22,7 @@ from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.changes import Version, deletes, left_out
 from memorygraph.kinds import Progress
+from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 from memorygraph.threads import read_ahead
 
@@ -219,6 +220,7 @@ async def verify(
     progress: Progress | None = None,
     kept: Kept | None = None,
     by_stamp: bool = False,
+    recorded: DigestLog | None = None,
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
@@ -234,6 +236,9 @@ async def verify(
     written and (with `deletions`) the ids deleted at or after it, the change set an
     incremental run carried. With `deletions`, every id the source deleted must be
     absent from the target too (or, by change stamp, held in a newer version).
+    `recorded` holds the digests of every source record as a copy read them within the
+    same snapshot of the source as this verification: in full mode the target is
+    compared against them, and the source is not read a second time.
     """
     result = VerificationResult(mode=mode)
     if mode is VerifyMode.FULL and since is None and compare_type_counts:
@@ -258,7 +263,10 @@ async def verify(
     )
     for kind in KINDS:
         # The source reads its next batch while the target looks this one up.
-        pages = source.digest_pages(kind, since=since, batch_size=size)
+        if recorded is not None and mode is VerifyMode.FULL and since is None:
+            pages = recorded.pages(kind)
+        else:
+            pages = source.digest_pages(kind, since=since, batch_size=size)
         batches = read_ahead(_batches(pages, every))
         stream = _TargetStream(target, kind, size) if in_order else None
         async with aclosing(batches), aclosing(stream) if stream else nullcontext():
