@@ -33,20 +33,14 @@ def on_loop(callback: Callable[P, None]) -> Callable[P, None]:
     return call
 
 
-async def read_ahead(items: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[T, None]:
-    """The items of `items`, up to `depth` of them fetched ahead while the caller works.
+async def read_ahead(items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """The items of `items`, the next one fetched while the caller works on this one.
 
     For pipelines whose two ends run on different threads (a source's worker and a
-    target's): reading page k+1 overlaps writing or comparing page k. With a `depth`
-    above one the reading goes on while the caller waits for something else (an
-    engine applying a write), up to `depth` items held ready. A caller that stops
-    early should close this generator (`contextlib.aclosing`), which cancels the
-    fetch still under way.
+    target's): reading page k+1 overlaps writing or comparing page k. A caller that
+    stops early should close this generator (`contextlib.aclosing`), which cancels
+    the fetch still under way.
     """
-    if depth > 1:
-        async for item in _queued(items, depth):
-            yield item
-        return
     end = object()
     ahead: asyncio.Future[Any] = asyncio.ensure_future(anext(items, end))
     try:
@@ -58,32 +52,3 @@ async def read_ahead(items: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[
             ahead.cancel()
             with suppress(asyncio.CancelledError):
                 await ahead
-
-
-async def _queued(items: AsyncIterator[T], depth: int) -> AsyncGenerator[T, None]:
-    """`read_ahead` beyond one item: a task reads into a queue of `depth` items."""
-    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=depth)
-
-    async def produce() -> None:
-        try:
-            async for item in items:
-                await queue.put((True, item))
-        except Exception as e:  # handed to the reader, raised where it reads
-            await queue.put((False, e))
-            return
-        await queue.put((False, None))
-
-    producer = asyncio.ensure_future(produce())
-    try:
-        while True:
-            more, item = await queue.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        if not producer.done():
-            producer.cancel()
-        with suppress(asyncio.CancelledError):
-            await producer

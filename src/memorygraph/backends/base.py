@@ -115,8 +115,6 @@ class StoredPage:
 #: Receives each page's kind and ids before `copy_store` writes it, and its outcome after.
 PageHook = Callable[[RecordKind, Sequence[str]], Awaitable[None]]
 PageDone = Callable[[RecordKind, "WriteResult"], Awaitable[None]]
-#: Pages `copy_store` holds read ahead of the one it writes.
-COPY_READ_AHEAD = 4
 #: Receives each page of canonical records `copy_store` read, before it is written.
 ReadHook = Callable[[RecordKind, Sequence[CanonicalRecord]], None]
 
@@ -401,10 +399,8 @@ class Backend(ABC):
                 return
             size = page_size or self.batch_size
             for kind in RECORD_KINDS:
-                # Pages are read (and validated) on while the engine applies a write.
                 canonical = read_ahead(
-                    source.iter_canonical(kind, batch_size=size, search_fields=True),
-                    depth=COPY_READ_AHEAD,
+                    source.iter_canonical(kind, batch_size=size, search_fields=True)
                 )
                 async with aclosing(canonical) as records:
                     async for batch in records:
