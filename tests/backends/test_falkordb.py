@@ -207,6 +207,26 @@ async def test_doubles_come_back_exactly(falkordb_config: BackendConfig) -> None
     assert edge is not None and edge.strength == 2 / 3
 
 
+async def test_digests_see_every_change_to_a_stored_record(
+    falkordb_config: BackendConfig,
+) -> None:
+    # Digests read values by position; a changed value, a removed one, or an edge
+    # property beyond the record's fields must each change the digest.
+    memory, edge = mem(1), rel(1, "m0001", "m0002")
+    async with FalkorDBBackend(falkordb_config) as backend:
+        await backend.upsert_memories([memory, mem(2)])
+        await backend.upsert_relationships([edge])
+        assert await backend.digests("memory", ["m0001"]) == {"m0001": memory.digest()}
+        assert await backend.digests("relationship", ["r0001"]) == {"r0001": edge.digest()}
+        for change in ("SET r.description = 'x'", "SET r.extra = 1", "REMOVE r.type"):
+            await backend.upsert_relationships([edge])
+            await backend._run(f"MATCH ()-[r:RELATIONSHIP]->() {change}", write=True)
+            changed = await backend.digests("relationship", ["r0001"])
+            assert changed["r0001"] != edge.digest(), change
+        await backend._run("MATCH (m:Memory {id: 'm0001'}) SET m.title = 'y'", write=True)
+        assert (await backend.digests("memory", ["m0001"]))["m0001"] != memory.digest()
+
+
 async def test_read_only_on_a_graph_that_does_not_exist(falkordb_config: BackendConfig) -> None:
     async with create_backend(falkordb_config.read_only_copy()) as backend:
         assert await backend.count_memories() == 0

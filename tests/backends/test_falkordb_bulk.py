@@ -29,7 +29,7 @@ from memorygraph.backends.falkordb_bulk import (
     memory_rows,
     relationship_rows,
 )
-from memorygraph.backends.falkordb_load import bulk_load, create_schema
+from memorygraph.backends.falkordb_load import _server_uri, bulk_load, create_schema
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, Relationship, RelationshipType
@@ -294,3 +294,14 @@ def test_value_encoding_is_the_documented_binary_form() -> None:
         enc(2**63)
     with pytest.raises(TypeError):
         enc({"a": 1})
+
+
+async def test_the_schema_is_created_on_the_server_the_client_reaches() -> None:
+    # falkordblite's server listens on a unix socket: the backend that creates the
+    # schema must open that socket, not a default TCP port.
+    over_socket = aioredis.Redis(unix_socket_path="/run/x/falkordb.sock", password="pw")
+    over_tcp = aioredis.Redis(host="::1", port=7000)
+    assert _server_uri(over_socket) == ("unix:///run/x/falkordb.sock", "pw")
+    assert _server_uri(over_tcp) == ("redis://[::1]:7000", None)
+    await over_socket.aclose()
+    await over_tcp.aclose()

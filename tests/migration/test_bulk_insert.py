@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from redis.exceptions import ResponseError
 
+from memorygraph.backends import falkordb_bulk
 from memorygraph.backends.falkordb import FalkorDBBackend
 from memorygraph.backends.falkordb_process import FalkorDBProcess
 from memorygraph.backends.registry import create_backend
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
+from memorygraph.errors import MigrationError
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory, Relationship, RelationshipType
@@ -83,10 +87,38 @@ async def test_migration_into_an_empty_graph_bulk_loads_verifies_and_rolls_back(
         assert (await backend.count_memories(), await backend.count_relationships()) == (0, 0)
 
 
+async def test_a_target_record_changed_after_the_copy_fails_verification(
+    tmp_path: Path, lite: BackendConfig
+) -> None:
+    """Verification compares the target with the digests the copy read from the source:
+    a record changed in the target once the copy is done is found."""
+    source = BackendConfig("sqlite", path=tmp_path / "source.db")
+    await fill(source, n=60)
+    async with create_backend(lite) as holder:
+        assert isinstance(holder, FalkorDBBackend) and holder._process is not None
+        tamper = redis.Redis(**holder._process.client_kwargs())
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase == "copy" and done == total:  # every page written
+                tamper.execute_command(
+                    "GRAPH.QUERY", holder.graph_name,
+                    "MATCH (m:Memory {id: 'mem-00000004'}) SET m.title = 'changed'",
+                )  # fmt: skip
+
+        with pytest.raises(MigrationError, match="verification failed") as failed:
+            await MigrationManager(progress=progress).migrate(
+                source, lite, MigrationOptions(workdir=tmp_path / "work", batch_size=20)
+            )
+        tamper.close()
+    outcome = failed.value.result.verification
+    assert outcome is not None
+    assert [(m.id, m.problem) for m in outcome.mismatches] == [("mem-00000004", "changed")]
+
+
 async def test_a_graph_that_had_deletions_is_written_exactly(lite: BackendConfig) -> None:
-    """Node ids freed by deletions are reused by the server, so the ids the bulk writer
-    gives are wrong: it notices after the first batch and the rest goes in by Cypher,
-    every edge between the right memories."""
+    """Node ids freed by deletions are reused by the server, so new nodes do not get the
+    next ids: edges name their ends by the ids the server reports, every edge between
+    the right memories."""
     memories = [Memory(id=f"m{i:03}", type="task", title=f"memory {i}") for i in range(40)]
     edges = [
         Relationship(id=f"r{i:03}", from_id=memories[i].id, to_id=memories[(i * 7) % 40].id,
@@ -105,6 +137,40 @@ async def test_a_graph_that_had_deletions_is_written_exactly(lite: BackendConfig
         assert got == {m.id: m.digest() for m in memories}
         rels = await backend.get_relationships([r.id for r in edges])
         assert {r.id: r.digest() for r in rels} == {r.id: r.digest() for r in edges}
+
+
+async def test_a_batch_sent_in_several_calls_is_written_exactly(
+    lite: BackendConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch goes in calls sent ahead on one connection: all applied, in order, when
+    the write returns; a batch with an end not stored is refused before any call."""
+    monkeypatch.setattr(falkordb_bulk, "CALL_ROWS", 7)
+    memories = [Memory(id=f"m{i:03}", type="task", title=f"memory {i}") for i in range(40)]
+    edges = [
+        Relationship(id=f"r{i:03}", from_id=memories[i].id, to_id=memories[(i * 7) % 40].id,
+                     type=RelationshipType.RELATED_TO)
+        for i in range(40)
+    ]  # fmt: skip
+    async with create_backend(lite) as backend:
+        assert isinstance(backend, FalkorDBBackend)
+        before = await _bulk_calls(backend)
+        async with backend.bulk_insert():
+            await backend.upsert_memories(memories)
+            await backend.upsert_relationships(edges)
+        assert await _bulk_calls(backend) - before == 12  # 6 calls of memories, 6 of edges
+        got = {m.id: m.digest() for m in await backend.get_memories([m.id for m in memories])}
+        assert got == {m.id: m.digest() for m in memories}
+        rels = await backend.get_relationships([r.id for r in edges])
+        assert {r.id: r.digest() for r in rels} == {r.id: r.digest() for r in edges}
+        assert backend._bulk is None
+        stray = Relationship(id="r999", from_id="m000", to_id="nowhere", type="RELATED_TO")
+        async with backend.bulk_insert():
+            # A caller breaking the promise of `known_new`: the bulk path sends nothing.
+            await backend.upsert_canonical(
+                "relationship", [CanonicalRecord.of(stray)], known_new=True
+            )
+        assert await _bulk_calls(backend) - before == 12
+        assert await backend.get_relationships(["r999"]) == []
 
 
 async def test_bulk_insert_refuses_a_read_only_store(lite: BackendConfig) -> None:

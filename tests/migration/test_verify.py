@@ -10,6 +10,7 @@ import pytest
 from memorygraph.backends.base import Backend
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
+from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.models import VerifyMode
 from memorygraph.migration.verify import verify
 from memorygraph.models import Memory
@@ -151,3 +152,34 @@ async def test_any_difference_leaves_the_comparison_to_each_record(
         )
         assert await target.matches_store(source, deletions=False) is not None
     assert await target.matches_store(source, deletions=True) is None
+
+
+async def test_digests_recorded_from_the_source_stand_in_for_reading_it(
+    pair: tuple[Backend, Backend], tmp_path: Path
+) -> None:
+    # The source's digests as a copy read them: the target is compared against these,
+    # and every difference is still found.
+    source, target = pair
+    log = DigestLog(tmp_path)
+    for kind in ("memory", "relationship"):
+        async for page in source.iter_canonical(kind, batch_size=7):
+            log.add(kind, page)
+    try:
+        # Record by record (no wholesale comparison), against the log, not the source:
+        # a change the source took after the log was written is not seen.
+        s = await source.get_memory("mem-00000009")
+        assert s is not None
+        await source.upsert_memories([s.changed(title="later")])
+        result, verified = await verify(source, target, recorded=log, compare_type_counts=False)
+        assert result.valid and verified == {"memory": 43, "relationship": 72}
+        assert not (await verify(source, target, compare_type_counts=False))[0].valid
+        m = await target.get_memory("mem-00000004")
+        assert m is not None
+        await target.upsert_memories([m.changed(importance=0.123)])
+        await target.delete_relationships(["rel-00000003"])
+        result, _ = await verify(source, target, recorded=log, compare_type_counts=False)
+        got = {(x.id, x.problem) for x in result.mismatches}
+        assert got >= {("mem-00000004", "changed"), ("rel-00000003", "missing")}
+        assert not result.valid
+    finally:
+        log.close()

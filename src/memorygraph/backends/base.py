@@ -115,6 +115,8 @@ class StoredPage:
 #: Receives each page's kind and ids before `copy_store` writes it, and its outcome after.
 PageHook = Callable[[RecordKind, Sequence[str]], Awaitable[None]]
 PageDone = Callable[[RecordKind, "WriteResult"], Awaitable[None]]
+#: Receives each page of canonical records `copy_store` read, before it is written.
+ReadHook = Callable[[RecordKind, Sequence[CanonicalRecord]], None]
 
 
 class Backend(ABC):
@@ -376,6 +378,7 @@ class Backend(ABC):
         before_write: PageHook,
         on_page: PageDone,
         page_size: int | None = None,
+        on_read: ReadHook | None = None,
     ) -> None:
         """Copy every record of `source` into this store, memories first, a page (one
         write) at a time, each record validated once as it is read.
@@ -385,7 +388,8 @@ class Backend(ABC):
         is awaited with a page's ids before the page is written, `on_page` with what
         was inserted after; the next page is read while this one is written. Pages
         move as `source` stores them when this store `copies_from` it, else as
-        canonical records written like a first import into an empty store.
+        canonical records written like a first import into an empty store; then
+        `on_read` is called with each page of records as read, before it is written.
         """
         self._require_writable()
         bulk = self.bulk_insert() if self.config.spec.has(BULK_INSERT) else nullcontext()
@@ -400,6 +404,8 @@ class Backend(ABC):
                 )
                 async with aclosing(canonical) as records:
                     async for batch in records:
+                        if on_read is not None:
+                            on_read(kind, batch)
                         written = await self.upsert_canonical(
                             kind, batch, known_new=True, before_write=partial(before_write, kind)
                         )

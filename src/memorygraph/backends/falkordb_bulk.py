@@ -59,8 +59,9 @@ are encoded.
 
 from __future__ import annotations
 
+import asyncio
 import struct
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,6 +85,9 @@ BI_NULL, BI_BOOL, BI_DOUBLE, BI_STRING, BI_LONG, BI_ARRAY = range(6)
 
 #: Default cap on the bytes of one GRAPH.BULK call (all its blobs together).
 DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
+#: Rows per call of `BulkAppender`: a batch goes in several calls, so the server applies
+#: one while the next is encoded.
+CALL_ROWS = 1000
 #: The server reads the property count of a blob into 16 bits (and asserts below this).
 MAX_PROPERTIES = 65534
 #: How long `create_schema` waits for the server to build indexes on a loaded graph.
@@ -221,12 +225,12 @@ class BulkLoader:
     that buffer: the map from each memory key to its node id, and the edge keys
     sent, are kept on disk (`IdIndex`), not in memory. `close` removes them.
 
-    `append` adds to the existing graph `graph_name` instead (no ``BEGIN``):
-    its nodes are then expected to get internal ids from `first_node_id` on,
-    in the order sent, which holds when no node of the graph was ever deleted
-    (the server reuses the ids of deleted nodes first). `node_id` says which id
-    a key was given; check it against the server (`BulkAppender` does) before
-    relying on it for an edge.
+    `append` adds to the existing graph `graph_name` instead (no ``BEGIN``).
+    The server may then give nodes ids other than the next ones (it reuses the
+    ids of deleted nodes first), so the loader keeps no map of keys: each
+    relationship batch comes with the node ids of its ends as the server reports
+    them (`BulkAppender` asks it), and the caller has proven its keys new and
+    unique.
     """
 
     def __init__(
@@ -236,13 +240,11 @@ class BulkLoader:
         *,
         max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
         append: bool = False,
-        first_node_id: int = 0,
     ) -> None:
         self.client = client
         self.graph_name = graph_name
         self.max_buffer_bytes = max_buffer_bytes
         self.append = append
-        self.first_node_id = first_node_id
         # Memory key → node id ("memory"), and the edge keys sent ("edge"): on disk,
         # since a graph of a million memories would hold ~150 MB of them in a dict.
         self._keys = IdIndex()
@@ -254,19 +256,24 @@ class BulkLoader:
         self._sent_nodes = 0
         self._sent_edges = 0
         self._calls = 0
+        # The connection calls sent ahead went on, and how many of them were not answered.
+        self._connection: Any = None
+        self._unanswered = 0
 
     # --- rows ------------------------------------------------------------------
 
     async def add_memories(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add one node labelled Memory per row (its properties); rows need `_key`."""
         rows = list(rows)
-        # Nodes get ids in the order added: the next is one past those sent and pending.
-        first = self.first_node_id + self._sent_nodes + self._pending_nodes
-        repeated = self._keys.add(
-            "memory", [(row[KEY_PROPERTY], first + i) for i, row in enumerate(rows)]
-        )
-        if repeated:
-            raise ValueError(f"memory key {repeated[0][0]!r} was already added")
+        if not self.append:
+            # A new graph's nodes get ids in the order added: the next is one past
+            # those sent and pending.
+            first = self._sent_nodes + self._pending_nodes
+            repeated = self._keys.add(
+                "memory", [(row[KEY_PROPERTY], first + i) for i, row in enumerate(rows)]
+            )
+            if repeated:
+                raise ValueError(f"memory key {repeated[0][0]!r} was already added")
         for row in rows:
             data = bytearray()
             blob = self._blob(self._nodes, MEMORY_LABEL, row)
@@ -283,9 +290,12 @@ class BulkLoader:
         self, rows: Iterable[Mapping[str, Any]], node_ids: Mapping[str, int] | None = None
     ) -> None:
         """Add one RELATIONSHIP edge per row, between memories added before (`node_ids`:
-        their node ids by key, when the caller has looked them up already)."""
+        their node ids by key, when the caller has looked them up already; an append's
+        caller always has)."""
         rows = list(rows)
         if node_ids is None:
+            if self.append:
+                raise ValueError("an append names the node ids of the relationships' ends")
             node_ids = self.node_ids([end for row in rows for end in (row["from"], row["to"])])
         if not self.append:
             # An append's caller has proven its ids new and unique (a migration's
@@ -356,7 +366,12 @@ class BulkLoader:
             args.append("BEGIN")
         args += [self._pending_nodes, self._pending_edges, len(nodes), len(edges)]
         args += [b.to_bytes() for b in nodes] + [b.to_bytes() for b in edges]
-        await self.client.execute_command(*args)  # type: ignore[no-untyped-call]
+        if self._connection is not None:
+            # Sent ahead on the held connection, after the calls sent before it.
+            await self._connection.send_command(*args)
+            self._unanswered += 1
+        else:
+            await self.client.execute_command(*args)  # type: ignore[no-untyped-call]
         self._calls += 1
         self._sent_nodes += self._pending_nodes
         self._sent_edges += self._pending_edges
@@ -374,6 +389,41 @@ class BulkLoader:
         """Send what is pending now, in one call (nothing when nothing is)."""
         await self._send()
 
+    async def send_ahead(self) -> None:
+        """Send what is pending now, in one call, without waiting for the server to
+        apply it: the caller encodes the next rows meanwhile. Calls sent ahead go on
+        one connection, so the server applies them in the order sent; `settle` waits
+        for them."""
+        if self._connection is None:
+            pool = self.client.connection_pool
+            self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        await self._send()
+
+    async def settle(self) -> None:
+        """Return once the server has applied every call sent ahead; raise the first
+        error one of them met (the calls after it were still applied)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        unanswered, self._unanswered = self._unanswered, 0
+        failed: ResponseError | None = None
+        answered = False
+        try:
+            for _ in range(unanswered):
+                try:
+                    await connection.read_response()
+                except ResponseError as e:
+                    failed = failed or e
+            answered = True
+        finally:
+            if not answered:
+                # Cancelled or broken half-way, replies may still be on their way: a
+                # connection handed out again must not deliver them to its next user.
+                await connection.disconnect(nowait=True)
+            await self.client.connection_pool.release(connection)
+        if failed is not None:
+            raise failed
+
     async def finish(self) -> BulkResult:
         """Send what is pending; return the totals sent."""
         await self._send()
@@ -382,27 +432,25 @@ class BulkLoader:
 
 # --- appending a backend's batches -------------------------------------------------
 
-#: Counts the nodes whose id is in [$first, $first + size($keys)) and whose key is the one
-#: expected at that id: all of them when every node of a batch got the id it was given.
-#: (A range on id(m) is a NodeByIdSeek; `UNWIND … WHERE id(m) = i` would scan per row.)
-_CHECK_IDS = (
-    "MATCH (m) WHERE id(m) >= $first AND id(m) < $first + size($keys) "
-    f"AND m.{KEY_PROPERTY} = $keys[id(m) - $first] RETURN count(m)"
+#: The node id of each memory key among $keys that the graph holds, found by its index.
+_NODE_IDS = (
+    f"UNWIND $keys AS key MATCH (m:{MEMORY_LABEL} {{{KEY_PROPERTY}: key}}) "
+    "RETURN collect([key, id(m)])"
 )
 
 
 class BulkTarget(Protocol):
     """What `BulkAppender` needs of the backend whose graph it appends to (a connected,
-    writable `FalkorDBBackend`): its graph, its client, a statement, and its errors."""
+    writable `FalkorDBBackend`): its graph, its client, reads by id, and its errors."""
 
     @property
     def graph_name(self) -> str: ...
 
     def _require_client(self) -> aioredis.Redis: ...
 
-    async def _run(
-        self, query: str, params: dict[str, Any] | None = None, *, write: bool = False
-    ) -> list[list[Any]]: ...
+    async def _by_keys(
+        self, query: str, ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> list[Any]: ...
 
     def _operation_error(self, e: BaseException, what: str) -> OperationError: ...
 
@@ -414,27 +462,23 @@ class BulkAppender:
     ``GRAPH.BULK`` (no ``BEGIN``: the graph, its indexes and constraints exist, and the
     server keeps the indexes up to date as it adds).
 
-    Each batch is one or more whole calls, sent before `write_memories` /
-    `write_relationships` return. The properties are the backend's own
+    Each batch goes in calls of `CALL_ROWS` rows, sent ahead on one connection
+    (the server applies one while the next is encoded), all applied before
+    `write_memories` / `write_relationships` return. The properties are the backend's own
     (`_encode_memory`, `_encode_relationship`, `_written`), so records read back
     exactly as if written by Cypher.
 
-    Edges name their ends by internal node id. Nodes are given ids from one past the
-    largest id in the graph, in the order sent; after each memory batch a query
-    checks that every node got the id it was given (it does unless a node of the
-    graph was ever deleted, whose id the server reuses first). If one did not, the
-    batch is still written exactly, but the appender stops (`usable` turns False)
-    and the backend writes everything after it with Cypher. A relationship batch
-    with an end this appender did not add is refused (False) before anything is
-    sent, for the backend to write with Cypher.
+    Edges name their ends by internal node id: before a relationship batch is
+    encoded, the server is asked the node id of each end by its key (through the
+    key's index; the reply comes while the batch is encoded). Whatever ids the
+    server gave the nodes (it reuses those of deleted nodes first), each edge joins
+    the memories it names. A batch with an end the graph does not hold is refused
+    (False) before anything is sent, for the backend to write with Cypher.
     """
 
-    def __init__(self, backend: BulkTarget, client: aioredis.Redis, first_node_id: int):
+    def __init__(self, backend: BulkTarget, client: aioredis.Redis):
         self.backend = backend
-        self.usable = True
-        self._loader = BulkLoader(
-            client, backend.graph_name, append=True, first_node_id=first_node_id
-        )
+        self._loader = BulkLoader(client, backend.graph_name, append=True)
 
     def close(self) -> None:
         """Remove the loader's on-disk map of keys."""
@@ -443,42 +487,51 @@ class BulkAppender:
     @classmethod
     async def open(cls, backend: BulkTarget) -> BulkAppender:
         """An appender for `backend`'s graph (connected, writable)."""
-        client = backend._require_client()
-        rows = await backend._run("MATCH (n) RETURN max(id(n))", write=True)
-        last = rows[0][0] if rows else None
-        return cls(backend, client, 0 if last is None else int(last) + 1)
+        return cls(backend, backend._require_client())
 
     async def write_memories(self, memories: Sequence[CanonicalRecord]) -> bool:
-        """Write these memories (none stored yet); False if this appender is not usable."""
-        if not self.usable:
-            return False
+        """Write these memories (none stored yet); True once they are."""
         now = format_timestamp(utc_now())
         rows = [{**encode_memory(DIALECT, m), WRITTEN: now} for m in memories]
-        keys = [row[KEY_PROPERTY] for row in rows]
-        await self._sending(self._loader.add_memories(rows))
-        await self._sending(self._loader.flush())
-        first = self._loader.node_ids(keys[:1])[keys[0]]
-        found = await self.backend._run(_CHECK_IDS, {"first": first, "keys": keys}, write=True)
-        if not found or int(found[0][0]) != len(keys):
-            self.usable = False
+        await self._sending(self._in_calls(rows, self._loader.add_memories))
         return True
 
     async def write_relationships(self, relationships: Sequence[CanonicalRecord]) -> bool:
-        """Write these relationships (none stored yet) if this appender added every end
+        """Write these relationships (none stored yet) if the graph holds every end
         (else False, and nothing is sent)."""
-        if not self.usable:
-            return False
-        now = format_timestamp(utc_now())
-        rows = [encode_relationship(DIALECT, r) for r in relationships]
-        ends = {end for row in rows for end in (row["from"], row["to"])}
-        node_ids = self._loader.node_ids(ends)
+        ends = list(
+            {end: None for r in relationships for end in (r.data["from_id"], r.data["to_id"])}
+        )
+        # The server looks the ends up while this process encodes the batch.
+        lookup = asyncio.ensure_future(self.backend._by_keys(_NODE_IDS, ends))
+        try:
+            now = format_timestamp(utc_now())
+            rows = [encode_relationship(DIALECT, r) for r in relationships]
+            for row in rows:
+                row["props"][WRITTEN] = now
+            node_ids: dict[str, int] = dict(await lookup)
+        finally:
+            if not lookup.done():  # encoding failed: the lookup is not wanted
+                lookup.cancel()
+                await asyncio.gather(lookup, return_exceptions=True)
         if len(node_ids) != len(ends):
             return False
-        for row in rows:
-            row["props"][WRITTEN] = now
-        await self._sending(self._loader.add_relationships(rows, node_ids))
-        await self._sending(self._loader.flush())
+        await self._sending(
+            self._in_calls(rows, lambda part: self._loader.add_relationships(part, node_ids))
+        )
         return True
+
+    async def _in_calls(
+        self, rows: list[dict[str, Any]], add: Callable[[list[dict[str, Any]]], Awaitable[None]]
+    ) -> None:
+        """Add `rows` in calls of `CALL_ROWS`, each sent ahead while the next is encoded,
+        and return once the server has applied them all."""
+        try:
+            for start in range(0, len(rows), CALL_ROWS):
+                await add(rows[start : start + CALL_ROWS])
+                await self._loader.send_ahead()
+        finally:
+            await self._loader.settle()
 
     async def _sending(self, step: Awaitable[None]) -> None:
         try:

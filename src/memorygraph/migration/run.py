@@ -28,6 +28,7 @@ from memorygraph.errors import JournalWriteError, MemoryGraphError
 from memorygraph.exchange import ValidationReport
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import Progress
+from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.journal import Journal
 from memorygraph.migration.models import MigrationResult, PhaseReport
 
@@ -58,6 +59,8 @@ class Run:
     fresh: bool = True
     #: Why the rollback after a failure did not finish, when it did not.
     rollback_error: MemoryGraphError | None = None
+    #: The digests of every record a direct copy read, for its verification.
+    source_digests: DigestLog | None = None
 
     def settle(self, state: str) -> None:
         """Append a state line if the journal can take it (a full disk may refuse it:

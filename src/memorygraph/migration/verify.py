@@ -12,7 +12,8 @@ graph moved. Memory use stays flat: one batch at a time, mismatches capped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, nullcontext
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from memorygraph.cancellation import checkpoint
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.changes import Version, deletes, left_out
 from memorygraph.kinds import Progress
+from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
 from memorygraph.threads import read_ahead
 
@@ -84,14 +86,17 @@ class _Checker:
         kind: RecordKind,
         batch: Sequence[tuple[str, str]],
         stream: _TargetStream | None = None,
+        lookup: Awaitable[dict[str, str]] | None = None,
     ) -> int:
         """Check one batch of (id, source digest); return how many matched. With
         `stream`, the target's digests come from reading it in order, and only ids
-        not found there are looked up."""
-        if stream is None:
-            theirs = await self.target.digests(kind, [i for i, _ in batch])
-        else:
+        not found there are looked up; `lookup` is their lookup already under way."""
+        if stream is not None:
             theirs = await stream.take([i for i, _ in batch])
+        elif lookup is not None:
+            theirs = await lookup
+        else:
+            theirs = await self.target.digests(kind, [i for i, _ in batch])
         differing = [i for i, d in batch if i in theirs and theirs[i] != d]
         if differing:
             # A quick digest may see a difference only in how the engine typed a
@@ -196,6 +201,43 @@ class _TargetStream:
         await self.pages.aclose()
 
 
+Looked = tuple[list[tuple[str, str]], int, "asyncio.Future[dict[str, str]] | None"]
+
+
+async def _looked_up(
+    target: Backend, kind: RecordKind, batches: AsyncIterator[tuple[list[tuple[str, str]], int]]
+) -> AsyncGenerator[Looked, None]:
+    """Each batch of `_batches`, with the lookup of its ids in the target under way: the
+    next batch's lookup starts before this one is handed on, so the engine answers it
+    while this process compares."""
+    pending: Looked | None = None
+    try:
+        async for batch, count in batches:
+            ids = [i for i, _ in batch]
+            lookup: asyncio.Future[dict[str, str]] | None = (
+                asyncio.ensure_future(target.digests(kind, ids)) if ids else None
+            )
+            previous, pending = pending, (batch, count, lookup)
+            if previous is not None:
+                yield previous
+        if pending is not None:
+            last, pending = pending, None
+            yield last
+    finally:
+        unwanted = pending[2] if pending is not None else None
+        if unwanted is not None and not unwanted.done():  # stopped early
+            unwanted.cancel()
+            await asyncio.gather(unwanted, return_exceptions=True)
+
+
+async def _unlooked(
+    batches: AsyncIterator[tuple[list[tuple[str, str]], int]],
+) -> AsyncGenerator[Looked, None]:
+    """`_batches` with no lookup under way (the target is read in order instead)."""
+    async for batch, count in batches:
+        yield batch, count, None
+
+
 async def _batches(
     pages: AsyncIterator[list[tuple[str, str]]], every: int
 ) -> AsyncIterator[tuple[list[tuple[str, str]], int]]:
@@ -219,6 +261,7 @@ async def verify(
     progress: Progress | None = None,
     kept: Kept | None = None,
     by_stamp: bool = False,
+    recorded: DigestLog | None = None,
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
@@ -234,6 +277,9 @@ async def verify(
     written and (with `deletions`) the ids deleted at or after it, the change set an
     incremental run carried. With `deletions`, every id the source deleted must be
     absent from the target too (or, by change stamp, held in a newer version).
+    `recorded` holds the digests of every source record as a copy read them within the
+    same snapshot of the source as this verification: in full mode the target is
+    compared against them, and the source is not read a second time.
     """
     result = VerificationResult(mode=mode)
     if mode is VerifyMode.FULL and since is None and compare_type_counts:
@@ -258,13 +304,21 @@ async def verify(
     )
     for kind in KINDS:
         # The source reads its next batch while the target looks this one up.
-        pages = source.digest_pages(kind, since=since, batch_size=size)
+        if recorded is not None and mode is VerifyMode.FULL and since is None:
+            pages = recorded.pages(kind)
+        else:
+            pages = source.digest_pages(kind, since=since, batch_size=size)
         batches = read_ahead(_batches(pages, every))
         stream = _TargetStream(target, kind, size) if in_order else None
-        async with aclosing(batches), aclosing(stream) if stream else nullcontext():
-            async for batch, count in batches:
+        looked = _looked_up(target, kind, batches) if stream is None else None
+        async with (
+            aclosing(batches),
+            aclosing(stream) if stream else nullcontext(),
+            aclosing(looked) if looked else nullcontext(),
+        ):
+            async for batch, count, lookup in looked or _unlooked(batches):
                 if batch:
-                    verified[kind] += await checker.compare(kind, batch, stream)
+                    verified[kind] += await checker.compare(kind, batch, stream, lookup)
                 read += count
                 await checkpoint()
                 if progress:
