@@ -115,16 +115,22 @@ async def test_a_target_record_changed_after_the_copy_fails_verification(
     assert [(m.id, m.problem) for m in outcome.mismatches] == [("mem-00000004", "changed")]
 
 
-async def test_a_graph_that_had_deletions_is_written_exactly(lite: BackendConfig) -> None:
-    """Node ids freed by deletions are reused by the server, so new nodes do not get the
-    next ids: edges name their ends by the ids the server reports, every edge between
-    the right memories."""
+def _forty_linked() -> tuple[list[Memory], list[Relationship]]:
+    """Forty memories, each linked to another."""
     memories = [Memory(id=f"m{i:03}", type="task", title=f"memory {i}") for i in range(40)]
     edges = [
         Relationship(id=f"r{i:03}", from_id=memories[i].id, to_id=memories[(i * 7) % 40].id,
                      type=RelationshipType.RELATED_TO)
         for i in range(40)
     ]  # fmt: skip
+    return memories, edges
+
+
+async def test_a_graph_that_had_deletions_is_written_exactly(lite: BackendConfig) -> None:
+    """Node ids freed by deletions are reused by the server, so new nodes do not get the
+    next ids: edges name their ends by the ids the server reports, every edge between
+    the right memories."""
+    memories, edges = _forty_linked()
     async with create_backend(lite) as backend:
         await backend.upsert_memories(memories[:10])
         await backend.delete_memories([memories[i].id for i in (2, 5, 7)])
@@ -145,12 +151,7 @@ async def test_a_batch_sent_in_several_calls_is_written_exactly(
     """A batch goes in calls sent ahead on one connection: all applied, in order, when
     the write returns; a batch with an end not stored is refused before any call."""
     monkeypatch.setattr(falkordb_bulk, "CALL_ROWS", 7)
-    memories = [Memory(id=f"m{i:03}", type="task", title=f"memory {i}") for i in range(40)]
-    edges = [
-        Relationship(id=f"r{i:03}", from_id=memories[i].id, to_id=memories[(i * 7) % 40].id,
-                     type=RelationshipType.RELATED_TO)
-        for i in range(40)
-    ]  # fmt: skip
+    memories, edges = _forty_linked()
     async with create_backend(lite) as backend:
         assert isinstance(backend, FalkorDBBackend)
         before = await _bulk_calls(backend)

@@ -64,8 +64,9 @@ SCORE_DIGITS = 6
 #: Common words whose matches together exceed this many memories are looked for among
 #: the newest this many matches only (`MatchQuery.window`, on engines that need it)…
 #: bm25 over the window is most of a common word's search on SQLite; at 20,000
-#: memories `benchmarks/relevance.py` answers the same with 2,000 as with 4,000.
-COMMON_WINDOW = 2000
+#: memories `benchmarks/relevance.py` answers the same with 1,500 as with 4,000 (with
+#: 1,000 it starts to miss).
+COMMON_WINDOW = 1500
 #: …of which at most this many (or offset + limit, if larger) are ranked.
 COMMON_CANDIDATES = 100
 #: Feedback: the best match's rarest other words (at most this many) re-rank the rest…
