@@ -13,8 +13,9 @@ from mcp import Client, StdioServerParameters
 from rich.table import Table
 from rich.text import Text
 
-from memorygraph.cli.common import ProgressDisplay, console, run, show_progress
+from memorygraph.cli.common import console, run
 from memorygraph.cli.migrate import show_report
+from memorygraph.cli.progress import ProgressDisplay, show_progress
 from memorygraph.config import DEFAULT_BACKEND, BackendConfig
 from memorygraph.errors import MemoryGraphError
 from memorygraph.ops import memories as ops

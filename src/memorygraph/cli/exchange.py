@@ -12,16 +12,15 @@ from typing import Any
 import click
 
 from memorygraph.cli.common import (
-    ProgressDisplay,
     backend_options,
     config_from_options,
     console,
     emit_json,
     parse_since,
     run,
-    show_progress,
 )
 from memorygraph.cli.model_options import Flag, model_options
+from memorygraph.cli.progress import ProgressDisplay, show_progress
 from memorygraph.errors import InvalidExportError, UsageError
 from memorygraph.ops import exchange as ops
 from memorygraph.ops.exchange import EXPORT_FORMATS, FORMATS, GRAPH_ENGINES, MEMORYGRAPH

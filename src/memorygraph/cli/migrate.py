@@ -12,7 +12,6 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from memorygraph.cli.common import (
-    ProgressDisplay,
     ask_password,
     backend_options,
     config_from_options,
@@ -21,9 +20,9 @@ from memorygraph.cli.common import (
     err_console,
     parse_since,
     run,
-    show_progress,
 )
 from memorygraph.cli.model_options import Flag, model_options
+from memorygraph.cli.progress import ProgressDisplay, show_progress
 from memorygraph.config import DEFAULT_HOME
 from memorygraph.errors import MemoryGraphError, MigrationInterrupted
 from memorygraph.ops import migrations as ops
