@@ -20,6 +20,7 @@ numpy, which the `semantic` extra brings; nothing imports this module without it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,7 +70,7 @@ class VectorScan:
         count = min(limit, len(self.ids))
         if count < len(self.ids):
             rough = query @ self.columns
-            last = np.partition(rough, len(rough) - count)[len(rough) - count]
+            last = _kth_largest(rough, count)
             chosen = np.flatnonzero(rough >= last - self._margin(query, dimensions))
         else:
             chosen = np.arange(len(self.ids))
@@ -99,3 +100,16 @@ class VectorScan:
         # Twice the two bounds: a factor to spare for the rounding of the norms and of
         # the subtraction itself, which costs a few more vectors scored again.
         return 4.0 * gamma * query_norm * self._largest_norm + 10.0**-DIGITS
+
+
+def _kth_largest(values: npt.NDArray[np.float32], k: int) -> float:
+    """The `k`-th largest of `values` (1 <= k <= len(values))."""
+    # Every step-th value is a sample holding at least k values no smaller than its
+    # own k-th largest, so the whole holds at least k too: the answer is among the
+    # values at or above that one, about step × k of them. Two small partitions and
+    # one comparison cost an eighth of a partition of 100,000 values.
+    step = math.isqrt(len(values) // k)
+    if step > 1:
+        sample = values[::step]
+        values = values[values >= np.partition(sample, len(sample) - k)[len(sample) - k]]
+    return float(np.partition(values, len(values) - k)[len(values) - k])
