@@ -285,3 +285,37 @@ def test_nothing_is_downloaded_the_network_is_never_touched(tmp_path: Path) -> N
         check=True,
     )
     assert json.loads(done.stdout) == {"top": "pool", "attempts": []}
+
+
+_BLAS = """
+import asyncio, json, os, sys
+from memorygraph.config import BackendConfig
+from memorygraph.search.fusion import SearchSettings
+from memorygraph.store import MemoryStore
+async def main():
+    before = "numpy" in sys.modules
+    config = BackendConfig("sqlite", path=sys.argv[1])
+    async with MemoryStore.open(config, SearchSettings(semantic=True)) as store:
+        assert store.semantic is not None and "numpy" in sys.modules
+    print(json.dumps([before, os.environ.get("OPENBLAS_THREAD_TIMEOUT")]))
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, "4"), ("12", "12")])
+def test_blas_threads_sleep_when_idle_unless_the_environment_says(
+    tmp_path: Path, given: str | None, used: str
+) -> None:
+    # Set before numpy is first imported (OpenBLAS reads it once, as it loads).
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    if given is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", _BLAS, str(tmp_path / "m.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [False, used]

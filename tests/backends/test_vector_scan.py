@@ -1,0 +1,73 @@
+"""The exact vector scan: its ranking is the exact cosine order, rounded to 6 digits, ties
+by id, whatever the float32 pass chose and wherever a vector sits in the matrix."""
+
+from __future__ import annotations
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+from memorygraph.backends.vector_scan import VectorScan  # noqa: E402
+
+DIMENSIONS = 48
+
+
+def _unit(rows: object) -> object:
+    matrix = np.asarray(rows, dtype=np.float64)
+    return (matrix / np.linalg.norm(matrix, axis=-1, keepdims=True)).astype("<f4")
+
+
+def _store(seed: int, distinct: int, copies: int) -> tuple[list[str], list[bytes]]:
+    """`distinct` random unit vectors, each stored `copies` times under other ids (so
+    the best ones tie), in an order that mixes the copies."""
+    rng = np.random.default_rng(seed)
+    base = _unit(rng.normal(size=(distinct, DIMENSIONS)))
+    order = rng.permutation(distinct * copies)
+    ids = [f"m{i:05d}" for i in order]
+    vectors = [base[i % distinct].tobytes() for i in order]
+    return ids, vectors
+
+
+def _exact(
+    ids: list[str], vectors: list[bytes], query: bytes, limit: int
+) -> list[tuple[str, float]]:
+    """The definition: every vector's cosine in float64, rounded, best first, ties by id."""
+    q = np.frombuffer(query, dtype="<f4").astype(np.float64)
+    scored = [
+        (i, round(float(np.frombuffer(v, dtype="<f4").astype(np.float64) @ q), 6))
+        for i, v in zip(ids, vectors, strict=True)
+    ]
+    return sorted(scored, key=lambda p: (-p[1], p[0]))[:limit]
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50, 400])
+def test_the_nearest_are_the_exact_ranking_with_ties_by_id(limit: int) -> None:
+    ids, vectors = _store(seed=limit, distinct=300, copies=5)
+    scan = VectorScan(None, ids, vectors)
+    rng = np.random.default_rng(100 + limit)
+    for near in rng.integers(0, len(vectors), 12):
+        # Queries close to a stored vector: its five copies tie at the top, and the
+        # limit often falls inside a group of copies.
+        noisy = np.frombuffer(vectors[near], dtype="<f4") + rng.normal(0, 0.05, DIMENSIONS)
+        query = _unit(noisy).tobytes()
+        assert scan.nearest(query, limit) == _exact(ids, vectors, query, limit)
+
+
+def test_a_vector_scores_the_same_in_any_store_that_holds_it() -> None:
+    ids, vectors = _store(seed=7, distinct=500, copies=2)
+    query = _unit(np.random.default_rng(8).normal(size=DIMENSIONS)).tobytes()
+    whole = dict(VectorScan(None, ids, vectors).nearest(query, len(ids)))
+    # A few of the vectors, in another order (an engine that scores its index's
+    # candidates again hands the scan just those).
+    picked = list(range(0, len(ids), 37))[::-1]
+    part = VectorScan(None, [ids[i] for i in picked], [vectors[i] for i in picked])
+    assert dict(part.nearest(query, len(picked))) == {ids[i]: whole[ids[i]] for i in picked}
+
+
+def test_an_empty_store_a_zero_limit_or_another_dimension_finds_nothing() -> None:
+    ids, vectors = _store(seed=9, distinct=20, copies=1)
+    query = vectors[0]
+    assert VectorScan(None, [], []).nearest(query, 5) == []
+    assert VectorScan(None, ids, vectors).nearest(query, 0) == []
+    assert VectorScan(None, ids, vectors).nearest(query[:-4], 5) == []
+    assert VectorScan(None, ids, vectors).nearest(query, 5)[0] == (ids[0], 1.0)
