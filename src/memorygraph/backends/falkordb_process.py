@@ -276,7 +276,8 @@ def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
     so a fresh server can start from the persisted data.
     Call this only while holding the directory's ownership (see falkordblite).
     """
-    proc = read_state(directory)
+    where = directory.expanduser().resolve()
+    proc = read_state(where)
     deadline = time.monotonic() + timeout
     while proc is not None and proc.is_alive():
         if proc.ping(timeout=min(1.0, timeout)):
@@ -289,8 +290,8 @@ def adopt(directory: Path, timeout: float = 2.0) -> FalkorDBProcess | None:
         # stop it so that a fresh server does not fight it over the files.
         proc.stop(timeout=timeout)
     else:
-        _stop_unrecorded(directory.expanduser().resolve(), timeout)
-    _remove_stale(directory.expanduser().resolve())
+        _stop_unrecorded(where, timeout)
+    _remove_stale(where)
     return None
 
 

@@ -64,17 +64,17 @@ class VectorScan:
         if not self.ids or limit <= 0:
             return []
         query = np.frombuffer(vector, dtype="<f4")
-        dimensions = self.columns.shape[0]
-        if query.shape[0] != dimensions:
+        if query.shape[0] != self.columns.shape[0]:
             return []
         count = min(limit, len(self.ids))
+        query64 = query.astype(np.float64)
         if count < len(self.ids):
             rough = query @ self.columns
             last = _kth_largest(rough, count)
-            chosen = np.flatnonzero(rough >= last - self._margin(query, dimensions))
+            chosen = np.flatnonzero(rough >= last - self._margin(query64))
         else:
             chosen = np.arange(len(self.ids))
-        exact = self.columns[:, chosen].T.astype(np.float64) @ query.astype(np.float64)
+        exact = self.columns[:, chosen].T.astype(np.float64) @ query64
         pairs = [
             (self.ids[i], round(float(s), DIGITS))
             for i, s in zip(chosen.tolist(), exact.tolist(), strict=True)
@@ -82,7 +82,7 @@ class VectorScan:
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs[:count]
 
-    def _margin(self, query: npt.NDArray[np.float32], dimensions: int) -> float:
+    def _margin(self, query: npt.NDArray[np.float64]) -> float:
         """How far below the float32 score of the `limit`-th vector a vector may score
         in float32 and still belong in the result.
 
@@ -94,9 +94,9 @@ class VectorScan:
         bound below its exact score: two bounds. One more rounding step (10⁻⁶) keeps
         the vectors whose rounded score ties the last place's.
         """
-        du = dimensions * _FLOAT32_ROUNDOFF
+        du = len(query) * _FLOAT32_ROUNDOFF
         gamma = du / (1.0 - du)
-        query_norm = float(np.sqrt(np.dot(query.astype(np.float64), query.astype(np.float64))))
+        query_norm = float(np.sqrt(np.dot(query, query)))
         # Twice the two bounds: a factor to spare for the rounding of the norms and of
         # the subtraction itself, which costs a few more vectors scored again.
         return 4.0 * gamma * query_norm * self._largest_norm + 10.0**-DIGITS
