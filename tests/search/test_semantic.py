@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -266,7 +267,6 @@ def test_nothing_is_downloaded_the_network_is_never_touched(tmp_path: Path) -> N
     closed = "http://127.0.0.1:9"
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
         "HTTP_PROXY": closed,
         "HTTPS_PROXY": closed,
         "ALL_PROXY": closed,
@@ -277,14 +277,20 @@ def test_nothing_is_downloaded_the_network_is_never_touched(tmp_path: Path) -> N
         "TRANSFORMERS_OFFLINE": "1",
         "HOME": str(tmp_path),  # no model cache to fall back on
     }
+    assert _printed(_OFFLINE, tmp_path / "m.db", env) == {"top": "pool", "attempts": []}
+
+
+def _printed(script: str, store: Path, env: dict[str, str]) -> Any:
+    """What `script` prints as JSON, run on `store` in a fresh interpreter with `env`
+    and this one's import path."""
     done = subprocess.run(
-        [sys.executable, "-c", _OFFLINE, str(tmp_path / "m.db")],
+        [sys.executable, "-c", script, str(store)],
         capture_output=True,
         text=True,
-        env=env,
+        env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
         check=True,
     )
-    assert json.loads(done.stdout) == {"top": "pool", "attempts": []}
+    return json.loads(done.stdout)
 
 
 _BLAS = """
@@ -308,14 +314,6 @@ def test_blas_threads_sleep_when_idle_unless_the_environment_says(
 ) -> None:
     # Set before numpy is first imported (OpenBLAS reads it once, as it loads).
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
     if given is not None:
         env["OPENBLAS_THREAD_TIMEOUT"] = given
-    done = subprocess.run(
-        [sys.executable, "-c", _BLAS, str(tmp_path / "m.db")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    assert json.loads(done.stdout) == [False, used]
+    assert _printed(_BLAS, tmp_path / "m.db", env) == [False, used]
