@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from memorygraph.backends import falkordb_process
-from memorygraph.backends.falkordblite import FalkorDBLiteBackend
+from memorygraph.backends.falkordblite import FalkorDBLiteBackend, start_server
 from memorygraph.backends.registry import create_backend
 from memorygraph.config import BackendConfig
 from memorygraph.errors import DatabaseFileError
@@ -220,13 +220,7 @@ async def test_a_server_whose_owner_died_before_recording_it_is_stopped_at_the_n
         await backend.upsert_memories([mem(1)])
     # An owner killed between starting its server and writing the state file: the
     # server runs on the store's files, and nobody knows its password.
-    unrecorded = falkordb_process.start(
-        directory,
-        unix_socket=True,
-        password=falkordb_process.new_password(),
-        durable=True,
-        write_state=False,
-    )
+    unrecorded = start_server(directory, write_state=False)
     try:
         async with FalkorDBLiteBackend(config) as backend:
             assert backend._process is not None and backend._process.pid != unrecorded.pid

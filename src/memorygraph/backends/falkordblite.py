@@ -254,13 +254,7 @@ class FalkorDBLiteBackend(FalkorDBBackend):
         try:
             proc = falkordb_process.adopt(path, timeout=START_TIMEOUT)
             if proc is None:
-                proc = falkordb_process.start(
-                    path,
-                    unix_socket=True,
-                    password=falkordb_process.new_password(),
-                    durable=True,
-                    timeout=START_TIMEOUT,
-                )
+                proc = start_server(path)
         except BaseException:
             lock.close()
             raise
@@ -295,6 +289,20 @@ class FalkorDBLiteBackend(FalkorDBBackend):
             if lock is not None:
                 with contextlib.suppress(OSError):
                     lock.close()  # closing the file releases the flock
+
+
+def start_server(directory: Path, *, write_state: bool = True) -> FalkorDBProcess:
+    """Start the embedded server of the store in `directory` as its owner does: durable,
+    on a unix socket, behind a new password. Without `write_state` nobody can find it
+    again (what an owner killed before it recorded its server leaves behind)."""
+    return falkordb_process.start(
+        directory,
+        unix_socket=True,
+        password=falkordb_process.new_password(),
+        durable=True,
+        timeout=START_TIMEOUT,
+        write_state=write_state,
+    )
 
 
 def _read_owner(directory: Path) -> str:
