@@ -6,6 +6,7 @@ memory's neighbours, each read kept to the namespaces asked for.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -294,8 +295,7 @@ class SQLiteReads(SQLiteConnection):
         project: str | None = None,
         namespaces: Namespaces | None = None,
     ) -> RecentChanges:
-        # Both walk memories_changed_at from the newest and stop at their LIMIT; ties on
-        # the change time are sorted by id in a small sorter (never the whole window).
+        # Both walk memories_changed_at from the newest and stop at their LIMIT.
         where, params = "changed_at >= ?", [format_timestamp(since)]
         if project is not None:
             where += " AND json_extract(doc, '$.context.project_path') = ?"
@@ -304,17 +304,24 @@ class SQLiteReads(SQLiteConnection):
             condition, values = in_namespaces("doc", namespaces)
             where += f" AND {condition}"
             params += values
-        newest = (
-            "FROM memories INDEXED BY memories_changed_at "
-            f"WHERE {where} ORDER BY changed_at DESC, id DESC LIMIT ?"
+        walk = (
+            f"FROM memories INDEXED BY memories_changed_at WHERE {where} ORDER BY changed_at DESC"
         )
-        types = [t for (t,) in self._query(f"SELECT type {newest}", [*params, counted + 1])]
-        by_type: dict[MemoryType, int] = {}
-        for t in types[:counted]:
-            by_type[MemoryType(t)] = by_type.get(MemoryType(t), 0) + 1
-        docs = self._query(f"SELECT doc {newest}", [*params, limit])
+        # Ties on the change time are sorted by id in a small sorter, which for the
+        # counted rows costs as much as the walk itself (each row's id is read for it):
+        # count in the index's order, and sort only when two counted rows do tie.
+        rows = self._query(f"SELECT changed_at, type {walk} LIMIT ?", [*params, counted + 1])
+        if len({stamp for stamp, _ in rows}) < len(rows):
+            rows = self._query(
+                f"SELECT changed_at, type {walk}, id DESC LIMIT ?", [*params, counted + 1]
+            )
+        # Counted as text, each type named once: the types in order of their newest.
+        counts = Counter(t for _, t in rows[:counted])
+        docs = self._query(f"SELECT doc {walk}, id DESC LIMIT ?", [*params, limit])
         return RecentChanges(
-            by_type, [Memory.parse_json(d) for (d,) in docs], more=len(types) > counted
+            {MemoryType(t): n for t, n in counts.items()},
+            [Memory.parse_json(d) for (d,) in docs],
+            more=len(rows) > counted,
         )
 
     async def neighbours(
