@@ -40,6 +40,8 @@ from memorygraph.store import MemoryStore
 NEIGHBOURHOOD_TITLES = 3
 #: …and the most it reads (and counts by type) per memory.
 NEIGHBOURHOOD_READ = 50
+#: The types recent activity lists as unresolved when nothing solves or addresses them.
+_PROBLEM_TYPES = frozenset({MemoryType.PROBLEM.value, MemoryType.ERROR.value})
 
 
 def filters(request: SearchMemories | RecallMemories) -> SearchFilters:
@@ -149,15 +151,16 @@ async def get_recent_activity(
     days, project, limit = r.days, r.project, r.limit
     since = utc_now() - timedelta(days=days)
     changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
-    recent = changes.newest
-    problems = [m for m in recent if m.type in (MemoryType.PROBLEM, MemoryType.ERROR)]
+    # Each memory is summarized once: an unresolved problem is listed twice, alike.
+    recent = [MemorySummary.of(m) for m in changes.newest]
+    problems = [s.id for s in recent if s.type in _PROBLEM_TYPES]
     fixes = await store.neighbours_of(
-        [m.id for m in problems],
+        problems,
         direction=Direction.INCOMING,
         types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
         limit=1,
     )
-    unresolved = [MemorySummary.of(m) for m in problems if not fixes[m.id]]
+    unresolved = [s for s in recent if s.type in _PROBLEM_TYPES and not fixes[s.id]]
     return RecentActivity(
         days=days,
         since=format_timestamp(since),
@@ -165,7 +168,7 @@ async def get_recent_activity(
         total=sum(changes.by_type.values()),
         more=changes.more,
         by_type={t.value: n for t, n in changes.by_type.items()},
-        memories=[MemorySummary.of(m) for m in recent],
+        memories=recent,
         unresolved_problems=unresolved,
     )
 
