@@ -153,14 +153,14 @@ async def get_recent_activity(
     changes = await store.recent(since, limit=limit, counted=RECENT_COUNTED, project=project)
     # Each memory is summarized once: an unresolved problem is listed twice, alike.
     recent = [MemorySummary.of(m) for m in changes.newest]
-    problems = [s.id for s in recent if s.type in _PROBLEM_TYPES]
+    problems = [s for s in recent if s.type in _PROBLEM_TYPES]
     fixes = await store.neighbours_of(
-        problems,
+        [s.id for s in problems],
         direction=Direction.INCOMING,
         types=[RelationshipType.SOLVES, RelationshipType.ADDRESSES],
         limit=1,
     )
-    unresolved = [s for s in recent if s.type in _PROBLEM_TYPES and not fixes[s.id]]
+    unresolved = [s for s in problems if not fixes[s.id]]
     return RecentActivity(
         days=days,
         since=format_timestamp(since),
