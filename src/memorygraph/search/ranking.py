@@ -195,23 +195,26 @@ def _idf(df: int, total: int) -> float:
 
 
 class _Doc:
-    """One candidate's field as the scorer reads it: the indexed text between spaces, so
-    that counting a token (or the tokens that start with a prefix) is one substring count
-    in C instead of a walk over the tokens in Python."""
+    """One candidate's field as the scorer reads it: the indexed text with a space after
+    it, so that counting a token (or the tokens that start with a prefix) is one
+    substring count in C instead of a walk over the tokens in Python.
+
+    An indexed token is its kind's letter (`STEM_PREFIX` or `RAW_PREFIX`) and hex
+    digits, which hold neither letter: each such letter starts a token. So "tok " is
+    one whole token `tok`, "tok" the start of each token that begins with it, and the
+    count of `STEM_PREFIX` the number of stems, with no boundary to mark before them.
+    """
 
     __slots__ = ("indexed", "length", "padded")
 
     def __init__(self, indexed: str) -> None:
         self.indexed = indexed
-        # Tokens never hold a space: with each one between spaces of its own (two between
-        # neighbours, so a repeated token is counted every time), " tok " is one whole
-        # token and " t" the start of each stem token.
-        self.padded = " " + indexed.replace(" ", "  ") + " "
-        self.length = self.padded.count(" " + STEM_PREFIX)
+        self.padded = indexed + " "
+        self.length = indexed.count(STEM_PREFIX)
 
     def count(self, token: str) -> int:
         """Occurrences of `token` as a whole token."""
-        return self.padded.count(f" {token} ")
+        return self.padded.count(f"{token} ")
 
     def stems(self) -> list[str]:
         return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
@@ -236,15 +239,15 @@ class _Needles:
 
     def __init__(self, unit: Unit) -> None:
         (term,) = unit.terms
-        self.whole = f" {term.stem} "
-        self.start = " " + term.stem
+        self.whole = f"{term.stem} "
+        self.start = term.stem
         self.stem_start: str | None = None
         self.raw_start: str | None = None
         self.shortcut = False
         if term.prefixes:
             stem_prefix, raw_prefix = term.prefixes[0], term.prefixes[-1]
-            self.stem_start = " " + stem_prefix
-            self.raw_start = " " + raw_prefix
+            self.stem_start = stem_prefix
+            self.raw_start = raw_prefix
             self.shortcut = stem_prefix.startswith(term.stem)
 
     def occurrences(self, padded: str) -> float:
@@ -399,7 +402,7 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
     # The terms scored like a query of those words over the ranked memories alone,
     # visiting only the terms each memory holds: the others add nothing.
     weights = {t: _idf(held[t], len(ranked)) for t in terms}
-    needles = [(t, f" {t} ") for t in terms]  # `_Doc.count`'s, made once
+    needles = [(t, f"{t} ") for t in terms]  # `_Doc.count`'s, made once
     extra: dict[str, float] = {}
     for r in ranked:
         present = holding.get(r.id)
