@@ -21,7 +21,7 @@ from memorygraph.ops import memories as ops
 from memorygraph.ops import migrations
 from memorygraph.ops.migrations import MigrationOptions
 from memorygraph.search.fusion import SearchSettings, nothing_relevant
-from memorygraph.search.semantic import extra_installed
+from memorygraph.search.semantic import MAX_BULK_THREADS, extra_installed
 from memorygraph.store import MemoryStore
 
 pytestmark = pytest.mark.skipif(not extra_installed(), reason="needs memorygraph[semantic]")
@@ -317,3 +317,36 @@ def test_blas_threads_sleep_when_idle_unless_the_environment_says(
     if given is not None:
         env["OPENBLAS_THREAD_TIMEOUT"] = given
     assert _printed(_BLAS, tmp_path / "m.db", env) == [False, used]
+
+
+_THREADS = """
+import json, os
+from memorygraph.search.semantic import EMBED_BATCH, load_embedder
+def threads():
+    return len(os.listdir("/proc/self/task"))
+embedder = load_embedder()
+texts = [f"note {i}: the deploy failed because the cache was cold" for i in range(EMBED_BATCH)]
+embedder.query("why did the deploy fail")
+one_at_a_time = [embedder.documents([t])[0] for t in texts]
+alone = threads()
+together = embedder.documents(texts)
+print(json.dumps({"added": threads() - alone, "same": together == one_at_a_time}))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+    reason="counts this process's threads in /proc, on a machine with two cores or more",
+)
+@pytest.mark.parametrize("given", [None, "1"])
+def test_a_whole_batch_is_embedded_on_more_cores_to_the_same_vectors(
+    tmp_path: Path, given: str | None
+) -> None:
+    # Queries and single memories run on the calling thread alone; a whole batch adds
+    # the engine's worker threads (one more on two cores) unless the environment says.
+    cores = min(len(os.sched_getaffinity(0)), MAX_BULK_THREADS)
+    added = cores - 1 if given is None else int(given) - 1
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if given is not None:
+        env["OMP_NUM_THREADS"] = given
+    assert _printed(_THREADS, tmp_path / "m.db", env) == {"added": added, "same": True}
