@@ -24,7 +24,7 @@ import orjson
 
 from memorygraph.errors import InvalidRecordError
 from memorygraph.models import Memory, Relationship
-from memorygraph.search.text import field_texts
+from memorygraph.search.text import HEX, Spelling, field_texts
 from memorygraph.values import RecordKind as RecordKind  # re-exported: records name it
 
 MODELS: dict[str, type[Memory] | type[Relationship]] = {
@@ -47,18 +47,22 @@ class CanonicalRecord:
     kind: RecordKind
     raw: bytes
     data: dict[str, Any]
-    _search: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+    _search: tuple[Spelling, str, str] | None = field(default=None, compare=False, repr=False)
 
-    def search_fields(self) -> tuple[str, str]:
-        """A memory's (title field, body field) as every backend indexes them
+    def search_fields(self, spelling: Spelling = HEX) -> tuple[str, str]:
+        """A memory's (title field, body field) as a backend of `spelling` indexes them
         (`field_texts`), derived on the first call and kept: an import derives them
-        ahead, in the thread that reads the next batch, while a store writes this one."""
+        ahead, in the thread that reads the next batch, while a store writes this one.
+        Fields kept in another spelling are spelled again, not derived again."""
         if self._search is None:
             d = self.data
-            fields = field_texts(d["title"], d["content"], d["summary"], d["tags"])
-            object.__setattr__(self, "_search", fields)  # a cache, not part of the value
+            fields = field_texts(d["title"], d["content"], d["summary"], d["tags"], spelling)
+            object.__setattr__(self, "_search", (spelling, *fields))  # a cache, not the value
             return fields
-        return self._search
+        held, title, body = self._search
+        if held is spelling:
+            return title, body
+        return spelling.field(title, held), spelling.field(body, held)
 
     @property
     def id(self) -> str:
@@ -84,13 +88,14 @@ class CanonicalRecord:
 
     @classmethod
     def parse(
-        cls, kind: RecordKind, raw: bytes, search: tuple[str, str] | None = None
+        cls, kind: RecordKind, raw: bytes, search: tuple[Spelling, str, str] | None = None
     ) -> CanonicalRecord:
         """Validate `raw`, the canonical JSON of a record of `kind` as a store keeps it.
 
         Raises `InvalidRecordError` when it is not a valid record. The bytes are
         kept as they are: a store that keeps canonical bytes wrote them canonical.
-        `search` is a memory's search fields as that store keeps them current.
+        `search` is a memory's search fields as that store keeps them current, after
+        their spelling.
         """
         MODELS[kind].parse_json(raw)
         return cls(kind, raw, orjson.loads(raw), search)

@@ -416,7 +416,7 @@ class MemoryStore:
         """
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must be zero or more")
-        parsed = parse_query(query)
+        parsed = parse_query(query, self.backend.term_spelling)
         if limit == 0:
             return []
         filters = filters or SearchFilters()

@@ -110,8 +110,8 @@ async def test_sqlite_total_follows_writes_from_any_connection(tmp_path: Path) -
 
 async def test_sqlite_match_counts_follow_writes_from_any_connection(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    alpha = [unit_query(u) for u in parse_query("alpha").units]
     async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
+        alpha = [unit_query(u) for u in parse_query("alpha", store.backend.term_spelling).units]
         await store.backend.upsert_memories([_memory(1, "alpha"), _memory(2, "beta")])
         assert await store.backend.count_matches(alpha) == [1]
         await store.backend.upsert_memories([_memory(3, "alpha alphabet")])
@@ -142,8 +142,8 @@ async def test_sqlite_ranks_only_the_newest_matches_of_a_window(tmp_path: Path) 
         for i in range(40)
     ]
     config = BackendConfig("sqlite", path=tmp_path / "m.db")
-    query = match_any(parse_query("alpha").units)
     async with MemoryStore.open(config) as store:
+        query = match_any(parse_query("alpha", store.backend.term_spelling).units)
         for memory in memories:
             await store.backend.upsert_memories([memory])
         everything = await store.backend.search_candidates(query, SearchFilters(), 100)

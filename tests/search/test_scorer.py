@@ -19,22 +19,22 @@ from memorygraph.search.ranking import (
     rank,
     score,
 )
-from memorygraph.search.text import STEM_PREFIX, field_texts, index_text, parse_query
+from memorygraph.search.text import HEX, PLAIN, Spelling, field_texts, index_text, parse_query
 
 #: Words of the fields, and words asked for: whole words, their stems and beginnings.
 WORDS = ["deploy", "deployment", "deploymentx", "deployed", "de", "cache", "caching", "cachix"]
 ASKED = ["deploy", "deploym", "deployme", "deployment", "de", "cach", "cachi", "caching"]
 
 
-def _candidate(memory_id: str, title: str, content: str) -> Candidate:
-    return Candidate(memory_id, *field_texts(title, content, None, []))
+def _candidate(memory_id: str, title: str, content: str, spelling: Spelling = HEX) -> Candidate:
+    return Candidate(memory_id, *field_texts(title, content, None, [], spelling))
 
 
-def _walked(query_word: str, indexed: str) -> float:
+def _walked(query_word: str, indexed: str, spelling: Spelling) -> float:
     """Occurrences of one query word in an indexed field, by a walk over its tokens:
     whole stems, else half a partial stem match per token, else half for one partial
     written word."""
-    (unit,) = parse_query(query_word).units
+    (unit,) = parse_query(query_word, spelling).units
     (term,) = unit.terms
     tokens = indexed.split()
     exact = sum(1 for t in tokens if t == term.stem)
@@ -49,25 +49,33 @@ def _walked(query_word: str, indexed: str) -> float:
     return PREFIX_WEIGHT * partial
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(ASKED),
     st.lists(st.sampled_from(WORDS), max_size=8),
     st.lists(st.sampled_from(WORDS), max_size=8),
+    st.sampled_from([HEX, PLAIN]),
 )
 def test_a_word_counts_as_a_walk_over_the_tokens(
-    word: str, title: list[str], body: list[str]
+    word: str, title: list[str], body: list[str], spelling: Spelling
 ) -> None:
-    candidate = Candidate("m", index_text(" ".join(title)), index_text(" ".join(body)))
-    ranked = score(parse_query(word), [candidate], [1], 100)
-    tf = TITLE_WEIGHT * _walked(word, candidate.title) + _walked(word, candidate.body)
+    candidate = Candidate(
+        "m",
+        index_text(" ".join(title), spelling=spelling),
+        index_text(" ".join(body), spelling=spelling),
+    )
+    parsed = parse_query(word, spelling)
+    ranked = score(parsed, [candidate], [1], 100)
+    tf = TITLE_WEIGHT * _walked(word, candidate.title, spelling) + _walked(
+        word, candidate.body, spelling
+    )
     assert bool(ranked) == (tf > 0)
     if ranked:
         stems = sum(
-            t.startswith(STEM_PREFIX) for t in f"{candidate.title} {candidate.body}".split()
+            t.startswith(spelling.stem_mark) for t in f"{candidate.title} {candidate.body}".split()
         )
         norm = 1.0 - B + B * stems / AVERAGE_LENGTH
-        (weight,) = idfs(parse_query(word), [1], 100)
+        (weight,) = idfs(parsed, [1], 100)
         expected = round(weight * tf * (K1 + 1.0) / (tf + K1 * norm), SCORE_DIGITS)
         assert ranked[0].score == expected
 
@@ -97,3 +105,24 @@ def test_a_candidate_missing_a_phrase_is_dropped_whatever_else_it_matches() -> N
     parsed = parse_query('"deploy cache" cold')
     ranked = Scorer(parsed, [1, 1], 50).score(CANDIDATES)
     assert [r.id for r in ranked] == ["a"]
+
+
+NOTES = [
+    ("a", "Deploy cache", "the deployment cached the old build, then the deploy stalled"),
+    ("b", "Caching", "deploys are slow when the cache is cold after a rollback"),
+    ("c", "Deployed", "nothing cached; the rollback undid the deployment"),
+    ("d", "Rollback", "undo the deploy and warm the cache"),
+    ("e", "Кэш сервера", "東京のサーバー 🚀 deploy"),
+]
+
+
+def test_both_spellings_rank_alike() -> None:
+    for query in ["deploy caching", "deploym", '"cache is cold" rollback', "кэш 🚀", "cach"]:
+        ranked = {}
+        for spelling in (HEX, PLAIN):
+            candidates = [_candidate(i, t, c, spelling) for i, t, c in NOTES]
+            parsed = parse_query(query, spelling)
+            df = [3] * len(parsed.units)
+            ranked[spelling.name] = rank(parsed, candidates, df, 20)
+        assert ranked["hex"], query
+        assert ranked["hex"] == ranked["plain"], query

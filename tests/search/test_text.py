@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memorygraph.errors import UsageError
 from memorygraph.search.ranking import Candidate, retrieval_query, score
 from memorygraph.search.text import (
+    HEX,
+    PLAIN,
     Field,
     decode,
     field_texts,
@@ -14,6 +18,8 @@ from memorygraph.search.text import (
     index_text,
     parse_query,
     stem,
+    to_hex,
+    to_plain,
     words,
 )
 
@@ -98,3 +104,22 @@ def test_prefix_matches_count_less_than_exact_ones() -> None:
 def test_ties_go_to_the_smaller_id() -> None:
     docs = [_doc("b", "redis"), _doc("a", "redis"), _doc("c", "redis")]
     assert [r.id for r in score(parse_query("redis"), docs, [3], total=3)] == ["a", "b", "c"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=4))
+def test_either_spelling_is_the_other_spelled_again(parts: list[str]) -> None:
+    hexed = index_text(*parts, spelling=HEX)
+    plain = index_text(*parts, spelling=PLAIN)
+    assert to_plain(hexed) == PLAIN.field(hexed, HEX) == plain
+    assert to_hex(plain) == HEX.field(plain, PLAIN) == hexed
+    assert len(plain.split()) == len(hexed.split())
+
+
+def test_plain_tokens_are_marked_terms_and_a_third_smaller() -> None:
+    text = "Deployment failed: the Redis cache timed out under load, кэш 東京 🚀"
+    plain = index_text(text, spelling=PLAIN)
+    assert plain.split()[:3] == ["\u00a7deploy", "\u00b6deployment", "\u00a7fail"]
+    assert "\u00a7кэш" in plain.split() and "\u00a7🚀" in plain.split()
+    hexed = index_text(text, spelling=HEX)
+    assert len(plain.encode()) < 0.7 * len(hexed.encode())

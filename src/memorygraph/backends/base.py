@@ -74,6 +74,7 @@ from memorygraph.models import (
 from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import Candidate, MatchQuery
+from memorygraph.search.text import HEX, Spelling
 from memorygraph.threads import read_ahead
 
 # The value types backends return, re-exported so that engine modules name them here.
@@ -144,6 +145,13 @@ class Backend(ABC):
     def name(self) -> str:
         """The backend's name, as the registry knows it (its config names it)."""
         return self.config.backend_type
+
+    @property
+    def term_spelling(self) -> Spelling:
+        """How this store's full-text index spells the search terms
+        (`memorygraph.search.text.Spelling`): queries are parsed, and memories'
+        search fields written, in it. `HEX` unless the engine keeps them as they are."""
+        return HEX
 
     def describe(self) -> str:
         return self.config.describe()

@@ -89,7 +89,7 @@ class SQLiteBackend(SQLiteCopy, SQLiteSearch):
             "written_at = excluded.written_at",
             rows,
         )
-        write_search_rows(conn, records, [r.id for r in replaced])
+        write_search_rows(conn, records, [r.id for r in replaced], self.term_spelling)
 
     # --- single records, each in one write transaction -----------------------------
     # BEGIN IMMEDIATE takes the file's write lock before the read, so no other

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from memorygraph.backends.base import Backend, RecordKind
-from memorygraph.backends.sqlite_schema import SEARCH_READY, SEARCH_TERMS, open_schema
+from memorygraph.backends.sqlite_schema import (
+    HEX_TERMS,
+    SEARCH_READY,
+    SEARCH_TERMS,
+    open_schema,
+    terms_spelling,
+)
 from memorygraph.backends.sqlite_sql import TABLES, chunks, marks, namespace_filter
 from memorygraph.backends.worker import WorkerThread, on_worker_thread
 from memorygraph.canonical import MODELS
@@ -33,6 +39,7 @@ from memorygraph.errors import (
 )
 from memorygraph.models import format_timestamp
 from memorygraph.principal import Namespaces
+from memorygraph.search.text import PLAIN, Spelling
 
 if TYPE_CHECKING:
     from memorygraph.backends.vector_scan import VectorScan
@@ -69,6 +76,8 @@ class SQLiteConnection(Backend):
     _worker: WorkerThread | None = None
     #: The store has `written_at` and `tombstones` (a read-only old store may not).
     _synced: bool = False
+    #: How the store's search rows spell their tokens (read as it opens; never changes).
+    _spelling: Spelling = PLAIN
     #: ((data_version, total_changes), memory count) of the last `search_total`.
     _total: tuple[tuple[int, int], int] | None = None
     #: (the same stamp, {full-text query: memories matching it}) of `count_matches`.
@@ -126,6 +135,7 @@ class SQLiteConnection(Backend):
                 fresh=not exists or path.stat().st_size == 0,
                 read_only=self.config.read_only,
             )
+            self._spelling = terms_spelling(conn)
         except BaseException:
             conn.close()
             raise
@@ -257,10 +267,14 @@ class SQLiteConnection(Backend):
             f"SELECT {columns} FROM {table} {clause} ORDER BY id LIMIT ?", [*params, limit]
         )
 
+    @property
+    def term_spelling(self) -> Spelling:
+        return self._spelling
+
     async def _terms_current(self) -> bool:
         """True when every memory's search row holds today's derived terms."""
         meta = dict(self._query("SELECT key, value FROM mg_meta"))
-        return meta.get(SEARCH_READY) == SEARCH_TERMS
+        return meta.get(SEARCH_READY) in (SEARCH_TERMS, HEX_TERMS)
 
     # --- records another program made unreadable ------------------------------------
 

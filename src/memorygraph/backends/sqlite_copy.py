@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from datetime import datetime
 
 import orjson
@@ -19,21 +20,22 @@ from memorygraph.backends.sqlite_schema import SECONDARY_INDEXES
 from memorygraph.backends.worker import on_worker_thread
 from memorygraph.errors import InvalidRecordError, MemoryGraphError
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
-from memorygraph.search.text import field_texts
+from memorygraph.search.text import HEX, PLAIN, Spelling, field_texts, to_hex, to_plain
 
 #: Page cache of a bulk load (KiB), and SQLite's default (pages) to return to after it.
 _BULK_CACHE_KIB = 64 * 1024
 _DEFAULT_CACHE = -2000
 
 
-def _stored_row(kind: RecordKind, row: tuple[str, ...]) -> tuple[str, ...]:
+def _stored_row(kind: RecordKind, row: tuple[str, ...], spelling: Spelling) -> tuple[str, ...]:
     """The columns `SQLiteBackend._write_stored` inserts for one stored row, its doc
     validated here: a relationship's (id, from, to, type, changed_at, doc) from
     (changed_at, doc); a memory's (id, type, changed_at, doc, title terms, body terms)
-    from (changed_at, doc, title terms, body terms), the terms derived again when
-    not given. Every column comes from the validated record; the stored change time
-    is kept when it is that record's, in canonical form (formatting one costs more
-    than checking it)."""
+    from (changed_at, doc, title terms, body terms) spelled in `spelling`, the terms
+    derived again when not given. A page's terms are always spelled `PLAIN`, whatever
+    either store keeps. Every column comes from the validated record; the stored
+    change time is kept when it is that record's, in canonical form (formatting one
+    costs more than checking it)."""
     changed, doc = row[0], row[1]
     if kind == "relationship":
         r = Relationship.parse_json(doc)
@@ -42,7 +44,9 @@ def _stored_row(kind: RecordKind, row: tuple[str, ...]) -> tuple[str, ...]:
     m = Memory.parse_json(doc)
     title, body = row[2], row[3]
     if title is None or body is None:
-        title, body = field_texts(m.title, m.content, m.summary, m.tags)
+        title, body = field_texts(m.title, m.content, m.summary, m.tags, PLAIN)
+    elif spelling is HEX:
+        title, body = to_plain(title), to_plain(body)
     return (m.id, m.type.value, _canonical_stamp(changed, m.changed_at), doc, title, body)
 
 
@@ -155,7 +159,7 @@ class SQLiteCopy(SQLiteConnection):
                 )
             else:
                 rows = self._page_rows("memories", "changed_at, doc, NULL, NULL", after, size, None)
-            return [_stored_row(kind, row) for row in rows]
+            return [_stored_row(kind, row, self._spelling) for row in rows]
         except (InvalidRecordError, UndecodableText) as e:
             raise self._unreadable_in_page(kind, e, after, size, None) from e
 
@@ -200,6 +204,8 @@ class SQLiteCopy(SQLiteConnection):
         # walks it without a Python call per row, so the source's thread keeps the
         # interpreter for validating the next page meanwhile.
         now = format_timestamp(utc_now())
+        if page.kind == "memory" and self._spelling is HEX:
+            page = replace(page, rows=[(*r[:4], to_hex(r[4]), to_hex(r[5])) for r in page.rows])
         with self._transaction() as conn:
             if not _JSON_ROWS:
                 _insert_rows(conn, page, now)

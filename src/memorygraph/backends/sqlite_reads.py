@@ -167,7 +167,9 @@ class SQLiteReads(SQLiteConnection):
                     namespaces,
                 )
                 return [
-                    CanonicalRecord.parse(kind, raw, None if title is None else (title, body))
+                    CanonicalRecord.parse(
+                        kind, raw, None if title is None else (self._spelling, title, body)
+                    )
                     for raw, title, body in rows
                 ]
             rows = self._page_rows(

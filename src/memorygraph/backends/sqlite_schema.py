@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from memorygraph.errors import DatabaseFileError
+from memorygraph.search.text import HEX, PLAIN, Spelling
 
 SCHEMA_NAME = "memorygraph"
 SCHEMA_VERSION = "1"
@@ -30,9 +31,26 @@ DROP TRIGGER IF EXISTS memories_fts_update;
 DROP TABLE IF EXISTS memories_fts;
 """
 #: mg_meta key set once every memory's search row is written; its value is the
-#: version of the derivation (`memorygraph.search.text`) the rows were written with.
+#: version of the derivation (`memorygraph.search.text`) the rows were written with,
+#: which says how their tokens are spelled: `SEARCH_TERMS` in `PLAIN` (the ``ascii``
+#: tokenizer keeps every non-ASCII character, so each token is one, marks and all),
+#: `HEX_TERMS` in `HEX`, as stores written before kept them, and keep them: a store's
+#: spelling never changes, so processes sharing it always write the same one.
 SEARCH_READY = "search_index"
-SEARCH_TERMS = "1"
+SEARCH_TERMS = "2"
+HEX_TERMS = "1"
+
+
+def terms_spelling(conn: sqlite3.Connection) -> Spelling:
+    """How the search rows of the store open on `conn` spell their tokens."""
+    row = conn.execute("SELECT value FROM mg_meta WHERE key = ?", (SEARCH_READY,)).fetchone()
+    return HEX if row is not None and row[0] == HEX_TERMS else PLAIN
+
+
+def terms_version(spelling: Spelling) -> str:
+    """The `SEARCH_READY` value of search rows written in `spelling`."""
+    return HEX_TERMS if spelling is HEX else SEARCH_TERMS
+
 
 #: Memories' vectors (derived, `memorygraph.search.semantic`): any write of a memory row
 #: drops its vector, which the store then computes again.

@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from memorygraph.backends.sqlite_reads import SQLiteReads
-from memorygraph.backends.sqlite_schema import OLD_SEARCH, SEARCH_READY, SEARCH_SCHEMA, SEARCH_TERMS
+from memorygraph.backends.sqlite_schema import (
+    OLD_SEARCH,
+    SEARCH_READY,
+    SEARCH_SCHEMA,
+    terms_version,
+)
 from memorygraph.backends.sqlite_sql import CHUNK, in_namespaces, marks
 from memorygraph.backends.worker import on_worker_thread
 from memorygraph.canonical import CanonicalRecord
@@ -19,6 +24,7 @@ from memorygraph.models import Memory, format_timestamp
 from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery, Window
+from memorygraph.search.text import Spelling
 
 #: Document frequencies kept between writes (the queries' words), at most.
 _DF_KEPT = 4096
@@ -28,17 +34,21 @@ _NOT_INDEXED = (
 
 
 def _fts_query(query: MatchQuery) -> str:
-    # Tokens are plain ASCII letters and digits (memorygraph.search.text), quoted
-    # anyway: no user text is ever parsed as FTS5 syntax.
+    # Tokens hold no space, quote or ASCII punctuation in either spelling
+    # (memorygraph.search.text), quoted anyway: no user text is parsed as FTS5 syntax.
     return query.expression(
         either=" OR ", both=" AND ", quote=lambda token: '"' + token.replace('"', '""') + '"'
     )
 
 
 def write_search_rows(
-    conn: sqlite3.Connection, records: Sequence[CanonicalRecord], replaced: Sequence[str]
+    conn: sqlite3.Connection,
+    records: Sequence[CanonicalRecord],
+    replaced: Sequence[str],
+    spelling: Spelling,
 ) -> None:
-    """Index `records` for search; `replaced` are the ids that had a row before."""
+    """Index `records` for search, their tokens in `spelling`; `replaced` are the ids
+    that had a row before."""
     if replaced:
         conn.executemany(
             "DELETE FROM memories_search WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)",
@@ -47,7 +57,7 @@ def write_search_rows(
     conn.executemany(
         "INSERT INTO memories_search(rowid, title, body) "
         "SELECT rowid, ?, ? FROM memories WHERE id = ?",
-        [(*r.search_fields(), r.id) for r in records],
+        [(*r.search_fields(spelling), r.id) for r in records],
     )
 
 
@@ -226,11 +236,11 @@ class SQLiteSearch(SQLiteReads):
             tx.execute("DELETE FROM memories_search")
             # Validated when written; the terms only need the values.
             async for page in self.iter_canonical("memory", trusted=True):
-                write_search_rows(tx, page, replaced=())
+                write_search_rows(tx, page, (), self.term_spelling)
                 done += len(page)
             tx.execute(
                 "INSERT OR REPLACE INTO mg_meta(key, value) VALUES (?, ?)",
-                (SEARCH_READY, SEARCH_TERMS),
+                (SEARCH_READY, terms_version(self.term_spelling)),
             )
         return done
 

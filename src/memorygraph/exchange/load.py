@@ -37,6 +37,7 @@ from memorygraph.exchange.validate import Problem, ValidationReport, validate_ex
 from memorygraph.heap import long_lived_frozen
 from memorygraph.idindex import IdIndex
 from memorygraph.kinds import KindCounts, PerKind, Progress
+from memorygraph.search.text import Spelling
 from memorygraph.sinks import (
     BackendSink,
     BeforeDelete,
@@ -142,32 +143,32 @@ def _checked_lines(path: Path) -> Iterator[CanonicalLine]:
 
 
 def _batches(
-    path: Path, size: int, *, valid: bool = True, derive: bool = False
+    path: Path, size: int, *, valid: bool = True, derive: Spelling | None = None
 ) -> Iterator[tuple[RecordKind, list[CanonicalLine]]]:
     """Consecutive runs of same-kind record lines, at most `size` long. `valid` says
     the file is proven valid (its lines are then taken as they are); `derive` derives
-    each memory's search fields (`CanonicalRecord.search_fields`) before its batch
-    is handed on."""
+    each memory's search fields (`CanonicalRecord.search_fields`) in that spelling
+    before its batch is handed on."""
     kind: RecordKind = KIND_MEMORY
     batch: list[CanonicalLine] = []
     for rl in iter_canonical_lines(path) if valid else _checked_lines(path):
         if rl.kind != kind or len(batch) >= size:
             if batch:
-                yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
+                yield kind, _derived(batch, derive) if derive and kind == KIND_MEMORY else batch
             kind, batch = rl.kind, []
         batch.append(rl)
     if batch:
-        yield kind, _derived(batch) if derive and kind == KIND_MEMORY else batch
+        yield kind, _derived(batch, derive) if derive and kind == KIND_MEMORY else batch
 
 
-def _derived(batch: list[CanonicalLine]) -> list[CanonicalLine]:
+def _derived(batch: list[CanonicalLine], spelling: Spelling) -> list[CanonicalLine]:
     for rl in batch:
-        rl.record.search_fields()
+        rl.record.search_fields(spelling)
     return batch
 
 
 async def _batches_ahead(
-    path: Path, size: int, *, valid: bool = True, derive: bool = False
+    path: Path, size: int, *, valid: bool = True, derive: Spelling | None = None
 ) -> AsyncIterator[tuple[RecordKind, list[CanonicalLine]]]:
     """`_batches`, read in a thread one batch ahead: the next batch is read, decoded
     and (`derive`) given its search fields while the caller writes the current one
@@ -354,7 +355,8 @@ async def import_graph(
             first_lines = None if facts.valid else stack.enter_context(IdIndex())
             if known_new:
                 await stack.enter_async_context(sink.bulk())
-            batches = _batches_ahead(path, size, valid=facts.valid, derive=not dry_run)
+            spelling = None if dry_run or backend is None else backend.term_spelling
+            batches = _batches_ahead(path, size, valid=facts.valid, derive=spelling)
             async for kind, batch in batches:
                 if first_lines is not None:
                     batch = _first_lines(kind, batch, first_lines)

@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from memorygraph.search.text import STEM_PREFIX, ParsedQuery, Unit
+from memorygraph.search.text import ParsedQuery, Unit
 
 #: Most memories one candidate query hands over (more if offset + limit is larger).
 CANDIDATE_LIMIT = 500
@@ -199,25 +199,26 @@ class _Doc:
     it, so that counting a token (or the tokens that start with a prefix) is one
     substring count in C instead of a walk over the tokens in Python.
 
-    An indexed token is its kind's letter (`STEM_PREFIX` or `RAW_PREFIX`) and hex
-    digits, which hold neither letter: each such letter starts a token. So "tok " is
-    one whole token `tok`, "tok" the start of each token that begins with it, and the
-    count of `STEM_PREFIX` the number of stems, with no boundary to mark before them.
+    An indexed token starts with its kind's mark, which occurs nowhere else
+    (`memorygraph.search.text.Spelling`). So "tok " is one whole token `tok`, "tok"
+    the start of each token that begins with it, and the count of the stem mark the
+    number of stems, with no boundary to mark before them.
     """
 
-    __slots__ = ("indexed", "length", "padded")
+    __slots__ = ("indexed", "length", "mark", "padded")
 
-    def __init__(self, indexed: str) -> None:
+    def __init__(self, indexed: str, mark: str) -> None:
         self.indexed = indexed
+        self.mark = mark
         self.padded = indexed + " "
-        self.length = indexed.count(STEM_PREFIX)
+        self.length = indexed.count(mark)
 
     def count(self, token: str) -> int:
         """Occurrences of `token` as a whole token."""
         return self.padded.count(f"{token} ")
 
     def stems(self) -> list[str]:
-        return [t for t in self.indexed.split() if t[0] == STEM_PREFIX]
+        return [t for t in self.indexed.split() if t[0] == self.mark]
 
 
 def _phrase_occurrences(unit: Unit, field: _Doc) -> float:
@@ -283,11 +284,11 @@ def idfs(parsed: ParsedQuery, df: Sequence[int], total: int) -> list[float]:
 _Fields = dict[str, tuple[_Doc, _Doc]]
 
 
-def _fields_of(candidates: Iterable[Candidate], known: _Fields | None = None) -> _Fields:
+def _fields_of(candidates: Iterable[Candidate], mark: str, known: _Fields | None = None) -> _Fields:
     known = known if known is not None else {}
     for c in candidates:
         if c.id not in known:
-            known[c.id] = (_Doc(c.title), _Doc(c.body))
+            known[c.id] = (_Doc(c.title, mark), _Doc(c.body, mark))
     return known
 
 
@@ -317,7 +318,7 @@ class Scorer:
     def score(self, candidates: Sequence[Candidate]) -> list[Ranked]:
         """`score(parsed, candidates, df, total)`."""
         scored = self._scored
-        fields = _fields_of(candidates, self._fields)
+        fields = _fields_of(candidates, self.parsed.spelling.stem_mark, self._fields)
         for c in candidates:
             if c.id not in scored:
                 scored[c.id] = self._score_one(c.id, *fields[c.id])
@@ -376,7 +377,7 @@ def with_feedback(
     problem's fix rarely repeats the question's words but shares the problem's
     own (`checkout`, `decrement`…). Not applied to phrase queries.
     """
-    return _with_feedback(parsed, ranked, _fields_of(candidates))
+    return _with_feedback(parsed, ranked, _fields_of(candidates, parsed.spelling.stem_mark))
 
 
 def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Fields) -> list[Ranked]:
@@ -384,7 +385,8 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         return list(ranked)
     asked = {t.stem for u in parsed.units for t in u.terms}
     title, body = fields[ranked[0].id]
-    best = {t for t in (*title.indexed.split(), *body.indexed.split()) if t[0] == STEM_PREFIX}
+    mark = parsed.spelling.stem_mark
+    best = {t for t in (*title.indexed.split(), *body.indexed.split()) if t[0] == mark}
     best -= asked
     # Only the best match's stems can become feedback terms: count how many ranked
     # memories hold each of them (set intersections, not a count of every stem).

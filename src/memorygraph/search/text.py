@@ -15,13 +15,16 @@ analyzer (which differ in stemming, stop words, CJK and emoji handling).
 * Stems: English Snowball for Latin-script words, Russian Snowball for
   Cyrillic ones; other scripts are kept as folded.
 
-The *indexed form* of a token is ``t`` + hex(UTF-8 of its stem), and, when
-the folded word differs from its stem, also ``r`` + hex(UTF-8 of the word)
+The *indexed form* of a token is a mark for its kind and its term: the stem,
+and, when the folded word differs from its stem, also the word as written
 right after it (so partial words can match the word as written: ``deploym``
-finds ``deployment``, whose stem is ``deploy``). Every indexed token is plain
-lowercase ASCII letters and digits, which every engine's tokenizer keeps
-whole, and hex of UTF-8 preserves prefixes, so an engine's prefix query on
-``t`` + hex(prefix) finds exactly the stems that start with that prefix.
+finds ``deployment``, whose stem is ``deploy``). How the term is written is
+the engine's `Spelling`: `HEX` (``t`` + hex of the stem's UTF-8, ``r`` + hex
+of the word's) is plain lowercase ASCII letters and digits, which every
+engine's tokenizer keeps whole; `PLAIN` (``§`` + the stem, ``¶`` + the word)
+is about a third smaller, for an engine that can be told to split on spaces
+alone. Both preserve prefixes, so an engine's prefix query on a spelled prefix
+finds exactly the stems that start with that prefix.
 """
 
 from __future__ import annotations
@@ -58,6 +61,59 @@ MAX_QUERY_UNITS = 16
 
 STEM_PREFIX = "t"
 RAW_PREFIX = "r"
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How an engine's full-text index writes an indexed token: its kind's mark (a
+    stem, or a word as written), then its term, as hex of its UTF-8 or as it is.
+
+    Neither kind's mark can occur inside a token: terms hold letters, digits and the
+    symbols of `_TOKEN`, never ``§`` or ``¶``, and hex digits hold neither ``t`` nor
+    ``r``. So each mark starts a token, and a field's stems are its stem marks.
+    """
+
+    name: str
+    stem_mark: str
+    raw_mark: str
+    hexed: bool
+
+    def spell(self, term: str, raw: bool = False) -> str:
+        """The indexed token of a stem, or (`raw`) of a word as written."""
+        body = term.encode("utf-8").hex() if self.hexed else term
+        return (self.raw_mark if raw else self.stem_mark) + body
+
+    def field(self, indexed: str, spelling: Spelling) -> str:
+        """`indexed`, a field spelled in `spelling`, spelled in this one instead."""
+        if spelling is self:
+            return indexed
+        return to_plain(indexed) if spelling.hexed else to_hex(indexed)
+
+
+#: Hex of UTF-8, for engines whose analyzers split or alter other text.
+HEX = Spelling("hex", STEM_PREFIX, RAW_PREFIX, hexed=True)
+#: The terms as they are, for an engine that splits on spaces alone.
+PLAIN = Spelling("plain", "\u00a7", "\u00b6", hexed=False)
+
+
+def to_plain(indexed: str) -> str:
+    """A `HEX` field spelled `PLAIN`: the marks' and the spaces' UTF-8 in hex, then the
+    whole decoded at once (hex digits hold neither mark, so none is mistaken)."""
+    whole = indexed.replace(" ", "20").replace(STEM_PREFIX, "c2a7").replace(RAW_PREFIX, "c2b6")
+    return bytes.fromhex(whole).decode("utf-8")
+
+
+def to_hex(indexed: str) -> str:
+    """A `PLAIN` field spelled `HEX`: its UTF-8 in hex a byte at a time, then the marks'
+    and the spaces' bytes (each found whole between separators) written back."""
+    bytewise = indexed.encode("utf-8").hex(":")
+    return (
+        bytewise.replace(":20:", " ")
+        .replace("c2:a7:", STEM_PREFIX)
+        .replace("c2:b6:", RAW_PREFIX)
+        .replace(":", "")
+    )
+
 
 _TOKEN = re.compile(
     r"[\u2E80-\u2FFF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000-\U0003FFFF]"
@@ -133,28 +189,42 @@ def stem(word: str) -> str:
 
 
 def encode(term: str, prefix: str = STEM_PREFIX) -> str:
-    """The indexed token of a stem (``t``…) or a written word (``r``…)."""
+    """The `HEX` token of a stem (``t``…) or a written word (``r``…)."""
     return prefix + term.encode("utf-8").hex()
 
 
 def decode(token: str) -> str:
+    """The term of a `HEX` token."""
     return bytes.fromhex(token[1:]).decode("utf-8")
 
 
 @lru_cache(maxsize=8192)  # common words; a rare one costs one stem lookup more
-def _word_tokens(word: str) -> tuple[str, ...]:
-    """The indexed tokens of one folded word: none for a stop word, else its stem and,
-    when that differs, the word as written."""
+def _word_terms(word: str) -> tuple[str, ...]:
+    """What one folded word indexes: nothing for a stop word, else its stem and, when
+    that differs, the word as written."""
     if word in STOP_WORDS:
         return ()
     s = stem(word)
-    return (encode(s), encode(word, RAW_PREFIX)) if s != word else (encode(s),)
+    return (s, word) if s != word else (s,)
 
 
-def _index_tokens(text: str) -> Iterator[str]:
+@lru_cache(maxsize=8192)
+def _hex_tokens(word: str) -> tuple[str, ...]:
+    terms = _word_terms(word)
+    return tuple(HEX.spell(t, raw=i > 0) for i, t in enumerate(terms))
+
+
+@lru_cache(maxsize=8192)
+def _plain_tokens(word: str) -> tuple[str, ...]:
+    terms = _word_terms(word)
+    return tuple(PLAIN.spell(t, raw=i > 0) for i, t in enumerate(terms))
+
+
+def _index_tokens(text: str, spelling: Spelling) -> Iterator[str]:
+    tokens_of = _hex_tokens if spelling.hexed else _plain_tokens
     count = 0
     for word in words(text):
-        tokens = _word_tokens(word)
+        tokens = tokens_of(word)
         if not tokens:
             continue
         yield from tokens
@@ -163,14 +233,19 @@ def _index_tokens(text: str) -> Iterator[str]:
             return
 
 
-def index_text(*parts: str | None) -> str:
-    """The derived, indexed form of some text: space-separated encoded tokens."""
-    return " ".join(t for part in parts if part for t in _index_tokens(part))
+def index_text(*parts: str | None, spelling: Spelling = HEX) -> str:
+    """The derived, indexed form of some text: space-separated spelled tokens."""
+    return " ".join(t for part in parts if part for t in _index_tokens(part, spelling))
 
 
-def field_texts(title: str, content: str, summary: str | None, tags: list[str]) -> tuple[str, str]:
-    """(title field, body field) of a memory, as every backend indexes them."""
-    return index_text(title), index_text(" ".join(tags), summary, content)
+def field_texts(
+    title: str, content: str, summary: str | None, tags: list[str], spelling: Spelling = HEX
+) -> tuple[str, str]:
+    """(title field, body field) of a memory, as a backend of `spelling` indexes them."""
+    return (
+        index_text(title, spelling=spelling),
+        index_text(" ".join(tags), summary, content, spelling=spelling),
+    )
 
 
 @dataclass(frozen=True)
@@ -217,6 +292,8 @@ class Unit:
 @dataclass(frozen=True)
 class ParsedQuery:
     units: tuple[Unit, ...]
+    #: How the terms' tokens are written: as the searched engine indexes them.
+    spelling: Spelling = HEX
 
     @property
     def words(self) -> tuple[Unit, ...]:
@@ -227,16 +304,17 @@ class ParsedQuery:
         return tuple(u for u in self.units if u.phrase)
 
 
-def _term(word: str, *, allow_prefix: bool) -> Term:
+def _term(word: str, spelling: Spelling, *, allow_prefix: bool) -> Term:
     s = stem(word)
     prefixes: tuple[str, ...] = ()
     if allow_prefix and len(word) >= MIN_PREFIX_CHARS:
-        prefixes = tuple(dict.fromkeys([encode(word), encode(word, RAW_PREFIX)]))
-    return Term(word, encode(s), prefixes)
+        prefixes = tuple(dict.fromkeys([spelling.spell(word), spelling.spell(word, raw=True)]))
+    return Term(word, spelling.spell(s), prefixes)
 
 
-def parse_query(query: str) -> ParsedQuery:
-    """Split a query into words and "quoted phrases", folded and stemmed.
+def parse_query(query: str, spelling: Spelling = HEX) -> ParsedQuery:
+    """Split a query into words and "quoted phrases", folded and stemmed, their tokens
+    spelled as `spelling`.
 
     Words are optional (any may match; more matches rank higher) and match by
     stem, or as the beginning of a longer word. A phrase must appear, its words
@@ -254,16 +332,16 @@ def parse_query(query: str) -> ParsedQuery:
         in_phrase = i % 2 == 1
         kept = [w for w in words(part) if w not in stops]
         if in_phrase and kept:
-            terms = tuple(_term(w, allow_prefix=False) for w in kept)
+            terms = tuple(_term(w, spelling, allow_prefix=False) for w in kept)
             key = ("phrase", *(t.stem for t in terms))
             if key not in seen:
                 seen.add(key)
                 units.append(Unit(" ".join(kept), terms, phrase=True))
             continue
         for w in kept:
-            term = _term(w, allow_prefix=not in_phrase)
+            term = _term(w, spelling, allow_prefix=not in_phrase)
             key = (term.stem, *term.prefixes)
             if key not in seen:
                 seen.add(key)
                 units.append(Unit(w, (term,)))
-    return ParsedQuery(tuple(units[:MAX_QUERY_UNITS]))
+    return ParsedQuery(tuple(units[:MAX_QUERY_UNITS]), spelling)
