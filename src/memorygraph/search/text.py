@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from memorygraph.errors import UsageError
@@ -208,16 +208,14 @@ def _word_terms(word: str) -> tuple[str, ...]:
     return (s, word) if s != word else (s,)
 
 
-@lru_cache(maxsize=8192)
-def _hex_tokens(word: str) -> tuple[str, ...]:
-    terms = _word_terms(word)
-    return tuple(HEX.spell(t, raw=i > 0) for i, t in enumerate(terms))
+def _spelled_tokens(spelling: Spelling, word: str) -> tuple[str, ...]:
+    """The indexed tokens of one folded word (`_word_terms`), spelled."""
+    return tuple(spelling.spell(t, raw=i > 0) for i, t in enumerate(_word_terms(word)))
 
 
-@lru_cache(maxsize=8192)
-def _plain_tokens(word: str) -> tuple[str, ...]:
-    terms = _word_terms(word)
-    return tuple(PLAIN.spell(t, raw=i > 0) for i, t in enumerate(terms))
+# One cache per spelling: keyed by the word alone, the cheapest key to look up.
+_hex_tokens = lru_cache(maxsize=8192)(partial(_spelled_tokens, HEX))
+_plain_tokens = lru_cache(maxsize=8192)(partial(_spelled_tokens, PLAIN))
 
 
 def _index_tokens(text: str, spelling: Spelling) -> Iterator[str]:
