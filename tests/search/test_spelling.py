@@ -106,3 +106,31 @@ async def test_a_copy_of_a_store_with_hex_terms_keeps_them_as_they_are(tmp_path:
     assert _spelled(fields, PLAIN.stem_mark + PLAIN.raw_mark)
     assert await _answers(copy) == await _answers(path)
     assert _rows(path)[0] == "1"  # the source is never written
+
+
+async def test_reindexing_a_store_from_before_ranked_search_makes_its_table_anew(
+    tmp_path: Path,
+) -> None:
+    path, fresh = tmp_path / "m.db", tmp_path / "fresh.db"
+    async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
+        await store.backend.upsert_memories(_memories())
+    # As an earlier release left a store it opened before it was reindexed: a table
+    # whose tokenizer splits at the marks, and no terms version.
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE memories_search")
+        conn.execute(
+            "CREATE VIRTUAL TABLE memories_search USING fts5(title, body, tokenize='ascii')"
+        )
+        conn.execute("DELETE FROM mg_meta WHERE key = 'search_index'")
+    conn.close()
+    async with MemoryStore.open(BackendConfig("sqlite", path=path)) as store:
+        assert store.backend.term_spelling is PLAIN
+        await store.reindex()
+    with sqlite3.connect(path) as conn:
+        (table,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'memories_search'")
+    conn.close()
+    assert "tokenchars" in table[0]
+    assert _rows(path)[0] == "2"
+    async with MemoryStore.open(BackendConfig("sqlite", path=fresh)) as store:
+        await store.backend.upsert_memories(_memories())
+    assert await _answers(path) == await _answers(fresh)

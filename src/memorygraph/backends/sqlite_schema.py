@@ -17,8 +17,14 @@ SCHEMA_VERSION = "1"
 
 #: The full-text index: one row per memory (rowid = memories.rowid) holding the
 #: derived fields of `memorygraph.search.text.field_texts`, written with the memory.
-SEARCH_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS memories_search USING fts5(title, body, tokenize = 'ascii');
+#: Its tokenizer splits at spaces and ASCII punctuation but keeps the marks of the
+#: `PLAIN` spelling (`#`, `$`) inside a token; a table made before keeps `HEX` terms.
+SEARCH_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS memories_search "
+    "USING fts5(title, body, tokenize = \"ascii tokenchars '#$'\")"
+)
+SEARCH_SCHEMA = f"""
+{SEARCH_TABLE};
 CREATE TRIGGER IF NOT EXISTS memories_search_delete AFTER DELETE ON memories BEGIN
     DELETE FROM memories_search WHERE rowid = old.rowid;
 END;
@@ -201,7 +207,10 @@ def _add_missing_indexes(conn: sqlite3.Connection) -> None:
 
 
 def _add_search_schema(conn: sqlite3.Connection) -> None:
-    """Give a store written before ranked search its index (empty until reindexed)."""
+    """Give a store written before ranked search its index (empty until reindexed, at
+    once when the store is empty)."""
     conn.executescript(f"BEGIN; {OLD_SEARCH} {SEARCH_SCHEMA} COMMIT;")
     if conn.execute("SELECT count(*) FROM memories").fetchone()[0] == 0:
+        # Made again: an earlier release may have made it without the marks' tokenizer.
+        conn.executescript(f"BEGIN; DROP TABLE memories_search; {SEARCH_TABLE}; COMMIT;")
         conn.execute("INSERT INTO mg_meta(key, value) VALUES (?, ?)", (SEARCH_READY, SEARCH_TERMS))

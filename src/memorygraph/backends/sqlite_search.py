@@ -14,6 +14,7 @@ from memorygraph.backends.sqlite_schema import (
     OLD_SEARCH,
     SEARCH_READY,
     SEARCH_SCHEMA,
+    SEARCH_TABLE,
     terms_version,
 )
 from memorygraph.backends.sqlite_sql import CHUNK, in_namespaces, marks
@@ -24,7 +25,7 @@ from memorygraph.models import Memory, format_timestamp
 from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery, Window
-from memorygraph.search.text import Spelling
+from memorygraph.search.text import PLAIN, Spelling
 
 #: Document frequencies kept between writes (the queries' words), at most.
 _DF_KEPT = 4096
@@ -233,7 +234,13 @@ class SQLiteSearch(SQLiteReads):
             conn.executescript(f"BEGIN; {OLD_SEARCH} {SEARCH_SCHEMA} COMMIT;")
         done = 0
         with self._transaction() as tx:
-            tx.execute("DELETE FROM memories_search")
+            if self.term_spelling is PLAIN:
+                # Made again, in this transaction: an earlier release may have made the
+                # table without the tokenizer that keeps the marks inside a token.
+                tx.execute("DROP TABLE memories_search")
+                tx.execute(SEARCH_TABLE)
+            else:
+                tx.execute("DELETE FROM memories_search")
             # Validated when written; the terms only need the values.
             async for page in self.iter_canonical("memory", trusted=True):
                 write_search_rows(tx, page, (), self.term_spelling)

@@ -21,9 +21,9 @@ right after it (so partial words can match the word as written: ``deploym``
 finds ``deployment``, whose stem is ``deploy``). How the term is written is
 the engine's `Spelling`: `HEX` (``t`` + hex of the stem's UTF-8, ``r`` + hex
 of the word's) is plain lowercase ASCII letters and digits, which every
-engine's tokenizer keeps whole; `PLAIN` (``§`` + the stem, ``¶`` + the word)
-is about a third smaller, for an engine that can be told to split on spaces
-alone. Both preserve prefixes, so an engine's prefix query on a spelled prefix
+engine's tokenizer keeps whole; `PLAIN` (``#`` + the stem, ``$`` + the word)
+is about 40% shorter, for an engine that can be told to keep ``#`` and ``$``
+inside a token. Both preserve prefixes, so an engine's prefix query on a spelled prefix
 finds exactly the stems that start with that prefix.
 """
 
@@ -69,8 +69,9 @@ class Spelling:
     stem, or a word as written), then its term, as hex of its UTF-8 or as it is.
 
     Neither kind's mark can occur inside a token: terms hold letters, digits and the
-    symbols of `_TOKEN`, never ``§`` or ``¶``, and hex digits hold neither ``t`` nor
-    ``r``. So each mark starts a token, and a field's stems are its stem marks.
+    symbols of `_TOKEN`, never ASCII punctuation such as ``#`` or ``$``, and hex
+    digits hold neither ``t`` nor ``r``. So each mark starts a token, and a field's
+    stems are its stem marks.
     """
 
     name: str
@@ -92,14 +93,15 @@ class Spelling:
 
 #: Hex of UTF-8, for engines whose analyzers split or alter other text.
 HEX = Spelling("hex", STEM_PREFIX, RAW_PREFIX, hexed=True)
-#: The terms as they are, for an engine that splits on spaces alone.
-PLAIN = Spelling("plain", "\u00a7", "\u00b6", hexed=False)
+#: The terms as they are, for an engine told to keep the marks inside a token. ASCII
+#: marks keep a field of ASCII words ASCII: the cheapest text to pass around.
+PLAIN = Spelling("plain", "#", "$", hexed=False)
 
 
 def to_plain(indexed: str) -> str:
     """A `HEX` field spelled `PLAIN`: the marks' and the spaces' UTF-8 in hex, then the
     whole decoded at once (hex digits hold neither mark, so none is mistaken)."""
-    whole = indexed.replace(" ", "20").replace(STEM_PREFIX, "c2a7").replace(RAW_PREFIX, "c2b6")
+    whole = indexed.replace(" ", "20").replace(STEM_PREFIX, "23").replace(RAW_PREFIX, "24")
     return bytes.fromhex(whole).decode("utf-8")
 
 
@@ -109,8 +111,8 @@ def to_hex(indexed: str) -> str:
     bytewise = indexed.encode("utf-8").hex(":")
     return (
         bytewise.replace(":20:", " ")
-        .replace("c2:a7:", STEM_PREFIX)
-        .replace("c2:b6:", RAW_PREFIX)
+        .replace("23:", STEM_PREFIX)
+        .replace("24:", RAW_PREFIX)
         .replace(":", "")
     )
 
