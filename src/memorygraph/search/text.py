@@ -23,8 +23,8 @@ the engine's `Spelling`: `HEX` (``t`` + hex of the stem's UTF-8, ``r`` + hex
 of the word's) is plain lowercase ASCII letters and digits, which every
 engine's tokenizer keeps whole; `PLAIN` (``#`` + the stem, ``$`` + the word)
 is about 40% shorter, for an engine that can be told to keep ``#`` and ``$``
-inside a token. Both preserve prefixes, so an engine's prefix query on a spelled prefix
-finds exactly the stems that start with that prefix.
+inside a token. Both preserve prefixes, so an engine's prefix query on a
+spelled prefix finds exactly the stems that start with that prefix.
 """
 
 from __future__ import annotations
