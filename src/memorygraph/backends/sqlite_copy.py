@@ -20,7 +20,7 @@ from memorygraph.backends.sqlite_schema import SECONDARY_INDEXES
 from memorygraph.backends.worker import on_worker_thread
 from memorygraph.errors import InvalidRecordError, MemoryGraphError
 from memorygraph.models import Memory, Relationship, format_timestamp, utc_now
-from memorygraph.search.text import HEX, PLAIN, Spelling, field_texts, to_hex, to_plain
+from memorygraph.search.text import PLAIN, Spelling, field_texts
 
 #: Page cache of a bulk load (KiB), and SQLite's default (pages) to return to after it.
 _BULK_CACHE_KIB = 64 * 1024
@@ -45,8 +45,8 @@ def _stored_row(kind: RecordKind, row: tuple[str, ...], spelling: Spelling) -> t
     title, body = row[2], row[3]
     if title is None or body is None:
         title, body = field_texts(m.title, m.content, m.summary, m.tags, PLAIN)
-    elif spelling is HEX:
-        title, body = to_plain(title), to_plain(body)
+    else:
+        title, body = PLAIN.field(title, spelling), PLAIN.field(body, spelling)
     return (m.id, m.type.value, _canonical_stamp(changed, m.changed_at), doc, title, body)
 
 
@@ -204,8 +204,15 @@ class SQLiteCopy(SQLiteConnection):
         # walks it without a Python call per row, so the source's thread keeps the
         # interpreter for validating the next page meanwhile.
         now = format_timestamp(utc_now())
-        if page.kind == "memory" and self._spelling is HEX:
-            page = replace(page, rows=[(*r[:4], to_hex(r[4]), to_hex(r[5])) for r in page.rows])
+        spelling = self._spelling
+        if page.kind == "memory" and spelling is not PLAIN:
+            page = replace(
+                page,
+                rows=[
+                    (*r[:4], spelling.field(r[4], PLAIN), spelling.field(r[5], PLAIN))
+                    for r in page.rows
+                ],
+            )
         with self._transaction() as conn:
             if not _JSON_ROWS:
                 _insert_rows(conn, page, now)

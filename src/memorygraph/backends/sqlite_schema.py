@@ -209,8 +209,10 @@ def _add_missing_indexes(conn: sqlite3.Connection) -> None:
 def _add_search_schema(conn: sqlite3.Connection) -> None:
     """Give a store written before ranked search its index (empty until reindexed, at
     once when the store is empty)."""
-    conn.executescript(f"BEGIN; {OLD_SEARCH} {SEARCH_SCHEMA} COMMIT;")
-    if conn.execute("SELECT count(*) FROM memories").fetchone()[0] == 0:
-        # Made again: an earlier release may have made it without the marks' tokenizer.
-        conn.executescript(f"BEGIN; DROP TABLE memories_search; {SEARCH_TABLE}; COMMIT;")
+    empty = conn.execute("SELECT count(*) FROM memories").fetchone()[0] == 0
+    # An empty store's table is made anew: an earlier release may have made it without
+    # the tokenizer that keeps the marks inside a token.
+    anew = "DROP TABLE IF EXISTS memories_search;" if empty else ""
+    conn.executescript(f"BEGIN; {OLD_SEARCH} {anew} {SEARCH_SCHEMA} COMMIT;")
+    if empty:
         conn.execute("INSERT INTO mg_meta(key, value) VALUES (?, ?)", (SEARCH_READY, SEARCH_TERMS))

@@ -385,8 +385,7 @@ def _with_feedback(parsed: ParsedQuery, ranked: Sequence[Ranked], fields: _Field
         return list(ranked)
     asked = {t.stem for u in parsed.units for t in u.terms}
     title, body = fields[ranked[0].id]
-    mark = parsed.spelling.stem_mark
-    best = {t for t in (*title.indexed.split(), *body.indexed.split()) if t[0] == mark}
+    best = {*title.stems(), *body.stems()}
     best -= asked
     # Only the best match's stems can become feedback terms: count how many ranked
     # memories hold each of them (set intersections, not a count of every stem).
