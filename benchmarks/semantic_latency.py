@@ -13,7 +13,8 @@ filler, see relevance_corpus.py), then:
 3. starts `memorygraph serve` over stdio twice, with MEMORYGRAPH_SEMANTIC off
    and on, and times K calls each of search_memories and recall_memories from
    an MCP client, for the benchmark's questions and for queries made only of
-   common words. p50 / p95 in ms.
+   common words, and recall_memories right after each of K store_memory calls
+   (the memories written are deleted at the end). p50 / p95 in ms.
 
 Targets: hybrid recall p50 under 30 ms; a common-words query under 10 ms.
 
@@ -157,12 +158,44 @@ async def time_server(db: Path, workdir: Path, semantic: bool, calls: int) -> di
                     result = await client.call_tool(tool, {"query": query, "limit": 10})
                     times.append((time.perf_counter() - began) * 1000)
                     errors += bool(result.is_error)
-                out[f"{tool} / {kind}"] = {
-                    "p50_ms": round(percentile(times, 50), 1),
-                    "p95_ms": round(percentile(times, 95), 1),
-                    "errors": errors,
-                }
+                out[f"{tool} / {kind}"] = summary(times, errors)
+        out["recall_memories / right after a write"] = await recall_after_writes(
+            client, questions, calls
+        )
     return out
+
+
+def summary(times: list[float], errors: int) -> dict[str, Any]:
+    return {
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "errors": errors,
+    }
+
+
+async def recall_after_writes(client: Client, questions: list[str], calls: int) -> dict[str, Any]:
+    """Recall timed right after a store_memory (not timed), as on a server other agents
+    write to; the memories written are deleted afterwards."""
+    times: list[float] = []
+    errors = 0
+    written: list[str] = []
+    for i in range(calls):
+        stored = await client.call_tool(
+            "store_memory",
+            {"type": "general", "title": f"benchmark write {i}", "content": questions[i % 7]},
+        )
+        errors += bool(stored.is_error)
+        if not stored.is_error and stored.structured_content:
+            written.append(stored.structured_content["id"])
+        began = time.perf_counter()
+        result = await client.call_tool(
+            "recall_memories", {"query": questions[(i * 5) % len(questions)], "limit": 10}
+        )
+        times.append((time.perf_counter() - began) * 1000)
+        errors += bool(result.is_error)
+    for memory_id in written:
+        await client.call_tool("delete_memory", {"memory_id": memory_id})
+    return summary(times, errors)
 
 
 def main() -> None:

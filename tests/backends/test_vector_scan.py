@@ -4,6 +4,8 @@ by id, whatever the float32 pass chose and wherever a vector sits in the matrix.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 np = pytest.importorskip("numpy")
 
@@ -71,3 +73,50 @@ def test_an_empty_store_a_zero_limit_or_another_dimension_finds_nothing() -> Non
     assert VectorScan(None, ids, vectors).nearest(query, 0) == []
     assert VectorScan(None, ids, vectors).nearest(query[:-4], 5) == []
     assert VectorScan(None, ids, vectors).nearest(query, 5)[0] == (ids[0], 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(0, 10_000))),
+        min_size=1,
+        max_size=60,
+    ),
+    batch=st.integers(1, 8),
+)
+def test_a_scan_brought_up_to_date_ranks_as_one_built_anew(
+    steps: list[tuple[int, int | None]], batch: int
+) -> None:
+    # Ids 0-40, each step writing a vector (seeded by the second number) or dropping
+    # one; the steps reach the scan `batch` at a time, as writes reach a reader.
+    rng = np.random.default_rng(1)
+    start_ids, start_vectors = _store(seed=3, distinct=12, copies=2)
+    held = dict(zip(start_ids, start_vectors, strict=True))
+    scan = VectorScan(None, start_ids, start_vectors)
+    for first in range(0, len(steps), batch):
+        changed: dict[str, bytes | None] = {}
+        for number, seed in steps[first : first + batch]:
+            memory_id = f"m{number:05d}"
+            if seed is None:
+                held.pop(memory_id, None)
+                changed[memory_id] = None
+            else:
+                vector = _unit(np.random.default_rng(seed).normal(size=DIMENSIONS)).tobytes()
+                held[memory_id] = changed[memory_id] = vector
+        scan.update(changed)
+        assert sorted(scan.ids) == sorted(held)
+        query = _unit(rng.normal(size=DIMENSIONS)).tobytes()
+        for limit in (1, 5, len(held) + 1):
+            assert scan.nearest(query, limit) == _exact(
+                list(held), list(held.values()), query, limit
+            )
+
+
+def test_a_vector_of_another_length_is_refused_and_the_scan_is_unchanged() -> None:
+    ids, vectors = _store(seed=4, distinct=5, copies=1)
+    scan = VectorScan(None, ids, vectors)
+    with pytest.raises(ValueError, match="dimensions"):
+        scan.update({"new": vectors[0][:-4]})
+    with pytest.raises(ValueError, match="dimensions"):
+        scan.update({ids[0]: vectors[0][:-4]})
+    assert sorted(scan.ids) == sorted(ids)

@@ -10,6 +10,7 @@ import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,17 @@ from memorygraph.search.text import PLAIN, Spelling
 
 if TYPE_CHECKING:
     from memorygraph.backends.vector_scan import VectorScan
+
+
+@dataclass
+class HeldVectors:
+    """A store's vectors of one model held in memory, as of `stamp` and vector log
+    entry `seen` (None: the store keeps no log)."""
+
+    scan: VectorScan
+    model: str
+    stamp: tuple[int, int]
+    seen: int | None
 
 
 class UndecodableText(DatabaseFileError):
@@ -84,8 +96,8 @@ class SQLiteConnection(Backend):
     _df: tuple[tuple[int, int], dict[str, int]] | None = None
     #: (the same stamp, {statement: rows}) of the counts over the whole store.
     _counts: tuple[tuple[int, int], dict[str, list[Any]]] | None = None
-    #: The vectors as of the last `vector_search` (reloaded after any write).
-    _vectors: VectorScan | None = None
+    #: The vectors as of the last `vector_search` (brought up to date at the next).
+    _vectors: HeldVectors | None = None
     #: (the same stamp, model) when every memory had a vector of that model.
     _all_embedded: tuple[int, int, str] | None = None
 

@@ -75,6 +75,26 @@ CREATE TRIGGER IF NOT EXISTS memory_vectors_delete AFTER DELETE ON memories BEGI
 END;
 """
 
+#: The ids of the vectors written or dropped, in order (`seq` never reused): a process
+#: holding the vectors in memory reads only what changed since it last looked. The
+#: triggers are in the file, so every writer logs, whatever its version. An insert
+#: that replaces a row logs its id by the insert (REPLACE fires no delete trigger).
+#: The log keeps its newest `VECTOR_LOG_KEPT` entries; a reader that is further
+#: behind reads the vectors whole.
+VECTOR_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vector_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS vector_log_insert AFTER INSERT ON memory_vectors BEGIN
+    INSERT INTO vector_log(id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS vector_log_update AFTER UPDATE ON memory_vectors BEGIN
+    INSERT INTO vector_log(id) VALUES (old.id), (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS vector_log_delete AFTER DELETE ON memory_vectors BEGIN
+    INSERT INTO vector_log(id) VALUES (old.id);
+END;
+"""
+VECTOR_LOG_KEPT = 10_000
+
 SCHEMA = """
 CREATE TABLE mg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE memories (
@@ -147,7 +167,8 @@ def open_schema(conn: sqlite3.Connection, where: Path, *, fresh: bool, read_only
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(
-                f"BEGIN; {SCHEMA} {SYNC_SCHEMA} {SYNC_INDEXES} {VECTOR_SCHEMA} COMMIT;"
+                f"BEGIN; {SCHEMA} {SYNC_SCHEMA} {SYNC_INDEXES} {VECTOR_SCHEMA} {VECTOR_LOG_SCHEMA} "
+                "COMMIT;"
             )
             conn.executemany(
                 "INSERT INTO mg_meta(key, value) VALUES (?, ?)",
@@ -175,8 +196,8 @@ def open_schema(conn: sqlite3.Connection, where: Path, *, fresh: bool, read_only
                 _add_search_schema(conn)
             _add_sync_schema(conn)
             _add_missing_indexes(conn)
-            if "memory_vectors" not in tables:
-                conn.executescript(f"BEGIN; {VECTOR_SCHEMA} COMMIT;")
+            if "memory_vectors" not in tables or "vector_log" not in tables:
+                conn.executescript(f"BEGIN; {VECTOR_SCHEMA} {VECTOR_LOG_SCHEMA} COMMIT;")
         return "tombstones" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as e:
         raise DatabaseFileError(

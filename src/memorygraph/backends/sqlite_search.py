@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from memorygraph.backends.sqlite_connection import HeldVectors
 from memorygraph.backends.sqlite_reads import SQLiteReads
 from memorygraph.backends.sqlite_schema import (
     OLD_SEARCH,
     SEARCH_READY,
     SEARCH_SCHEMA,
     SEARCH_TABLE,
+    VECTOR_LOG_KEPT,
     terms_version,
 )
 from memorygraph.backends.sqlite_sql import CHUNK, in_namespaces, marks
@@ -26,6 +28,9 @@ from memorygraph.principal import Namespaces
 from memorygraph.search import SearchFilters
 from memorygraph.search.ranking import TITLE_WEIGHT, Candidate, MatchQuery, Window
 from memorygraph.search.text import PLAIN, Spelling
+
+if TYPE_CHECKING:
+    from memorygraph.backends.vector_scan import VectorScan
 
 #: Document frequencies kept between writes (the queries' words), at most.
 _DF_KEPT = 4096
@@ -264,6 +269,13 @@ class SQLiteSearch(SQLiteReads):
         stamp = (*self._change_stamp(), model)
         if self._all_embedded == stamp:
             return []
+        if self._vectors is not None and self._vectors.model == model:
+            # A process that ranks by these vectors holds them, each once per memory
+            # (a memory's vector goes with it): as many as memories means every one.
+            held = len(self._held_vectors(model))
+            if held == self._query("SELECT count(*) FROM memories")[0][0]:
+                self._all_embedded = stamp
+                return []
         docs = self._query(
             "SELECT m.doc FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v "
             "WHERE v.id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
@@ -280,11 +292,23 @@ class SQLiteSearch(SQLiteReads):
                 "SELECT id, ?, ? FROM memories WHERE id = ?",
                 [(model, vector, memory_id) for memory_id, vector in vectors],
             )
+            self._trim_vector_log(tx)
 
     async def drop_vectors(self) -> None:
         self._require_writable()
         with self._transaction() as tx:
             tx.execute("DELETE FROM memory_vectors")
+            self._trim_vector_log(tx)
+
+    def _trim_vector_log(self, tx: sqlite3.Connection) -> None:
+        if self._has_vector_log():
+            tx.execute(
+                "DELETE FROM vector_log WHERE seq <= (SELECT max(seq) FROM vector_log) - ?",
+                [VECTOR_LOG_KEPT],
+            )
+
+    def _has_vector_log(self) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = 'vector_log'"))
 
     async def vector_search(
         self,
@@ -293,14 +317,68 @@ class SQLiteSearch(SQLiteReads):
         limit: int,
         filters: SearchFilters | None = None,
     ) -> list[tuple[str, float]]:
-        from memorygraph.backends.vector_scan import VectorScan
-
         if not self._has_vector_table():
             return []
+        return self._held_vectors(model).nearest(vector, limit)
+
+    def _held_vectors(self, model: str) -> VectorScan:
+        """The vectors of `model` as the store holds them now: those held since the last
+        call, brought up to date from the vector log, or read whole when the log cannot
+        say what changed (a store without one, or a reader further behind than it keeps)."""
+        from memorygraph.backends.vector_scan import VectorScan  # needs numpy: the extra
+
         with self._errors():
             version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        stamp = (version, self.conn.total_changes, model)
-        if self._vectors is None or self._vectors.stamp != stamp:
-            rows = self._query("SELECT id, vec FROM memory_vectors WHERE model = ?", [model])
-            self._vectors = VectorScan(stamp, [r[0] for r in rows], [r[1] for r in rows])
-        return self._vectors.nearest(vector, limit)
+        stamp = (version, self.conn.total_changes)
+        held = self._vectors
+        if held is not None and held.model == model:
+            if held.stamp == stamp:
+                return held.scan
+            # What changed is read before the vectors: a change made in between is
+            # read again at the next call, never missed.
+            end = self._vector_log_end()
+            changed = self._vectors_changed_since(held.seen, model)
+            if changed is not None and end is not None:
+                try:
+                    held.scan.update(changed)
+                except ValueError:  # vectors of another length: read them whole
+                    pass
+                else:
+                    held.stamp, held.seen = stamp, end
+                    return held.scan
+        end = self._vector_log_end()
+        rows = self._query("SELECT id, vec FROM memory_vectors WHERE model = ?", [model])
+        scan = VectorScan(stamp, [r[0] for r in rows], [r[1] for r in rows])
+        self._vectors = HeldVectors(scan, model, stamp, end)
+        return scan
+
+    def _vector_log_end(self) -> int | None:
+        """The last entry of the vector log (0 before the first); None without a log."""
+        if not self._has_vector_log():
+            return None
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM vector_log")[0][0])
+
+    def _vectors_changed_since(
+        self, seen: int | None, model: str
+    ) -> dict[str, bytes | None] | None:
+        """Each vector of `model` written or dropped after log entry `seen`, by id (None:
+        dropped, or now of another model); None when the log no longer reaches back."""
+        if seen is None:
+            return None
+        first = self._query("SELECT min(seq) FROM vector_log")[0][0]
+        if first is not None and first > seen + 1:
+            return None
+        ids = [
+            r[0] for r in self._query("SELECT DISTINCT id FROM vector_log WHERE seq > ?", [seen])
+        ]
+        changed: dict[str, bytes | None] = dict.fromkeys(ids)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            changed.update(
+                self._query(
+                    f"SELECT id, vec FROM memory_vectors WHERE model = ? "
+                    f"AND id IN ({marks(len(chunk))})",
+                    [model, *chunk],
+                )
+            )
+        return changed

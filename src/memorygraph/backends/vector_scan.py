@@ -21,7 +21,7 @@ numpy, which the `semantic` extra brings; nothing imports this module without it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -35,28 +35,91 @@ DIGITS = 6
 
 
 class VectorScan:
-    """The vectors of one store at one moment (`stamp`), ranked by cosine similarity."""
+    """The vectors of one store at one moment (`stamp`), ranked by cosine similarity.
+
+    `update` brings it to a later moment from the vectors that changed, in place: a
+    store that adds or drops a few vectors between queries is not read whole again.
+    """
 
     def __init__(self, stamp: object, ids: Sequence[str], vectors: Sequence[bytes]) -> None:
         self.stamp = stamp
-        self.ids = list(ids)
-        columns: npt.NDArray[np.float32]
-        largest = 0.0
-        if vectors:
-            dimensions = len(vectors[0]) // 4
-            columns = np.empty((dimensions, len(vectors)), dtype=np.float32)
-            for start in range(0, len(vectors), _BUILD_CHUNK):
-                rows = np.frombuffer(
-                    b"".join(vectors[start : start + _BUILD_CHUNK]), dtype="<f4"
-                ).reshape(-1, dimensions)
-                columns[:, start : start + len(rows)] = rows.T
-                norms = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
-                largest = max(largest, float(np.sqrt(norms.max())))
-        else:
-            columns = np.zeros((0, 0), dtype=np.float32)
-        self.columns = columns
-        #: The largest norm of a vector (1 for normalised vectors), for the error bound.
-        self._largest_norm = largest
+        #: The id of each column in use, in column order.
+        self.ids: list[str] = []
+        self._column: dict[str, int] = {}
+        #: Room for more columns than are in use: `update` appends without a copy.
+        self.columns: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        #: The largest norm of a vector held (1 for normalised vectors), for the
+        #: error bound; never lowered, which only costs a few more rescored vectors.
+        self._largest_norm = 0.0
+        self._append(ids, vectors)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def update(self, changed: Mapping[str, bytes | None]) -> None:
+        """Hold each vector of `changed` instead of the one held under its id (None:
+        hold none for it any more). Afterwards the scan ranks exactly as one built
+        anew from the same vectors would."""
+        added: dict[str, bytes] = {}
+        for memory_id, vector in changed.items():
+            column = self._column.get(memory_id)
+            if vector is None:
+                if column is not None:
+                    self._remove(column)
+            elif column is None:
+                added[memory_id] = vector
+            else:
+                row = np.frombuffer(vector, dtype="<f4")
+                if row.shape[0] != self.columns.shape[0]:
+                    raise ValueError(
+                        f"a vector of {row.shape[0]} dimensions among {self.columns.shape[0]}"
+                    )
+                self.columns[:, column] = row
+                self._note_norms(row.reshape(1, -1))
+        self._append(list(added), list(added.values()))
+
+    def _remove(self, column: int) -> None:
+        """Drop one column: the last one in use moves into its place."""
+        last = len(self.ids) - 1
+        removed = self.ids[column]
+        if column != last:
+            moved = self.ids[last]
+            self.columns[:, column] = self.columns[:, last]
+            self.ids[column] = moved
+            self._column[moved] = column
+        self.ids.pop()
+        del self._column[removed]
+
+    def _append(self, ids: Sequence[str], vectors: Sequence[bytes]) -> None:
+        if not vectors:
+            return
+        dimensions = len(vectors[0]) // 4
+        held = len(self.ids)
+        if held and dimensions != self.columns.shape[0]:
+            raise ValueError(f"vectors of {dimensions} dimensions among {self.columns.shape[0]}")
+        if held + len(vectors) > self.columns.shape[1] or not held:
+            # A quarter more room than needed (memory not touched until used): appends
+            # stay cheap, and a copy of the whole matrix stays rare.
+            room = held + len(vectors)
+            room += room // 4
+            columns = np.empty((dimensions, room), dtype=np.float32)
+            if held:
+                columns[:, :held] = self.columns[:, :held]
+            self.columns = columns
+        for start in range(0, len(vectors), _BUILD_CHUNK):
+            rows = np.frombuffer(
+                b"".join(vectors[start : start + _BUILD_CHUNK]), dtype="<f4"
+            ).reshape(-1, dimensions)
+            at = held + start
+            self.columns[:, at : at + len(rows)] = rows.T
+            self._note_norms(rows)
+        for offset, memory_id in enumerate(ids):
+            self._column[memory_id] = held + offset
+        self.ids.extend(ids)
+
+    def _note_norms(self, rows: npt.NDArray[np.float32]) -> None:
+        norms = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+        self._largest_norm = max(self._largest_norm, float(np.sqrt(norms.max())))
 
     def nearest(self, vector: bytes, limit: int) -> list[tuple[str, float]]:
         """The `limit` most similar (id, cosine), best first, ties by id: the first
@@ -69,7 +132,7 @@ class VectorScan:
         count = min(limit, len(self.ids))
         query64 = query.astype(np.float64)
         if count < len(self.ids):
-            rough = query @ self.columns
+            rough = query @ self.columns[:, : len(self.ids)]
             last = _kth_largest(rough, count)
             chosen = np.flatnonzero(rough >= last - self._margin(query64))
         else:
