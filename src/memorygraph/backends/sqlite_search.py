@@ -334,22 +334,22 @@ class SQLiteSearch(SQLiteReads):
         if held is not None and held.model == model:
             if held.stamp == stamp:
                 return held.scan
-            # What changed is read before the vectors: a change made in between is
-            # read again at the next call, never missed.
-            end = self._vector_log_end()
-            changed = self._vectors_changed_since(held.seen, model)
-            if changed is not None and end is not None:
+            logged = self._vectors_changed_since(held.seen, model)
+            if logged is not None:
+                changed, last = logged
                 try:
                     held.scan.update(changed)
                 except ValueError:  # vectors of another length: read them whole
                     pass
                 else:
-                    held.stamp, held.seen = stamp, end
+                    held.stamp, held.seen = stamp, last
                     return held.scan
-        end = self._vector_log_end()
+        # The log's end is read before the vectors: a change made in between is read
+        # again at the next call, never missed.
+        seen = self._vector_log_end()
         rows = self._query("SELECT id, vec FROM memory_vectors WHERE model = ?", [model])
         scan = VectorScan(stamp, [r[0] for r in rows], [r[1] for r in rows])
-        self._vectors = HeldVectors(scan, model, stamp, end)
+        self._vectors = HeldVectors(scan, model, stamp, seen)
         return scan
 
     def _vector_log_end(self) -> int | None:
@@ -360,17 +360,21 @@ class SQLiteSearch(SQLiteReads):
 
     def _vectors_changed_since(
         self, seen: int | None, model: str
-    ) -> dict[str, bytes | None] | None:
+    ) -> tuple[dict[str, bytes | None], int] | None:
         """Each vector of `model` written or dropped after log entry `seen`, by id (None:
-        dropped, or now of another model); None when the log no longer reaches back."""
-        if seen is None:
+        dropped, or now of another model), and the last entry read; None when the log
+        does not reach back that far."""
+        if seen is None or not self._has_vector_log():
             return None
+        entries = self._query("SELECT seq, id FROM vector_log WHERE seq > ?", [seen])
+        # Checked after the entries were read: the log only loses its oldest entries,
+        # so if it still reaches back now, it held every one of them then.
         first = self._query("SELECT min(seq) FROM vector_log")[0][0]
         if first is not None and first > seen + 1:
             return None
-        ids = [
-            r[0] for r in self._query("SELECT DISTINCT id FROM vector_log WHERE seq > ?", [seen])
-        ]
+        # The vectors are read after the entries: one written since is read here too,
+        # and again at the next call, which does no harm.
+        ids = list(dict.fromkeys(memory_id for _, memory_id in entries))
         changed: dict[str, bytes | None] = dict.fromkeys(ids)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
@@ -381,4 +385,4 @@ class SQLiteSearch(SQLiteReads):
                     [model, *chunk],
                 )
             )
-        return changed
+        return changed, max((seq for seq, _ in entries), default=seen)
