@@ -161,3 +161,26 @@ def test_a_store_from_before_the_vector_log_gets_one_when_opened_for_writing(
         assert "vector_log" in tables
 
     asyncio.run(scenario())
+
+
+def test_asking_for_memories_without_vectors_walks_the_memories_only_when_one_lacks_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+
+    async def scenario() -> None:
+        await _filled(path, 30)
+        async with create_backend(_config(path)) as backend:
+            statements: list[str] = []
+            backend.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+            assert await backend.memories_without_vectors(MODEL, 10) == []
+            walks = [s for s in statements if "NOT EXISTS" in s]
+            assert walks == []
+            await backend.upsert_memories(
+                [next(sample_memories(1)).model_copy(update={"title": "changed"})]
+            )
+            missing = await backend.memories_without_vectors(MODEL, 10)
+            assert [m.id for m in missing] == ["mem-00000000"]
+            assert [s for s in statements if "NOT EXISTS" in s]
+
+    asyncio.run(scenario())

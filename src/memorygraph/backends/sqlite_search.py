@@ -269,13 +269,18 @@ class SQLiteSearch(SQLiteReads):
         stamp = (*self._change_stamp(), model)
         if self._all_embedded == stamp:
             return []
+        # Every vector belongs to a stored memory, one per memory (it goes with its
+        # memory): as many vectors of `model` as memories means every memory has one.
+        # A process that ranks by these vectors holds them and counts nothing; else
+        # counting them (about 30 ms at 100,000) spares the walk below (about 0.65 s).
         if self._vectors is not None and self._vectors.model == model:
-            # A process that ranks by these vectors holds them, each once per memory
-            # (a memory's vector goes with it): as many as memories means every one.
-            held = len(self._held_vectors(model))
-            if held == self._query("SELECT count(*) FROM memories")[0][0]:
-                self._all_embedded = stamp
-                return []
+            vectors = len(self._held_vectors(model))
+        else:
+            counted = self._query("SELECT count(*) FROM memory_vectors WHERE model = ?", [model])
+            vectors = counted[0][0]
+        if vectors == self._query("SELECT count(*) FROM memories")[0][0]:
+            self._all_embedded = stamp
+            return []
         docs = self._query(
             "SELECT m.doc FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v "
             "WHERE v.id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
