@@ -332,9 +332,7 @@ class SQLiteSearch(SQLiteReads):
         say what changed (a store without one, or a reader further behind than it keeps)."""
         from memorygraph.backends.vector_scan import VectorScan  # needs numpy: the extra
 
-        with self._errors():
-            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        stamp = (version, self.conn.total_changes)
+        stamp = self._change_stamp()
         held = self._vectors
         if held is not None and held.model == model:
             if held.stamp == stamp:

@@ -72,10 +72,7 @@ class VectorScan:
                 added[memory_id] = vector
             else:
                 row = np.frombuffer(vector, dtype="<f4")
-                if row.shape[0] != self.columns.shape[0]:
-                    raise ValueError(
-                        f"a vector of {row.shape[0]} dimensions among {self.columns.shape[0]}"
-                    )
+                self._check_dimensions(row.shape[0])
                 self.columns[:, column] = row
                 self._note_norms(row.reshape(1, -1))
         self._append(list(added), list(added.values()))
@@ -96,10 +93,9 @@ class VectorScan:
         if not vectors:
             return
         dimensions = len(vectors[0]) // 4
+        self._check_dimensions(dimensions)
         held = len(self.ids)
-        if held and dimensions != self.columns.shape[0]:
-            raise ValueError(f"vectors of {dimensions} dimensions among {self.columns.shape[0]}")
-        if held + len(vectors) > self.columns.shape[1] or not held:
+        if dimensions != self.columns.shape[0] or held + len(vectors) > self.columns.shape[1]:
             # A quarter more room than needed (memory not touched until used): appends
             # stay cheap, and a copy of the whole matrix stays rare.
             room = held + len(vectors)
@@ -118,6 +114,11 @@ class VectorScan:
         for offset, memory_id in enumerate(ids):
             self._column[memory_id] = held + offset
         self.ids.extend(ids)
+
+    def _check_dimensions(self, dimensions: int) -> None:
+        """ValueError unless vectors of `dimensions` go with those held (any go with none)."""
+        if self.ids and dimensions != self.columns.shape[0]:
+            raise ValueError(f"vectors of {dimensions} dimensions among {self.columns.shape[0]}")
 
     def _note_norms(self, rows: npt.NDArray[np.float32]) -> None:
         norms = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
