@@ -541,6 +541,14 @@ class MemoryStore:
             await self.semantic.rebuild()
         return done
 
+    async def prepare_search(self) -> int | None:
+        """Read ahead what this store's first search needs, while other calls go on: the
+        vectors, on a backend that holds them in memory. How many vectors it holds, or
+        None when nothing is read ahead (a lexical store, or an engine with a vector
+        index of its own). Searching works the same without it, only the first search
+        is slower."""
+        return None if self.semantic is None else await self.semantic.prepare()
+
     async def embed_missing(self) -> int:
         """Compute the vectors memories lack (after an import or a migration into this
         store); return how many. Nothing without vectors."""

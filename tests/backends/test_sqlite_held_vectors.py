@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -182,5 +184,96 @@ def test_asking_for_memories_without_vectors_walks_the_memories_only_when_one_la
             missing = await backend.memories_without_vectors(MODEL, 10)
             assert [m.id for m in missing] == ["mem-00000000"]
             assert [s for s in statements if "NOT EXISTS" in s]
+
+    asyncio.run(scenario())
+
+
+def test_vectors_read_ahead_aside_are_brought_up_to_date_by_the_next_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    whole_read = "SELECT id, vec FROM memory_vectors WHERE model"
+    read_aside = sqlite_search.SQLiteSearch._load_vectors_aside
+
+    def written_meanwhile(self: object, model: str) -> object:
+        # Another process writes after the vectors were read, before they are held.
+        held = read_aside(self, model)  # type: ignore[arg-type]
+        subprocess.run([sys.executable, "-c", WRITER, str(path)], check=True)
+        return held
+
+    monkeypatch.setattr(sqlite_search.SQLiteSearch, "_load_vectors_aside", written_meanwhile)
+
+    async def scenario() -> None:
+        await _filled(path, 40)
+        async with create_backend(_config(path)) as reader:
+            statements: list[str] = []
+            reader.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+            assert await reader.hold_vectors(MODEL) == 40
+            assert await reader.hold_vectors(MODEL) == 40  # held already: not read again
+            held = reader._vectors  # type: ignore[attr-defined]
+            after = await _ranked(reader)
+            assert after == await _fresh(path)
+            assert "mem-new" in {i for i, _ in after[0]}
+            assert reader._vectors is held  # type: ignore[attr-defined]
+            # Read on a connection of their own: the reader's read only those the log
+            # named, never all of them.
+            reads = [s for s in statements if s.startswith(whole_read)]
+            assert reads and all(" AND id IN (" in s for s in reads), reads
+
+    asyncio.run(scenario())
+
+
+def test_a_store_without_vectors_or_a_vector_log_reads_nothing_ahead(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+
+    async def scenario() -> None:
+        async with create_backend(_config(path)) as empty:
+            await empty.upsert_memories(list(sample_memories(3)))
+        await _filled(tmp_path / "old.db", 5)
+        with sqlite3.connect(tmp_path / "old.db") as conn:
+            conn.execute("DROP TABLE vector_log")
+        async with create_backend(_config(tmp_path / "old.db", read_only=True)) as old:
+            assert await old.hold_vectors(MODEL) is None
+            assert len(await _ranked(old)) == 6  # the first search reads them itself
+        async with create_backend(_config(path, read_only=True)) as backend:
+            assert await backend.hold_vectors(MODEL) == 0
+
+    asyncio.run(scenario())
+
+
+def test_closing_the_store_stops_vectors_being_read_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    began, stopped = threading.Event(), threading.Event()
+
+    def endless(query: sqlite_search.Query, *_: object, **__: object) -> object:
+        # A read that only ends when it is interrupted (or after a minute: a failure).
+        began.set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                query(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 10000000000) SELECT count(*) FROM n",
+                    [],
+                )
+            except sqlite3.OperationalError:
+                stopped.set()
+                raise
+        raise AssertionError("the read ahead was never interrupted")
+
+    monkeypatch.setattr(sqlite_search, "_read_vectors", endless)
+
+    async def scenario() -> None:
+        await _filled(path, 5)
+        async with create_backend(_config(path)) as backend:
+            # As a server leaving: it stops waiting for the read, then closes the store.
+            reading = asyncio.ensure_future(backend.hold_vectors(MODEL))
+            assert await asyncio.to_thread(began.wait, 30)
+            reading.cancel()
+            await asyncio.wait([reading])
+            assert not stopped.is_set()
+        assert await asyncio.to_thread(stopped.wait, 30)
 
     asyncio.run(scenario())

@@ -45,7 +45,7 @@ def _exact(
 @pytest.mark.parametrize("limit", [1, 7, 50, 400])
 def test_the_nearest_are_the_exact_ranking_with_ties_by_id(limit: int) -> None:
     ids, vectors = _store(seed=limit, distinct=300, copies=5)
-    scan = VectorScan(None, ids, vectors)
+    scan = VectorScan(ids, vectors)
     rng = np.random.default_rng(100 + limit)
     for near in rng.integers(0, len(vectors), 12):
         # Queries close to a stored vector: its five copies tie at the top, and the
@@ -58,21 +58,21 @@ def test_the_nearest_are_the_exact_ranking_with_ties_by_id(limit: int) -> None:
 def test_a_vector_scores_the_same_in_any_store_that_holds_it() -> None:
     ids, vectors = _store(seed=7, distinct=500, copies=2)
     query = _unit(np.random.default_rng(8).normal(size=DIMENSIONS)).tobytes()
-    whole = dict(VectorScan(None, ids, vectors).nearest(query, len(ids)))
+    whole = dict(VectorScan(ids, vectors).nearest(query, len(ids)))
     # A few of the vectors, in another order (an engine that scores its index's
     # candidates again hands the scan just those).
     picked = list(range(0, len(ids), 37))[::-1]
-    part = VectorScan(None, [ids[i] for i in picked], [vectors[i] for i in picked])
+    part = VectorScan([ids[i] for i in picked], [vectors[i] for i in picked])
     assert dict(part.nearest(query, len(picked))) == {ids[i]: whole[ids[i]] for i in picked}
 
 
 def test_an_empty_store_a_zero_limit_or_another_dimension_finds_nothing() -> None:
     ids, vectors = _store(seed=9, distinct=20, copies=1)
     query = vectors[0]
-    assert VectorScan(None, [], []).nearest(query, 5) == []
-    assert VectorScan(None, ids, vectors).nearest(query, 0) == []
-    assert VectorScan(None, ids, vectors).nearest(query[:-4], 5) == []
-    assert VectorScan(None, ids, vectors).nearest(query, 5)[0] == (ids[0], 1.0)
+    assert VectorScan([], []).nearest(query, 5) == []
+    assert VectorScan(ids, vectors).nearest(query, 0) == []
+    assert VectorScan(ids, vectors).nearest(query[:-4], 5) == []
+    assert VectorScan(ids, vectors).nearest(query, 5)[0] == (ids[0], 1.0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -92,7 +92,7 @@ def test_a_scan_brought_up_to_date_ranks_as_one_built_anew(
     rng = np.random.default_rng(1)
     start_ids, start_vectors = _store(seed=3, distinct=12, copies=2)
     held = dict(zip(start_ids, start_vectors, strict=True))
-    scan = VectorScan(None, start_ids, start_vectors)
+    scan = VectorScan(start_ids, start_vectors)
     for first in range(0, len(steps), batch):
         changed: dict[str, bytes | None] = {}
         for number, seed in steps[first : first + batch]:
@@ -114,7 +114,7 @@ def test_a_scan_brought_up_to_date_ranks_as_one_built_anew(
 
 def test_a_vector_of_another_length_is_refused_and_the_scan_is_unchanged() -> None:
     ids, vectors = _store(seed=4, distinct=5, copies=1)
-    scan = VectorScan(None, ids, vectors)
+    scan = VectorScan(ids, vectors)
     with pytest.raises(ValueError, match="dimensions"):
         scan.update({"new": vectors[0][:-4]})
     with pytest.raises(ValueError, match="dimensions"):

@@ -215,4 +215,4 @@ class CypherSearch(CypherCore):
         )
         ids = [str(memory_id) for memory_id, _ in rows]
         stored = [from_floats(list(values)) for _, values in rows]
-        return VectorScan(None, ids, stored).nearest(vector, limit)
+        return VectorScan(ids, stored).nearest(vector, limit)

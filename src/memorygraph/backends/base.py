@@ -782,6 +782,14 @@ class Backend(ABC):
         applied by the engine; the caller checks them again on the memories."""
         raise self._no_vectors()
 
+    async def hold_vectors(self, model: str) -> int | None:
+        """Have the vectors of `model` ready for `vector_search`, for an engine that holds
+        them in this process's memory (one without a vector index): they are read now,
+        while this backend answers other calls, instead of at the first search. Returns
+        how many are held, or None when there is nothing to read ahead (the default:
+        an engine with an index of its own)."""
+        return None
+
     def _no_vectors(self) -> UsageError:
         return UsageError(f"{self.name} does not keep vectors; search is lexical there")
 

@@ -6,10 +6,11 @@ naming a record another program left unreadable.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,12 +49,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class HeldVectors:
-    """A store's vectors of one model held in memory, as of `stamp` and vector log
-    entry `seen` (None: the store keeps no log)."""
+    """A store's vectors of one model held in memory, as of `stamp` (None: of no moment
+    this connection saw; read on another) and vector log entry `seen` (None: the store
+    keeps no log)."""
 
     scan: VectorScan
     model: str
-    stamp: tuple[int, int]
+    stamp: tuple[int, int] | None
     seen: int | None
 
 
@@ -98,6 +100,10 @@ class SQLiteConnection(Backend):
     _counts: tuple[tuple[int, int], dict[str, list[Any]]] | None = None
     #: The vectors as of the last `vector_search` (brought up to date at the next).
     _vectors: HeldVectors | None = None
+    #: The vectors being read ahead (`hold_vectors`), and the connection of their own
+    #: they are read on meanwhile.
+    _holding: asyncio.Future[int] | None = None
+    _aside: sqlite3.Connection | None = None
     #: (the same stamp, model) when every memory had a vector of that model.
     _all_embedded: tuple[int, int, str] | None = None
 
@@ -163,6 +169,14 @@ class SQLiteConnection(Backend):
             self.worker.stop()
 
     def _close_connection(self) -> None:
+        if self._holding is not None:
+            # Stopped, not waited for: a process that ends soon after it started (a
+            # client that only lists the tools) would otherwise wait for the whole read.
+            self._holding.cancel()
+            aside, self._aside = self._aside, None
+            if aside is not None:
+                with suppress(sqlite3.ProgrammingError):  # closed meanwhile
+                    aside.interrupt()
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -37,14 +37,13 @@ DIGITS = 6
 
 
 class VectorScan:
-    """The vectors of one store at one moment (`stamp`), ranked by cosine similarity.
+    """The vectors of one store at one moment, ranked by cosine similarity.
 
     `update` brings it to a later moment from the vectors that changed, in place: a
     store that adds or drops a few vectors between queries is not read whole again.
     """
 
-    def __init__(self, stamp: object, ids: Sequence[str], vectors: Sequence[bytes]) -> None:
-        self.stamp = stamp
+    def __init__(self, ids: Sequence[str], vectors: Sequence[bytes]) -> None:
         #: The id of each column in use, in column order.
         self.ids: list[str] = []
         self._column: dict[str, int] = {}

@@ -276,6 +276,10 @@ def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return moment
 
 
+#: The `--json` flag of a command that prints a result.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
 def emit_json(data: Any) -> None:
     """Print `data` as indented JSON on stdout (for scripts)."""
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -22,7 +22,8 @@ from memorygraph.version import __version__
 
 #: Each command and the module of `memorygraph.cli` that defines it (and registers it).
 COMMAND_MODULES = {
-    **dict.fromkeys(["add", "get", "update", "search", "relate", "related", "forget"], "memories"),
+    **dict.fromkeys(["add", "get", "update", "relate", "related", "forget"], "memories"),
+    **dict.fromkeys(["search", "recall"], "finding"),
     **dict.fromkeys(["stats", "health"], "status"),
     **dict.fromkeys(["export", "import", "validate"], "exchange"),
     "migrate": "migrate",

@@ -1,4 +1,4 @@
-"""Commands on single memories: add, get, update, search, relate, related, forget.
+"""Commands on single memories: add, get, update, relate, related, forget.
 
 Each parses its options, calls `memorygraph.ops`, and prints what it returns."""
 
@@ -17,6 +17,7 @@ from memorygraph.cli.common import (
     config_from_options,
     console,
     emit_json,
+    json_option,
     run,
     search_settings,
 )
@@ -26,10 +27,8 @@ from memorygraph.ops import inputs
 from memorygraph.ops import memories as ops
 from memorygraph.ops.inputs import DIRECTIONS, MEMORY_TYPES, RELATIONSHIP_TYPES
 from memorygraph.ops.memories import Neighbour, version_of
-from memorygraph.search import SearchHit
 
 EXPECTED_VERSION = Flag(help="Only if it is still at this version (from `get`); exit 3 otherwise.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 def _memory_table(memories: list[Memory]) -> Table:
@@ -153,78 +152,6 @@ def update(request: inputs.UpdateMemory, as_json: bool, **options: Any) -> None:
             return await ops.update_memory(store, request)
 
     _show(run(go()), as_json)
-
-
-@click.command()
-@model_options(
-    inputs.SearchMemories,
-    query=Flag("QUERY", argument=True),
-    memory_types=Flag(
-        "--type", choices=MEMORY_TYPES, help="Only this type (any case); repeatable."
-    ),
-    project_path=Flag("--project", help="Only memories whose context.project_path is this."),
-    tags=Flag("--tag", help="Only memories with this tag; repeat for any of several."),
-    limit=Flag(help="How many results at most."),
-    offset=Flag(help="Skip this many results (paging)."),
-)
-@backend_options()
-@json_option
-def search(request: inputs.SearchMemories, as_json: bool, **options: Any) -> None:
-    """Find memories matching QUERY, best first.
-
-    Any word may match; memories matching more words, rarer words and words in
-    the title rank first. Words match other forms of themselves (timeouts,
-    timeout) and longer words they begin (redi → redis); "quoted phrases" must
-    appear as written. Query syntax and ranking: docs/CLI.md#search.
-
-    \b
-    Examples:
-      memorygraph search "how did we fix the redis timeouts"
-      memorygraph search '"connection pool" postgres' --type solution --limit 5 --json
-    """
-
-    async def go() -> tuple[list[SearchHit], float]:
-        async with ops.open_store(
-            config_from_options(options, read_only=True), search_settings()
-        ) as store:
-            found = await ops.find_memories(store, request)
-            return found, store.relevance_threshold
-
-    found, threshold = run(go())
-    nothing = ops.nothing_relevant([h.relevance for h in found], threshold)
-    if as_json:
-        emit_json(
-            [
-                {
-                    **h.memory.to_dict(),
-                    "score": h.score,
-                    "relevance": h.relevance,
-                    "matched": list(h.matched),
-                }
-                for h in found
-            ]
-        )
-    elif found:
-        if nothing:
-            console.print(
-                f"nothing relevant (best relevance {max(h.relevance for h in found):.2f}, "
-                f"threshold {threshold:.2f}); the closest memories:",
-                highlight=False,
-            )
-        table = Table("score", "rel", "id", "type", "title", "matched", header_style="bold")
-        for h in found:
-            m = h.memory
-            table.add_row(
-                f"{h.score:.2f}",
-                f"{h.relevance:.2f}",
-                m.id,
-                m.type.value,
-                m.title,
-                ", ".join(h.matched),
-            )
-        console.print(table)
-    else:
-        console.print("no memory matches")
 
 
 @click.command()
@@ -366,5 +293,5 @@ def forget(request: inputs.DeleteMemory, as_json: bool, **options: Any) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (add, get, update, search, relate, related, forget):
+    for command in (add, get, update, relate, related, forget):
         group.add_command(command)

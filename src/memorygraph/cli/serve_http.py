@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.text import Text
 
-from memorygraph.cli.common import err_console
+from memorygraph.cli.common import err_console, search_settings
 from memorygraph.config import BackendConfig
 from memorygraph.mcp_server import ServerSettings
 from memorygraph.ops.memories import open_store
@@ -152,7 +152,7 @@ async def run_http(config: BackendConfig, settings: ServerSettings, http: HttpSe
     def ready(url: str) -> None:
         err_console.print(Text(f"memorygraph serve: MCP over HTTP at {url}"), highlight=False)
 
-    async with open_store(config) as store:
+    async with open_store(config, search_settings()) as store:
         await serve_http(
             store,
             settings,

@@ -132,7 +132,10 @@ class MemoryGraphServer(MCPServer):
     async def run_stdio_async(self) -> None:
         """Serve over stdin and stdout, answering every line (see `transport.py`)."""
         lowlevel = self._lowlevel_server
-        async with stdio_streams(self.limits) as (read_stream, write_stream):
+        async with (
+            self.state.reading_ahead(),
+            stdio_streams(self.limits) as (read_stream, write_stream),
+        ):
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     async def list_tools(self) -> list[Tool]:

@@ -177,7 +177,8 @@ async def serve_http(
 
     watcher = asyncio.create_task(announce())
     try:
-        await listener.serve()
+        async with server.state.reading_ahead():
+            await listener.serve()
     finally:
         watcher.cancel()
         if server.audit is not None:

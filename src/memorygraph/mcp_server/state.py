@@ -4,13 +4,17 @@ and the open store and migration desk (`ServerState`). Apart from the server its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from memorygraph.config import DEFAULT_HOME
-from memorygraph.errors import ConfigurationError
+from memorygraph.errors import ConfigurationError, MemoryGraphError
 from memorygraph.mcp_server.access import request_principal
 from memorygraph.mcp_server.limits import Limits
 from memorygraph.ops.memories import MemoryStore
@@ -18,6 +22,8 @@ from memorygraph.principal import Principal
 
 if TYPE_CHECKING:
     from memorygraph.ops.migrations import MigrationDesk
+
+log = logging.getLogger("memorygraph.mcp")
 
 Profile = Literal["core", "extended"]
 PROFILES: Final[tuple[Profile, ...]] = ("core", "extended")
@@ -53,6 +59,29 @@ class ServerState:
         self._store = store
         self._settings = settings
         self._desk: MigrationDesk | None = None
+
+    @asynccontextmanager
+    async def reading_ahead(self) -> AsyncIterator[None]:
+        """While the block runs, the store reads ahead what its first search needs
+        (`MemoryStore.prepare_search`) in a task of its own, so the server answers
+        meanwhile. Should that fail, it is logged, and the first search reads for itself."""
+        task = asyncio.create_task(self._read_ahead())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _read_ahead(self) -> None:
+        began = time.monotonic()
+        try:
+            held = await self._store.prepare_search()
+        except MemoryGraphError as e:
+            log.warning("the vectors were not read ahead (%s); the first search reads them", e)
+            return
+        if held is not None:
+            log.info("read ahead %d vectors for search in %.1f s", held, time.monotonic() - began)
 
     @property
     def desk(self) -> MigrationDesk:

@@ -110,6 +110,11 @@ class SemanticIndex:
         await self._backend.drop_vectors()
         return await self.catch_up()
 
+    async def prepare(self) -> int | None:
+        """Read ahead what the first query needs from the backend (`Backend.hold_vectors`);
+        how many vectors it holds, or None when it reads none ahead."""
+        return await self._backend.hold_vectors(self.model)
+
     def start_query(self, query: str) -> asyncio.Future[bytes] | None:
         """The vector of `query`, computed from now on beside the caller's other work
         (None for a blank query, which matches nothing by meaning)."""
