@@ -26,19 +26,23 @@ from memorygraph.ops.inputs import MEMORY_TYPES
 from memorygraph.ops.results import RecallPage
 from memorygraph.search import SearchHit
 
-TYPES = Flag("--type", choices=MEMORY_TYPES, help="Only this type (any case); repeatable.")
-PROJECT = Flag("--project", help="Only memories whose context.project_path is this.")
+#: The flags `search` and `recall` share, by the request field each fills.
+FINDING_FLAGS = {
+    "query": Flag("QUERY", argument=True),
+    "memory_types": Flag(
+        "--type", choices=MEMORY_TYPES, help="Only this type (any case); repeatable."
+    ),
+    "project_path": Flag("--project", help="Only memories whose context.project_path is this."),
+    "limit": Flag(help="How many results at most."),
+    "offset": Flag(help="Skip this many results (paging)."),
+}
 
 
 @click.command()
 @model_options(
     inputs.SearchMemories,
-    query=Flag("QUERY", argument=True),
-    memory_types=TYPES,
-    project_path=PROJECT,
+    **FINDING_FLAGS,
     tags=Flag("--tag", help="Only memories with this tag; repeat for any of several."),
-    limit=Flag(help="How many results at most."),
-    offset=Flag(help="Skip this many results (paging)."),
 )
 @backend_options()
 @json_option
@@ -99,11 +103,7 @@ def search(request: inputs.SearchMemories, as_json: bool, **options: Any) -> Non
 @click.command()
 @model_options(
     inputs.RecallMemories,
-    query=Flag("QUERY", argument=True),
-    memory_types=TYPES,
-    project_path=PROJECT,
-    limit=Flag(help="How many results at most."),
-    offset=Flag(help="Skip this many results (paging)."),
+    **FINDING_FLAGS,
 )
 @backend_options()
 @json_option
