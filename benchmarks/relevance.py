@@ -123,7 +123,6 @@ async def ask(label: str, config: BackendConfig, size: int, mode: str) -> Run:
     run = Run(label, size, mode)
     settings = SearchSettings(semantic=mode == "hybrid")
     async with MemoryStore.open(config, settings) as store:
-        threshold = store.relevance_threshold
         for q in relevance_corpus.questions()[:5]:  # warm caches and engine plans
             await store.search(q.text, limit=10)
         for q in relevance_corpus.questions():
@@ -140,7 +139,7 @@ async def ask(label: str, config: BackendConfig, size: int, mode: str) -> Run:
                     [h.memory.id for h in found],
                     [(h.memory.id, h.memory.title) for h in recalled],
                     max(relevances, default=0.0),
-                    nothing_relevant(relevances, threshold),
+                    nothing_relevant(relevances, store.relevance_threshold(q.text, recalled)),
                 )
             )
     return run

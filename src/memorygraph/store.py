@@ -63,7 +63,8 @@ from memorygraph.search.ranking import (
     split_by_frequency,
     unit_query,
 )
-from memorygraph.search.text import ParsedQuery, parse_query
+from memorygraph.search.semantic import memory_text
+from memorygraph.search.text import ParsedQuery, language, parse_query
 
 
 @dataclass
@@ -447,10 +448,19 @@ class MemoryStore:
         whole = sum(weights.values())
         return ranked, lambda r: weight_share(sum(weights.get(t, 0.0) for t in r.matched), whole)
 
-    @property
-    def relevance_threshold(self) -> float:
-        """The relevance below which this store's results are "nothing relevant"."""
-        return self.settings.threshold_for(self.semantic is not None)
+    def relevance_threshold(self, query: str, hits: Sequence[SearchHit | RecallHit]) -> float:
+        """The relevance below which `hits`, a page of this store's results for `query`,
+        are "nothing relevant". With vectors it is lower when the query is in another
+        language than the most relevant hit (`fusion.CROSS_LANGUAGE_THRESHOLD`)."""
+        hybrid = self.semantic is not None
+        best = max(hits, key=lambda h: h.relevance, default=None)
+        across = (
+            hybrid
+            and self.settings.threshold is None
+            and best is not None
+            and language(query) != language(memory_text(best.memory))
+        )
+        return self.settings.threshold_for(hybrid, across)
 
     async def _candidates(
         self,

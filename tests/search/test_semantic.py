@@ -20,7 +20,12 @@ from memorygraph.models import Memory, MemoryType
 from memorygraph.ops import memories as ops
 from memorygraph.ops import migrations
 from memorygraph.ops.migrations import MigrationOptions
-from memorygraph.search.fusion import SearchSettings, nothing_relevant
+from memorygraph.search.fusion import (
+    CROSS_LANGUAGE_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    SearchSettings,
+    nothing_relevant,
+)
 from memorygraph.search.semantic import MAX_BULK_THREADS, extra_installed
 from memorygraph.store import MemoryStore
 
@@ -79,10 +84,54 @@ async def test_every_hit_has_a_relevance_and_unrelated_questions_say_nothing_rel
         assert all(0.0 <= r.relevance <= 1.0 for r in answered.results)
         unrelated = await ops.recall_memories(store, query="how long should sourdough bread proof")
         assert unrelated.nothing_relevant
-        assert unrelated.relevance_threshold == store.relevance_threshold
+        assert unrelated.relevance_threshold == DEFAULT_THRESHOLD
         strict = MemoryStore(store.backend, settings=SearchSettings(semantic=True, threshold=1.0))
         hits = await strict.search("postgres connections run out under load", limit=3)
-        assert nothing_relevant([h.relevance for h in hits], strict.relevance_threshold)
+        assert strict.relevance_threshold("postgres connections run out under load", hits) == 1.0
+        assert nothing_relevant([h.relevance for h in hits], 1.0)
+
+
+async def test_a_question_in_another_language_than_its_answer_is_held_to_a_lower_threshold(
+    tmp_path: Path,
+) -> None:
+    # The model rates a question lower against a note in another language, answer and
+    # unrelated note alike: such a page says "nothing relevant" below a lower threshold.
+    config = BackendConfig("sqlite", path=tmp_path / "m.db")
+    async with MemoryStore.open(config, HYBRID) as store:
+        for memory in _memories():
+            await store.remember(memory)
+        for question, expected in (
+            ("la base de datos se queda sin conexiones cuando hay mucho tráfico", "pool"),
+            ("процесс убит ядром из-за нехватки памяти", "oom"),
+        ):
+            page = await ops.recall_memories(store, query=question)
+            assert page.relevance_threshold == CROSS_LANGUAGE_THRESHOLD < DEFAULT_THRESHOLD
+            assert page.results[0].memory.id == expected
+            assert page.results[0].relevance < DEFAULT_THRESHOLD, (
+                "no longer a test of the lower one"
+            )
+            assert not page.nothing_relevant, question
+        for question in (
+            "¿Qué vino va bien con el pescado a la parrilla?",
+            "Wie lange darf man im Homeoffice pro Woche arbeiten?",
+            "комната для переговоров свободна завтра?",
+        ):
+            page = await ops.recall_memories(store, query=question)
+            assert page.relevance_threshold == CROSS_LANGUAGE_THRESHOLD
+            assert page.nothing_relevant, question
+        # In the note's own language, the usual threshold holds.
+        await store.remember(
+            Memory(
+                id="rabatt",
+                type=MemoryType.PROBLEM,
+                title="Der Rabattcode wird im Warenkorb doppelt abgezogen",
+                content="Der Gutschein wird bei jedem Neuladen der Seite noch einmal angewendet.",
+            )
+        )
+        page = await ops.recall_memories(store, query="Warum wird der Rabatt zweimal abgezogen?")
+        assert page.results[0].memory.id == "rabatt"
+        assert page.relevance_threshold == DEFAULT_THRESHOLD
+        assert not page.nothing_relevant
 
 
 async def test_vectors_follow_writes_and_stay_out_of_records_and_exports(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from mcp.client.stdio import stdio_client
 
 from memorygraph.config import BackendConfig
 from memorygraph.models import Memory, MemoryType
-from memorygraph.search.fusion import SearchSettings
+from memorygraph.search.fusion import CROSS_LANGUAGE_THRESHOLD, SearchSettings
 from memorygraph.search.semantic import extra_installed
 from memorygraph.store import MemoryStore
 from tests.http.helpers import clean_env, http_client, running_server
@@ -25,7 +25,8 @@ from tests.mcp_server.helpers import MEMORYGRAPH, call, stdio_params
 
 pytestmark = pytest.mark.skipif(not extra_installed(), reason="needs memorygraph[semantic]")
 
-#: Shares no word with the memory it asks about ("Connection pool exhausted under load").
+#: Shares no word with the memory it asks about ("Connection pool exhausted under load"),
+#: and is in another language: its answer passes the lower threshold of such questions.
 QUESTION = "la base de datos se queda sin conexiones cuando hay mucho tráfico"
 NOTES = [
     ("pool", "problem", "Connection pool exhausted under load",
@@ -65,6 +66,12 @@ async def _ask(client: Client) -> tuple[dict[str, Any], dict[str, Any]]:
     return found, recalled
 
 
+def _assert_answered_across_languages(found: dict[str, Any], recalled: dict[str, Any]) -> None:
+    for page in (found, recalled):
+        assert page["relevance_threshold"] == CROSS_LANGUAGE_THRESHOLD
+        assert not page["nothing_relevant"]
+
+
 def _wait_for(text: str, log: Path, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while text not in log.read_text(errors="replace"):
@@ -86,6 +93,7 @@ async def test_the_stdio_server_searches_by_meaning_when_the_environment_says(
                 _wait_for(READ_AHEAD, log)
     if semantic == "on":
         assert _ids(found)[0] == "pool" and _ids(recalled)[0] == "pool"
+        _assert_answered_across_languages(found, recalled)
     else:
         assert "pool" not in _ids(found) and "pool" not in _ids(recalled)
         assert recalled["nothing_relevant"]
@@ -105,6 +113,7 @@ async def test_the_http_server_searches_by_meaning_when_the_environment_says(
             found, recalled = await _ask(client)
     if semantic == "on":
         assert _ids(found)[0] == "pool" and _ids(recalled)[0] == "pool"
+        _assert_answered_across_languages(found, recalled)
     else:
         assert "pool" not in _ids(found) and recalled["nothing_relevant"]
 
@@ -128,6 +137,8 @@ def test_the_cli_searches_and_recalls_by_meaning_when_the_environment_says(
     recalled = _ids(answers["recall"])
     if semantic == "on":
         assert found[0] == "pool" and recalled[0] == "pool"
+        assert not answers["recall"]["nothing_relevant"]
+        assert answers["recall"]["relevance_threshold"] == CROSS_LANGUAGE_THRESHOLD
     else:
         assert "pool" not in found and "pool" not in recalled
         assert answers["recall"]["nothing_relevant"]

@@ -65,7 +65,7 @@ def search(request: inputs.SearchMemories, as_json: bool, **options: Any) -> Non
             config_from_options(options, read_only=True), search_settings()
         ) as store:
             found = await ops.find_memories(store, request)
-            return found, store.relevance_threshold
+            return found, store.relevance_threshold(request.query, found)
 
     found, threshold = run(go())
     nothing = ops.nothing_relevant([h.relevance for h in found], threshold)

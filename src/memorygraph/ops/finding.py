@@ -60,7 +60,7 @@ async def search_memories(
     """Memories matching the words of `query`, best first, one page."""
     r = parse(SearchMemories, request, **fields)
     hits = await _search(store, r, one_more=True)
-    threshold = store.relevance_threshold
+    threshold = store.relevance_threshold(r.query, hits[: r.limit])
     return SearchPage(
         query=r.query,
         nothing_relevant=nothing_relevant([h.relevance for h in hits[: r.limit]], threshold),
@@ -118,7 +118,7 @@ async def recall_memories(
         )
         for h in hits[:limit]
     ]
-    threshold = store.relevance_threshold
+    threshold = store.relevance_threshold(r.query, hits[:limit])
     return RecallPage(
         query=r.query,
         nothing_relevant=nothing_relevant([x.relevance for x in results], threshold),

@@ -67,6 +67,10 @@ _NOTHING = (
     "True when no result reaches the relevance threshold: the store holds nothing "
     "about this; the results are only the closest it has."
 )
+_THRESHOLD = (
+    "The relevance a result must reach for this page to hold an answer; lower when "
+    "the query is in another language than its best match."
+)
 
 
 class SearchResult(BaseModel):
@@ -79,7 +83,7 @@ class SearchResult(BaseModel):
 class SearchPage(BaseModel):
     query: str
     nothing_relevant: bool = Field(description=_NOTHING)
-    relevance_threshold: float
+    relevance_threshold: float = Field(description=_THRESHOLD)
     results: list[SearchResult]
     page: Page
 
@@ -106,7 +110,7 @@ class RecallResult(BaseModel):
 class RecallPage(BaseModel):
     query: str
     nothing_relevant: bool = Field(description=_NOTHING)
-    relevance_threshold: float
+    relevance_threshold: float = Field(description=_THRESHOLD)
     results: list[RecallResult]
     page: Page
 

@@ -37,7 +37,7 @@ from functools import cache, lru_cache, partial
 from typing import Any
 
 from memorygraph.errors import UsageError
-from memorygraph.search.languages import query_stop_words
+from memorygraph.search.languages import detect, query_stop_words
 
 #: Words too common to help ranking; removed from documents and queries.
 _STOP_TEXT = """a about above after again against all am an and any are as at be because been before
@@ -310,6 +310,12 @@ def _term(word: str, spelling: Spelling, *, allow_prefix: bool) -> Term:
     if allow_prefix and len(word) >= MIN_PREFIX_CHARS:
         prefixes = tuple(dict.fromkeys([spelling.spell(word), spelling.spell(word, raw=True)]))
     return Term(word, spelling.spell(s), prefixes)
+
+
+def language(text: str) -> str:
+    """The language `text` is written in (ISO 639-1), told from its function words
+    (`memorygraph.search.languages.detect`); "en" when no other language stands out."""
+    return detect(words(text), STOP_WORDS)
 
 
 def parse_query(query: str, spelling: Spelling = HEX) -> ParsedQuery:
