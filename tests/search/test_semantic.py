@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +56,17 @@ def _memories() -> list[Memory]:
     ]
 
 
-async def test_other_words_and_other_languages_find_the_memory(tmp_path: Path) -> None:
-    config = BackendConfig("sqlite", path=tmp_path / "m.db")
-    async with MemoryStore.open(config, HYBRID) as store:
+@asynccontextmanager
+async def _hybrid_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
+    """A hybrid SQLite store holding `NOTES`, with their vectors."""
+    async with MemoryStore.open(BackendConfig("sqlite", path=tmp_path / "m.db"), HYBRID) as store:
         for memory in _memories():
             await store.remember(memory)
+        yield store
+
+
+async def test_other_words_and_other_languages_find_the_memory(tmp_path: Path) -> None:
+    async with _hybrid_store(tmp_path) as store:
         for question, expected in (
             ("the database has no free links left when traffic spikes", "pool"),
             ("la base de datos se queda sin conexiones cuando hay mucho tráfico", "pool"),
@@ -74,10 +82,7 @@ async def test_other_words_and_other_languages_find_the_memory(tmp_path: Path) -
 async def test_every_hit_has_a_relevance_and_unrelated_questions_say_nothing_relevant(
     tmp_path: Path,
 ) -> None:
-    config = BackendConfig("sqlite", path=tmp_path / "m.db")
-    async with MemoryStore.open(config, HYBRID) as store:
-        for memory in _memories():
-            await store.remember(memory)
+    async with _hybrid_store(tmp_path) as store:
         answered = await ops.recall_memories(store, query="postgres connections run out under load")
         assert not answered.nothing_relevant
         assert answered.results[0].memory.id in {"pool", "pool-fix"}
@@ -96,10 +101,7 @@ async def test_a_question_in_another_language_than_its_answer_is_held_to_a_lower
 ) -> None:
     # The model rates a question lower against a note in another language, answer and
     # unrelated note alike: such a page says "nothing relevant" below a lower threshold.
-    config = BackendConfig("sqlite", path=tmp_path / "m.db")
-    async with MemoryStore.open(config, HYBRID) as store:
-        for memory in _memories():
-            await store.remember(memory)
+    async with _hybrid_store(tmp_path) as store:
         for question, expected in (
             ("la base de datos se queda sin conexiones cuando hay mucho tráfico", "pool"),
             ("процесс убит ядром из-за нехватки памяти", "oom"),
@@ -135,10 +137,7 @@ async def test_a_question_in_another_language_than_its_answer_is_held_to_a_lower
 
 
 async def test_vectors_follow_writes_and_stay_out_of_records_and_exports(tmp_path: Path) -> None:
-    config = BackendConfig("sqlite", path=tmp_path / "m.db")
-    async with MemoryStore.open(config, HYBRID) as store:
-        for memory in _memories():
-            await store.remember(memory)
+    async with _hybrid_store(tmp_path) as store:
         backend = store.backend
         model = store.semantic.model if store.semantic else ""
         assert await backend.memories_without_vectors(model, 10) == []
@@ -157,7 +156,7 @@ async def test_vectors_follow_writes_and_stay_out_of_records_and_exports(tmp_pat
         await store.forget("oom")
         assert "oom" not in [i for i, _ in await backend.vector_search(model, b"", 10)]
         export = tmp_path / "out.jsonl"
-        await ops_export(config, export)
+        await ops_export(store.config, export)
         text = export.read_text()
         assert "vec" not in json.loads(text.splitlines()[1])
         assert model not in text
