@@ -14,6 +14,7 @@ from memorygraph.search.text import STOP_WORDS, parse_query, words
         ("¿Por qué el gráfico de ventas no se actualiza?", "es"),
         ("les e-mails de confirmation arrivent dans les spams", "fr"),
         ("Warum schlägt das nächtliche Backup fehl und was ist die Ursache", "de"),
+        ("Tests werden beim Deployment übersprungen", "de"),
         ("como recuperar commits perdidos depois de um rebase", "pt"),
         ("логи заполняют диск на узлах", "ru"),
         ("how did we fix the redis timeouts", "en"),

@@ -32,10 +32,13 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         son sont sur ta te tes toi ton tu un une vos votre vous y""".split()  # noqa: SIM905
     ),
     "de": frozenset(
-        """aber als am an auch auf aus bei bin bis da das dass dem den der des die dies doch du
-        ein eine einem einen einer es fur hat ich ihr im in ist ja kann mit nach nicht noch
-        nur ob oder sich sie sind so um und uns von vor war warum was weil wie wir wird zu
-        zum zur""".split()  # noqa: SIM905
+        """aber alle alles als am an auch auf aus bei beim bin bis da dann das dass dem den
+        denn der des die dies diese diesem diesen dieser dieses doch du durch ein eine einem
+        einen einer es fur gegen habe haben hat hatte ich ihr im in ins ist ja jede jedem
+        jeden jeder kann kein keine keinen man mehr mein meine mit nach nicht noch nur ob
+        oder ohne schon sehr sich sie sind so uber um und uns unser unsere unter vom von vor
+        war warum was weil welche welcher welches wenn wer werden wie wir wird wo wurde
+        wurden zu zum zur""".split()  # noqa: SIM905
     ),
     "pt": frozenset(
         """a ao aos as com como da das de do dos e ela ele em entre era esta este eu foi ha
