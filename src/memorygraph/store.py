@@ -455,10 +455,7 @@ class MemoryStore:
         hybrid = self.semantic is not None
         best = max(hits, key=lambda h: h.relevance, default=None)
         across = (
-            hybrid
-            and self.settings.threshold is None
-            and best is not None
-            and language(query) != language(memory_text(best.memory))
+            hybrid and best is not None and language(query) != language(memory_text(best.memory))
         )
         return self.settings.threshold_for(hybrid, across)
 

