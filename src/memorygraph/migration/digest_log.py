@@ -27,11 +27,12 @@ class DigestLog:
         self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (kept open: closed by close())
         self.counts: dict[str, int] = {}
 
-    def add(self, kind: RecordKind, records: Sequence[CanonicalRecord]) -> None:
-        """Keep the id and digest of each record of one page, in order."""
+    def add(self, kind: RecordKind, records: Sequence[CanonicalRecord]) -> list[tuple[str, str]]:
+        """Keep the id and digest of each record of one page, in order; return them."""
         page = [(r.id, r.digest()) for r in records]
         self._file.write(orjson.dumps([kind, page]) + b"\n")
         self.counts[kind] = self.counts.get(kind, 0) + len(page)
+        return page
 
     async def pages(self, kind: RecordKind) -> AsyncIterator[list[tuple[str, str]]]:
         """The pages of `kind`, in the order they were added."""

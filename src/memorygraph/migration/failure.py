@@ -172,6 +172,8 @@ def close_run(run: Run) -> None:
     run.skipped.close()
     if run.source_digests is not None:
         run.source_digests.close()
+    if run.page_verifier is not None:
+        run.page_verifier.close()
     _cleanup(run)
 
 

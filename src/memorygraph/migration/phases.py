@@ -25,8 +25,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from memorygraph.backends.base import KINDS, Backend, WriteResult
+from memorygraph.backends.base import KINDS, Backend, RecordKind, WriteResult
 from memorygraph.backends.spec import SNAPSHOT_READS
+from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
 from memorygraph.exchange import export_graph, import_graph
@@ -40,6 +41,7 @@ from memorygraph.migration.models import (
     ValidationResult,
     VerifyMode,
 )
+from memorygraph.migration.page_verifier import VERIFY_ASIDE, PageVerifier
 from memorygraph.migration.run import Context, Run, timed_phase
 from memorygraph.migration.verify import verify
 from memorygraph.models import Memory, Relationship
@@ -162,13 +164,29 @@ async def copy_directly(
     log = None
     if source.config.spec.has(SNAPSHOT_READS) and options.verify is VerifyMode.FULL:
         log = run.source_digests = DigestLog(run.workdir)
+    # Records copied canonically are read back and digested page by page in a worker,
+    # as each is written (two stores of one backend compare themselves wholesale).
+    checker = None
+    if log is not None and not target.copies_from(source) and expected >= VERIFY_ASIDE:
+        checker = run.page_verifier = PageVerifier(target_config)
+    read: list[tuple[str, str]] = []
+
+    def on_read(kind: RecordKind, records: Sequence[CanonicalRecord]) -> None:
+        assert log is not None
+        read[:] = log.add(kind, records)
+
+    async def on_page(kind: RecordKind, written: WriteResult) -> None:
+        await on_batch(kind, written)
+        if checker is not None:
+            await checker.written(kind, list(read))
+
     async with timed_phase(run, "copy") as phase:
         await target.copy_store(
             source,
             before_write=before_write,
-            on_page=on_batch,
+            on_page=on_page,
             page_size=options.batch_size,
-            on_read=log.add if log is not None else None,
+            on_read=on_read if log is not None else None,
         )
         phase.records = run.result.memories.read + run.result.relationships.read
     if log is not None and log.counts != {
@@ -343,6 +361,7 @@ async def verify_target(
             progress=lambda phase, done, _: ctx.tick(phase, done, expected or None),
             kept=run.kept,
             recorded=run.source_digests,
+            during_copy=await run.page_verifier.finish() if run.page_verifier else None,
         )
         run.result.verification = outcome
         for kind in KINDS:

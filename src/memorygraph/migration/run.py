@@ -31,6 +31,7 @@ from memorygraph.kinds import Progress
 from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.journal import Journal
 from memorygraph.migration.models import MigrationResult, PhaseReport
+from memorygraph.migration.page_verifier import PageVerifier
 
 BackendFactory = Callable[[BackendConfig], Backend]
 
@@ -61,6 +62,8 @@ class Run:
     rollback_error: MemoryGraphError | None = None
     #: The digests of every record a direct copy read, for its verification.
     source_digests: DigestLog | None = None
+    #: Verifies a copy's pages while it goes on (`memorygraph.migration.page_verifier`).
+    page_verifier: PageVerifier | None = None
 
     def settle(self, state: str) -> None:
         """Append a state line if the journal can take it (a full disk may refuse it:

@@ -25,6 +25,7 @@ from memorygraph.changes import Version, deletes, left_out
 from memorygraph.kinds import Progress
 from memorygraph.migration.digest_log import DigestLog
 from memorygraph.migration.models import Mismatch, VerificationResult, VerifyMode
+from memorygraph.migration.page_verifier import PagesChecked
 from memorygraph.threads import read_ahead
 
 MAX_REPORTED = 100
@@ -238,6 +239,12 @@ async def _unlooked(
         yield batch, count, None
 
 
+async def _listed(pairs: list[tuple[str, str]], size: int) -> AsyncIterator[list[tuple[str, str]]]:
+    """`pairs` in pages of `size`."""
+    for start in range(0, len(pairs), size):
+        yield pairs[start : start + size]
+
+
 async def _batches(
     pages: AsyncIterator[list[tuple[str, str]]], every: int
 ) -> AsyncIterator[tuple[list[tuple[str, str]], int]]:
@@ -262,6 +269,7 @@ async def verify(
     kept: Kept | None = None,
     by_stamp: bool = False,
     recorded: DigestLog | None = None,
+    during_copy: PagesChecked | None = None,
 ) -> tuple[VerificationResult, dict[str, int]]:
     """Compare source and target; return the result and the verified count per kind.
 
@@ -279,7 +287,10 @@ async def verify(
     absent from the target too (or, by change stamp, held in a newer version).
     `recorded` holds the digests of every source record as a copy read them within the
     same snapshot of the source as this verification: in full mode the target is
-    compared against them, and the source is not read a second time.
+    compared against them, and the source is not read a second time. `during_copy`
+    is what a worker found comparing the target against those digests page by page
+    as the copy wrote them (`memorygraph.migration.page_verifier`): the records it
+    matched are verified, and only those it did not are compared here.
     """
     result = VerificationResult(mode=mode)
     if mode is VerifyMode.FULL and since is None and compare_type_counts:
@@ -302,9 +313,17 @@ async def verify(
     in_order = (
         mode is VerifyMode.FULL and since is None and source.config.spec is target.config.spec
     )
+    aside = during_copy if recorded is not None and mode is VerifyMode.FULL else None
     for kind in KINDS:
         # The source reads its next batch while the target looks this one up.
-        if recorded is not None and mode is VerifyMode.FULL and since is None:
+        if aside is not None and since is None:
+            matched = aside.matched.get(kind, 0)
+            result.checked += matched
+            result.passed += matched
+            verified[kind] += matched
+            read += matched
+            pages = _listed(aside.unmatched.get(kind, []), size)
+        elif recorded is not None and mode is VerifyMode.FULL and since is None:
             pages = recorded.pages(kind)
         else:
             pages = source.digest_pages(kind, since=since, batch_size=size)
