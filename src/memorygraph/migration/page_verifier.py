@@ -191,9 +191,9 @@ def _ids(page: tuple[RecordKind, Pairs]) -> tuple[RecordKind, list[str]]:
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The worker: a target's config and the most records it may fail to match, then pages
-    until None; answers with the fields of
-    `PagesChecked` (plain values, whatever module name this runs under), or None."""
+    """The worker: a target's config and the most records it may fail to match, then
+    pages until None; answers with the fields of `PagesChecked` (plain values, whatever
+    module name this runs under), or None."""
     checked = asyncio.run(_check(requests))
     _send(replies, None if checked is None else (checked.matched, checked.unmatched))
 

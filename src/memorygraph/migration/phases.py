@@ -171,16 +171,17 @@ async def copy_directly(
     aside = target.config.spec.has(VERIFIED_ASIDE) and not target.copies_from(source)
     if log is not None and aside and expected >= VERIFY_ASIDE:
         checker = run.page_verifier = PageVerifier(target_config)
-    read: list[tuple[str, str]] = []
+    read: list[tuple[str, str]] = []  # the page read last: the one written next
 
     def on_read(kind: RecordKind, records: Sequence[CanonicalRecord]) -> None:
+        nonlocal read
         assert log is not None
-        read[:] = log.add(kind, records)
+        read = log.add(kind, records)
 
     async def on_page(kind: RecordKind, written: WriteResult) -> None:
         await on_batch(kind, written)
         if checker is not None:
-            await checker.written(kind, list(read))
+            await checker.written(kind, read)
 
     async with timed_phase(run, "copy") as phase:
         await target.copy_store(

@@ -313,17 +313,17 @@ async def verify(
     in_order = (
         mode is VerifyMode.FULL and since is None and source.config.spec is target.config.spec
     )
-    aside = during_copy if recorded is not None and mode is VerifyMode.FULL else None
+    from_log = recorded is not None and mode is VerifyMode.FULL and since is None
     for kind in KINDS:
         # The source reads its next batch while the target looks this one up.
-        if aside is not None and since is None:
-            matched = aside.matched.get(kind, 0)
+        if from_log and during_copy is not None:
+            matched = during_copy.matched.get(kind, 0)
             result.checked += matched
             result.passed += matched
             verified[kind] += matched
             read += matched
-            pages = _listed(aside.unmatched.get(kind, []), size)
-        elif recorded is not None and mode is VerifyMode.FULL and since is None:
+            pages = _listed(during_copy.unmatched.get(kind, []), size)
+        elif from_log and recorded is not None:
             pages = recorded.pages(kind)
         else:
             pages = source.digest_pages(kind, since=since, batch_size=size)
