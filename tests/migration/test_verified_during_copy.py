@@ -115,6 +115,7 @@ async def test_a_record_the_target_holds_differently_fails_the_migration_by_name
     assert verification.mismatches[0].id == victim
     assert "title" in verification.mismatches[0].detail
     assert failed.value.result.rolled_back is True
+    assert await snapshot(target) == {}  # read back after the rollback: nothing stays
 
 
 async def test_a_worker_that_dies_leaves_the_verification_to_this_process(
